@@ -1,0 +1,162 @@
+using System.Collections.Concurrent;
+using Dominance.Api;
+
+namespace Dominance.Tests.Support;
+
+/// <summary>
+/// A game module built to be observed: it records every input and the thread of every callback, and has commands that
+/// exercise the API (groups, timers, await, exceptions, echo, floods). The recordings are concurrent collections only
+/// so that the test thread can read them; the module itself runs on the game thread like any other.
+/// </summary>
+internal sealed class TestModule : IGameModule
+{
+    public const string Everyone = "everyone";
+
+    private readonly ManualResetEventSlim _hold = new(true);
+    private IGameContext _context = null!;
+
+    /// <summary>Every input, in the order the module received it.</summary>
+    public ConcurrentQueue<(SessionId Session, string Line)> Inputs { get; } = new();
+
+    /// <summary>The callback name and managed thread id of every callback and continuation.</summary>
+    public ConcurrentQueue<(string Callback, int ThreadId)> Threads { get; } = new();
+
+    /// <summary>Sessions seen connecting, and disconnecting.</summary>
+    public ConcurrentQueue<SessionId> Connected { get; } = new();
+
+    public ConcurrentQueue<SessionId> Disconnected { get; } = new();
+
+    /// <summary>While reset, the <c>hold</c> command blocks the game thread (to fill the inbound channel on purpose).</summary>
+    public ManualResetEventSlim Hold => _hold;
+
+    public IGameContext Context => _context;
+
+    public void Start(IGameContext context, ReadOnlyMemory<byte> state)
+    {
+        _context = context;
+        Record("Start");
+    }
+
+    public void OnConnect(SessionId session)
+    {
+        Record("OnConnect");
+        Connected.Enqueue(session);
+        _context.Join(session, Everyone);
+        _context.Send(session, $"Welcome {session}");
+    }
+
+    public async ValueTask OnInput(SessionId session, string line)
+    {
+        Record("OnInput");
+        Inputs.Enqueue((session, line));
+        string[] words = line.Split(' ', 3);
+        string rest = line.Length > words[0].Length ? line[(words[0].Length + 1)..] : "";
+        switch (words[0])
+        {
+            case "say":
+                _context.Send(session, $"You say: {rest}");
+                _context.SendToGroup(Everyone, $"{session} says: {rest}", except: session);
+                break;
+            case "echo":
+                _context.Send(session, rest);
+                break;
+            case "tell":
+                _context.Send(new SessionId(long.Parse(words[1])), words.Length > 2 ? words[2] : "");
+                _context.Send(session, "told");
+                break;
+            case "join":
+                _context.Join(session, rest);
+                _context.Send(session, $"joined {rest}");
+                break;
+            case "leave":
+                _context.Leave(session, rest);
+                _context.Send(session, $"left {rest}");
+                break;
+            case "group":
+                _context.SendToGroup(words[1], $"[{words[1]}] {words[2]}");
+                break;
+            case "members":
+                _context.Send(session, "members: " + string.Join(",", _context.GroupMembers(rest).Select(s => s.Value).Order()));
+                break;
+            case "throw":
+                throw new InvalidOperationException("boom from game code");
+            case "throwlater":
+                await Task.Yield();
+                throw new InvalidOperationException("boom after await");
+            case "await":
+                int before = Environment.CurrentManagedThreadId;
+                int worker = await Task.Run(() => Environment.CurrentManagedThreadId);
+                Record("continuation");
+                _context.Send(session, $"awaited: worker={(worker != before ? "other" : "same")} resumed={(Environment.CurrentManagedThreadId == before ? "game" : "elsewhere")}");
+                break;
+            case "timer":
+                _context.Schedule(TimeSpan.FromMilliseconds(int.Parse(words[1])), () =>
+                {
+                    Record("timer");
+                    _context.Send(session, "timer fired");
+                });
+                break;
+            case "repeat":
+                int remaining = int.Parse(words[1]);
+                GameTimer? timer = null;
+                timer = _context.ScheduleRepeating(TimeSpan.FromMilliseconds(10), () =>
+                {
+                    Record("repeat");
+                    _context.Send(session, $"tick {remaining}");
+                    if (--remaining == 0)
+                    {
+                        timer!.Cancel();
+                    }
+                });
+                break;
+            case "hold":
+                _hold.Wait(); // deliberately blocks the game thread: only tests do this
+                break;
+            case "flood":
+                string chunk = new('x', int.Parse(words[2]));
+                for (int i = 0; i < int.Parse(words[1]); i++)
+                {
+                    _context.SendToAll(chunk);
+                }
+
+                _context.Send(session, "flooded");
+                break;
+            case "echooff":
+                _context.SetEcho(session, false);
+                break;
+            case "echoon":
+                _context.SetEcho(session, true);
+                break;
+            case "info":
+                SessionInfo info = _context.GetInfo(session)!;
+                _context.Send(session, $"info protocol={info.Protocol} width={info.Width} height={info.Height} terminal={info.TerminalType} oob={info.SupportsOutOfBand}");
+                break;
+            case "data":
+                _context.SendData(session, "Test.Data", "{\"n\":1}");
+                _context.Send(session, "data sent");
+                break;
+            case "quit":
+                _context.Disconnect(session, "Goodbye.");
+                break;
+            default:
+                _context.Send(session, $"unknown: {line}");
+                break;
+        }
+    }
+
+    public void OnData(SessionId session, string package, string json)
+    {
+        Record("OnData");
+        _context.Send(session, $"got data {package} {json}");
+    }
+
+    public void OnDisconnect(SessionId session)
+    {
+        Record("OnDisconnect");
+        Disconnected.Enqueue(session);
+    }
+
+    public void Stop() => Record("Stop");
+
+    private void Record(string callback) => Threads.Enqueue((callback, Environment.CurrentManagedThreadId));
+}

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+
+namespace Dominance.Tests.Support;
+
+/// <summary>
+/// A WebSocket client over a real socket. Game text (text frames, or binary frames with the GMCP subprotocol) is split
+/// into <see cref="Lines"/>; GMCP messages go to <see cref="Data"/>.
+/// </summary>
+internal sealed class WebSocketTestClient : IAsyncDisposable
+{
+    private readonly ClientWebSocket _socket;
+    private readonly Task _reader;
+    private readonly bool _gmcp;
+
+    private WebSocketTestClient(ClientWebSocket socket, bool gmcp)
+    {
+        _socket = socket;
+        _gmcp = gmcp;
+        _reader = Task.Run(ReadAsync);
+    }
+
+    public LineQueue Lines { get; } = new();
+
+    /// <summary>GMCP messages received ("Package.Name json").</summary>
+    public LineQueue Data { get; } = new();
+
+    /// <summary>The close status the server sent, once closed.</summary>
+    public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
+
+    public static async Task<WebSocketTestClient> ConnectAsync(IPEndPoint http, bool gmcp = false)
+    {
+        var socket = new ClientWebSocket();
+        if (gmcp)
+        {
+            socket.Options.AddSubProtocol("gmcp.mudstandards.org");
+        }
+
+        await socket.ConnectAsync(new Uri($"ws://{http}/ws"), CancellationToken.None);
+        return new WebSocketTestClient(socket, gmcp);
+    }
+
+    /// <summary>Sends one input: a text frame (or a binary frame with the GMCP subprotocol).</summary>
+    public Task SendAsync(string line) => SendFrameAsync(Encoding.UTF8.GetBytes(line), _gmcp ? WebSocketMessageType.Binary : WebSocketMessageType.Text);
+
+    public async Task SendFrameAsync(byte[] payload, WebSocketMessageType type) =>
+        await _socket.SendAsync(payload, type, endOfMessage: true, CancellationToken.None);
+
+    public async ValueTask DisposeAsync()
+    {
+        _socket.Abort();
+        _socket.Dispose();
+        try
+        {
+            await _reader;
+        }
+        catch
+        {
+            // aborted under the reader
+        }
+    }
+
+    private async Task ReadAsync()
+    {
+        byte[] buffer = new byte[1 << 20];
+        try
+        {
+            while (true)
+            {
+                int length = 0;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    result = await _socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None);
+                    length += result.Count;
+                }
+                while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    break;
+                }
+
+                string text = Encoding.UTF8.GetString(buffer, 0, length);
+                bool isGameText = _gmcp ? result.MessageType == WebSocketMessageType.Binary : result.MessageType == WebSocketMessageType.Text;
+                if (!isGameText)
+                {
+                    Data.Add(text);
+                    continue;
+                }
+
+                foreach (string line in text.Split("\r\n"))
+                {
+                    if (line.Length > 0)
+                    {
+                        Lines.Add(line);
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // the connection closed
+        }
+        finally
+        {
+            Lines.Complete();
+            Data.Complete();
+        }
+    }
+}

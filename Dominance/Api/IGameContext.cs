@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Dominance.Api;
+
+/// <summary>
+/// What the server offers a game module: sessions, groups, output, timers and logging. Use it only on the game thread
+/// (inside module callbacks, timer callbacks and the continuations of their <c>await</c>s).
+/// </summary>
+/// <remarks>
+/// Output is never blocking and never delayed: each send encodes the text once and hands it to every recipient's
+/// send queue at once. Sending to a session that has gone is not an error; the message is dropped.
+/// </remarks>
+public interface IGameContext
+{
+    /// <summary>The sessions connected now, in no particular order.</summary>
+    IReadOnlyCollection<SessionId> Sessions { get; }
+
+    /// <summary>What the portal negotiated with a session, or <see langword="null"/> if it has gone.</summary>
+    SessionInfo? GetInfo(SessionId session);
+
+    /// <summary>Sends one line of text to a session. ANSI colour codes pass through; <c>\n</c> becomes CRLF.</summary>
+    void Send(SessionId session, string text);
+
+    /// <summary>Sends one line of text to every member of a group, except <paramref name="except"/> if given.</summary>
+    void SendToGroup(string group, string text, SessionId? except = null);
+
+    /// <summary>Sends one line of text to every connected session.</summary>
+    void SendToAll(string text);
+
+    /// <summary>
+    /// Sends an out-of-band message (GMCP form: a package name and a JSON payload) to a session, if it asked for
+    /// out-of-band data. Skipped otherwise.
+    /// </summary>
+    void SendData(SessionId session, string package, string json);
+
+    /// <summary>Sends an out-of-band message to every member of a group that asked for out-of-band data.</summary>
+    void SendDataToGroup(string group, string package, string json);
+
+    /// <summary>
+    /// Asks the client to stop (<see langword="false"/>) or resume (<see langword="true"/>) echoing what the player
+    /// types, for password prompts. Telnet clients get ECHO negotiation; the browser client masks its input line.
+    /// </summary>
+    void SetEcho(SessionId session, bool enabled);
+
+    /// <summary>
+    /// Disconnects a session after sending <paramref name="message"/> (if any) and everything queued before it.
+    /// <see cref="IGameModule.OnDisconnect"/> follows once the connection has closed.
+    /// </summary>
+    void Disconnect(SessionId session, string? message = null);
+
+    /// <summary>Adds a session to a group (a "room"), creating the group if needed. Joining twice is harmless.</summary>
+    void Join(SessionId session, string group);
+
+    /// <summary>Removes a session from a group. Empty groups are removed.</summary>
+    void Leave(SessionId session, string group);
+
+    /// <summary>A snapshot of the members of a group (empty if the group does not exist).</summary>
+    IReadOnlyCollection<SessionId> GroupMembers(string group);
+
+    /// <summary>Runs <paramref name="callback"/> once on the game thread after <paramref name="delay"/>.</summary>
+    GameTimer Schedule(TimeSpan delay, Action callback);
+
+    /// <summary>Runs <paramref name="callback"/> on the game thread every <paramref name="period"/>, until cancelled.</summary>
+    GameTimer ScheduleRepeating(TimeSpan period, Action callback);
+
+    /// <summary>The current time, as the server's clock reads it.</summary>
+    DateTimeOffset Now { get; }
+
+    /// <summary>The game's log. Writes never block the game thread (lines are dropped if the console falls behind).</summary>
+    ILogger Log { get; }
+
+    /// <summary>The <c>Game</c> section of the server's settings (appsettings.json, <c>DOMINANCE__Game__*</c>, command line).</summary>
+    IConfiguration Settings { get; }
+}

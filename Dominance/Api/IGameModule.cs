@@ -1,0 +1,57 @@
+using System.Buffers;
+
+namespace Dominance.Api;
+
+/// <summary>
+/// The game logic. The server creates one instance per loaded generation of the game code and calls it only on the
+/// game thread, one call at a time, so a module needs no locks. Continuations of <c>await</c> inside these methods also
+/// resume on the game thread.
+/// </summary>
+/// <remarks>
+/// Lifecycle: <see cref="Start"/> once; then any number of connect, input and disconnect calls; then
+/// <see cref="ExportState"/> (when the code is reloaded or the world is saved) and finally <see cref="Stop"/> when this
+/// generation is replaced or the server stops. A module that throws from a callback only fails that callback: the
+/// server logs the exception, tells the session that caused it, and goes on.
+/// </remarks>
+public interface IGameModule
+{
+    /// <summary>
+    /// Starts this generation of the game. <paramref name="state"/> is empty for a fresh world, or holds what a previous
+    /// generation wrote in <see cref="ExportState"/> (a reload or a save). Sessions that are already connected are listed
+    /// in <see cref="IGameContext.Sessions"/>. Throwing here rejects this generation and keeps the previous one.
+    /// </summary>
+    void Start(IGameContext context, ReadOnlyMemory<byte> state);
+
+    /// <summary>A client connected. The session can be sent to at once.</summary>
+    void OnConnect(SessionId session);
+
+    /// <summary>
+    /// One line of input from a session, with the line ending removed. The portal has already applied rate and size
+    /// limits; everything else (parsing, commands) is the module's business.
+    /// </summary>
+    ValueTask OnInput(SessionId session, string line);
+
+    /// <summary>
+    /// An out-of-band message from a client that negotiated out-of-band data (for example GMCP <c>Core.Hello</c>).
+    /// <paramref name="json"/> is the raw payload after the package name, possibly empty.
+    /// </summary>
+    void OnData(SessionId session, string package, string json)
+    {
+    }
+
+    /// <summary>The session has gone: the client left, was disconnected, or timed out. It can no longer be sent to.</summary>
+    void OnDisconnect(SessionId session);
+
+    /// <summary>
+    /// Writes this generation's whole state (UTF-8 JSON is the convention).
+    /// The next generation, or the next start after a save, receives it in <see cref="Start"/>.
+    /// </summary>
+    void ExportState(IBufferWriter<byte> output)
+    {
+    }
+
+    /// <summary>This generation is being replaced or the server is stopping. Its timers are cancelled afterwards.</summary>
+    void Stop()
+    {
+    }
+}

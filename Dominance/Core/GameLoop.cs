@@ -1,0 +1,374 @@
+using Dominance.Api;
+using Dominance.Hosting;
+using Dominance.Portal;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+
+namespace Dominance.Core;
+
+/// <summary>
+/// The game core: one dedicated thread that owns all game state and runs the event loop.
+/// </summary>
+/// <remarks>
+/// <para><b>Threading rules.</b></para>
+/// <list type="number">
+/// <item>Only the game thread touches game state: the module, its context, the session table, groups and timers.
+/// Nothing there is locked, because nothing else may touch it.</item>
+/// <item>Other threads reach the game thread in exactly two ways: the inbound channel (<see cref="InboundPipe"/>),
+/// which carries every portal event from every session, and <see cref="Post"/> (the game's
+/// <see cref="SynchronizationContext"/>), which carries continuations of <c>await</c>s started by game code and
+/// requests from the host.</item>
+/// <item>The game thread never blocks. It does no I/O, takes no lock another thread holds and never waits on a task.
+/// Its only wait is in <see cref="Sleep"/>, when there is nothing to do, and it ends at the next event or at the next
+/// timer deadline: no polling interval, no batching delay.</item>
+/// <item>Output leaves through each session's bounded outbox (<see cref="PortalSession.Enqueue"/>), which never
+/// blocks; a full outbox disconnects that one session.</item>
+/// <item>An exception from game code fails only the callback that threw: it is logged, the session whose input
+/// caused it is told, and the loop goes on.</item>
+/// </list>
+/// </remarks>
+internal sealed class GameLoop
+{
+    private const int MaxInboundPerTurn = 256;
+
+    private readonly ManualResetEventSlim _wake = new(initialState: false);
+    private readonly GameSynchronizationContext _syncContext;
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CoreSettings _settings;
+    private readonly ILogger _log;
+    private readonly ILogger _gameLog;
+    private readonly IConfiguration _gameSettings;
+    private readonly long _idleTicks;
+    private IGameModule _module;
+    private GameContext? _context;
+    private Thread? _thread;
+    private volatile bool _stopRequested;
+    private volatile int _openSessions;
+    private long _inputsHandled;
+
+    public GameLoop(CoreSettings settings, IGameModule module, TimeProvider clock, ILoggerFactory loggers, IConfiguration gameSettings)
+    {
+        _settings = settings;
+        _module = module;
+        Clock = clock;
+        _log = loggers.CreateLogger("Dominance.Core");
+        _gameLog = loggers.CreateLogger("Dominance.Game");
+        _gameSettings = gameSettings;
+        _idleTicks = (long)(settings.IdleTimeout.TotalSeconds * clock.TimestampFrequency);
+        _syncContext = new GameSynchronizationContext(_wake);
+        Inbound = new InboundPipe(settings.InboundCapacity, _wake);
+        Timers = new TimerQueue(clock);
+    }
+
+    /// <summary>The one pipe from the portal into the core.</summary>
+    public InboundPipe Inbound { get; }
+
+    /// <summary>Sessions and groups. Game thread only.</summary>
+    public SessionTable Sessions { get; } = new();
+
+    /// <summary>Every timer. Game thread only.</summary>
+    public TimerQueue Timers { get; }
+
+    public TimeProvider Clock { get; }
+
+    /// <summary>The managed thread id of the game thread (-1 before it starts).</summary>
+    public int GameThreadId => _syncContext.GameThreadId;
+
+    /// <summary>Completes once the module has started on the game thread; faults if it threw.</summary>
+    public Task Started => _started.Task;
+
+    /// <summary>Sessions open in the core (not closing). Readable from any thread.</summary>
+    public int OpenSessions => _openSessions;
+
+    /// <summary>Inputs dispatched to the module so far. Readable from any thread.</summary>
+    public long InputsHandled => Interlocked.Read(ref _inputsHandled);
+
+    /// <summary>Starts the game thread, which starts the module.</summary>
+    public void Start()
+    {
+        _thread = new Thread(Run) { Name = "game", IsBackground = true };
+        _thread.Start();
+    }
+
+    /// <summary>Runs <paramref name="action"/> on the game thread, after what is already posted. Any thread.</summary>
+    public void Post(Action action) => _syncContext.Post(static state => ((Action)state!)(), action);
+
+    /// <summary>Runs <paramref name="function"/> on the game thread and returns its result. Any thread.</summary>
+    public Task<T> InvokeAsync<T>(Func<T> function)
+    {
+        var result = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(() =>
+        {
+            try
+            {
+                result.SetResult(function());
+            }
+            catch (Exception e)
+            {
+                result.SetException(e);
+            }
+        });
+        return result.Task;
+    }
+
+    /// <summary>Tells every session <paramref name="message"/> and closes it once its output is flushed. Any thread.</summary>
+    public Task DisconnectAllAsync(string message) => InvokeAsync(() =>
+    {
+        foreach (CoreSession session in Sessions.All)
+        {
+            Disconnect(session, message);
+        }
+
+        return true;
+    });
+
+    /// <summary>Stops the loop after the current turn and stops the module. Completes when the thread has exited.</summary>
+    public Task StopAsync()
+    {
+        _stopRequested = true;
+        _wake.Set();
+        return _thread is null ? Task.CompletedTask : _exited.Task;
+    }
+
+    /// <summary>Closes a session after <paramref name="message"/>. Game thread only.</summary>
+    public void Disconnect(CoreSession session, string? message)
+    {
+        if (session.Closing)
+        {
+            return;
+        }
+
+        session.Closing = true;
+        _openSessions--;
+        session.IdleTimer?.Cancel();
+        if (message is not null)
+        {
+            OutputPayload payload = OutputPayload.ForLine(message);
+            session.Portal.Enqueue(FrameKind.Text, payload);
+            payload.Release();
+        }
+
+        session.Portal.Close();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // The event loop. Everything below runs on the game thread.
+    // ---------------------------------------------------------------------------------------------------------------
+
+    private void Run()
+    {
+        SynchronizationContext.SetSynchronizationContext(_syncContext);
+        _syncContext.GameThreadId = Environment.CurrentManagedThreadId;
+        if (!StartModule())
+        {
+            _exited.SetResult();
+            return;
+        }
+
+        while (!_stopRequested)
+        {
+            int work = 0;
+
+            // 1. Continuations of awaits in game code, and requests from the host, in the order they were posted.
+            work += _syncContext.RunPosted(OnPostedFailure);
+
+            // 2. Portal events, in arrival order: connects, inputs, out-of-band data, disconnects.
+            for (int i = 0; i < MaxInboundPerTurn && Inbound.TryRead(out InboundEvent item); i++)
+            {
+                Dispatch(item);
+                work++;
+            }
+
+            // 3. Timers whose deadline has passed, earliest first.
+            work += Timers.RunDue(Clock.GetTimestamp(), OnTimerFailure);
+
+            // 4. Nothing to do: sleep until the next event or the next timer deadline.
+            if (work == 0)
+            {
+                Sleep();
+            }
+        }
+
+        StopModule();
+        Inbound.Complete();
+        _exited.SetResult();
+    }
+
+    private void Sleep()
+    {
+        // Reset, then look again: an event that arrived before the reset is seen by the look; one that arrives after
+        // it sets the event again, so the wait returns at once. Either way nothing is slept through.
+        _wake.Reset();
+        if (Inbound.Count > 0 || !_syncContext.IsEmpty || _stopRequested)
+        {
+            return;
+        }
+
+        _wake.Wait(Timers.MillisecondsUntilNext());
+    }
+
+    private void Dispatch(in InboundEvent item)
+    {
+        SessionId id = item.Session.Id;
+        switch (item.Kind)
+        {
+            case InboundKind.Connected:
+                CoreSession added = Sessions.Add(item.Session, Clock.GetTimestamp());
+                _openSessions++;
+                ScheduleIdleCheck(added);
+                Run(added, static (module, s, _) => module.OnConnect(s.Id), null);
+                break;
+
+            case InboundKind.Input when Sessions.TryGet(id, out CoreSession? session) && !session.Closing:
+                session.LastInput = Clock.GetTimestamp();
+                Interlocked.Increment(ref _inputsHandled);
+                ValueTask pending;
+                try
+                {
+                    pending = _module.OnInput(id, item.Text!);
+                }
+                catch (Exception e)
+                {
+                    ReportFailure(session, e, item.Text);
+                    break;
+                }
+
+                if (!pending.IsCompletedSuccessfully)
+                {
+                    _ = ObserveAsync(pending, session, item.Text);
+                }
+
+                break;
+
+            case InboundKind.Data when Sessions.TryGet(id, out CoreSession? session) && !session.Closing:
+                session.LastInput = Clock.GetTimestamp();
+                Run(session, static (module, s, e) => module.OnData(s.Id, e.Package!, e.Text!), item);
+                break;
+
+            case InboundKind.InfoChanged when Sessions.TryGet(id, out CoreSession? session):
+                session.Info = item.Session.Info;
+                break;
+
+            case InboundKind.Disconnected when Sessions.Remove(id, out CoreSession? session):
+                if (!session.Closing)
+                {
+                    _openSessions--;
+                }
+
+                session.IdleTimer?.Cancel();
+                Run(session, static (module, s, _) => module.OnDisconnect(s.Id), null);
+                break;
+        }
+    }
+
+    private void Run(CoreSession session, Action<IGameModule, CoreSession, InboundEvent> callback, in InboundEvent? item)
+    {
+        try
+        {
+            callback(_module, session, item.GetValueOrDefault());
+        }
+        catch (Exception e)
+        {
+            ReportFailure(session, e, item?.Text);
+        }
+    }
+
+    private async Task ObserveAsync(ValueTask pending, CoreSession session, string? input)
+    {
+        try
+        {
+            await pending; // resumes on the game thread: the game's SynchronizationContext is current here
+        }
+        catch (Exception e)
+        {
+            ReportFailure(session, e, input);
+        }
+    }
+
+    private void ReportFailure(CoreSession session, Exception e, string? input)
+    {
+        _log.LogError(e, "Game code failed while handling {Input} from session {Session}", input ?? "(an event)", session.Id);
+        if (!session.Closing)
+        {
+            OutputPayload payload = OutputPayload.ForLine("Something went wrong while handling that. The error has been logged.");
+            session.Portal.Enqueue(FrameKind.Text, payload);
+            payload.Release();
+        }
+    }
+
+    private void OnPostedFailure(Exception e) => _log.LogError(e, "Game code failed in a continuation");
+
+    private void OnTimerFailure(int owner, Exception e) =>
+        _log.LogError(e, "A timer of {Owner} failed", owner == TimerQueue.HostOwner ? "the host" : $"game generation {owner}");
+
+    private void ScheduleIdleCheck(CoreSession session)
+    {
+        if (_idleTicks <= 0)
+        {
+            return;
+        }
+
+        // One pending check per session, due when it would become idle. Input only updates LastInput; the check
+        // re-arms itself for the new deadline, so typing never touches the timer queue.
+        long due = session.LastInput + _idleTicks;
+        TimeSpan delay = Clock.GetElapsedTime(Clock.GetTimestamp(), due);
+        session.IdleTimer = Timers.Schedule(delay, TimeSpan.Zero, () => CheckIdle(session), TimerQueue.HostOwner);
+    }
+
+    private void CheckIdle(CoreSession session)
+    {
+        if (session.Closing || !Sessions.TryGet(session.Id, out _))
+        {
+            return;
+        }
+
+        if (Clock.GetTimestamp() - session.LastInput < _idleTicks)
+        {
+            ScheduleIdleCheck(session);
+            return;
+        }
+
+        _log.LogInformation("Session {Session} idle for {Timeout}; disconnecting it", session.Id, _settings.IdleTimeout);
+        Disconnect(session, $"You have been idle for {Describe(_settings.IdleTimeout)}. Goodbye.");
+    }
+
+    private bool StartModule()
+    {
+        try
+        {
+            _context = new GameContext(this, 1, _gameLog, _gameSettings);
+            _module.Start(_context, ReadOnlyMemory<byte>.Empty);
+            _started.SetResult();
+            return true;
+        }
+        catch (Exception e)
+        {
+            _log.LogCritical(e, "The game module failed to start");
+            _started.SetException(e);
+            return false;
+        }
+    }
+
+    private void StopModule()
+    {
+        try
+        {
+            _module.Stop();
+        }
+        catch (Exception e)
+        {
+            _log.LogError(e, "The game module failed while stopping");
+        }
+
+        if (_context is not null)
+        {
+            _context.Retired = true;
+            Timers.CancelOwnedBy(_context.Generation);
+        }
+    }
+
+    private static string Describe(TimeSpan span) => span.TotalMinutes >= 1 && span.Seconds == 0
+        ? $"{span.TotalMinutes:0} minute{(span.TotalMinutes == 1 ? "" : "s")}"
+        : $"{span.TotalSeconds:0.#} seconds";
+}

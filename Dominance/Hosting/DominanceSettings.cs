@@ -1,0 +1,121 @@
+using System.Net;
+
+namespace Dominance.Hosting;
+
+/// <summary>
+/// Every setting of the server, bound from configuration: embedded defaults, then <c>appsettings.json</c>, then
+/// <c>DOMINANCE__Section__Key</c> environment variables, then <c>--Section:Key=value</c> on the command line.
+/// </summary>
+public sealed class DominanceSettings
+{
+    /// <summary>The network edge: ports and client protections.</summary>
+    public PortalSettings Portal { get; set; } = new();
+
+    /// <summary>The game core: the inbound channel and idle logoff.</summary>
+    public CoreSettings Core { get; set; } = new();
+
+    /// <summary>Checks every value and returns one message per bad setting, each naming the setting.</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var errors = new List<string>();
+        PortalSettings p = Portal;
+        if (!IPAddress.TryParse(p.Host, out _))
+        {
+            errors.Add($"Portal:Host must be an IP address such as 127.0.0.1 or 0.0.0.0; it is '{p.Host}'.");
+        }
+
+        Port(errors, "Portal:TelnetPort", p.TelnetPort);
+        Port(errors, "Portal:HttpPort", p.HttpPort);
+        if (p.TelnetPort != 0 && p.TelnetPort == p.HttpPort)
+        {
+            errors.Add($"Portal:TelnetPort and Portal:HttpPort must differ; both are {p.TelnetPort}.");
+        }
+
+        AtLeast(errors, "Portal:CommandRateLimit", p.CommandRateLimit, 0);
+        Positive(errors, "Portal:CommandRateWindow", p.CommandRateWindow);
+        AtLeast(errors, "Portal:MaxInputLength", p.MaxInputLength, 1);
+        AtLeast(errors, "Portal:ConnectionRateLimit", p.ConnectionRateLimit, 0);
+        Positive(errors, "Portal:ConnectionRateWindow", p.ConnectionRateWindow);
+        AtLeast(errors, "Portal:MaxConnections", p.MaxConnections, 1);
+        AtLeast(errors, "Portal:SendQueueCapacity", p.SendQueueCapacity, 4);
+        Positive(errors, "Portal:ShutdownGrace", p.ShutdownGrace);
+        AtLeast(errors, "Core:InboundCapacity", Core.InboundCapacity, 1);
+        if (Core.IdleTimeout < TimeSpan.Zero)
+        {
+            errors.Add($"Core:IdleTimeout must be 0 (off) or a positive time such as 00:30:00; it is {Core.IdleTimeout}.");
+        }
+
+        return errors;
+    }
+
+    private static void Port(List<string> errors, string name, int value)
+    {
+        if (value is < 0 or > 65535)
+        {
+            errors.Add($"{name} must be a port from 0 to 65535 (0 picks a free one); it is {value}.");
+        }
+    }
+
+    private static void AtLeast(List<string> errors, string name, int value, int minimum)
+    {
+        if (value < minimum)
+        {
+            errors.Add($"{name} must be at least {minimum}; it is {value}.");
+        }
+    }
+
+    private static void Positive(List<string> errors, string name, TimeSpan value)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            errors.Add($"{name} must be a positive time such as 00:00:01; it is {value}.");
+        }
+    }
+}
+
+/// <summary>Settings of the portal, the in-process network edge.</summary>
+public sealed class PortalSettings
+{
+    /// <summary>The address both listeners bind to. Default 127.0.0.1; use 0.0.0.0 to accept other machines.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>The telnet port. Default 4000; 0 picks a free port.</summary>
+    public int TelnetPort { get; set; } = 4000;
+
+    /// <summary>The HTTP port (web client, <c>/ws</c>, <c>/healthz</c>). Default 4001; 0 picks a free port.</summary>
+    public int HttpPort { get; set; } = 4001;
+
+    /// <summary>Inputs a session may send per <see cref="CommandRateWindow"/>; more are dropped with a warning. 0 turns the limit off.</summary>
+    public int CommandRateLimit { get; set; } = 80;
+
+    /// <summary>The window of <see cref="CommandRateLimit"/>. Default one second.</summary>
+    public TimeSpan CommandRateWindow { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest input line, in characters. Longer lines are dropped with a warning.</summary>
+    public int MaxInputLength { get; set; } = 6000;
+
+    /// <summary>New connections one IP address may open per <see cref="ConnectionRateWindow"/>. 0 turns the limit off.</summary>
+    public int ConnectionRateLimit { get; set; } = 20;
+
+    /// <summary>The window of <see cref="ConnectionRateLimit"/>. Default ten seconds.</summary>
+    public TimeSpan ConnectionRateWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The most connections open at once, over both protocols.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>Messages a session's send queue holds. A client that lets it fill up is disconnected.</summary>
+    public int SendQueueCapacity { get; set; } = 1024;
+
+    /// <summary>How long a graceful shutdown waits for queued output to reach clients before closing them hard.</summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Settings of the game core.</summary>
+public sealed class CoreSettings
+{
+    /// <summary>Events the inbound channel holds before sessions have to wait (backpressure).</summary>
+    public int InboundCapacity { get; set; } = 4096;
+
+    /// <summary>Sessions with no input for this long are disconnected. Default 30 minutes; 0 turns it off.</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
+}

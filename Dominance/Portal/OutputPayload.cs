@@ -1,0 +1,147 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Numerics;
+using System.Text;
+
+namespace Dominance.Portal;
+
+/// <summary>
+/// One encoded message, shared by all of its recipients. It is filled once, on the game thread, and every session it
+/// is addressed to writes the same bytes.
+/// </summary>
+/// <remarks>
+/// Reference counted. The creator holds one reference; each outbox that accepts the payload takes another and releases
+/// it once the bytes have been copied to its connection. The last release returns the object, with its buffer, to a
+/// small pool, so a message relayed in steady state allocates nothing.
+/// </remarks>
+internal sealed class OutputPayload
+{
+    private const int MaxPooled = 1024;
+    private const int MaxPooledBufferSize = 64 * 1024;
+    private static readonly ConcurrentQueue<OutputPayload> s_pool = new();
+    private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
+
+    private byte[] _buffer = new byte[256];
+    private int _length;
+    private int _references;
+
+    private OutputPayload()
+    {
+    }
+
+    /// <summary>The encoded bytes. Valid while the caller holds a reference.</summary>
+    public ReadOnlySpan<byte> Span => _buffer.AsSpan(0, _length);
+
+    /// <summary>The encoded bytes. Valid while the caller holds a reference.</summary>
+    public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
+
+    /// <summary>The number of encoded bytes.</summary>
+    public int Length => _length;
+
+    /// <summary>
+    /// Encodes text as telnet-ready lines: UTF-8, each <c>\n</c> (or <c>\r\n</c>) turned into CRLF and a CRLF
+    /// appended. A single trailing newline in <paramref name="text"/> is not doubled.
+    /// </summary>
+    public static OutputPayload ForLine(ReadOnlySpan<char> text)
+    {
+        if (text.Length > 0 && text[^1] == '\n')
+        {
+            text = text[..^1];
+        }
+
+        OutputPayload payload = Rent(s_utf8.GetMaxByteCount(text.Length) + 2);
+        Span<byte> destination = payload._buffer;
+        int written = 0;
+        while (true)
+        {
+            int newline = text.IndexOf('\n');
+            ReadOnlySpan<char> segment = newline < 0 ? text : text[..newline];
+            if (segment.Length > 0 && segment[^1] == '\r')
+            {
+                segment = segment[..^1];
+            }
+
+            written += s_utf8.GetBytes(segment, destination[written..]);
+            destination[written++] = (byte)'\r';
+            destination[written++] = (byte)'\n';
+            if (newline < 0)
+            {
+                break;
+            }
+
+            text = text[(newline + 1)..];
+        }
+
+        payload._length = written;
+        return payload;
+    }
+
+    /// <summary>Encodes an out-of-band message in GMCP form: <c>Package.Name json</c>.</summary>
+    public static OutputPayload ForData(string package, string json)
+    {
+        OutputPayload payload = Rent(s_utf8.GetMaxByteCount(package.Length + json.Length + 1));
+        int written = s_utf8.GetBytes(package, payload._buffer);
+        if (json.Length > 0)
+        {
+            payload._buffer[written++] = (byte)' ';
+            written += s_utf8.GetBytes(json, payload._buffer.AsSpan(written));
+        }
+
+        payload._length = written;
+        return payload;
+    }
+
+    /// <summary>Copies bytes that are already encoded (protocol replies, notices built by the portal).</summary>
+    public static OutputPayload ForBytes(ReadOnlySpan<byte> bytes)
+    {
+        OutputPayload payload = Rent(bytes.Length);
+        bytes.CopyTo(payload._buffer);
+        payload._length = bytes.Length;
+        return payload;
+    }
+
+    /// <summary>Takes one more reference, for one more recipient.</summary>
+    public void AddReference()
+    {
+        int references = Interlocked.Increment(ref _references);
+        Debug.Assert(references > 1, "AddReference on a payload that was already returned to the pool.");
+    }
+
+    /// <summary>Drops one reference. The last one returns the payload to the pool; it must not be used after that.</summary>
+    public void Release()
+    {
+        int references = Interlocked.Decrement(ref _references);
+        if (references > 0)
+        {
+            return;
+        }
+
+        Debug.Assert(references == 0, "Payload released more times than it was referenced.");
+        if (_buffer.Length > MaxPooledBufferSize)
+        {
+            _buffer = new byte[256];
+        }
+
+        _length = 0;
+        if (s_pool.Count < MaxPooled)
+        {
+            s_pool.Enqueue(this);
+        }
+    }
+
+    private static OutputPayload Rent(int capacity)
+    {
+        if (!s_pool.TryDequeue(out OutputPayload? payload))
+        {
+            payload = new OutputPayload();
+        }
+
+        if (payload._buffer.Length < capacity)
+        {
+            payload._buffer = new byte[Math.Max(256, (int)BitOperations.RoundUpToPowerOf2((uint)capacity))];
+        }
+
+        payload._references = 1;
+        return payload;
+    }
+}

@@ -1,0 +1,322 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Threading.Channels;
+using Dominance.Api;
+using Dominance.Core;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+
+namespace Dominance.Portal;
+
+/// <summary>
+/// One client connection, whatever its protocol. It runs two loops: a read loop that turns the client's bytes into
+/// inputs and relays them to the core, and a write loop that drains the session's outbox to the socket.
+/// </summary>
+/// <remarks>
+/// <para>The outbox is a bounded channel. The core (on the game thread) and the portal (for its own notices) add to it
+/// with <see cref="Enqueue"/>, which never blocks: if the outbox is full the client is not reading, and the session is
+/// aborted instead of slowing anybody else.</para>
+/// <para>The write loop sends as soon as there is something to send. When several frames are already queued it writes
+/// them together and flushes once; it never waits for more.</para>
+/// </remarks>
+internal abstract class PortalSession
+{
+    private const int Open = 0;
+    private const int Closing = 1;
+    private const int Aborted = 2;
+
+    private readonly Channel<OutputFrame> _outbox;
+    private CommandRateLimiter _rate;
+    private SessionInfo _info;
+    private int _state;
+
+    protected PortalSession(Portal portal, ClientProtocol protocol, IPAddress remoteAddress, bool supportsOutOfBand = false)
+    {
+        Portal = portal;
+        Id = portal.NextSessionId();
+        _info = new SessionInfo
+        {
+            Id = Id,
+            Protocol = protocol,
+            RemoteAddress = remoteAddress,
+            ConnectedAt = portal.Clock.GetUtcNow(),
+            SupportsOutOfBand = supportsOutOfBand,
+        };
+        _rate = new CommandRateLimiter(portal.Settings.CommandRateLimit, portal.Settings.CommandRateWindow, portal.Clock);
+        _outbox = Channel.CreateBounded<OutputFrame>(new BoundedChannelOptions(portal.Settings.SendQueueCapacity)
+        {
+            SingleReader = true,
+            SingleWriter = false,
+            FullMode = BoundedChannelFullMode.Wait,
+            AllowSynchronousContinuations = false,
+        });
+    }
+
+    /// <summary>The session's id, assigned by the portal.</summary>
+    public SessionId Id { get; }
+
+    /// <summary>What has been negotiated with the client so far. Replaced, never mutated.</summary>
+    public SessionInfo Info => Volatile.Read(ref _info);
+
+    protected Portal Portal { get; }
+
+    /// <summary>
+    /// Adds a frame to the outbox without blocking. Returns <see langword="false"/> if the session is closing (the frame
+    /// is dropped silently) or if the outbox was full, in which case the session is aborted and the event logged.
+    /// Takes its own reference on <paramref name="payload"/>; the caller keeps its own.
+    /// </summary>
+    public bool Enqueue(FrameKind kind, OutputPayload? payload)
+    {
+        payload?.AddReference();
+        if (_outbox.Writer.TryWrite(new OutputFrame(kind, payload)))
+        {
+            return true;
+        }
+
+        payload?.Release();
+        if (Volatile.Read(ref _state) == Open)
+        {
+            long total = Interlocked.Increment(ref Portal.Counters.SlowClientsDisconnected);
+            Portal.Log.LogWarning(
+                "Session {Session} ({Address}) is not reading its output: send queue full at {Capacity} messages; disconnecting it [{Total} slow clients disconnected so far]",
+                Id, Info.RemoteAddress, Portal.Settings.SendQueueCapacity, total);
+            Abort("send queue full");
+        }
+
+        return false;
+    }
+
+    /// <summary>Closes the session once everything queued before this call has been written.</summary>
+    public void Close() => Enqueue(FrameKind.Close, null);
+
+    /// <summary>Closes the connection now, dropping queued output. Safe from any thread, any number of times.</summary>
+    public void Abort(string reason)
+    {
+        if (Interlocked.Exchange(ref _state, Aborted) == Aborted)
+        {
+            return;
+        }
+
+        _outbox.Writer.TryComplete();
+        Portal.Log.LogDebug("Session {Session} aborted: {Reason}", Id, reason);
+        AbortTransport();
+    }
+
+    /// <summary>
+    /// Runs the session to its end: announces it to the core, runs the read and write loops, and announces the
+    /// disconnect. Completes when the connection is closed.
+    /// </summary>
+    public async Task RunAsync()
+    {
+        Portal.Register(this);
+        Task writer = Task.CompletedTask;
+        try
+        {
+            await Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Connected, this)).ConfigureAwait(false);
+            writer = WriteLoopAsync();
+            OnStarted();
+            await ReadLoopAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (IsDisconnect(e))
+        {
+            // The client went away, or the core stopped; either way the session ends here.
+        }
+        catch (Exception e)
+        {
+            Portal.Log.LogError(e, "Session {Session} failed while reading", Id);
+        }
+        finally
+        {
+            // Unless the write loop closed the connection on the core's request, the client left (or broke the
+            // protocol): its pending output has nowhere to go.
+            if (Interlocked.CompareExchange(ref _state, Aborted, Open) == Open)
+            {
+                _outbox.Writer.TryComplete();
+                AbortTransport();
+            }
+
+            await writer.ConfigureAwait(false);
+            try
+            {
+                await Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Disconnected, this)).ConfigureAwait(false);
+            }
+            catch (ChannelClosedException)
+            {
+                // The core has already stopped; there is nobody left to tell.
+            }
+
+            Portal.Unregister(this);
+        }
+    }
+
+    /// <summary>Reads and relays input until the client closes or the transport is closed or aborted.</summary>
+    protected abstract Task ReadLoopAsync();
+
+    /// <summary>Writes (or buffers) one frame. Never called with <see cref="FrameKind.Close"/>.</summary>
+    protected abstract ValueTask WriteFrameAsync(OutputFrame frame);
+
+    /// <summary>Pushes everything written so far to the client.</summary>
+    protected abstract ValueTask FlushAsync();
+
+    /// <summary>Closes the connection gracefully after the final flush. Must make <see cref="ReadLoopAsync"/> return.</summary>
+    protected abstract ValueTask CloseTransportAsync();
+
+    /// <summary>Closes the connection at once. Must make both loops return promptly. Called at most once.</summary>
+    protected abstract void AbortTransport();
+
+    /// <summary>Called once the write loop runs, before the first read (telnet starts its negotiation here).</summary>
+    protected virtual void OnStarted()
+    {
+    }
+
+    /// <summary>
+    /// Counts one input against the command rate. Returns whether it may be relayed; the first refusal in a window
+    /// warns the client and logs.
+    /// </summary>
+    protected bool AdmitInput()
+    {
+        RateVerdict verdict = _rate.Check();
+        if (verdict == RateVerdict.Accepted)
+        {
+            return true;
+        }
+
+        long total = Interlocked.Increment(ref Portal.Counters.InputsRateLimited);
+        if (verdict == RateVerdict.RejectedFirst)
+        {
+            Portal.Log.LogWarning(
+                "Session {Session} ({Address}) exceeded {Limit} inputs per {Window}; dropping its input until the window ends [{Total} inputs rate-limited so far]",
+                Id, Info.RemoteAddress, Portal.Settings.CommandRateLimit, Portal.Settings.CommandRateWindow, total);
+            Notice($"You are sending commands too fast (more than {Portal.Settings.CommandRateLimit} per {Describe(Portal.Settings.CommandRateWindow)}). Input is dropped until you slow down.");
+        }
+
+        return false;
+    }
+
+    /// <summary>Refuses an input that is too long, telling the client and the log.</summary>
+    protected void RejectTooLong(int length)
+    {
+        long total = Interlocked.Increment(ref Portal.Counters.InputsTooLong);
+        Portal.Log.LogWarning(
+            "Session {Session} ({Address}) sent an input of {Length} characters, over the limit of {Limit}; dropped [{Total} oversized inputs so far]",
+            Id, Info.RemoteAddress, length, Portal.Settings.MaxInputLength, total);
+        Notice($"Input too long ({(length > 0 ? length.ToString() : "over the limit of")} characters; the limit is {Portal.Settings.MaxInputLength}). It was dropped.");
+    }
+
+    /// <summary>Refuses an input the protocol does not allow (for example a binary WebSocket frame).</summary>
+    protected void RejectMalformed(string notice, string reason)
+    {
+        long total = Interlocked.Increment(ref Portal.Counters.InputsRejected);
+        Portal.Log.LogWarning("Session {Session} ({Address}) sent malformed input: {Reason} [{Total} rejected so far]", Id, Info.RemoteAddress, reason, total);
+        Notice(notice);
+    }
+
+    /// <summary>Relays one input line to the core, waiting while the inbound channel is full.</summary>
+    protected ValueTask RelayLineAsync(string line)
+    {
+        Interlocked.Increment(ref Portal.Counters.InputsRelayed);
+        return Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Input, this, line));
+    }
+
+    /// <summary>Relays one out-of-band message to the core.</summary>
+    protected ValueTask RelayDataAsync(string package, string json) =>
+        Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Data, this, json, package));
+
+    /// <summary>Publishes renegotiated session facts and tells the core.</summary>
+    protected ValueTask UpdateInfoAsync(Func<SessionInfo, SessionInfo> change)
+    {
+        Volatile.Write(ref _info, change(Info));
+        return Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.InfoChanged, this));
+    }
+
+    /// <summary>Queues bytes that only this connection needs (protocol replies).</summary>
+    protected void SendRaw(ReadOnlySpan<byte> bytes)
+    {
+        OutputPayload payload = OutputPayload.ForBytes(bytes);
+        Enqueue(FrameKind.Raw, payload);
+        payload.Release();
+    }
+
+    /// <summary>Queues a line of text from the portal itself.</summary>
+    protected void Notice(string text)
+    {
+        OutputPayload payload = OutputPayload.ForLine(text);
+        Enqueue(FrameKind.Text, payload);
+        payload.Release();
+    }
+
+    /// <summary>Whether an exception only means that the connection is gone.</summary>
+    protected static bool IsDisconnect(Exception e) => e is IOException or SocketException or OperationCanceledException
+        or ConnectionAbortedException or ConnectionResetException or WebSocketException or ObjectDisposedException
+        or ChannelClosedException;
+
+    private static string Describe(TimeSpan window) =>
+        window == TimeSpan.FromSeconds(1) ? "second" : window.TotalSeconds + " seconds";
+
+    private async Task WriteLoopAsync()
+    {
+        ChannelReader<OutputFrame> reader = _outbox.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            {
+                // Write whatever is queued now, then flush once. Never wait for more.
+                bool close = false;
+                while (reader.TryRead(out OutputFrame frame))
+                {
+                    if (frame.Kind == FrameKind.Close)
+                    {
+                        close = true;
+                        break;
+                    }
+
+                    try
+                    {
+                        if (Volatile.Read(ref _state) != Aborted)
+                        {
+                            await WriteFrameAsync(frame).ConfigureAwait(false);
+                        }
+                    }
+                    finally
+                    {
+                        frame.Payload?.Release();
+                    }
+                }
+
+                if (Volatile.Read(ref _state) == Aborted)
+                {
+                    break;
+                }
+
+                await FlushAsync().ConfigureAwait(false);
+                if (close)
+                {
+                    if (Interlocked.CompareExchange(ref _state, Closing, Open) == Open)
+                    {
+                        _outbox.Writer.TryComplete();
+                        await CloseTransportAsync().ConfigureAwait(false);
+                    }
+
+                    break;
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            if (!IsDisconnect(e))
+            {
+                Portal.Log.LogError(e, "Session {Session} failed while writing", Id);
+            }
+
+            Abort("write failed");
+        }
+        finally
+        {
+            while (reader.TryRead(out OutputFrame frame))
+            {
+                frame.Payload?.Release();
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+using System.Net;
+using System.Net.WebSockets;
+using Dominance.Api;
+using Microsoft.AspNetCore.Http;
+
+namespace Dominance.Portal.WebSockets;
+
+/// <summary>The <c>/ws</c> endpoint: accepts the WebSocket, admits it, and runs a <see cref="WebSocketSession"/>.</summary>
+internal static class WebSocketEndpoint
+{
+    /// <summary>Handles one request to <c>/ws</c>.</summary>
+    public static async Task HandleAsync(HttpContext http, Portal portal)
+    {
+        if (!http.WebSockets.IsWebSocketRequest)
+        {
+            http.Response.StatusCode = StatusCodes.Status400BadRequest;
+            await http.Response.WriteAsync("This is Dominance's WebSocket endpoint: connect with a WebSocket client.\n").ConfigureAwait(false);
+            return;
+        }
+
+        bool gmcp = http.WebSockets.WebSocketRequestedProtocols.Contains(WebSocketSession.GmcpSubprotocol);
+        IPAddress address = http.Connection.RemoteIpAddress ?? IPAddress.None;
+        using WebSocket socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        {
+            SubProtocol = gmcp ? WebSocketSession.GmcpSubprotocol : null,
+        }).ConfigureAwait(false);
+
+        // Admission happens after the handshake so that a browser can show the reason; HTTP bodies of a failed
+        // handshake never reach its script.
+        if (!portal.TryAdmit(address, ClientProtocol.WebSocket, out string refusal))
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+            timeout.CancelAfter(TimeSpan.FromSeconds(2));
+            byte[] message = Portal.EncodeNotice(refusal);
+            await socket.SendAsync(message, gmcp ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, timeout.Token).ConfigureAwait(false);
+            await socket.CloseOutputAsync((WebSocketCloseStatus)1013, "Try again later", timeout.Token).ConfigureAwait(false);
+            return;
+        }
+
+        try
+        {
+            await new WebSocketSession(portal, socket, address, gmcp).RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            portal.Leave();
+        }
+    }
+}

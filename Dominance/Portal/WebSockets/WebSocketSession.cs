@@ -1,0 +1,179 @@
+using System.Buffers;
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using Dominance.Api;
+
+namespace Dominance.Portal.WebSockets;
+
+/// <summary>
+/// A WebSocket client at <c>/ws</c>. Two framings are offered, chosen by the client in the handshake:
+/// <list type="bullet">
+/// <item>No subprotocol (plain): each text frame is one input line and output arrives as text frames. Binary frames are
+/// refused with a message. No out-of-band data.</item>
+/// <item><c>gmcp.mudstandards.org</c> (https://mudstandards.org/websocket): binary frames carry game text (input and
+/// output, UTF-8 with ANSI), text frames carry GMCP messages (<c>Package.Name json</c>) both ways.</item>
+/// </list>
+/// </summary>
+internal sealed class WebSocketSession : PortalSession
+{
+    /// <summary>The subprotocol for clients that want out-of-band data.</summary>
+    public const string GmcpSubprotocol = "gmcp.mudstandards.org";
+
+    private const int CoalesceLimit = 64 * 1024;
+    private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
+    private static readonly byte[] s_echoOff = Encoding.UTF8.GetBytes("Client.Echo {\"enabled\":false}");
+    private static readonly byte[] s_echoOn = Encoding.UTF8.GetBytes("Client.Echo {\"enabled\":true}");
+
+    private readonly WebSocket _socket;
+    private readonly bool _gmcp;
+    private readonly WebSocketMessageType _textType;
+    private readonly CancellationTokenSource _stop = new();
+    private ArrayBufferWriter<byte> _pending = new(1024);
+
+    public WebSocketSession(Portal portal, WebSocket socket, IPAddress remoteAddress, bool gmcp)
+        : base(portal, ClientProtocol.WebSocket, remoteAddress, supportsOutOfBand: gmcp)
+    {
+        _socket = socket;
+        _gmcp = gmcp;
+        _textType = gmcp ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
+    }
+
+    protected override async Task ReadLoopAsync()
+    {
+        int maxChars = Portal.Settings.MaxInputLength;
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(maxChars * 4);
+        try
+        {
+            while (true)
+            {
+                // Read one whole message. Past the byte cap it can only be too long: keep reading it, but store nothing.
+                int length = 0;
+                bool tooLarge = false;
+                ValueWebSocketReceiveResult result;
+                do
+                {
+                    Memory<byte> target = tooLarge || length == buffer.Length ? buffer.AsMemory(0) : buffer.AsMemory(length);
+                    tooLarge |= length == buffer.Length;
+                    result = await _socket.ReceiveAsync(target, _stop.Token).ConfigureAwait(false);
+                    if (result.MessageType == WebSocketMessageType.Close)
+                    {
+                        return;
+                    }
+
+                    if (!tooLarge)
+                    {
+                        length += result.Count;
+                    }
+                }
+                while (!result.EndOfMessage);
+
+                await HandleMessageAsync(result.MessageType, buffer.AsSpan(0, length), tooLarge).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    protected override async ValueTask WriteFrameAsync(OutputFrame frame)
+    {
+        switch (frame.Kind)
+        {
+            case FrameKind.Text:
+                // Coalesce text that is already queued into one WebSocket message; FlushAsync sends it.
+                _pending.Write(frame.Payload!.Span);
+                if (_pending.WrittenCount >= CoalesceLimit)
+                {
+                    await SendPendingAsync().ConfigureAwait(false);
+                }
+
+                break;
+            case FrameKind.Data when _gmcp:
+                await SendPendingAsync().ConfigureAwait(false);
+                await _socket.SendAsync(frame.Payload!.Memory, WebSocketMessageType.Text, endOfMessage: true, _stop.Token).ConfigureAwait(false);
+                break;
+            case FrameKind.EchoOff or FrameKind.EchoOn when _gmcp:
+                await SendPendingAsync().ConfigureAwait(false);
+                byte[] message = frame.Kind == FrameKind.EchoOff ? s_echoOff : s_echoOn;
+                await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, _stop.Token).ConfigureAwait(false);
+                break;
+        }
+    }
+
+    protected override ValueTask FlushAsync() => SendPendingAsync();
+
+    protected override async ValueTask CloseTransportAsync()
+    {
+        // The client answers with its own close frame, which ends the read loop; do not wait for it for ever.
+        _stop.CancelAfter(TimeSpan.FromSeconds(2));
+        await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Goodbye", _stop.Token).ConfigureAwait(false);
+    }
+
+    protected override void AbortTransport()
+    {
+        _stop.Cancel();
+        _socket.Abort();
+    }
+
+    private ValueTask HandleMessageAsync(WebSocketMessageType type, ReadOnlySpan<byte> message, bool tooLarge)
+    {
+        bool isGameText = _gmcp ? type == WebSocketMessageType.Binary : type == WebSocketMessageType.Text;
+        if (!AdmitInput())
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (!isGameText && !_gmcp)
+        {
+            RejectMalformed("Binary WebSocket frames are not accepted: send each command as one text frame.", "binary frame");
+            return ValueTask.CompletedTask;
+        }
+
+        int characters = tooLarge ? 0 : CountCharacters(message);
+        if (tooLarge || characters > Portal.Settings.MaxInputLength)
+        {
+            RejectTooLong(characters);
+            return ValueTask.CompletedTask;
+        }
+
+        string text = s_utf8.GetString(message).TrimEnd('\r', '\n');
+        if (isGameText)
+        {
+            return RelayLineAsync(text);
+        }
+
+        int space = text.IndexOf(' ');
+        return space < 0 ? RelayDataAsync(text, "") : RelayDataAsync(text[..space], text[(space + 1)..]);
+    }
+
+    private async ValueTask SendPendingAsync()
+    {
+        if (_pending.WrittenCount == 0)
+        {
+            return;
+        }
+
+        await _socket.SendAsync(_pending.WrittenMemory, _textType, endOfMessage: true, _stop.Token).ConfigureAwait(false);
+        if (_pending.Capacity > 2 * CoalesceLimit)
+        {
+            _pending = new ArrayBufferWriter<byte>(1024); // do not keep a burst's buffer for the session's whole life
+        }
+        else
+        {
+            _pending.ResetWrittenCount();
+        }
+    }
+
+    private static int CountCharacters(ReadOnlySpan<byte> utf8)
+    {
+        int count = 0;
+        foreach (byte b in utf8)
+        {
+            count += (b & 0xC0) != 0x80 ? 1 : 0;
+        }
+
+        return count;
+    }
+}

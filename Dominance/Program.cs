@@ -1,0 +1,3 @@
+using Dominance.Hosting;
+
+return await ServerCommandLine.InvokeAsync(args);
