@@ -29,6 +29,9 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
     /// <summary>The close status the server sent, once closed.</summary>
     public WebSocketCloseStatus? CloseStatus => _socket.CloseStatus;
 
+    /// <summary>Why the read loop ended, if not by a close frame.</summary>
+    public Exception? ReadError { get; private set; }
+
     public static async Task<WebSocketTestClient> ConnectAsync(IPEndPoint http, bool gmcp = false)
     {
         var socket = new ClientWebSocket();
@@ -46,6 +49,15 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
 
     public async Task SendFrameAsync(byte[] payload, WebSocketMessageType type) =>
         await _socket.SendAsync(payload, type, endOfMessage: true, CancellationToken.None);
+
+    /// <summary>Sends one message split into several frames.</summary>
+    public async Task SendFragmentedAsync(byte[][] fragments, WebSocketMessageType type)
+    {
+        for (int i = 0; i < fragments.Length; i++)
+        {
+            await _socket.SendAsync(fragments[i], type, endOfMessage: i == fragments.Length - 1, CancellationToken.None);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -101,7 +113,7 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
         }
         catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException)
         {
-            // the connection closed
+            ReadError = e; // the connection closed without a close frame
         }
         finally
         {

@@ -40,10 +40,34 @@ internal static class WebSocketEndpoint
         try
         {
             await new WebSocketSession(portal, socket, address, gmcp).RunAsync().ConfigureAwait(false);
+            await LingerAsync(socket, http.RequestAborted).ConfigureAwait(false);
         }
         finally
         {
             portal.Leave();
+        }
+    }
+
+    /// <summary>
+    /// Lingering close. When the close handshake did not complete (the WebSocket layer answered a protocol error, such
+    /// as invalid UTF-8, with a close frame such as 1007 and then aborted), keep the TCP connection open until the client
+    /// hangs up, for at most a second. Closing at once would reset the connection, and a reset can destroy our close
+    /// frame before the client reads it.
+    /// </summary>
+    private static async Task LingerAsync(WebSocket socket, CancellationToken clientGone)
+    {
+        if (socket.State == WebSocketState.Closed)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), clientGone).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The client has gone: the connection can close cleanly now.
         }
     }
 }

@@ -114,7 +114,13 @@ internal sealed class WebSocketSession : PortalSession
     protected override void AbortTransport()
     {
         _stop.Cancel();
-        _socket.Abort();
+        if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        {
+            // Only a live socket needs tearing down (to end a pending send to a client that stopped reading). One that
+            // has sent its close frame, or aborted itself after answering a protocol error (1007 for invalid UTF-8),
+            // must be left alone: disposing its stream resets the TCP connection and can destroy that frame.
+            _socket.Abort();
+        }
     }
 
     private ValueTask HandleMessageAsync(WebSocketMessageType type, ReadOnlySpan<byte> message, bool tooLarge)

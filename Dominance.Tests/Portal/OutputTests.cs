@@ -1,0 +1,65 @@
+using System.Net.Sockets;
+using System.Text;
+using Dominance.Tests.Support;
+
+namespace Dominance.Tests.Portal;
+
+/// <summary>Output: no artificial delay, and slow readers cannot hold anybody else back.</summary>
+public sealed class OutputTests
+{
+    [Test]
+    public async Task ABurstIsDeliveredWithoutWaitingForAnyTimer()
+    {
+        // The clock is frozen: no timer, rate window or delay based on the server's clock can ever elapse. If any
+        // message waited for one (Evennia's 900 ms batching bug), it would never arrive and this test would fail.
+        // (The rate limit is off: against a frozen clock, its window could never end either.)
+        var frozen = new ManualClock();
+        await using TestServer server = await TestServer.StartAsync(s => s.Portal.CommandRateLimit = 0, clock: frozen);
+        await using TelnetTestClient sender = await server.TelnetAsync();
+        await using TelnetTestClient listener = await server.TelnetAsync();
+        await sender.Lines.WaitForAsync("Welcome");
+        await listener.Lines.WaitForAsync("Welcome");
+
+        // 50 commands back to back, in one write.
+        await sender.SendRawAsync(Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 50).Select(i => $"say burst {i}\r\n"))));
+        for (int i = 0; i < 50; i++)
+        {
+            Assert.That(await listener.Lines.WaitForAsync("says:"), Does.EndWith($"says: burst {i}"));
+            Assert.That(await sender.Lines.NextAsync(), Is.EqualTo($"You say: burst {i}"));
+        }
+
+        // One at a time: each reply must arrive before the next command exists, so nothing waits to be batched.
+        for (int i = 0; i < 50; i++)
+        {
+            await sender.SendAsync($"say single {i}");
+            Assert.That(await listener.Lines.WaitForAsync("says:"), Does.EndWith($"says: single {i}"));
+            Assert.That(await sender.Lines.NextAsync(), Is.EqualTo($"You say: single {i}"));
+        }
+    }
+
+    [Test]
+    public async Task AClientThatStopsReadingIsDisconnectedWhileOthersGoOn()
+    {
+        await using TestServer server = await TestServer.StartAsync(s => s.Portal.SendQueueCapacity = 16);
+        using TcpClient stalled = await TelnetTestClient.ConnectSilentAsync(server.Telnet);
+        await Poll.UntilAsync(() => server.TestModule.Connected.Count == 1, "the stalled client connected");
+        long stalledId = server.TestModule.Connected.Single().Value;
+        await using TelnetTestClient active = await server.TelnetAsync();
+        await active.Lines.WaitForAsync("Welcome");
+
+        // Each round queues a few 16 KiB messages for everyone; the active client keeps up, the stalled one cannot.
+        int rounds = 0;
+        while (!server.TestModule.Disconnected.Any(s => s.Value == stalledId))
+        {
+            Assert.That(++rounds, Is.LessThan(2000), "the stalled client was never disconnected");
+            await active.SendAsync("flood 8 16384");
+            await active.Lines.WaitForAsync("flooded");
+        }
+
+        Assert.That(server.Log.Contains("is not reading its output: send queue full"), Is.True);
+        Assert.That(Interlocked.Read(ref server.Server.Portal.Counters.SlowClientsDisconnected), Is.EqualTo(1));
+        await active.SendAsync("echo still here");
+        Assert.That(await active.Lines.WaitForAsync("still here"), Is.EqualTo("still here"));
+        Assert.That(server.TestModule.Disconnected.Select(s => s.Value), Is.EqualTo(new[] { stalledId }));
+    }
+}
