@@ -16,6 +16,7 @@ internal sealed class TelnetTestClient : IAsyncDisposable
     private readonly Task _reader;
     private readonly List<byte[]> _commands = [];
     private readonly List<byte> _line = [];
+    private volatile TaskCompletionSource _resume = CompletedGate();
 
     private TelnetTestClient(TcpClient tcp)
     {
@@ -59,6 +60,12 @@ internal sealed class TelnetTestClient : IAsyncDisposable
         return tcp;
     }
 
+    /// <summary>Stops taking bytes off the socket, so that the server's output backs up (a client that stalls).</summary>
+    public void PauseReading() => _resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Resumes reading after <see cref="PauseReading"/>.</summary>
+    public void ResumeReading() => _resume.TrySetResult();
+
     public Task SendAsync(string line) => SendRawAsync(Encoding.UTF8.GetBytes(line + "\r\n"));
 
     public async Task SendRawAsync(byte[] bytes)
@@ -93,6 +100,7 @@ internal sealed class TelnetTestClient : IAsyncDisposable
         {
             while (true)
             {
+                await _resume.Task;
                 int read = await _stream.ReadAsync(buffer);
                 if (read == 0)
                 {
@@ -164,6 +172,13 @@ internal sealed class TelnetTestClient : IAsyncDisposable
 
             Lines.Complete();
         }
+    }
+
+    private static TaskCompletionSource CompletedGate()
+    {
+        var gate = new TaskCompletionSource();
+        gate.SetResult();
+        return gate;
     }
 
     private void Data(byte b)

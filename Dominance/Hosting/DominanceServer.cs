@@ -84,6 +84,9 @@ public sealed class DominanceServer : IAsyncDisposable
         // The game thread logs; a console that cannot keep up must drop lines rather than block it.
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // A failed start (a port in use) is reported by the caller in one clear line; the host's own report is a
+        // stack trace.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
         configureLogging?.Invoke(builder.Logging);
 
         ListenOptions? telnet = null;

@@ -78,9 +78,10 @@ internal static class ServerCommandLine
         {
             await server.StartAsync().ConfigureAwait(false);
         }
-        catch (IOException e) when (e.InnerException is SocketException || e.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
+        catch (IOException e) when (e.InnerException is SocketException or Microsoft.AspNetCore.Connections.AddressInUseException)
         {
-            Console.Error.WriteLine($"dominance: cannot listen: {e.Message} Change Portal:TelnetPort / Portal:HttpPort (or --telnet-port / --http-port).");
+            string setting = e.Message.Contains($":{settings.Portal.TelnetPort}", StringComparison.Ordinal) ? "Portal:TelnetPort (--telnet-port)" : "Portal:HttpPort (--http-port)";
+            Console.Error.WriteLine($"dominance: cannot listen: {e.Message} Choose another port with {setting}.");
             return 1;
         }
 

@@ -1,0 +1,149 @@
+using System.Text;
+using Dominance.Hosting;
+using Dominance.Tests.Support;
+
+namespace Dominance.Tests.Core;
+
+/// <summary>The game thread: affinity, failures, idle logoff, backpressure and shutdown, over real sockets.</summary>
+public sealed class GameLoopTests
+{
+    [Test]
+    public async Task EveryGameCallbackRunsOnTheGameThread()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using (TelnetTestClient client = await server.TelnetAsync())
+        {
+            await client.Lines.WaitForAsync("Welcome");
+            await client.SendAsync("await");
+            Assert.That(await client.Lines.NextAsync(), Is.EqualTo("awaited: worker=other resumed=game"));
+            await client.SendAsync("timer 1");
+            Assert.That(await client.Lines.NextAsync(), Is.EqualTo("timer fired"));
+            await client.SendAsync("repeat 3");
+            Assert.That(await client.Lines.NextAsync(), Is.EqualTo("tick 3"));
+            Assert.That(await client.Lines.NextAsync(), Is.EqualTo("tick 2"));
+            Assert.That(await client.Lines.NextAsync(), Is.EqualTo("tick 1"));
+            await client.SendAsync("quit");
+            await client.Lines.ClosedAsync();
+        }
+
+        await Poll.UntilAsync(() => server.TestModule.Disconnected.Count == 1, "the disconnect reached the module");
+        int gameThread = server.Server.Core.GameThreadId;
+        (string Callback, int ThreadId)[] calls = [.. server.TestModule.Threads];
+        Assert.That(calls.Select(c => c.Callback).Distinct(), Is.SupersetOf(new[] { "Start", "OnConnect", "OnInput", "continuation", "timer", "repeat", "OnDisconnect" }));
+        Assert.That(calls.Where(c => c.ThreadId != gameThread), Is.Empty, $"every callback on the game thread ({gameThread})");
+        Assert.That(gameThread, Is.Not.EqualTo(Environment.CurrentManagedThreadId));
+    }
+
+    [Test]
+    public async Task AnExceptionInGameCodeIsLoggedTheSessionToldAndTheLoopGoesOn()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using TelnetTestClient culprit = await server.TelnetAsync();
+        await using TelnetTestClient bystander = await server.TelnetAsync();
+        await culprit.Lines.WaitForAsync("Welcome");
+        await bystander.Lines.WaitForAsync("Welcome");
+
+        await culprit.SendAsync("throw");
+        Assert.That(await culprit.Lines.NextAsync(), Is.EqualTo("Something went wrong while handling that. The error has been logged."));
+        await culprit.SendAsync("throwlater");
+        Assert.That(await culprit.Lines.NextAsync(), Is.EqualTo("Something went wrong while handling that. The error has been logged."));
+        await culprit.SendAsync("echo still connected");
+        Assert.That(await culprit.Lines.NextAsync(), Is.EqualTo("still connected"));
+        await bystander.SendAsync("echo unaffected");
+        Assert.That(await bystander.Lines.NextAsync(), Is.EqualTo("unaffected"));
+
+        Assert.That(server.Log.Contains("boom from game code"), Is.True);
+        Assert.That(server.Log.Contains("boom after await"), Is.True);
+        Assert.That(server.Log.Lines.Count(l => l.StartsWith("Error Dominance.Core: Game code failed while handling throw from session", StringComparison.Ordinal)), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task IdleSessionsAreToldAndDisconnectedWhileActiveOnesStay()
+    {
+        await using TestServer server = await TestServer.StartAsync(s => s.Core.IdleTimeout = TimeSpan.FromMilliseconds(600));
+        await using TelnetTestClient idle = await server.TelnetAsync();
+        await using TelnetTestClient active = await server.TelnetAsync();
+        await idle.Lines.WaitForAsync("Welcome");
+        await active.Lines.WaitForAsync("Welcome");
+
+        // The active client types more often than the timeout, for longer than the timeout.
+        Task typing = Task.Run(async () =>
+        {
+            for (int i = 0; i < 12; i++)
+            {
+                await active.SendAsync($"echo {i}");
+                await active.Lines.WaitForAsync($"{i}");
+                await Task.Delay(150);
+            }
+        });
+
+        Assert.That(await idle.Lines.NextAsync(), Is.EqualTo("You have been idle for 0.6 seconds. Goodbye."));
+        await idle.Lines.ClosedAsync();
+        await typing;
+        Assert.That(server.TestModule.Disconnected, Has.Count.EqualTo(1), "only the idle session left");
+        await active.SendAsync("echo still here");
+        Assert.That(await active.Lines.WaitForAsync("still here"), Is.EqualTo("still here"));
+    }
+
+    [Test]
+    public async Task AnIdleTimeoutOfZeroSchedulesNoIdleChecks()
+    {
+        await using TestServer server = await TestServer.StartAsync(s => s.Core.IdleTimeout = TimeSpan.Zero);
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("Welcome");
+        int timers = await server.Server.Core.InvokeAsync(() => server.Server.Core.Timers.Count);
+        Assert.That(timers, Is.Zero);
+    }
+
+    [Test]
+    public async Task WhenTheInboundChannelIsFullSessionsWaitAndNothingIsLost()
+    {
+        await using TestServer server = await TestServer.StartAsync(s =>
+        {
+            s.Core.InboundCapacity = 4;
+            s.Portal.CommandRateLimit = 0;
+        });
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("Welcome");
+
+        server.TestModule.Hold.Reset();
+        await client.SendAsync("hold"); // the game thread now blocks (test module only)
+        await Poll.UntilAsync(() => server.TestModule.Inputs.Count == 1, "the game thread is holding");
+        await client.SendRawAsync(Encoding.UTF8.GetBytes(string.Concat(Enumerable.Range(0, 500).Select(i => $"echo {i}\r\n"))));
+        await Poll.UntilAsync(() => server.Server.Core.Inbound.Count == 4, "the inbound channel filled up");
+
+        server.TestModule.Hold.Set();
+        for (int i = 0; i < 500; i++)
+        {
+            Assert.That(await client.Lines.NextAsync(), Is.EqualTo($"{i}"));
+        }
+
+        Assert.That(server.TestModule.Inputs.Skip(1).Select(i => i.Line), Is.EqualTo(Enumerable.Range(0, 500).Select(i => $"echo {i}")));
+    }
+
+    [Test]
+    public async Task GracefulShutdownTellsEveryoneFlushesQueuedOutputAndCloses()
+    {
+        TestServer server = await TestServer.StartAsync();
+        await using TelnetTestClient telnet = await TelnetTestClient.ConnectAsync(server.Telnet, receiveBufferSize: 4096);
+        await using WebSocketTestClient web = await server.WebSocketAsync();
+        await telnet.Lines.WaitForAsync("Welcome");
+        await web.Lines.WaitForAsync("Welcome");
+
+        // Stop reading, and have the game queue far more output than the socket buffers hold.
+        telnet.PauseReading();
+        await telnet.SendAsync("flood 400 1000");
+        await Poll.UntilAsync(() => server.TestModule.Inputs.Any(i => i.Line.StartsWith("flood", StringComparison.Ordinal)), "the flood was queued");
+
+        Task stopping = server.DisposeAsync().AsTask();
+        telnet.ResumeReading();
+
+        Assert.That(await telnet.Lines.WaitForAsync(ServerLifetime.ShutdownMessage), Is.EqualTo(ServerLifetime.ShutdownMessage));
+        Assert.That(telnet.Lines.Seen.Count(l => l.Length == 1000), Is.EqualTo(400), "all queued output arrived before the goodbye");
+        await telnet.Lines.ClosedAsync();
+        Assert.That(await web.Lines.WaitForAsync(ServerLifetime.ShutdownMessage), Is.EqualTo(ServerLifetime.ShutdownMessage));
+        await web.Lines.ClosedAsync();
+        await stopping;
+        Assert.That(server.TestModule.Threads.Select(t => t.Callback), Does.Contain("Stop"));
+    }
+}

@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Sockets;
+using Dominance.Hosting;
+using Dominance.Tests.Support;
+
+namespace Dominance.Tests.Hosting;
+
+/// <summary>The server as users run it: a separate process, signals, exit codes and startup errors.</summary>
+public sealed class ServerProcessTests
+{
+    [Test]
+    public async Task SigtermTellsPlayersFlushesClosesAndExitsZero()
+    {
+        await using ServerProcess server = ServerProcess.Start([]);
+        await server.WaitUntilRunningAsync();
+        await using TelnetTestClient player = await TelnetTestClient.ConnectAsync(server.Telnet);
+        await player.Lines.WaitForAsync("Welcome");
+        await player.SendAsync("say bye all");
+        await player.Lines.WaitForAsync("You say: bye all");
+
+        server.Signal(15);
+
+        Assert.That(await player.Lines.WaitForAsync("shutting down"), Is.EqualTo(ServerLifetime.ShutdownMessage));
+        await player.Lines.ClosedAsync();
+        Assert.That(await server.ExitCodeAsync(), Is.Zero, server.Output);
+    }
+
+    [Test]
+    public async Task CtrlCAlsoShutsDownGracefully()
+    {
+        await using ServerProcess server = ServerProcess.Start([]);
+        await server.WaitUntilRunningAsync();
+        await using WebSocketTestClient player = await WebSocketTestClient.ConnectAsync(server.Http);
+        await player.Lines.WaitForAsync("Welcome");
+
+        server.Signal(2);
+
+        Assert.That(await player.Lines.WaitForAsync("shutting down"), Is.EqualTo(ServerLifetime.ShutdownMessage));
+        await player.Lines.ClosedAsync();
+        Assert.That(await server.ExitCodeAsync(), Is.Zero, server.Output);
+    }
+
+    [TestCase("--Portal:TelnetPort=abc", "Portal:TelnetPort")]
+    [TestCase("--Portal:TelnetPort=70000", "Portal:TelnetPort must be a port from 0 to 65535")]
+    [TestCase("--Core:IdleTimeout=banana", "Core:IdleTimeout")]
+    [TestCase("--Portal:MaxInputLength=0", "Portal:MaxInputLength must be at least 1")]
+    public async Task ABadSettingStopsStartupWithAMessageThatNamesIt(string argument, string expected)
+    {
+        await using ServerProcess server = ServerProcess.Start([argument], ephemeralPorts: false);
+        Assert.That(await server.ExitCodeAsync(), Is.EqualTo(2), server.Output);
+        Assert.That(server.Output, Does.Contain(expected));
+        Assert.That(server.Output, Does.Not.Contain("   at "), "no stack trace");
+    }
+
+    [Test]
+    public async Task EnvironmentVariablesOverrideSettings()
+    {
+        await using ServerProcess bad = ServerProcess.Start([], new Dictionary<string, string> { ["DOMINANCE__Portal__HttpPort"] = "-1" }, ephemeralPorts: false);
+        Assert.That(await bad.ExitCodeAsync(), Is.EqualTo(2), bad.Output);
+        Assert.That(bad.Output, Does.Contain("Portal:HttpPort must be a port"));
+    }
+
+    [Test]
+    public async Task APortInUseIsReportedWithoutAStackTrace()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        await using ServerProcess server = ServerProcess.Start(["--telnet-port", port.ToString(), "--http-port", "0"], ephemeralPorts: false);
+        Assert.That(await server.ExitCodeAsync(), Is.EqualTo(1), server.Output);
+        Assert.That(server.Output, Does.Contain("cannot listen").And.Contain("address already in use").And.Contain("Portal:TelnetPort"));
+        Assert.That(server.Output, Does.Not.Contain("   at "));
+    }
+
+    [Test]
+    public async Task HealthzAnswersWithASmallJsonStatus()
+    {
+        await using ServerProcess server = ServerProcess.Start([]);
+        await server.WaitUntilRunningAsync();
+        await using TelnetTestClient player = await TelnetTestClient.ConnectAsync(server.Telnet);
+        await player.Lines.WaitForAsync("Welcome");
+        using var http = new HttpClient();
+        HttpResponseMessage response = await http.GetAsync($"http://{server.Http}/healthz");
+        Assert.That((int)response.StatusCode, Is.EqualTo(200));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/json"));
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.That(body, Does.Contain("\"status\":\"ok\"").And.Contain("\"sessions\":1"));
+    }
+}

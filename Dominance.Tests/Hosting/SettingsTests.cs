@@ -1,0 +1,58 @@
+using Dominance.Hosting;
+using Microsoft.Extensions.Configuration;
+
+namespace Dominance.Tests.Hosting;
+
+/// <summary>Configuration sources and validation, without starting a server.</summary>
+public sealed class SettingsTests
+{
+    private string _folder = "";
+
+    [SetUp]
+    public void CreateFolder() => _folder = Directory.CreateTempSubdirectory("dominance-settings-").FullName;
+
+    [TearDown]
+    public void DeleteFolder() => Directory.Delete(_folder, recursive: true);
+
+    [Test]
+    public void DefaultsAreTheDocumentedOnes()
+    {
+        Assert.That(SettingsLoader.TryLoad(_folder, [], out _, out DominanceSettings s, out IReadOnlyList<string> errors), Is.True, string.Join("\n", errors));
+        Assert.That((s.Portal.Host, s.Portal.TelnetPort, s.Portal.HttpPort), Is.EqualTo(("127.0.0.1", 4000, 4001)));
+        Assert.That((s.Portal.CommandRateLimit, s.Portal.CommandRateWindow, s.Portal.MaxInputLength), Is.EqualTo((80, TimeSpan.FromSeconds(1), 6000)));
+        Assert.That(s.Core.IdleTimeout, Is.EqualTo(TimeSpan.FromMinutes(30)));
+    }
+
+    [Test]
+    public void AppSettingsThenCommandLineOverrideTheDefaults()
+    {
+        File.WriteAllText(Path.Combine(_folder, "appsettings.json"), """{ "Portal": { "TelnetPort": 5000, "HttpPort": 5001 }, "Game": { "Motd": "hi" } }""");
+        Assert.That(SettingsLoader.TryLoad(_folder, ["--Portal:HttpPort=6001"], out IConfigurationRoot config, out DominanceSettings s, out _), Is.True);
+        Assert.That((s.Portal.TelnetPort, s.Portal.HttpPort), Is.EqualTo((5000, 6001)));
+        Assert.That(config["Game:Motd"], Is.EqualTo("hi"));
+    }
+
+    [Test]
+    public void BrokenJsonIsReportedWithTheFileName()
+    {
+        File.WriteAllText(Path.Combine(_folder, "appsettings.json"), """{ "Portal": { "TelnetPort": """);
+        Assert.That(SettingsLoader.TryLoad(_folder, [], out _, out _, out IReadOnlyList<string> errors), Is.False);
+        Assert.That(errors.Single(), Does.Contain("appsettings.json"));
+    }
+
+    [Test]
+    public void EveryBadValueIsReportedByName()
+    {
+        string[] bad =
+        [
+            "--Portal:Host=not-an-ip", "--Portal:TelnetPort=4000", "--Portal:HttpPort=4000", "--Portal:CommandRateLimit=-1",
+            "--Portal:CommandRateWindow=00:00:00", "--Portal:SendQueueCapacity=1", "--Core:InboundCapacity=0",
+            "--Core:IdleTimeout=-00:00:01",
+        ];
+        Assert.That(SettingsLoader.TryLoad(_folder, bad, out _, out _, out IReadOnlyList<string> errors), Is.False);
+        foreach (string name in new[] { "Portal:Host", "Portal:TelnetPort and Portal:HttpPort", "Portal:CommandRateLimit", "Portal:CommandRateWindow", "Portal:SendQueueCapacity", "Core:InboundCapacity", "Core:IdleTimeout" })
+        {
+            Assert.That(errors, Has.Some.StartsWith(name), name);
+        }
+    }
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Dominance: one entry point for everything. See ./run.sh --help.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+usage() {
+  cat <<'USAGE'
+Usage: ./run.sh [verb] [arguments]
+
+  (no verb) [options]   build and start the server with the default game:
+                        telnet 127.0.0.1:4000, web http://127.0.0.1:4001/ (Ctrl-C stops)
+                        options: --telnet-port N --http-port N --host ADDR, or any
+                        setting as --Section:Key=value (e.g. --Core:IdleTimeout=00:10:00)
+  test [filter]         run every test (or those whose name contains filter)
+  bench [filter]        run the BenchmarkDotNet suite (or the benchmarks matching filter)
+  --help                this text
+
+Settings also come from appsettings.json in the current folder and from
+DOMINANCE__Section__Key environment variables (e.g. DOMINANCE__Portal__TelnetPort=5000).
+USAGE
+}
+
+verb="${1:-}"
+case "$verb" in
+  -h|--help|help)
+    usage
+    ;;
+  test)
+    shift
+    filter=()
+    if [[ $# -gt 0 ]]; then filter=(--filter "FullyQualifiedName~$1"); fi
+    dotnet test Dominance.sln -c Release "${filter[@]}"
+    ;;
+  bench)
+    shift
+    dotnet build Dominance.Bench -c Release -nologo -v quiet
+    filter="${1:-*}"
+    [[ "$filter" == *"*"* ]] || filter="*${filter}*"
+    exec dotnet Dominance.Bench/bin/Release/net10.0/Dominance.Bench.dll --filter "$filter"
+    ;;
+  *)
+    dotnet build Dominance -c Release -nologo -v quiet
+    exec dotnet Dominance/bin/Release/net10.0/dominance.dll "$@"
+    ;;
+esac
