@@ -22,6 +22,18 @@ DOMINANCE__Section__Key environment variables (e.g. DOMINANCE__Portal__TelnetPor
 USAGE
 }
 
+# Builds quietly; shows the compiler's output only if the build fails.
+build() {
+  local log
+  log="$(mktemp)"
+  if ! dotnet build "$@" -c Release -nologo >"$log" 2>&1; then
+    cat "$log"
+    rm -f "$log"
+    exit 1
+  fi
+  rm -f "$log"
+}
+
 verb="${1:-}"
 case "$verb" in
   -h|--help|help)
@@ -35,13 +47,13 @@ case "$verb" in
     ;;
   bench)
     shift
-    dotnet build Dominance.Bench -c Release -nologo -v quiet
+    build Dominance.Bench
     filter="${1:-*}"
     [[ "$filter" == *"*"* ]] || filter="*${filter}*"
     exec dotnet Dominance.Bench/bin/Release/net10.0/Dominance.Bench.dll --filter "$filter"
     ;;
   *)
-    dotnet build Dominance -c Release -nologo -v quiet
+    build Dominance
     exec dotnet Dominance/bin/Release/net10.0/dominance.dll "$@"
     ;;
 esac
