@@ -9,12 +9,15 @@ usage() {
   cat <<'USAGE'
 Usage: ./run.sh [verb] [arguments]
 
-  (no verb) [options]   build and start the server with the default game:
+  [game-folder] [opts]  build and start the server with the built-in game (or a game folder,
+                        reloaded live whenever one of its .cs files is saved):
                         telnet 127.0.0.1:4000, web http://127.0.0.1:4001/ (Ctrl-C stops)
                         options: --telnet-port N --http-port N --host ADDR, or any
                         setting as --Section:Key=value (e.g. --Core:IdleTimeout=00:10:00)
   test [filter]         run every test (or those whose name contains filter)
   bench [filter]        run the BenchmarkDotNet suite (or the benchmarks matching filter)
+  publish [folder]      build dist/dominance (or folder/dominance): one self-contained executable
+                        that needs no .NET installed; copy it anywhere and run it
   --help                this text
 
 Settings also come from appsettings.json in the current folder and from
@@ -51,6 +54,21 @@ case "$verb" in
     filter="${1:-*}"
     [[ "$filter" == *"*"* ]] || filter="*${filter}*"
     exec dotnet Dominance.Bench/bin/Release/net10.0/Dominance.Bench.dll --filter "$filter"
+    ;;
+  publish)
+    shift
+    out="${1:-dist}"
+    rid="${DOMINANCE_RID:-linux-x64}"
+    log="$(mktemp)"
+    if ! dotnet publish Dominance -c Release -r "$rid" --self-contained -nologo \
+        -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true \
+        -p:IncludeNativeLibrariesForSelfExtract=true -p:DebugType=embedded -o "$out" >"$log" 2>&1; then
+      cat "$log"
+      rm -f "$log"
+      exit 1
+    fi
+    rm -f "$log"
+    echo "Built $out/dominance ($rid, $(du -h "$out/dominance" | cut -f1)): a self-contained server. Try: $out/dominance --help"
     ;;
   *)
     build Dominance

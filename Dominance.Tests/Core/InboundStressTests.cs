@@ -27,9 +27,9 @@ public sealed class InboundStressTests
         settings.Core.InboundCapacity = 8;
         settings.Portal.CommandRateLimit = 0;
         var module = new OrderCheckingModule();
-        var core = new GameLoop(settings.Core, module, TimeProvider.System, NullLoggerFactory.Instance, new ConfigurationBuilder().Build());
+        var core = new GameLoop(settings.Core, TimeProvider.System, NullLoggerFactory.Instance, new ConfigurationBuilder().Build());
         var portal = new PortalService(settings.Portal, core.Inbound, TimeProvider.System, NullLogger<PortalService>.Instance);
-        core.Start();
+        core.Start(module);
         await core.Started;
 
         using var stop = new CancellationTokenSource();

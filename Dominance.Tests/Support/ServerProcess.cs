@@ -34,19 +34,32 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts <c>dominance</c> with <paramref name="args"/> and, unless told otherwise, ephemeral ports.</summary>
-    public static ServerProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, bool ephemeralPorts = true)
+    /// <summary>Starts <c>dominance</c> (the build under test) with <paramref name="args"/> and, unless told otherwise, ephemeral ports.</summary>
+    public static ServerProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, bool ephemeralPorts = true, string? workingDirectory = null) =>
+        StartExecutable(
+            Environment.ProcessPath ?? "dotnet",
+            [Path.Combine(AppContext.BaseDirectory, "dominance.dll"), .. args, .. (ephemeralPorts ? (string[])["--telnet-port", "0", "--http-port", "0"] : [])],
+            environment,
+            workingDirectory ?? Path.GetTempPath(),
+            clearEnvironment: false);
+
+    /// <summary>Starts any executable, capturing its output; with <paramref name="clearEnvironment"/>, only <paramref name="environment"/> is passed.</summary>
+    public static ServerProcess StartExecutable(string file, IEnumerable<string> args, IDictionary<string, string>? environment, string workingDirectory, bool clearEnvironment)
     {
-        var start = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet")
+        var start = new ProcessStartInfo(file)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            WorkingDirectory = Path.GetTempPath(),
+            WorkingDirectory = workingDirectory,
         };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "dominance.dll"));
-        foreach (string arg in args.Concat(ephemeralPorts ? ["--telnet-port", "0", "--http-port", "0"] : []))
+        foreach (string arg in args)
         {
             start.ArgumentList.Add(arg);
+        }
+
+        if (clearEnvironment)
+        {
+            start.Environment.Clear();
         }
 
         foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
@@ -63,6 +76,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         return server;
     }
 
+    /// <summary>The process id.</summary>
+    public int Id => _process.Id;
+
     /// <summary>Waits for the "Dominance is running" line and reads the addresses from it.</summary>
     public async Task WaitUntilRunningAsync()
     {
@@ -78,9 +94,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public void Signal(int signal) => Assert.That(Kill(_process.Id, signal), Is.Zero, "kill() failed");
 
     /// <summary>Waits for the process to exit and returns its exit code.</summary>
-    public async Task<int> ExitCodeAsync()
+    public async Task<int> ExitCodeAsync(TimeSpan? deadline = null)
     {
-        using var timeout = new CancellationTokenSource(Poll.Deadline * 2);
+        using var timeout = new CancellationTokenSource(deadline ?? Poll.Deadline * 2);
         try
         {
             await _process.WaitForExitAsync(timeout.Token);
@@ -107,7 +123,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int Kill(int pid, int signal);
 
-    [GeneratedRegex(@"Dominance is running\. Telnet: (?<telnet>\S+)\s+Web: http://(?<http>[^/\s]+)/")]
+    [GeneratedRegex(@"Dominance is running .*\. Telnet: (?<telnet>\S+)\s+Web: http://(?<http>[^/\s]+)/")]
     private static partial Regex RunningLine();
 
     private void Append(string? line)

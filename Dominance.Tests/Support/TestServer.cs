@@ -1,6 +1,7 @@
 using System.Net;
 using Dominance.Api;
 using Dominance.Hosting;
+using Dominance.Reload;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -9,7 +10,7 @@ namespace Dominance.Tests.Support;
 /// <summary>A real server in process, on ephemeral loopback ports, with its log captured.</summary>
 internal sealed class TestServer : IAsyncDisposable
 {
-    private TestServer(DominanceServer server, IGameModule module, LogCapture log)
+    private TestServer(DominanceServer server, IGameModule? module, LogCapture log)
     {
         Server = server;
         Module = module;
@@ -18,9 +19,13 @@ internal sealed class TestServer : IAsyncDisposable
 
     public DominanceServer Server { get; }
 
-    public IGameModule Module { get; }
+    /// <summary>The module instance, for servers started around one (null when compiled from source).</summary>
+    public IGameModule? Module { get; }
 
-    public TestModule TestModule => (TestModule)Module;
+    public TestModule TestModule => (TestModule)Module!;
+
+    /// <summary>The reload coordinator, for servers compiled from source.</summary>
+    public ReloadCoordinator Reloads => Server.Reloads!;
 
     public LogCapture Log { get; }
 
@@ -28,11 +33,31 @@ internal sealed class TestServer : IAsyncDisposable
 
     public IPEndPoint Http => Server.HttpEndPoint;
 
+    /// <summary>Starts a server around a module instance (<see cref="TestModule"/> by default).</summary>
     public static async Task<TestServer> StartAsync(
         Action<DominanceSettings>? configure = null,
         IGameModule? module = null,
         TimeProvider? clock = null,
         IConfiguration? configuration = null)
+    {
+        var log = new LogCapture();
+        module ??= new TestModule();
+        DominanceServer server = DominanceServer.Create(Settings(configure), configuration ?? new ConfigurationBuilder().Build(), module, clock, Capture(log));
+        await server.StartAsync();
+        return new TestServer(server, module, log);
+    }
+
+    /// <summary>Starts a server that compiles the game in <paramref name="folder"/> and reloads it live.</summary>
+    public static async Task<TestServer> StartFromSourceAsync(string? folder, Action<DominanceSettings>? configure = null, IConfiguration? configuration = null)
+    {
+        var log = new LogCapture();
+        GameSources sources = folder is null ? GameSources.Embedded : GameSources.FromFolder(folder);
+        DominanceServer server = DominanceServer.Create(Settings(configure), configuration ?? new ConfigurationBuilder().Build(), sources, null, Capture(log));
+        await server.StartAsync();
+        return new TestServer(server, null, log);
+    }
+
+    private static DominanceSettings Settings(Action<DominanceSettings>? configure)
     {
         var settings = new DominanceSettings();
         settings.Portal.TelnetPort = 0;
@@ -40,23 +65,15 @@ internal sealed class TestServer : IAsyncDisposable
         settings.Portal.ConnectionRateLimit = 0;
         configure?.Invoke(settings);
         Assert.That(settings.Validate(), Is.Empty, "test settings must be valid");
-
-        var log = new LogCapture();
-        module ??= new TestModule();
-        DominanceServer server = DominanceServer.Create(
-            settings,
-            configuration ?? new ConfigurationBuilder().Build(),
-            module,
-            clock ?? TimeProvider.System,
-            logging =>
-            {
-                logging.ClearProviders();
-                logging.AddProvider(log);
-                logging.SetMinimumLevel(LogLevel.Debug);
-            });
-        await server.StartAsync();
-        return new TestServer(server, module, log);
+        return settings;
     }
+
+    private static Action<ILoggingBuilder> Capture(LogCapture log) => logging =>
+    {
+        logging.ClearProviders();
+        logging.AddProvider(log);
+        logging.SetMinimumLevel(LogLevel.Debug);
+    };
 
     public Task<TelnetTestClient> TelnetAsync() => TelnetTestClient.ConnectAsync(Telnet);
 

@@ -13,6 +13,12 @@ namespace Dominance.Api;
 /// </remarks>
 public interface IGameContext
 {
+    /// <summary>
+    /// The group of administrators. The game decides who is one and joins them to it; the server sends them what
+    /// admins need to see, such as reload results and compile errors.
+    /// </summary>
+    const string AdminGroup = "admins";
+
     /// <summary>The sessions connected now, in no particular order.</summary>
     IReadOnlyCollection<SessionId> Sessions { get; }
 
@@ -72,4 +78,13 @@ public interface IGameContext
 
     /// <summary>The <c>Game</c> section of the server's settings (appsettings.json, <c>DOMINANCE__Game__*</c>, command line).</summary>
     IConfiguration Settings { get; }
+
+    /// <summary>Writes and reads this generation's state (reload handoff and save files share this format).</summary>
+    StateSerializer State { get; }
+
+    /// <summary>
+    /// Asks the server to recompile the game code and swap it in. Returns at once; the result goes to the log and to
+    /// the <see cref="AdminGroup"/>. Does nothing for a game that was not loaded from source.
+    /// </summary>
+    void RequestReload();
 }

@@ -43,7 +43,7 @@ public interface IGameModule
     void OnDisconnect(SessionId session);
 
     /// <summary>
-    /// Writes this generation's whole state (UTF-8 JSON is the convention).
+    /// Writes this generation's whole state, normally with <see cref="IGameContext.State"/>.
     /// The next generation, or the next start after a save, receives it in <see cref="Start"/>.
     /// </summary>
     void ExportState(IBufferWriter<byte> output)

@@ -9,7 +9,7 @@ namespace Dominance.Core;
 /// The <see cref="IGameContext"/> given to one generation of the game module. Timers it schedules are tagged with its
 /// generation so that they can be cancelled when that generation is replaced. Game thread only.
 /// </summary>
-internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IConfiguration settings) : IGameContext
+internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IConfiguration settings, StateSerializer state) : IGameContext
 {
     /// <summary>The module generation this context serves (1 for the first module loaded).</summary>
     public int Generation { get; } = generation;
@@ -43,6 +43,8 @@ internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IC
 
     public IConfiguration Settings { get; } = settings;
 
+    public StateSerializer State { get; } = state;
+
     public SessionInfo? GetInfo(SessionId session) =>
         loop.Sessions.TryGet(session, out CoreSession? s) && !s.Closing ? s.Info : null;
 
@@ -56,15 +58,7 @@ internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IC
         }
     }
 
-    public void SendToGroup(string group, string text, SessionId? except = null)
-    {
-        if (loop.Sessions.Members(group) is { } members)
-        {
-            OutputPayload payload = OutputPayload.ForLine(text);
-            SessionTable.Deliver(members, FrameKind.Text, payload, except, outOfBandOnly: false);
-            payload.Release();
-        }
-    }
+    public void SendToGroup(string group, string text, SessionId? except = null) => loop.SendToGroup(group, text, except);
 
     public void SendToAll(string text)
     {
@@ -151,6 +145,8 @@ internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IC
 
         return ids;
     }
+
+    public void RequestReload() => loop.ReloadRequested?.Invoke();
 
     public GameTimer Schedule(TimeSpan delay, Action callback) => ScheduleTimer(delay, TimeSpan.Zero, callback);
 

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Diagnostics;
 using Dominance.Api;
 using Dominance.Hosting;
 using Dominance.Portal;
@@ -40,17 +42,19 @@ internal sealed class GameLoop
     private readonly ILogger _gameLog;
     private readonly IConfiguration _gameSettings;
     private readonly long _idleTicks;
-    private IGameModule _module;
-    private GameContext? _context;
+    private readonly ArrayBufferWriter<byte> _stateBuffer = new();
+    private IGameModule _module = null!;
+    private GameContext _context = null!;
+    private ReadOnlyMemory<byte> _initialState;
+    private StateSerializer? _initialSerializer;
     private Thread? _thread;
     private volatile bool _stopRequested;
     private volatile int _openSessions;
     private long _inputsHandled;
 
-    public GameLoop(CoreSettings settings, IGameModule module, TimeProvider clock, ILoggerFactory loggers, IConfiguration gameSettings)
+    public GameLoop(CoreSettings settings, TimeProvider clock, ILoggerFactory loggers, IConfiguration gameSettings)
     {
         _settings = settings;
-        _module = module;
         Clock = clock;
         _log = loggers.CreateLogger("Dominance.Core");
         _gameLog = loggers.CreateLogger("Dominance.Game");
@@ -84,11 +88,46 @@ internal sealed class GameLoop
     /// <summary>Inputs dispatched to the module so far. Readable from any thread.</summary>
     public long InputsHandled => Interlocked.Read(ref _inputsHandled);
 
-    /// <summary>Starts the game thread, which starts the module.</summary>
-    public void Start()
+    /// <summary>The running module generation (1 for the first). Game thread only.</summary>
+    public int Generation => _context.Generation;
+
+    /// <summary>
+    /// Called on the game thread when game code asks for a reload (<see cref="IGameContext.RequestReload"/>). The host
+    /// sets it when the game was loaded from source; it must hand the work to another thread at once.
+    /// </summary>
+    public Action? ReloadRequested { get; set; }
+
+    /// <summary>
+    /// Starts the game thread, which starts <paramref name="module"/> with <paramref name="state"/> (empty for a fresh
+    /// world), serializing with <paramref name="serializer"/> if it was prepared ahead.
+    /// </summary>
+    public void Start(IGameModule module, ReadOnlyMemory<byte> state = default, StateSerializer? serializer = null)
     {
+        _module = module;
+        _initialState = state;
+        _initialSerializer = serializer;
         _thread = new Thread(Run) { Name = "game", IsBackground = true };
         _thread.Start();
+    }
+
+    /// <summary>
+    /// Replaces the running module between two turns of the loop: the running module exports its state, the module that
+    /// <paramref name="create"/> makes (on the game thread) starts with it, and the old generation stops and loses its
+    /// timers. If exporting, creating or starting throws, the running module stays, with its state, and whatever timers
+    /// the new one scheduled are cancelled. <paramref name="serializer"/> becomes the new generation's
+    /// <see cref="IGameContext.State"/>. Inputs that arrive meanwhile wait in the inbound channel. Any thread.
+    /// </summary>
+    public Task<SwapResult> SwapAsync(Func<IGameModule> create, StateSerializer serializer) => InvokeAsync(() => Swap(create, serializer));
+
+    /// <summary>Sends one line to every open member of a group. Game thread only.</summary>
+    public void SendToGroup(string group, string text, SessionId? except = null)
+    {
+        if (Sessions.Members(group) is { } members)
+        {
+            OutputPayload payload = OutputPayload.ForLine(text);
+            SessionTable.Deliver(members, FrameKind.Text, payload, except, outOfBandOnly: false);
+            payload.Release();
+        }
     }
 
     /// <summary>Runs <paramref name="action"/> on the game thread, after what is already posted. Any thread.</summary>
@@ -337,8 +376,10 @@ internal sealed class GameLoop
     {
         try
         {
-            _context = new GameContext(this, 1, _gameLog, _gameSettings);
-            _module.Start(_context, ReadOnlyMemory<byte>.Empty);
+            _context = new GameContext(this, 1, _gameLog, _gameSettings, _initialSerializer ?? new StateSerializer());
+            _module.Start(_context, _initialState);
+            _initialState = default;
+            _initialSerializer = null;
             _started.SetResult();
             return true;
         }
@@ -352,23 +393,78 @@ internal sealed class GameLoop
 
     private void StopModule()
     {
+        if (_context is null)
+        {
+            return; // the module never started
+        }
+
+        Retire(_module, _context);
+    }
+
+    private SwapResult Swap(Func<IGameModule> create, StateSerializer serializer)
+    {
+        long started = Stopwatch.GetTimestamp();
+        int generation = _context.Generation + 1;
+
+        // 1. The running generation exports its state.
+        _stateBuffer.ResetWrittenCount();
         try
         {
-            _module.Stop();
+            _module.ExportState(_stateBuffer);
         }
         catch (Exception e)
         {
-            _log.LogError(e, "The game module failed while stopping");
+            return new SwapResult(false, _context.Generation, Stopwatch.GetElapsedTime(started), "the running game failed to export its state", e);
         }
 
-        if (_context is not null)
+        // 2. The new generation is created and starts with it. If it throws, it never took over: drop what it scheduled.
+        var context = new GameContext(this, generation, _gameLog, _gameSettings, serializer);
+        IGameModule next;
+        try
         {
-            _context.Retired = true;
-            Timers.CancelOwnedBy(_context.Generation);
+            next = create();
+            next.Start(context, _stateBuffer.WrittenMemory);
         }
+        catch (Exception e)
+        {
+            context.Retired = true;
+            Timers.CancelOwnedBy(generation);
+            return new SwapResult(false, _context.Generation, Stopwatch.GetElapsedTime(started), "the new game failed to start", e);
+        }
+
+        // 3. The old generation stops; nothing of it (timers, context) stays reachable from the host.
+        IGameModule old = _module;
+        GameContext oldContext = _context;
+        _module = next;
+        _context = context;
+        Retire(old, oldContext);
+        return new SwapResult(true, generation, Stopwatch.GetElapsedTime(started), null, null);
+    }
+
+    private void Retire(IGameModule module, GameContext context)
+    {
+        try
+        {
+            module.Stop();
+        }
+        catch (Exception e)
+        {
+            _log.LogError(e, "Game generation {Generation} failed while stopping", context.Generation);
+        }
+
+        context.Retired = true;
+        Timers.CancelOwnedBy(context.Generation);
     }
 
     private static string Describe(TimeSpan span) => span.TotalMinutes >= 1 && span.Seconds == 0
         ? $"{span.TotalMinutes:0} minute{(span.TotalMinutes == 1 ? "" : "s")}"
         : $"{span.TotalSeconds:0.#} seconds";
 }
+
+/// <summary>The outcome of <see cref="GameLoop.SwapAsync"/>.</summary>
+/// <param name="Succeeded">Whether the new module now runs.</param>
+/// <param name="Generation">The generation running afterwards.</param>
+/// <param name="Pause">How long the game thread spent on the swap (export, import and start).</param>
+/// <param name="FailedStage">What failed, if the swap was rolled back.</param>
+/// <param name="Error">The exception, if the swap was rolled back.</param>
+internal sealed record SwapResult(bool Succeeded, int Generation, TimeSpan Pause, string? FailedStage, Exception? Error);

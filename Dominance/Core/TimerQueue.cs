@@ -149,13 +149,17 @@ internal sealed class TimerQueue
 
     private sealed class Entry(TimerQueue queue, Action callback, long period, int owner) : GameTimer
     {
-        public Action Callback { get; } = callback;
+        // Cleared on cancel: a cancelled entry may wait in the queue until its deadline, and must not keep the code of
+        // an unloaded game generation alive meanwhile.
+        private Action? _callback = callback;
+
+        public Action Callback => _callback!;
 
         public long Period { get; } = period;
 
         public int Owner { get; } = owner;
 
-        public bool Cancelled { get; private set; }
+        public bool Cancelled => _callback is null;
 
         public bool Fired { get; set; }
 
@@ -163,9 +167,9 @@ internal sealed class TimerQueue
 
         public override void Cancel()
         {
-            if (!Cancelled)
+            if (_callback is not null)
             {
-                Cancelled = true;
+                _callback = null;
                 queue.OnCancelled();
             }
         }

@@ -1,26 +1,39 @@
-using Dominance.Api;
+using System.Buffers;
 
-namespace Dominance.Game;
+namespace DominanceGame;
 
 /// <summary>
 /// The smallest useful game: everyone is in one room and can <c>say</c>, <c>who</c>, <c>echo</c> and <c>quit</c>.
-/// It shows the shape of a module: per-session state in dictionaries keyed by <see cref="SessionId"/>, all of it
-/// touched only from the callbacks, on the game thread.
+/// It shows the shape of a module: per-session state keyed by <see cref="SessionId"/>, touched only from the
+/// callbacks (on the game thread), and handed to the next generation of the code when it is reloaded.
 /// </summary>
 public sealed class MinimalGame : IGameModule
 {
     private const string Everyone = "everyone";
-    private readonly Dictionary<SessionId, string> _names = [];
     private IGameContext _context = null!;
+    private State _state = new();
+
+    /// <summary>Everything this game remembers. Public fields and properties are carried across reloads.</summary>
+    public sealed class State
+    {
+        public Dictionary<SessionId, string> Names { get; set; } = [];
+    }
 
     /// <inheritdoc/>
-    public void Start(IGameContext context, ReadOnlyMemory<byte> state) => _context = context;
+    public void Start(IGameContext context, ReadOnlyMemory<byte> state)
+    {
+        _context = context;
+        _state = context.State.Read<State>(state) ?? new State();
+    }
+
+    /// <inheritdoc/>
+    public void ExportState(IBufferWriter<byte> output) => _context.State.Write(output, _state);
 
     /// <inheritdoc/>
     public void OnConnect(SessionId session)
     {
         string name = "Guest" + session.Value;
-        _names[session] = name;
+        _state.Names[session] = name;
         _context.Join(session, Everyone);
         _context.Send(session, $"Welcome to Dominance, {name}. Commands: say <text>, who, echo <text>, quit.");
         _context.SendToGroup(Everyone, $"{name} has arrived.", except: session);
@@ -33,7 +46,7 @@ public sealed class MinimalGame : IGameModule
         int space = trimmed.IndexOf(' ');
         string verb = (space < 0 ? trimmed : trimmed[..space]).ToLowerInvariant();
         string rest = space < 0 ? "" : trimmed[(space + 1)..].Trim();
-        string name = _names[session];
+        string name = _state.Names.GetValueOrDefault(session) ?? "Guest" + session.Value;
         switch (verb)
         {
             case "":
@@ -46,7 +59,7 @@ public sealed class MinimalGame : IGameModule
                 _context.Send(session, "Say what?");
                 break;
             case "who":
-                _context.Send(session, $"Online ({_names.Count}): {string.Join(", ", _names.Values.Order())}");
+                _context.Send(session, $"Online ({_state.Names.Count}): {string.Join(", ", _state.Names.Values.Order())}");
                 break;
             case "echo":
                 _context.Send(session, rest);
@@ -65,7 +78,7 @@ public sealed class MinimalGame : IGameModule
     /// <inheritdoc/>
     public void OnDisconnect(SessionId session)
     {
-        if (_names.Remove(session, out string? name))
+        if (_state.Names.Remove(session, out string? name))
         {
             _context.SendToGroup(Everyone, $"{name} has left.");
         }

@@ -3,6 +3,7 @@ using Dominance.Api;
 using Dominance.Core;
 using Dominance.Portal.Telnet;
 using Dominance.Portal.WebSockets;
+using Dominance.Reload;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -20,7 +21,7 @@ namespace Dominance.Hosting;
 /// One Dominance server: the portal (Kestrel: telnet and HTTP/WebSocket listeners) and the game core (the game thread)
 /// in one process, on the .NET Generic Host. <c>Program</c> runs one; tests start several on ephemeral ports.
 /// </summary>
-public sealed class DominanceServer : IAsyncDisposable
+internal sealed class DominanceServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ListenOptions _telnet;
@@ -49,21 +50,22 @@ public sealed class DominanceServer : IAsyncDisposable
     internal PortalService Portal { get; }
 
     /// <summary>
-    /// Builds a server from validated <paramref name="settings"/>. <paramref name="configuration"/> is the whole
-    /// configuration (its <c>Game</c> section goes to the module); <paramref name="module"/> is the game to run.
+    /// Builds a server that compiles its game from <paramref name="sources"/> and reloads it live.
+    /// <paramref name="configuration"/> is the whole configuration (its <c>Game</c> section goes to the module).
     /// </summary>
     public static DominanceServer Create(
-        DominanceSettings settings,
-        IConfiguration configuration,
-        IGameModule module,
-        Action<ILoggingBuilder>? configureLogging = null) =>
-        Create(settings, configuration, module, TimeProvider.System, configureLogging);
+        DominanceSettings settings, IConfiguration configuration, GameSources sources, TimeProvider? clock = null, Action<ILoggingBuilder>? configureLogging = null) =>
+        Build(settings, configuration, new GameSetup(null, sources), clock ?? TimeProvider.System, configureLogging);
 
-    /// <summary>As the public overload, with the clock every timer and rate window of the server reads.</summary>
-    internal static DominanceServer Create(
+    /// <summary>Builds a server around a module instance that is not reloadable (tests, embedding).</summary>
+    public static DominanceServer Create(
+        DominanceSettings settings, IConfiguration configuration, IGameModule module, TimeProvider? clock = null, Action<ILoggingBuilder>? configureLogging = null) =>
+        Build(settings, configuration, new GameSetup(module, null), clock ?? TimeProvider.System, configureLogging);
+
+    private static DominanceServer Build(
         DominanceSettings settings,
         IConfiguration configuration,
-        IGameModule module,
+        GameSetup game,
         TimeProvider clock,
         Action<ILoggingBuilder>? configureLogging)
     {
@@ -109,9 +111,16 @@ public sealed class DominanceServer : IAsyncDisposable
 
         builder.Services.AddSingleton(settings);
         builder.Services.AddSingleton(services => new GameLoop(
-            settings.Core, module, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game")));
+            settings.Core, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game")));
         builder.Services.AddSingleton(services => new PortalService(
             settings.Portal, services.GetRequiredService<GameLoop>().Inbound, clock, services.GetRequiredService<ILogger<PortalService>>()));
+        builder.Services.AddSingleton(game);
+        if (game.Sources is { } sources)
+        {
+            builder.Services.AddSingleton(services => new ReloadCoordinator(
+                sources, services.GetRequiredService<GameLoop>(), settings.Reload, services.GetRequiredService<ILogger<ReloadCoordinator>>()));
+        }
+
         builder.Services.AddHostedService<ServerLifetime>();
 
         WebApplication app = builder.Build();
@@ -120,9 +129,13 @@ public sealed class DominanceServer : IAsyncDisposable
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.Map("/ws", (HttpContext http) => WebSocketEndpoint.HandleAsync(http, portal));
         app.MapGet("/healthz", () => Results.Json(HealthStatus.Read(core, portal)));
+        app.MapPost("/admin/reload", (Delegate)((HttpContext http) => AdminReloadAsync(http, app.Services.GetService<ReloadCoordinator>())));
 
         return new DominanceServer(app, core, portal, telnet!, http!);
     }
+
+    /// <summary>The live-reload coordinator, if the game was compiled from source.</summary>
+    internal ReloadCoordinator? Reloads => _app.Services.GetService<ReloadCoordinator>();
 
     /// <summary>Starts listening and starts the game thread.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
@@ -135,4 +148,25 @@ public sealed class DominanceServer : IAsyncDisposable
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => _app.DisposeAsync();
+
+    /// <summary><c>POST /admin/reload</c>: reloads the game and answers with the report. Loopback clients only.</summary>
+    private static async Task<IResult> AdminReloadAsync(HttpContext http, ReloadCoordinator? reloads)
+    {
+        IPAddress? remote = http.Connection.RemoteIpAddress;
+        if (remote is null || !IPAddress.IsLoopback(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote))
+        {
+            return Results.Json(new { error = "Reloads are accepted from this machine only." }, statusCode: StatusCodes.Status403Forbidden);
+        }
+
+        if (reloads is null)
+        {
+            return Results.Json(new { error = "This server runs a built-in module that cannot be reloaded." }, statusCode: StatusCodes.Status409Conflict);
+        }
+
+        ReloadReport report = await reloads.ReloadAsync("POST /admin/reload").ConfigureAwait(false);
+        return Results.Json(report, statusCode: report.Succeeded ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity);
+    }
 }
+
+/// <summary>Which game the server runs: a fixed module instance, or source it compiles and reloads.</summary>
+internal sealed record GameSetup(IGameModule? Module, GameSources? Sources);

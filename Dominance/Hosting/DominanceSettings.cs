@@ -14,6 +14,9 @@ public sealed class DominanceSettings
     /// <summary>The game core: the inbound channel and idle logoff.</summary>
     public CoreSettings Core { get; set; } = new();
 
+    /// <summary>Live reload of the game code.</summary>
+    public ReloadSettings Reload { get; set; } = new();
+
     /// <summary>Checks every value and returns one message per bad setting, each naming the setting.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -43,6 +46,11 @@ public sealed class DominanceSettings
         if (Core.IdleTimeout < TimeSpan.Zero)
         {
             errors.Add($"Core:IdleTimeout must be 0 (off) or a positive time such as 00:30:00; it is {Core.IdleTimeout}.");
+        }
+
+        if (Reload.Debounce < TimeSpan.Zero)
+        {
+            errors.Add($"Reload:Debounce must be 0 or a positive time such as 00:00:00.150; it is {Reload.Debounce}.");
         }
 
         return errors;
@@ -118,4 +126,14 @@ public sealed class CoreSettings
 
     /// <summary>Sessions with no input for this long are disconnected. Default 30 minutes; 0 turns it off.</summary>
     public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromMinutes(30);
+}
+
+/// <summary>Settings of live reload.</summary>
+public sealed class ReloadSettings
+{
+    /// <summary>Whether saving a <c>.cs</c> file in the game folder reloads the game. Default on.</summary>
+    public bool Watch { get; set; } = true;
+
+    /// <summary>How long the game folder must be quiet after a change before the reload starts (editors save in steps).</summary>
+    public TimeSpan Debounce { get; set; } = TimeSpan.FromMilliseconds(150);
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net.Sockets;
-using Dominance.Game;
+using Dominance.Reload;
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
 
 namespace Dominance.Hosting;
@@ -8,46 +9,127 @@ namespace Dominance.Hosting;
 /// <summary>The <c>dominance</c> command: its verbs and options.</summary>
 internal static class ServerCommandLine
 {
+    private const string SettingsTemplate = """
+        {
+          // Settings of this game. All are optional: the values shown are the defaults.
+          // Any of them can also be set as DOMINANCE__Section__Key=value or --Section:Key=value.
+          "Portal": {
+            "Host": "127.0.0.1",
+            "TelnetPort": 4000,
+            "HttpPort": 4001,
+            "CommandRateLimit": 80,
+            "MaxInputLength": 6000
+          },
+          "Core": {
+            "IdleTimeout": "00:30:00"
+          },
+          "Reload": {
+            "Watch": true
+          },
+          // The game's own settings, read by the game code through IGameContext.Settings.
+          "Game": {
+          }
+        }
+
+        """;
+
     /// <summary>Parses <paramref name="args"/> and runs the chosen verb. Returns the process exit code.</summary>
     public static Task<int> InvokeAsync(string[] args)
     {
-        RootCommand root = Build();
+        // Settings overrides (--Section:Key=value, or --Section:Key value) are configuration, not options of a verb: take
+        // them out first, so that the parser can neither mistake one for the game folder nor reject it as unknown.
+        var settings = new List<string>();
+        var verbArguments = new List<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            int colon = arg.IndexOf(':');
+            int equals = arg.IndexOf('=');
+            if (arg.StartsWith("--", StringComparison.Ordinal) && colon > 2 && (equals < 0 || colon < equals))
+            {
+                settings.Add(equals < 0 && i + 1 < args.Length && !args[i + 1].StartsWith('-') ? $"{arg}={args[++i]}" : arg);
+            }
+            else
+            {
+                verbArguments.Add(arg);
+            }
+        }
+
         // The host handles Ctrl-C and SIGTERM itself (graceful shutdown); the parser must not cut it short.
-        return root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
+        return Build(settings).Parse(verbArguments).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
     }
 
-    private static RootCommand Build()
+    private static RootCommand Build(IReadOnlyList<string> settings)
     {
         var host = new Option<string?>("--host") { Description = "Address to listen on (Portal:Host), e.g. 0.0.0.0. Default 127.0.0.1." };
         var telnetPort = new Option<int?>("--telnet-port") { Description = "Telnet port (Portal:TelnetPort). Default 4000." };
         var httpPort = new Option<int?>("--http-port") { Description = "HTTP and WebSocket port (Portal:HttpPort). Default 4001." };
-
-        var run = new Command("run", "Serve the game (the default verb). Any setting can be overridden as --Section:Key=value.")
+        var runFolder = new Argument<DirectoryInfo?>("game-folder")
         {
+            Description = "A game folder (C# sources and appsettings.json) to serve and watch. Without one, the built-in game runs.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        runFolder.Validators.Add(result =>
+        {
+            if (result.Tokens is [{ Value: ['-', ..] option }])
+            {
+                result.AddError($"Unknown option '{option}'. See dominance --help.");
+            }
+        });
+        var initFolder = new Argument<DirectoryInfo>("folder") { Description = "A new (or empty) folder to create the game in." };
+
+        var run = new Command("run", "Serve a game: the built-in one, or a game folder, reloaded whenever one of its .cs files is saved.")
+        {
+            runFolder,
             host,
             telnetPort,
             httpPort,
         };
-        run.TreatUnmatchedTokensAsErrors = false;
-        run.SetAction((parse, _) => RunAsync(parse, host, telnetPort, httpPort));
+        run.SetAction((parse, _) => RunAsync(parse, settings, parse.GetValue(runFolder), host, telnetPort, httpPort));
+
+        var init = new Command("init", "Create a game folder: a copy of the built-in game's source and a settings file, ready to edit and run.")
+        {
+            initFolder,
+        };
+        init.SetAction(parse => Init(parse.GetValue(initFolder)!));
 
         var root = new RootCommand(
             "Dominance: a single-binary game server for MUDs and persistent strategy games. "
-            + "Telnet on 127.0.0.1:4000, web client and WebSocket on http://127.0.0.1:4001.")
+            + "Telnet on 127.0.0.1:4000, web client and WebSocket on http://127.0.0.1:4001. Without a verb, runs the server. "
+            + "Any setting can be given as --Section:Key=value (e.g. --Core:IdleTimeout=00:10:00), or as DOMINANCE__Section__Key in the environment.")
         {
             run,
+            init,
+            runFolder,
             host,
             telnetPort,
             httpPort,
         };
-        root.TreatUnmatchedTokensAsErrors = false;
-        root.SetAction((parse, _) => RunAsync(parse, host, telnetPort, httpPort));
+        root.SetAction((parse, _) => RunAsync(parse, settings, parse.GetValue(runFolder), host, telnetPort, httpPort));
         return root;
     }
 
-    private static async Task<int> RunAsync(ParseResult parse, Option<string?> host, Option<int?> telnetPort, Option<int?> httpPort)
+    private static int Init(DirectoryInfo folder)
     {
-        var overrides = new List<string>(parse.UnmatchedTokens);
+        if (folder.Exists && folder.EnumerateFileSystemInfos().Any())
+        {
+            Console.Error.WriteLine($"dominance: '{folder.FullName}' is not empty. Choose a new folder, so that nothing is overwritten.");
+            return 2;
+        }
+
+        folder.Create();
+        IReadOnlyList<string> sources = GameSources.WriteEmbedded(folder.FullName);
+        File.WriteAllText(Path.Combine(folder.FullName, "appsettings.json"), SettingsTemplate);
+        Console.WriteLine($"Created a game in {folder.FullName}: {sources.Count} source file(s) and appsettings.json.");
+        Console.WriteLine($"Run it with:  dominance run {folder.FullName}");
+        Console.WriteLine("Edit any .cs file while it runs: the server recompiles and swaps the new code in, players stay connected.");
+        return 0;
+    }
+
+    private static async Task<int> RunAsync(
+        ParseResult parse, IReadOnlyList<string> settingsOverrides, DirectoryInfo? folder, Option<string?> host, Option<int?> telnetPort, Option<int?> httpPort)
+    {
+        var overrides = new List<string>(settingsOverrides);
         if (parse.GetValue(host) is { } h)
         {
             overrides.Add($"--Portal:Host={h}");
@@ -63,7 +145,14 @@ internal static class ServerCommandLine
             overrides.Add($"--Portal:HttpPort={p}");
         }
 
-        if (!SettingsLoader.TryLoad(Directory.GetCurrentDirectory(), overrides, out IConfigurationRoot configuration, out DominanceSettings settings, out IReadOnlyList<string> errors))
+        if (folder is { Exists: false })
+        {
+            Console.Error.WriteLine($"dominance: there is no game folder at '{folder.FullName}'. Create one with: dominance init {folder.FullName}");
+            return 2;
+        }
+
+        string settingsFolder = folder?.FullName ?? Directory.GetCurrentDirectory();
+        if (!SettingsLoader.TryLoad(settingsFolder, overrides, out IConfigurationRoot configuration, out DominanceSettings settings, out IReadOnlyList<string> errors))
         {
             foreach (string error in errors)
             {
@@ -73,19 +162,25 @@ internal static class ServerCommandLine
             return 2;
         }
 
-        await using DominanceServer server = DominanceServer.Create(settings, configuration, new MinimalGame());
+        GameSources sources = folder is null ? GameSources.Embedded : GameSources.FromFolder(folder.FullName);
+        await using DominanceServer server = DominanceServer.Create(settings, configuration, sources);
         try
         {
             await server.StartAsync().ConfigureAwait(false);
         }
-        catch (IOException e) when (e.InnerException is SocketException or Microsoft.AspNetCore.Connections.AddressInUseException)
+        catch (IOException e) when (e.InnerException is SocketException or AddressInUseException)
         {
             string setting = e.Message.Contains($":{settings.Portal.TelnetPort}", StringComparison.Ordinal) ? "Portal:TelnetPort (--telnet-port)" : "Portal:HttpPort (--http-port)";
             Console.Error.WriteLine($"dominance: cannot listen: {e.Message} Choose another port with {setting}.");
             return 1;
         }
+        catch (GameLoadException e)
+        {
+            Console.Error.WriteLine($"dominance: {e.Message}");
+            return 1;
+        }
 
-        Console.WriteLine($"Dominance is running. Telnet: {server.TelnetEndPoint}  Web: http://{server.HttpEndPoint}/  WebSocket: ws://{server.HttpEndPoint}/ws  (Ctrl-C stops)");
+        Console.WriteLine($"Dominance is running {sources.Description}. Telnet: {server.TelnetEndPoint}  Web: http://{server.HttpEndPoint}/  WebSocket: ws://{server.HttpEndPoint}/ws  (Ctrl-C stops)");
         await server.WaitForShutdownAsync().ConfigureAwait(false);
         return 0;
     }

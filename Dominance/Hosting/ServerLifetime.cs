@@ -1,4 +1,7 @@
+using Dominance.Api;
 using Dominance.Core;
+using Dominance.Reload;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PortalService = Dominance.Portal.Portal;
@@ -9,17 +12,27 @@ namespace Dominance.Hosting;
 /// Ties the game thread to the host's lifetime. Start: the game thread starts the module. Stop (Ctrl-C, SIGTERM):
 /// every player is told, their queued output is flushed and their connections closed, then the game thread stops.
 /// </summary>
-internal sealed class ServerLifetime(GameLoop core, PortalService portal, DominanceSettings settings, ILogger<ServerLifetime> log)
+internal sealed class ServerLifetime(
+    GameLoop core, PortalService portal, DominanceSettings settings, GameSetup game, IServiceProvider services, ILogger<ServerLifetime> log)
     : IHostedLifecycleService
 {
     public const string ShutdownMessage = "The server is shutting down. See you soon!";
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
-        core.Start();
-        return core.Started;
+        if (services.GetService<ReloadCoordinator>() is { } reloads)
+        {
+            (IGameModule module, StateSerializer serializer) = await reloads.LoadFirstAsync().ConfigureAwait(false);
+            core.Start(module, serializer: serializer);
+        }
+        else
+        {
+            core.Start(game.Module!);
+        }
+
+        await core.Started.ConfigureAwait(false);
     }
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -37,7 +50,11 @@ internal sealed class ServerLifetime(GameLoop core, PortalService portal, Domina
         }
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => core.StopAsync();
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        services.GetService<ReloadCoordinator>()?.Dispose(); // no reloads while stopping
+        await core.StopAsync().ConfigureAwait(false);
+    }
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

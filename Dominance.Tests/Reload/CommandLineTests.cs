@@ -1,0 +1,66 @@
+using Dominance.Tests.Support;
+
+namespace Dominance.Tests.Reload;
+
+/// <summary>The <c>dominance</c> verbs that deal with game folders, as users run them.</summary>
+public sealed class CommandLineTests
+{
+    [Test]
+    public async Task HelpDescribesTheVerbsAndOptions()
+    {
+        await using ServerProcess help = ServerProcess.Start(["--help"], ephemeralPorts: false);
+        Assert.That(await help.ExitCodeAsync(), Is.Zero);
+        Assert.That(help.Output, Does.Contain("run <game-folder>").And.Contain("init <folder>").And.Contain("--telnet-port").And.Contain("--http-port"));
+    }
+
+    [Test]
+    public async Task InitWritesAGameFolderThatRunsAndNeverOverwrites()
+    {
+        string parent = Directory.CreateTempSubdirectory("dominance-init-").FullName;
+        string game = Path.Combine(parent, "mygame");
+        try
+        {
+            await using (ServerProcess init = ServerProcess.Start(["init", game], ephemeralPorts: false))
+            {
+                Assert.That(await init.ExitCodeAsync(), Is.Zero, init.Output);
+                Assert.That(init.Output, Does.Contain($"dominance run {game}"));
+            }
+
+            Assert.That(File.Exists(Path.Combine(game, "appsettings.json")), Is.True);
+            Assert.That(Directory.GetFiles(game, "*.cs", SearchOption.AllDirectories), Is.Not.Empty);
+
+            await using (ServerProcess again = ServerProcess.Start(["init", game], ephemeralPorts: false))
+            {
+                Assert.That(await again.ExitCodeAsync(), Is.EqualTo(2));
+                Assert.That(again.Output, Does.Contain("is not empty"));
+            }
+
+            await using ServerProcess server = ServerProcess.Start(["run", game]);
+            await server.WaitUntilRunningAsync();
+            await using TelnetTestClient player = await TelnetTestClient.ConnectAsync(server.Telnet);
+            await player.Lines.WaitForAsync("Welcome to Dominance");
+        }
+        finally
+        {
+            Directory.Delete(parent, recursive: true);
+        }
+    }
+
+    [Test]
+    public async Task AGameFolderThatDoesNotCompileStopsStartupWithItsErrors()
+    {
+        using var folder = new GameFolder("namespace Broken;\npublic sealed class Game : IGameModule\n{\n    int x = ;\n}\n");
+        await using ServerProcess server = ServerProcess.Start([folder.Path]);
+        Assert.That(await server.ExitCodeAsync(), Is.EqualTo(1), server.Output);
+        Assert.That(server.Output, Does.Contain("did not compile").And.Match(@"Game\.cs:4:\d+: error CS"));
+        Assert.That(server.Output, Does.Not.Contain("   at "));
+    }
+
+    [Test]
+    public async Task AMissingGameFolderIsExplained()
+    {
+        await using ServerProcess server = ServerProcess.Start([Path.Combine(Path.GetTempPath(), "no-such-game-" + Guid.NewGuid())]);
+        Assert.That(await server.ExitCodeAsync(), Is.EqualTo(2));
+        Assert.That(server.Output, Does.Contain("there is no game folder").And.Contain("dominance init"));
+    }
+}

@@ -1,0 +1,278 @@
+using System.Net.Http.Json;
+using System.Runtime.Loader;
+using System.Text.Json;
+using Dominance.Reload;
+using Dominance.Tests.Support;
+
+namespace Dominance.Tests.Reload;
+
+/// <summary>Live reload over real sockets: the game folder is compiled by the server and swapped while players play.</summary>
+public sealed class LiveReloadTests
+{
+    [Test]
+    public async Task SavingASourceFileSwapsTheCodeWhilePlayersStayConnectedAndKeepTheirState()
+    {
+        using var folder = new GameFolder(GameFolder.Source("v1"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path);
+        await using TelnetTestClient telnet = await server.TelnetAsync();
+        await using WebSocketTestClient web = await server.WebSocketAsync();
+        await telnet.Lines.WaitForAsync("welcome v1");
+        await web.Lines.WaitForAsync("welcome v1");
+        await telnet.SendAsync("inc");
+        Assert.That(await telnet.Lines.NextAsync(), Is.EqualTo("v1 counter=1"));
+        await web.SendAsync("inc");
+        Assert.That(await web.Lines.NextAsync(), Is.EqualTo("v1 counter=2"));
+
+        folder.Write(GameFolder.Source("v2"));
+        await Poll.UntilAsync(() => server.Log.Contains("to generation 2 (Game.cs changed)"), "the saved file was reloaded");
+
+        await telnet.SendAsync("inc");
+        Assert.That(await telnet.Lines.NextAsync(), Is.EqualTo("v2 counter=3"), "new code, old state");
+        await web.SendAsync("inc");
+        Assert.That(await web.Lines.NextAsync(), Is.EqualTo("v2 counter=4"));
+    }
+
+    [Test]
+    public async Task ACompileErrorKeepsTheOldCodeAndReportsFileLineAndColumn()
+    {
+        using var folder = new GameFolder(GameFolder.Source("v1"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path);
+        await using TelnetTestClient admin = await server.TelnetAsync();
+        await admin.SendAsync("admin");
+        await admin.Lines.WaitForAsync("you are an admin");
+        await admin.SendAsync("inc");
+        await admin.Lines.WaitForAsync("v1 counter=1");
+
+        folder.Write(GameFolder.Source("v2").Replace("_state.Counter++;", "_state.Counter++ oops;"));
+        Assert.That(await admin.Lines.WaitForAsync("[reload]"), Does.StartWith("[reload] Compile failed (Game.cs changed); still running generation 1:"));
+        string error = await admin.Lines.NextAsync();
+        Assert.That(error, Does.Match(@"^  Game\.cs:\d+:\d+: error CS\d{4}: "));
+        Assert.That(server.Log.Contains("Compile failed for"), Is.True);
+        Assert.That(server.Log.Lines.Any(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"Game\.cs:\d+:\d+: error CS")), Is.True);
+
+        await admin.SendAsync("inc");
+        Assert.That(await admin.Lines.WaitForAsync("counter="), Is.EqualTo("v1 counter=2"), "the old code and its state keep running");
+    }
+
+    [Test]
+    public async Task AnExceptionWhileTheNewCodeStartsRollsBackAndCancelsWhatItScheduled()
+    {
+        using var folder = new GameFolder(GameFolder.Source("v1"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, NoWatch);
+        await using TelnetTestClient admin = await server.TelnetAsync();
+        await admin.SendAsync("admin");
+        await admin.SendAsync("inc");
+        await admin.Lines.WaitForAsync("v1 counter=1");
+
+        string broken = GameFolder.Source(
+            "v2",
+            start: """
+                _context.ScheduleRepeating(TimeSpan.FromMilliseconds(1), () => _context.SendToGroup(IGameContext.AdminGroup, "v2 timer fired"));
+                throw new InvalidOperationException("import failed on purpose");
+                """);
+        ReloadReport report = await ReloadAfterWriting(server, folder, broken);
+        Assert.That(report.Succeeded, Is.False);
+        Assert.That(report.Generation, Is.EqualTo(1));
+        Assert.That(report.Errors.Single(), Does.Contain("the new game failed to start").And.Contain("import failed on purpose"));
+        Assert.That(await admin.Lines.WaitForAsync("[reload]"), Does.StartWith("[reload] Reload rolled back"));
+
+        await admin.SendAsync("inc");
+        Assert.That(await admin.Lines.WaitForAsync("counter="), Is.EqualTo("v1 counter=2"), "the old code and state stayed");
+        Assert.That(admin.Lines.Seen.Any(l => l.Contains("v2 timer", StringComparison.Ordinal)), Is.False, "the failed generation's timer was cancelled");
+        Assert.That(server.Reloads.Leaks, Is.Zero, "the rejected generation was unloaded too");
+    }
+
+    [Test]
+    public async Task InputsSentDuringReloadsAreAllProcessedInOrder()
+    {
+        using var folder = new GameFolder(GameFolder.Source("v1"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, s =>
+        {
+            s.Portal.CommandRateLimit = 0;          // thousands of commands in a few seconds, on purpose
+            s.Portal.SendQueueCapacity = 100_000;   // and as many replies queued at once, which is not a slow client
+            s.Reload.Watch = false;
+        });
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("welcome");
+
+        // Input keeps flowing while five reloads, each bringing a new version, compile and swap.
+        const int Inputs = 3000;
+        using var reloading = new CancellationTokenSource();
+        Task sending = Task.Run(async () =>
+        {
+            int next = 0;
+            while (next < Inputs)
+            {
+                int batch = reloading.IsCancellationRequested ? Inputs - next : 10;
+                await client.SendRawAsync(System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Range(next, batch).Select(n => $"seq {n}\r\n"))));
+                next += batch;
+                await Task.Delay(2);
+            }
+        });
+        for (int version = 2; version <= 6; version++)
+        {
+            ReloadReport report = await ReloadAfterWriting(server, folder, GameFolder.Source($"v{version}"));
+            Assert.That(report.Succeeded, Is.True, string.Join("\n", report.Errors));
+        }
+
+        reloading.Cancel();
+        await sending;
+        var versions = new List<int>();
+        for (int i = 0; i < Inputs; i++)
+        {
+            string reply = await client.Lines.NextAsync();
+            Assert.That(reply, Does.Match($@"^v\d seq={i}$"), "every input answered, in order");
+            versions.Add(reply[1] - '0');
+        }
+
+        Assert.That(versions, Is.Ordered, "each input went to the generation running when it arrived");
+        Assert.That(versions.Distinct().Count(), Is.GreaterThanOrEqualTo(3), "inputs were handled by several generations: the reloads happened while input flowed");
+        await client.SendAsync("check");
+        Assert.That(await client.Lines.NextAsync(), Is.EqualTo($"seen={Inputs} ordered=True"), "and the state saw them all, in order");
+    }
+
+    [Test]
+    public async Task AfterAReloadTheOldContextIsCollected()
+    {
+        using var folder = new GameFolder(GameFolder.Source("v1"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, NoWatch);
+        ReloadReport report = await server.Reloads.ReloadAsync("test");
+        Assert.That(report.Succeeded, Is.True);
+        Assert.That(server.Reloads.UnloadChecks, Is.EqualTo(1));
+        Assert.That(server.Reloads.Leaks, Is.Zero);
+        Assert.That(server.Log.Contains("Generation 1 unloaded: collected after"), Is.True);
+        Assert.That(AssemblyLoadContext.All.Count(c => c.Name == "game-1"), Is.Zero);
+    }
+
+    [Test]
+    public async Task AHundredReloadsLeaveNoContextAliveAndMemoryFlat()
+    {
+        // State of some weight, so that a leak of old generations would show in memory too.
+        using var folder = new GameFolder(GameFolder.Source("v1", start: "if (_state.Seen.Count == 0) _state.Seen.AddRange(Enumerable.Range(0, 50_000));"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, NoWatch);
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("welcome");
+
+        long memoryAfterWarmUp = 0;
+        for (int i = 1; i <= 100; i++)
+        {
+            ReloadReport report = await server.Reloads.ReloadAsync($"reload {i}");
+            Assert.That(report.Succeeded, Is.True, string.Join("\n", report.Errors));
+            if (i == 10)
+            {
+                memoryAfterWarmUp = GC.GetTotalMemory(forceFullCollection: true);
+            }
+        }
+
+        Assert.That(server.Reloads.UnloadChecks, Is.EqualTo(100));
+        Assert.That(server.Reloads.Leaks, Is.Zero, "every old generation was collected");
+        Assert.That(AssemblyLoadContext.All.Count(c => c.Name?.StartsWith("game-", StringComparison.Ordinal) == true), Is.EqualTo(1), "only the running generation is loaded");
+        long growth = GC.GetTotalMemory(forceFullCollection: true) - memoryAfterWarmUp;
+        Assert.That(growth, Is.LessThan(32L << 20), $"managed memory grew by {growth / 1024} KiB over 90 reloads");
+
+        await client.SendAsync("check");
+        Assert.That(await client.Lines.NextAsync(), Is.EqualTo("seen=50000 ordered=True"), "state survived 100 generations");
+    }
+
+    [Test]
+    public async Task StateToleratesAddedAndRemovedFields()
+    {
+        using var folder = new GameFolder(GameFolder.Source(
+            "v1", stateMembers: "public string Removed { get; set; } = \"gone\";", commands: "case \"fields\": _context.Send(session, $\"removed={_state.Removed}\"); break;"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, NoWatch);
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.SendAsync("inc");
+        await client.Lines.WaitForAsync("v1 counter=1");
+
+        ReloadReport report = await ReloadAfterWriting(server, folder, GameFolder.Source(
+            "v2", stateMembers: "public int Added { get; set; } = 42;", commands: "case \"fields\": _context.Send(session, $\"added={_state.Added} counter={_state.Counter}\"); break;"));
+        Assert.That(report.Succeeded, Is.True, string.Join("\n", report.Errors));
+        await client.SendAsync("fields");
+        Assert.That(await client.Lines.WaitForAsync("added="), Is.EqualTo("added=42 counter=1"));
+    }
+
+    [Test]
+    public async Task TimersOfTheOldGenerationAreCancelledAndTheNewOneSchedulesItsOwn()
+    {
+        static string Ticking(string version) => GameFolder.Source(
+            version, start: $$"""_context.ScheduleRepeating(TimeSpan.FromMilliseconds(20), () => _context.SendToGroup("ticks", "tick {{version}}"));""");
+        using var folder = new GameFolder(Ticking("v1"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, NoWatch);
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.SendAsync("join ticks");
+        await client.Lines.WaitForAsync("tick v1");
+
+        ReloadReport report = await ReloadAfterWriting(server, folder, Ticking("v2"));
+        Assert.That(report.Succeeded, Is.True);
+        await client.Lines.WaitForAsync("tick v2");
+        for (int i = 0; i < 5; i++)
+        {
+            Assert.That(await client.Lines.NextAsync(), Is.EqualTo("tick v2"), "no tick of the old generation after the swap");
+        }
+    }
+
+    [Test]
+    public async Task TheReloadCommandAndTheAdminEndpointReload()
+    {
+        using var folder = new GameFolder(GameFolder.Source("v1"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, s => s.Reload.Watch = false);
+        await using TelnetTestClient admin = await server.TelnetAsync();
+        await admin.SendAsync("admin");
+        await admin.Lines.WaitForAsync("you are an admin");
+
+        File.WriteAllText(folder.GameFile, GameFolder.Source("v2")); // not watched: only an explicit reload picks it up
+        await admin.SendAsync("reload");
+        Assert.That(await admin.Lines.WaitForAsync("[reload]"), Does.StartWith("[reload] Generation 2 is live (the reload command"));
+        await admin.SendAsync("inc");
+        Assert.That(await admin.Lines.WaitForAsync("counter="), Is.EqualTo("v2 counter=1"));
+
+        using var http = new HttpClient();
+        File.WriteAllText(folder.GameFile, GameFolder.Source("v3"));
+        HttpResponseMessage ok = await http.PostAsync($"http://{server.Http}/admin/reload", null);
+        Assert.That((int)ok.StatusCode, Is.EqualTo(200));
+        JsonElement body = await ok.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That((body.GetProperty("succeeded").GetBoolean(), body.GetProperty("generation").GetInt32()), Is.EqualTo((true, 3)));
+
+        File.WriteAllText(folder.GameFile, "this is not C#");
+        HttpResponseMessage failed = await http.PostAsync($"http://{server.Http}/admin/reload", null);
+        Assert.That((int)failed.StatusCode, Is.EqualTo(422));
+        body = await failed.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(body.GetProperty("errors")[0].GetString(), Does.StartWith("Game.cs:1:"));
+        Assert.That(body.GetProperty("generation").GetInt32(), Is.EqualTo(3));
+    }
+
+    [Test]
+    public async Task AGameWithoutOrWithSeveralModulesIsRefusedWithAClearMessage()
+    {
+        using var none = new GameFolder("namespace Empty; public sealed class NotAModule { }");
+        GameLoadException? error = Assert.ThrowsAsync<GameLoadException>(async () => await TestServer.StartFromSourceAsync(none.Path));
+        Assert.That(error!.Message, Does.Contain("no public class implementing IGameModule"));
+
+        string second = GameFolder.Source("v1").Replace("namespace ReloadTestGame;", "namespace Other;");
+        using var two = new GameFolder(GameFolder.Source("v1"));
+        File.WriteAllText(Path.Combine(two.Path, "Second.cs"), second);
+        error = Assert.ThrowsAsync<GameLoadException>(async () => await TestServer.StartFromSourceAsync(two.Path));
+        Assert.That(error!.Message, Does.Contain("more than one IGameModule"));
+    }
+
+    [Test]
+    public async Task TheBuiltInGameIsCompiledFromItsEmbeddedSource()
+    {
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder: null);
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("Welcome to Dominance");
+        ReloadReport report = await server.Reloads.ReloadAsync("test");
+        Assert.That(report.Succeeded, Is.True, string.Join("\n", report.Errors));
+        await client.SendAsync("who");
+        Assert.That(await client.Lines.WaitForAsync("Online"), Does.StartWith("Online (1): Guest"), "the built-in game carries its state too");
+    }
+
+    /// <summary>Writes new source and reloads explicitly, for the report. The server must not be watching.</summary>
+    private static async Task<ReloadReport> ReloadAfterWriting(TestServer server, GameFolder folder, string source)
+    {
+        File.WriteAllText(folder.GameFile, source);
+        return await server.Reloads.ReloadAsync("test");
+    }
+
+    private static void NoWatch(Dominance.Hosting.DominanceSettings settings) => settings.Reload.Watch = false;
+}

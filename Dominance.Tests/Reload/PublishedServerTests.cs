@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using Dominance.Tests.Support;
+
+namespace Dominance.Tests.Reload;
+
+/// <summary>
+/// The distribution a hobbyist downloads: <c>./run.sh publish</c> makes one self-contained file; copied alone into an
+/// empty folder on a machine without .NET, it runs the built-in game and reloads an edited game folder.
+/// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
+public sealed class PublishedServerTests
+{
+    private string _work = "";
+
+    [SetUp]
+    public void CreateFolder() => _work = Directory.CreateTempSubdirectory("dominance-publish-").FullName;
+
+    [TearDown]
+    public void DeleteFolder() => Directory.Delete(_work, recursive: true);
+
+    [Test]
+    public async Task ThePublishedSingleFileRunsWithNoDotnetInstalledAndReloads()
+    {
+        string published = Path.Combine(_work, "dist");
+        await RunToEndAsync("bash", [Path.Combine(RepositoryRoot(), "run.sh"), "publish", published], RepositoryRoot(), TimeSpan.FromMinutes(8));
+        Assert.That(Directory.GetFiles(published).Select(Path.GetFileName), Is.EqualTo(new[] { "dominance" }), "one file");
+
+        string alone = Path.Combine(_work, "alone");
+        Directory.CreateDirectory(alone);
+        File.Copy(Path.Combine(published, "dominance"), Path.Combine(alone, "dominance"));
+        File.SetUnixFileMode(Path.Combine(alone, "dominance"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+        await using (ServerProcess init = Sandboxed(alone, "init", "game"))
+        {
+            Assert.That(await init.ExitCodeAsync(), Is.Zero, init.Output);
+        }
+
+        await using ServerProcess server = Sandboxed(alone, "run", "game", "--telnet-port", "0", "--http-port", "0");
+        await server.WaitUntilRunningAsync();
+        string maps = await File.ReadAllTextAsync($"/proc/{server.Id}/maps");
+        Assert.That(maps, Does.Not.Contain("/usr/share/dotnet"), "the server uses no installed .NET");
+
+        await using TelnetTestClient player = await TelnetTestClient.ConnectAsync(server.Telnet);
+        await player.Lines.WaitForAsync("Welcome to Dominance");
+        await player.SendAsync("echo before");
+        Assert.That(await player.Lines.NextAsync(), Is.EqualTo("before"));
+
+        string source = Directory.GetFiles(Path.Combine(alone, "game"), "*.cs").Single(f => File.ReadAllText(f).Contains("case \"echo\":", StringComparison.Ordinal));
+        File.WriteAllText(source, File.ReadAllText(source).Replace("_context.Send(session, rest);", "_context.Send(session, \"edited: \" + rest);"));
+        await Poll.UntilAsync(() => server.Output.Contains("to generation 2", StringComparison.Ordinal), "the published server reloaded the edit");
+        await player.SendAsync("echo after");
+        Assert.That(await player.Lines.NextAsync(), Is.EqualTo("edited: after"));
+
+        server.Signal(15);
+        Assert.That(await server.ExitCodeAsync(), Is.Zero, server.Output);
+    }
+
+    /// <summary>
+    /// Runs the published file with an empty environment and, where this machine allows a mount namespace (root, as
+    /// in CI), with the .NET installation hidden behind an empty directory.
+    /// </summary>
+    private static ServerProcess Sandboxed(string folder, params string[] args)
+    {
+        var environment = new Dictionary<string, string> { ["HOME"] = folder, ["PATH"] = "/usr/bin:/bin", ["DOTNET_ROOT"] = "/nonexistent" };
+        string executable = Path.Combine(folder, "dominance");
+        if (CanHideDotnet())
+        {
+            string empty = Path.Combine(folder, ".empty");
+            Directory.CreateDirectory(empty);
+            return ServerProcess.StartExecutable(
+                "/usr/bin/unshare",
+                ["-m", "/bin/sh", "-c", $"/bin/mount --bind '{empty}' /usr/share/dotnet && exec \"$0\" \"$@\"", executable, .. args],
+                environment,
+                folder,
+                clearEnvironment: true);
+        }
+
+        return ServerProcess.StartExecutable(executable, args, environment, folder, clearEnvironment: true);
+    }
+
+    private static bool CanHideDotnet()
+    {
+        if (!File.Exists("/usr/bin/unshare") || !Directory.Exists("/usr/share/dotnet"))
+        {
+            return false;
+        }
+
+        using var probe = Process.Start(new ProcessStartInfo("/usr/bin/unshare", ["-m", "/bin/true"]) { RedirectStandardError = true })!;
+        probe.WaitForExit();
+        return probe.ExitCode == 0;
+    }
+
+    private static async Task RunToEndAsync(string file, string[] args, string directory, TimeSpan limit)
+    {
+        await using ServerProcess process = ServerProcess.StartExecutable(file, args, null, directory, clearEnvironment: false);
+        int exit = await process.ExitCodeAsync(limit);
+        Assert.That(exit, Is.Zero, $"{file} {string.Join(' ', args)} failed:\n{process.Output}");
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Dominance.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("The tests do not run from inside the repository.");
+    }
+}

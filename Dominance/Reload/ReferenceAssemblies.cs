@@ -1,0 +1,58 @@
+using System.Reflection;
+using System.Reflection.Metadata;
+using Microsoft.CodeAnalysis;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+
+namespace Dominance.Reload;
+
+/// <summary>
+/// What game code is compiled against: the framework's reference assemblies (embedded in the server at build time, so
+/// a single-file server with no SDK can compile) and the host's own game API, read from the loaded assemblies' metadata
+/// (which also works when they live inside a single-file bundle and have no path).
+/// </summary>
+internal static class ReferenceAssemblies
+{
+    private static readonly Lazy<IReadOnlyList<MetadataReference>> s_all = new(Load);
+
+    /// <summary>Every reference, created once and shared by all compilations.</summary>
+    public static IReadOnlyList<MetadataReference> All => s_all.Value;
+
+    private static IReadOnlyList<MetadataReference> Load()
+    {
+        var references = new List<MetadataReference>();
+        Assembly host = typeof(ReferenceAssemblies).Assembly;
+        foreach (string name in host.GetManifestResourceNames().Where(n => n.StartsWith("ref/", StringComparison.Ordinal)))
+        {
+            using Stream stream = host.GetManifestResourceStream(name)!;
+            references.Add(MetadataReference.CreateFromStream(stream, filePath: name));
+        }
+
+        if (references.Count == 0)
+        {
+            throw new InvalidOperationException("This server binary carries no reference assemblies, so it cannot compile game code.");
+        }
+
+        // The game API and the abstractions its signatures use. The game's types see exactly these, and at run time
+        // they resolve to the very same loaded assemblies: one copy of every contract type.
+        foreach (Assembly assembly in new[] { host, typeof(ILogger).Assembly, typeof(IConfiguration).Assembly, typeof(IChangeToken).Assembly })
+        {
+            references.Add(FromLoadedAssembly(assembly));
+        }
+
+        return references;
+    }
+
+    private static unsafe MetadataReference FromLoadedAssembly(Assembly assembly)
+    {
+        if (!assembly.TryGetRawMetadata(out byte* blob, out int length))
+        {
+            throw new InvalidOperationException($"Cannot read the metadata of {assembly.GetName().Name}.");
+        }
+
+        // The blob belongs to an assembly that is never unloaded, so it stays valid for the life of the process.
+        ModuleMetadata module = ModuleMetadata.CreateFromMetadata((nint)blob, length);
+        return AssemblyMetadata.Create(module).GetReference(display: assembly.GetName().Name);
+    }
+}

@@ -1,0 +1,322 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Reflection.Metadata;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Dominance.Api;
+using Dominance.Core;
+using Dominance.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Dominance.Reload;
+
+/// <summary>What one reload did, for the log, the admins and <c>POST /admin/reload</c>.</summary>
+/// <param name="Succeeded">Whether the new code now runs.</param>
+/// <param name="Generation">The generation running afterwards.</param>
+/// <param name="Reason">What asked for the reload.</param>
+/// <param name="CompileMilliseconds">Time to read and compile the source, off the game thread.</param>
+/// <param name="PauseMilliseconds">Time the game thread spent swapping (export, import, start); 0 if it never swapped.</param>
+/// <param name="Errors">Compile errors (<c>file:line:column: error ...</c>) or the reason the swap was rolled back.</param>
+internal sealed record ReloadReport(bool Succeeded, int Generation, string Reason, double CompileMilliseconds, double PauseMilliseconds, IReadOnlyList<string> Errors);
+
+/// <summary>
+/// Live reload. Compiles the game's source off the game thread, swaps the new module in on the game thread between two
+/// inputs, unloads the old generation's collectible context and proves that it was collected.
+/// </summary>
+/// <remarks>
+/// One reload runs at a time. Requests that arrive while one is waiting to start are folded into it; one that arrives
+/// while a reload runs queues exactly one more. If compiling or starting the new code fails, the old code keeps running
+/// with its state, and the errors go to the log and to every session in <see cref="IGameContext.AdminGroup"/>.
+/// </remarks>
+internal sealed class ReloadCoordinator : IDisposable
+{
+    private const int MaxCollections = 20;
+
+    private readonly GameSources _sources;
+    private readonly GameLoop _core;
+    private readonly ReloadSettings _settings;
+    private readonly ILogger _log;
+    private readonly GameCompiler _compiler = new();
+    private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private GameLoadContext? _running;
+    private GameFolderWatcher? _watcher;
+    private int _generation;
+    private int _requestQueued;
+    private int _leaks;
+
+    public ReloadCoordinator(GameSources sources, GameLoop core, ReloadSettings settings, ILogger<ReloadCoordinator> log)
+    {
+        _sources = sources;
+        _core = core;
+        _settings = settings;
+        _log = log;
+    }
+
+    /// <summary>Old generations that stayed loaded after their proof of unload. Should stay 0.</summary>
+    public int Leaks => Volatile.Read(ref _leaks);
+
+    /// <summary>Unload proofs completed so far (collected or leaked), for tests.</summary>
+    public int UnloadChecks { get; private set; }
+
+    /// <summary>
+    /// Compiles and loads the first generation, then starts watching the game folder. Throws
+    /// <see cref="GameLoadException"/> listing every error if the game does not compile: with no old code to fall back
+    /// on, the server cannot start.
+    /// </summary>
+    public async Task<(IGameModule Module, StateSerializer Serializer)> LoadFirstAsync()
+    {
+        await _oneAtATime.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            Build build = await Task.Run(() => Compile(1)).ConfigureAwait(false);
+            if (build.ModuleType is null)
+            {
+                build.Context?.Unload();
+                throw new GameLoadException($"The game in {_sources.Description} did not compile:\n  " + string.Join("\n  ", build.Errors));
+            }
+
+            _running = build.Context;
+            _generation = 1;
+            _log.LogInformation("Compiled {Source} in {Milliseconds:F0} ms", _sources.Description, build.Elapsed.TotalMilliseconds);
+            _core.ReloadRequested = () => RequestReload("the reload command");
+            if (_sources.Folder is { } folder && _settings.Watch)
+            {
+                _watcher = new GameFolderWatcher(folder, _settings.Debounce, file => RequestReload($"{file} changed"));
+                _log.LogInformation("Watching {Folder} for changes to .cs files", folder);
+            }
+
+            return ((IGameModule)Activator.CreateInstance(build.ModuleType)!, build.Serializer!);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
+    /// <summary>Asks for a reload without waiting for it (file watcher, the in-game command). Any thread.</summary>
+    public void RequestReload(string reason)
+    {
+        if (Interlocked.Exchange(ref _requestQueued, 1) == 1)
+        {
+            return; // a reload that has not started yet will pick this change up too
+        }
+
+        _ = Task.Run(async () =>
+        {
+            await _oneAtATime.WaitAsync().ConfigureAwait(false);
+            Volatile.Write(ref _requestQueued, 0);
+            try
+            {
+                await ReloadCoreAsync(reason).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                _log.LogError(e, "Reload failed unexpectedly");
+            }
+            finally
+            {
+                _oneAtATime.Release();
+            }
+        });
+    }
+
+    /// <summary>Reloads now and reports the outcome (<c>POST /admin/reload</c>, tests). Any thread but the game thread.</summary>
+    public async Task<ReloadReport> ReloadAsync(string reason)
+    {
+        await _oneAtATime.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            return await ReloadCoreAsync(reason).ConfigureAwait(false);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
+    public void Dispose() => _watcher?.Dispose();
+
+    private async Task<ReloadReport> ReloadCoreAsync(string reason)
+    {
+        int generation = _generation + 1;
+
+        // 1. Read, compile and load, off the game thread. The game keeps running the old code meanwhile.
+        Build build = await Task.Run(() => Compile(generation)).ConfigureAwait(false);
+        TimeSpan compile = build.Elapsed;
+        if (build.ModuleType is null)
+        {
+            build.Context?.Unload();
+            return Fail(reason, compile, TimeSpan.Zero, "Compile failed", build.Errors);
+        }
+
+        // 2. Swap on the game thread, between two inputs.
+        SwapResult swap = await SwapInAsync(build).ConfigureAwait(false);
+        TimeSpan pause = swap.Pause;
+        if (!swap.Succeeded)
+        {
+            _log.LogError(swap.Error, "Reload rolled back: {Stage}", swap.FailedStage);
+            string error = $"{swap.FailedStage}: {swap.Error?.GetType().Name}: {swap.Error?.Message}";
+
+            // The exception's stack trace keeps the rejected code loaded; drop it (and the build) before the proof.
+            swap = null!;
+            WeakReference rejected = Unload(build.Context!);
+            build = default;
+            await ProveUnloadedAsync(rejected, generation).ConfigureAwait(false);
+            return Fail(reason, compile, pause, "Reload rolled back", [error]);
+        }
+
+        // 3. Unload the old generation and prove that it goes.
+        WeakReference old = Replace(build.Context!);
+        build = default;
+        _generation = generation;
+        _log.LogInformation(
+            "Reloaded {Source} to generation {Generation} ({Reason}): compiled in {CompileMs:F0} ms, game thread paused {PauseMs:F2} ms",
+            _sources.Description, generation, reason, compile.TotalMilliseconds, pause.TotalMilliseconds);
+        var report = new ReloadReport(true, generation, reason, Math.Round(compile.TotalMilliseconds, 1), Math.Round(pause.TotalMilliseconds, 2), []);
+        TellAdmins([$"[reload] Generation {generation} is live ({reason}; compiled in {report.CompileMilliseconds:F0} ms, game paused {report.PauseMilliseconds:F1} ms)."]);
+        await ProveUnloadedAsync(old, generation - 1).ConfigureAwait(false);
+        return report;
+    }
+
+    /// <summary>Starts the swap. Not async: the closure over the new module's type must not live in a state machine.</summary>
+    private Task<SwapResult> SwapInAsync(Build build)
+    {
+        Type moduleType = build.ModuleType!;
+        return _core.SwapAsync(() => (IGameModule)Activator.CreateInstance(moduleType)!, build.Serializer!);
+    }
+
+    private Build Compile(int generation)
+    {
+        long started = Stopwatch.GetTimestamp();
+        IReadOnlyList<SourceFile> files;
+        try
+        {
+            files = _sources.Read();
+        }
+        catch (IOException e)
+        {
+            return new Build(null, null, null, [e.Message], Stopwatch.GetElapsedTime(started));
+        }
+
+        CompileResult compiled = _compiler.Compile(files, generation);
+        if (!compiled.Succeeded)
+        {
+            return new Build(null, null, null, compiled.Errors, Stopwatch.GetElapsedTime(started));
+        }
+
+        var context = new GameLoadContext(generation);
+        try
+        {
+            Type moduleType = context.LoadModuleType(compiled.Assembly!, compiled.Symbols);
+            StateSerializer serializer = PrepareSerializer(moduleType.Assembly);
+            return new Build(context, moduleType, serializer, [], Stopwatch.GetElapsedTime(started));
+        }
+        catch (Exception e) when (e is GameLoadException or BadImageFormatException or ReflectionTypeLoadException)
+        {
+            return new Build(context, null, null, [e.Message], Stopwatch.GetElapsedTime(started));
+        }
+    }
+
+    private ReloadReport Fail(string reason, TimeSpan compile, TimeSpan pause, string what, IReadOnlyList<string> errors)
+    {
+        _log.LogError("{What} for {Source} ({Reason}); still running generation {Generation}:\n  {Errors}", what, _sources.Description, reason, _generation, string.Join("\n  ", errors));
+        TellAdmins([$"[reload] {what} ({reason}); still running generation {_generation}:", .. errors.Select(e => "  " + e)]);
+        return new ReloadReport(false, _generation, reason, Math.Round(compile.TotalMilliseconds, 1), Math.Round(pause.TotalMilliseconds, 2), errors);
+    }
+
+    private void TellAdmins(IReadOnlyList<string> lines) => _core.Post(() =>
+    {
+        foreach (string line in lines)
+        {
+            _core.SendToGroup(IGameContext.AdminGroup, line);
+        }
+    });
+
+    /// <summary>
+    /// Makes <paramref name="next"/> the running context and unloads the previous one. Kept out of the async method so
+    /// that no hoisted local of it keeps the old context alive while its unload is being proved.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private WeakReference Replace(GameLoadContext next)
+    {
+        GameLoadContext old = _running!;
+        _running = next;
+        return Unload(old);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference Unload(GameLoadContext context)
+    {
+        context.Unload();
+        return new WeakReference(context, trackResurrection: false);
+    }
+
+    private async Task ProveUnloadedAsync(WeakReference context, int generation)
+    {
+        long started = Stopwatch.GetTimestamp();
+        ClearSerializerCaches();
+        for (int collections = 1; collections <= MaxCollections; collections++)
+        {
+            // Background (non-blocking) collections: the game thread keeps running through most of them.
+            GC.Collect(2, GCCollectionMode.Forced, blocking: false);
+            GC.WaitForPendingFinalizers();
+            if (!context.IsAlive)
+            {
+                UnloadChecks++;
+                _log.LogInformation(
+                    "Generation {Generation} unloaded: collected after {Collections} GC(s), {Milliseconds:F0} ms",
+                    generation, collections, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                return;
+            }
+
+            await Task.Delay(10 * collections).ConfigureAwait(false); // let late continuations of the old code finish
+        }
+
+        UnloadChecks++;
+        Interlocked.Increment(ref _leaks);
+        _log.LogWarning(
+            "LEAK: generation {Generation} is still loaded after {Collections} GCs ({Milliseconds:F0} ms); something outside the game keeps a reference to its code",
+            generation, MaxCollections, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+    }
+
+    /// <summary>
+    /// Creates the new generation's serializer and builds the contracts of the game's types in it now, off the game
+    /// thread, so that importing state during the swap does not pay for reflection and code generation while the game
+    /// is paused.
+    /// </summary>
+    private static StateSerializer PrepareSerializer(Assembly game)
+    {
+        var state = new StateSerializer();
+        foreach (Type type in game.GetTypes())
+        {
+            if (type.IsClass && !type.IsAbstract && !type.IsGenericTypeDefinition && !typeof(IGameModule).IsAssignableFrom(type) && type.GetConstructor(Type.EmptyTypes) is not null)
+            {
+                try
+                {
+                    state.Options.GetTypeInfo(type);
+                }
+                catch (Exception e) when (e is NotSupportedException or InvalidOperationException or ArgumentException)
+                {
+                    // Not a state type; it will never be serialized.
+                }
+            }
+        }
+
+        return state;
+    }
+
+    /// <summary>
+    /// System.Text.Json keeps process-wide caches of member accessors. Clear them through its hot-reload hook (the
+    /// public MetadataUpdateHandler contract) so that they do not keep unloaded game types alive.
+    /// </summary>
+    private static void ClearSerializerCaches()
+    {
+        foreach (MetadataUpdateHandlerAttribute handler in typeof(JsonSerializer).Assembly.GetCustomAttributes<MetadataUpdateHandlerAttribute>())
+        {
+            handler.HandlerType.GetMethod("ClearCache", BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.Static)?.Invoke(null, [null]);
+        }
+    }
+
+    /// <summary>A compiled generation: its context, module type and prepared serializer, or the errors.</summary>
+    private readonly record struct Build(GameLoadContext? Context, Type? ModuleType, StateSerializer? Serializer, IReadOnlyList<string> Errors, TimeSpan Elapsed);
+}
