@@ -77,6 +77,7 @@ internal sealed class ReloadCoordinator : IDisposable
 
             _running = build.Context;
             _generation = 1;
+            SerializerWarmUp.Start();
             _log.LogInformation("Compiled {Source} in {Milliseconds:F0} ms", _sources.Description, build.Elapsed.TotalMilliseconds);
             _core.ReloadRequested = () => RequestReload("the reload command");
             if (_sources.Folder is { } folder && _settings.Watch)
@@ -284,7 +285,7 @@ internal sealed class ReloadCoordinator : IDisposable
     /// thread, so that importing state during the swap does not pay for reflection and code generation while the game
     /// is paused.
     /// </summary>
-    private static StateSerializer PrepareSerializer(Assembly game)
+    internal static StateSerializer PrepareSerializer(Assembly game)
     {
         var state = new StateSerializer();
         foreach (Type type in game.GetTypes())
@@ -293,9 +294,12 @@ internal sealed class ReloadCoordinator : IDisposable
             {
                 try
                 {
-                    state.Options.GetTypeInfo(type);
+                    // A round trip of a default instance builds this type's contract and compiles its code now.
+                    object? instance = Activator.CreateInstance(type);
+                    byte[] json = JsonSerializer.SerializeToUtf8Bytes(instance, type, state.Options);
+                    JsonSerializer.Deserialize(json, type, state.Options);
                 }
-                catch (Exception e) when (e is NotSupportedException or InvalidOperationException or ArgumentException)
+                catch (Exception e) when (e is NotSupportedException or InvalidOperationException or ArgumentException or JsonException or TargetInvocationException or MissingMethodException)
                 {
                     // Not a state type; it will never be serialized.
                 }

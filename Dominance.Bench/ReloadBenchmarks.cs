@@ -1,0 +1,168 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Engines;
+using Dominance.Api;
+using Dominance.Core;
+using Dominance.Hosting;
+using Dominance.Reload;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Dominance.Bench;
+
+/// <summary>
+/// The game thread's pause during a reload: the old module exports its state, the new generation's module (compiled
+/// from changed source into a new collectible context, before and off the game thread, as in a real reload) imports it
+/// and starts. Reloads are human-paced, so each iteration waits a second between compiling and swapping, as the server
+/// would be running normally between two saves of a source file.
+/// </summary>
+[MemoryDiagnoser]
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 2, iterationCount: 12)]
+public class ReloadPauseBenchmarks
+{
+    private readonly GameCompiler _compiler = new();
+    private GameLoop _loop = null!;
+    private GameLoadContext? _previous;
+    private GameLoadContext? _next;
+    private Type _nextModule = null!;
+    private StateSerializer _nextSerializer = null!;
+    private int _generation = 1;
+
+    [Params(1_000, 10_000, 100_000)]
+    public int Entities { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        Type first = Load(_generation);
+        _loop = new GameLoop(new CoreSettings(), TimeProvider.System, NullLoggerFactory.Instance, new ConfigurationBuilder().Build());
+        _loop.Start((IGameModule)Activator.CreateInstance(first)!, serializer: ReloadCoordinator.PrepareSerializer(first.Assembly));
+        _loop.Started.GetAwaiter().GetResult();
+        SerializerWarmUp.Start(); // as the server does once its first generation is loaded
+        _previous = _next;
+    }
+
+    [IterationSetup]
+    public void CompileNextGeneration()
+    {
+        _nextModule = Load(++_generation);
+        _nextSerializer = ReloadCoordinator.PrepareSerializer(_nextModule.Assembly);
+        Thread.Sleep(1000);
+    }
+
+    /// <summary>Returns the pause the game thread itself measured; BenchmarkDotNet's time adds the hand-off to it and back.</summary>
+    [Benchmark]
+    public double Swap()
+    {
+        Type module = _nextModule;
+        SwapResult result = _loop.SwapAsync(() => (IGameModule)Activator.CreateInstance(module)!, _nextSerializer).GetAwaiter().GetResult();
+        return result.Succeeded ? result.Pause.TotalMilliseconds : throw new InvalidOperationException(result.FailedStage, result.Error);
+    }
+
+    [IterationCleanup]
+    public void UnloadPreviousGeneration()
+    {
+        _previous?.Unload();
+        _previous = _next;
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _loop.StopAsync().GetAwaiter().GetResult();
+
+    private Type Load(int generation)
+    {
+        CompileResult compiled = _compiler.Compile([new SourceFile("World.cs", BenchGames.World(Entities, "v" + generation))], generation);
+        _next = new GameLoadContext(generation);
+        return _next.LoadModuleType(compiled.Assembly!, compiled.Symbols);
+    }
+}
+
+/// <summary>
+/// Edit to live: from saving a source file in the game folder to the first command that runs the new code, with a
+/// warm compiler, through a real server and a real telnet connection (debounce, read, compile, swap, reply).
+/// </summary>
+[SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 3, iterationCount: 20)]
+public class EditToLiveBenchmarks
+{
+    private string _folder = "";
+    private DominanceServer _server = null!;
+    private TcpClient _client = null!;
+    private NetworkStream _stream = null!;
+    private int _version;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _folder = Directory.CreateTempSubdirectory("dominance-bench-").FullName;
+        File.WriteAllText(Path.Combine(_folder, "World.cs"), BenchGames.World(1_000, "v0"));
+        var settings = new DominanceSettings();
+        settings.Portal.TelnetPort = 0;
+        settings.Portal.HttpPort = 0;
+        settings.Portal.CommandRateLimit = 0;
+        _server = DominanceServer.Create(settings, new ConfigurationBuilder().Build(), GameSources.FromFolder(_folder), null, logging => logging.SetMinimumLevel(LogLevel.Warning));
+        _server.StartAsync().GetAwaiter().GetResult();
+        _client = new TcpClient { NoDelay = true };
+        _client.Connect(new IPEndPoint(IPAddress.Loopback, _server.TelnetEndPoint.Port));
+        _stream = _client.GetStream();
+        ReadUntil("welcome");
+    }
+
+    [Benchmark]
+    public void SaveToFirstNewReply()
+    {
+        string version = "v" + ++_version;
+        File.WriteAllText(Path.Combine(_folder, "World.cs"), BenchGames.World(1_000, version));
+        while (true)
+        {
+            _stream.Write("ping\r\n"u8);
+            if (ReadUntil(" ping").StartsWith(version, StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            Thread.Sleep(2); // poll: the first command that runs the new code ends the measurement
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup()
+    {
+        _client.Dispose();
+        _server.StopAsync().GetAwaiter().GetResult();
+        _server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private string ReadUntil(string marker)
+    {
+        var line = new StringBuilder();
+        Span<byte> one = stackalloc byte[1];
+        while (true)
+        {
+            if (_stream.Read(one) == 0)
+            {
+                throw new IOException("The server closed the connection.");
+            }
+
+            if (one[0] == (byte)'\n')
+            {
+                string text = line.ToString().TrimEnd('\r');
+                line.Clear();
+                if (text.Contains(marker, StringComparison.Ordinal))
+                {
+                    return text;
+                }
+
+                continue;
+            }
+
+            if (one[0] < 0x80 && one[0] != 0xFF)
+            {
+                line.Append((char)one[0]);
+            }
+        }
+    }
+}
