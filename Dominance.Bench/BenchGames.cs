@@ -5,8 +5,6 @@ internal static class BenchGames
 {
     /// <summary>A game whose state is <paramref name="entities"/> territories, created on a fresh start.</summary>
     public static string World(int entities, string version = "v1") => $$"""
-        using System.Buffers;
-
         namespace BenchWorld;
 
         public sealed class World : IGameModule

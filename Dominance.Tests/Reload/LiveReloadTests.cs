@@ -242,6 +242,28 @@ public sealed class LiveReloadTests
     }
 
     [Test]
+    public async Task TheAdminEndpointRefusesClientsFromOtherMachines()
+    {
+        System.Net.IPAddress? outside = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !System.Net.IPAddress.IsLoopback(a));
+        if (outside is null)
+        {
+            Assert.Ignore("This machine has no non-loopback IPv4 address to connect from.");
+        }
+
+        using var folder = new GameFolder(GameFolder.Source("v1"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, s => s.Portal.Host = "0.0.0.0");
+        using var http = new HttpClient();
+        HttpResponseMessage refused = await http.PostAsync($"http://{outside}:{server.Http.Port}/admin/reload", null);
+        Assert.That((int)refused.StatusCode, Is.EqualTo(403));
+        HttpResponseMessage accepted = await http.PostAsync($"http://127.0.0.1:{server.Http.Port}/admin/reload", null);
+        Assert.That((int)accepted.StatusCode, Is.EqualTo(200));
+    }
+
+    [Test]
     public async Task AGameWithoutOrWithSeveralModulesIsRefusedWithAClearMessage()
     {
         using var none = new GameFolder("namespace Empty; public sealed class NotAModule { }");

@@ -18,8 +18,6 @@ internal sealed class GameFolder : IDisposable
     /// its state class, its <c>Start</c> and its command switch.
     /// </summary>
     public static string Source(string version, string stateMembers = "", string start = "", string commands = "") => $$"""
-        using System.Buffers;
-
         namespace ReloadTestGame;
 
         public sealed class Game : IGameModule

@@ -25,6 +25,7 @@ internal sealed class GameCompiler
 {
     private const string ImplicitUsings = """
         global using System;
+        global using System.Buffers;
         global using System.Collections.Generic;
         global using System.Linq;
         global using System.Threading;
