@@ -14,9 +14,10 @@ public sealed class ServerProcessTests
         await using ServerProcess server = ServerProcess.Start([]);
         await server.WaitUntilRunningAsync();
         await using TelnetTestClient player = await TelnetTestClient.ConnectAsync(server.Telnet);
-        await player.Lines.WaitForAsync("Welcome");
-        await player.SendAsync("say bye all");
-        await player.Lines.WaitForAsync("You say: bye all");
+        await player.Lines.WaitForAsync("for everything else.");
+        await player.SendAsync("connect guest");
+        await player.SendAsync("chat bye all");
+        await player.Lines.WaitForAsync("bye all");
 
         server.Signal(15);
 
@@ -31,7 +32,7 @@ public sealed class ServerProcessTests
         await using ServerProcess server = ServerProcess.Start([]);
         await server.WaitUntilRunningAsync();
         await using WebSocketTestClient player = await WebSocketTestClient.ConnectAsync(server.Http);
-        await player.Lines.WaitForAsync("Welcome");
+        await player.Lines.WaitForAsync("for everything else.");
 
         server.Signal(2);
 
@@ -78,7 +79,7 @@ public sealed class ServerProcessTests
         await using ServerProcess server = ServerProcess.Start([]);
         await server.WaitUntilRunningAsync();
         await using TelnetTestClient player = await TelnetTestClient.ConnectAsync(server.Telnet);
-        await player.Lines.WaitForAsync("Welcome");
+        await player.Lines.WaitForAsync("for everything else.");
         using var http = new HttpClient();
         HttpResponseMessage response = await http.GetAsync($"http://{server.Http}/healthz");
         Assert.That((int)response.StatusCode, Is.EqualTo(200));

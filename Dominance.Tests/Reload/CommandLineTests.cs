@@ -38,7 +38,7 @@ public sealed class CommandLineTests
             await using ServerProcess server = ServerProcess.Start(["run", game]);
             await server.WaitUntilRunningAsync();
             await using TelnetTestClient player = await TelnetTestClient.ConnectAsync(server.Telnet);
-            await player.Lines.WaitForAsync("Welcome to Dominance");
+            await player.Lines.WaitForAsync("D O M I N A N C E");
         }
         finally
         {

@@ -282,11 +282,13 @@ public sealed class LiveReloadTests
     {
         await using TestServer server = await TestServer.StartFromSourceAsync(folder: null);
         await using TelnetTestClient client = await server.TelnetAsync();
-        await client.Lines.WaitForAsync("Welcome to Dominance");
+        await client.Lines.WaitForAsync("for everything else.");
+        await client.SendAsync("connect guest");
+        await client.Lines.WaitForAsync("Welcome, Guest");
         ReloadReport report = await server.Reloads.ReloadAsync("test");
         Assert.That(report.Succeeded, Is.True, string.Join("\n", report.Errors));
         await client.SendAsync("who");
-        Assert.That(await client.Lines.WaitForAsync("Online"), Does.StartWith("Online (1): Guest"), "the built-in game carries its state too");
+        Assert.That(await client.Lines.WaitForAsync("Playing now"), Is.EqualTo("Playing now (1):"), "the built-in game carries its state too");
     }
 
     /// <summary>Writes new source and reloads explicitly, for the report. The server must not be watching.</summary>

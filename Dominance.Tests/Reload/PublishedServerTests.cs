@@ -22,7 +22,7 @@ public sealed class PublishedServerTests
     public async Task ThePublishedSingleFileRunsWithNoDotnetInstalledAndReloads()
     {
         string published = Path.Combine(_work, "dist");
-        await RunToEndAsync("bash", [Path.Combine(RepositoryRoot(), "run.sh"), "publish", published], RepositoryRoot(), TimeSpan.FromMinutes(8));
+        await RunToEndAsync("bash", [Path.Combine(Repository.Root, "run.sh"), "publish", published], Repository.Root, TimeSpan.FromMinutes(8));
         Assert.That(Directory.GetFiles(published).Select(Path.GetFileName), Is.EqualTo(new[] { "dominance" }), "one file");
 
         string alone = Path.Combine(_work, "alone");
@@ -41,15 +41,15 @@ public sealed class PublishedServerTests
         Assert.That(maps, Does.Not.Contain("/usr/share/dotnet"), "the server uses no installed .NET");
 
         await using TelnetTestClient player = await TelnetTestClient.ConnectAsync(server.Telnet);
-        await player.Lines.WaitForAsync("Welcome to Dominance");
-        await player.SendAsync("echo before");
-        Assert.That(await player.Lines.NextAsync(), Is.EqualTo("before"));
+        await player.Lines.WaitForAsync("for everything else.");
+        await player.SendAsync("who");
+        Assert.That(await player.Lines.NextAsync(), Is.EqualTo("Nobody is playing yet."));
 
-        string source = Directory.GetFiles(Path.Combine(alone, "game"), "*.cs").Single(f => File.ReadAllText(f).Contains("case \"echo\":", StringComparison.Ordinal));
-        File.WriteAllText(source, File.ReadAllText(source).Replace("_context.Send(session, rest);", "_context.Send(session, \"edited: \" + rest);"));
+        string source = Directory.GetFiles(Path.Combine(alone, "game"), "*.cs").Single(f => File.ReadAllText(f).Contains("Nobody is playing yet.", StringComparison.Ordinal));
+        File.WriteAllText(source, File.ReadAllText(source).Replace("Nobody is playing yet.", "The realm is empty (edited)."));
         await Poll.UntilAsync(() => server.Output.Contains("to generation 2", StringComparison.Ordinal), "the published server reloaded the edit");
-        await player.SendAsync("echo after");
-        Assert.That(await player.Lines.NextAsync(), Is.EqualTo("edited: after"));
+        await player.SendAsync("who");
+        Assert.That(await player.Lines.NextAsync(), Is.EqualTo("The realm is empty (edited)."));
 
         server.Signal(15);
         Assert.That(await server.ExitCodeAsync(), Is.Zero, server.Output);
@@ -95,18 +95,5 @@ public sealed class PublishedServerTests
         await using ServerProcess process = ServerProcess.StartExecutable(file, args, null, directory, clearEnvironment: false);
         int exit = await process.ExitCodeAsync(limit);
         Assert.That(exit, Is.Zero, $"{file} {string.Join(' ', args)} failed:\n{process.Output}");
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Dominance.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("The tests do not run from inside the repository.");
     }
 }

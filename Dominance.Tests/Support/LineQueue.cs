@@ -3,7 +3,7 @@ using System.Threading.Channels;
 namespace Dominance.Tests.Support;
 
 /// <summary>Lines received by a test client, in order, with waits that fail the test at a deadline.</summary>
-internal sealed class LineQueue
+internal sealed partial class LineQueue
 {
     private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
     private readonly List<string> _seen = [];
@@ -20,7 +20,11 @@ internal sealed class LineQueue
         }
     }
 
-    public void Add(string line) => _lines.Writer.TryWrite(line);
+    /// <summary>Adds a received line, without its ANSI colour codes (tests compare text, not colours).</summary>
+    public void Add(string line) => _lines.Writer.TryWrite(AnsiCodes().Replace(line, ""));
+
+    [System.Text.RegularExpressions.GeneratedRegex("\u001b\\[[0-9;]*[A-Za-z]")]
+    private static partial System.Text.RegularExpressions.Regex AnsiCodes();
 
     public void Complete() => _lines.Writer.TryComplete();
 

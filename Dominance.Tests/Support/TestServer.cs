@@ -10,11 +10,14 @@ namespace Dominance.Tests.Support;
 /// <summary>A real server in process, on ephemeral loopback ports, with its log captured.</summary>
 internal sealed class TestServer : IAsyncDisposable
 {
+    private readonly Task _shutdown;
+
     private TestServer(DominanceServer server, IGameModule? module, LogCapture log)
     {
         Server = server;
         Module = module;
         Log = log;
+        _shutdown = server.WaitForShutdownAsync(); // as Program does: a stop request from anywhere is carried out
     }
 
     public DominanceServer Server { get; }
@@ -48,11 +51,12 @@ internal sealed class TestServer : IAsyncDisposable
     }
 
     /// <summary>Starts a server that compiles the game in <paramref name="folder"/> and reloads it live.</summary>
-    public static async Task<TestServer> StartFromSourceAsync(string? folder, Action<DominanceSettings>? configure = null, IConfiguration? configuration = null)
+    public static async Task<TestServer> StartFromSourceAsync(
+        string? folder, Action<DominanceSettings>? configure = null, IConfiguration? configuration = null, TimeProvider? clock = null)
     {
         var log = new LogCapture();
         GameSources sources = folder is null ? GameSources.Embedded : GameSources.FromFolder(folder);
-        DominanceServer server = DominanceServer.Create(Settings(configure), configuration ?? new ConfigurationBuilder().Build(), sources, null, Capture(log));
+        DominanceServer server = DominanceServer.Create(Settings(configure), configuration ?? new ConfigurationBuilder().Build(), sources, clock, Capture(log));
         await server.StartAsync();
         return new TestServer(server, null, log);
     }
@@ -81,8 +85,8 @@ internal sealed class TestServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await Server.StopAsync(timeout.Token);
+        Server.RequestStop();
+        await _shutdown.WaitAsync(TimeSpan.FromSeconds(30));
         await Server.DisposeAsync();
     }
 }

@@ -82,9 +82,18 @@ public interface IGameContext
     /// <summary>Writes and reads this generation's state (reload handoff and save files share this format).</summary>
     StateSerializer State { get; }
 
+    /// <summary>Player accounts, kept by the server.</summary>
+    IAccounts Accounts { get; }
+
     /// <summary>
     /// Asks the server to recompile the game code and swap it in. Returns at once; the result goes to the log and to
     /// the <see cref="AdminGroup"/>. Does nothing for a game that was not loaded from source.
     /// </summary>
     void RequestReload();
+
+    /// <summary>
+    /// Shuts the server down gracefully, as Ctrl-C does: players are told, output is flushed, connections close.
+    /// Returns at once. <paramref name="reason"/> goes to the log.
+    /// </summary>
+    void RequestShutdown(string reason);
 }

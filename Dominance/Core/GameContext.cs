@@ -146,7 +146,11 @@ internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IC
         return ids;
     }
 
+    public IAccounts Accounts => loop.Accounts ?? throw new InvalidOperationException("This server was started without an account service.");
+
     public void RequestReload() => loop.ReloadRequested?.Invoke();
+
+    public void RequestShutdown(string reason) => loop.ShutdownRequested?.Invoke(reason);
 
     public GameTimer Schedule(TimeSpan delay, Action callback) => ScheduleTimer(delay, TimeSpan.Zero, callback);
 

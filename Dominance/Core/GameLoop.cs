@@ -97,6 +97,12 @@ internal sealed class GameLoop
     /// </summary>
     public Action? ReloadRequested { get; set; }
 
+    /// <summary>Player accounts, offered to game code as <see cref="IGameContext.Accounts"/>. Set before <see cref="Start"/>.</summary>
+    public IAccounts? Accounts { get; set; }
+
+    /// <summary>Called when game code asks the server to shut down (<see cref="IGameContext.RequestShutdown"/>). Must not block.</summary>
+    public Action<string>? ShutdownRequested { get; set; }
+
     /// <summary>
     /// Starts the game thread, which starts <paramref name="module"/> with <paramref name="state"/> (empty for a fresh
     /// world), serializing with <paramref name="serializer"/> if it was prepared ahead.

@@ -3,7 +3,11 @@ using Dominance.Api;
 using Dominance.Core;
 using Dominance.Portal.Telnet;
 using Dominance.Portal.WebSockets;
+using Dominance.Accounts;
+using Dominance.Persistence;
 using Dominance.Reload;
+using Dominance.WebClient;
+using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
@@ -110,8 +114,24 @@ internal sealed class DominanceServer : IAsyncDisposable
         });
 
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(services => new GameLoop(
-            settings.Core, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game")));
+        builder.Services.AddSingleton<IAccountStore, InMemoryAccountStore>();
+        builder.Services.AddSingleton(services => new AccountService(
+            services.GetRequiredService<IAccountStore>(), settings.Accounts, clock, services.GetRequiredService<ILogger<AccountService>>()));
+        builder.Services.AddSingleton(services =>
+        {
+            var core = new GameLoop(settings.Core, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game"))
+            {
+                Accounts = services.GetRequiredService<AccountService>(),
+            };
+            IHostApplicationLifetime lifetime = services.GetRequiredService<IHostApplicationLifetime>();
+            ILogger log = services.GetRequiredService<ILogger<DominanceServer>>();
+            core.ShutdownRequested = reason =>
+            {
+                log.LogWarning("Shutdown requested by the game: {Reason}", reason);
+                lifetime.StopApplication();
+            };
+            return core;
+        });
         builder.Services.AddSingleton(services => new PortalService(
             settings.Portal, services.GetRequiredService<GameLoop>().Inbound, clock, services.GetRequiredService<ILogger<PortalService>>()));
         builder.Services.AddSingleton(game);
@@ -129,6 +149,7 @@ internal sealed class DominanceServer : IAsyncDisposable
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.Map("/ws", (HttpContext http) => WebSocketEndpoint.HandleAsync(http, portal));
         app.MapGet("/healthz", () => Results.Json(HealthStatus.Read(core, portal)));
+        WebClientFiles.Map(app);
         app.MapPost("/admin/reload", (Delegate)((HttpContext http) => AdminReloadAsync(http, app.Services.GetService<ReloadCoordinator>())));
 
         return new DominanceServer(app, core, portal, telnet!, http!);
@@ -140,7 +161,13 @@ internal sealed class DominanceServer : IAsyncDisposable
     /// <summary>Starts listening and starts the game thread.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
 
-    /// <summary>Completes once the server has shut down (after Ctrl-C, SIGTERM or <see cref="StopAsync"/>).</summary>
+    /// <summary>Asks the server to shut down gracefully, as Ctrl-C does; <see cref="WaitForShutdownAsync"/> carries it out.</summary>
+    public void RequestStop() => _app.Lifetime.StopApplication();
+
+    /// <summary>
+    /// Waits until the server is asked to stop (Ctrl-C, SIGTERM, <see cref="RequestStop"/>, or the game's shutdown
+    /// command), then shuts it down gracefully.
+    /// </summary>
     public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
 
     /// <summary>Shuts down gracefully: players are told, output is flushed, connections close, the game thread stops.</summary>

@@ -17,6 +17,9 @@ public sealed class DominanceSettings
     /// <summary>Live reload of the game code.</summary>
     public ReloadSettings Reload { get; set; } = new();
 
+    /// <summary>Player accounts: admins and the login throttle.</summary>
+    public AccountSettings Accounts { get; set; } = new();
+
     /// <summary>Checks every value and returns one message per bad setting, each naming the setting.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -48,6 +51,8 @@ public sealed class DominanceSettings
             errors.Add($"Core:IdleTimeout must be 0 (off) or a positive time such as 00:30:00; it is {Core.IdleTimeout}.");
         }
 
+        AtLeast(errors, "Accounts:LoginFailureLimit", Accounts.LoginFailureLimit, 0);
+        Positive(errors, "Accounts:LoginFailureWindow", Accounts.LoginFailureWindow);
         if (Reload.Debounce < TimeSpan.Zero)
         {
             errors.Add($"Reload:Debounce must be 0 or a positive time such as 00:00:00.150; it is {Reload.Debounce}.");
@@ -136,4 +141,17 @@ public sealed class ReloadSettings
 
     /// <summary>How long the game folder must be quiet after a change before the reload starts (editors save in steps).</summary>
     public TimeSpan Debounce { get; set; } = TimeSpan.FromMilliseconds(150);
+}
+
+/// <summary>Settings of player accounts.</summary>
+public sealed class AccountSettings
+{
+    /// <summary>Names of accounts that are admins when created (the first account created always is).</summary>
+    public string[] Admins { get; set; } = [];
+
+    /// <summary>Failed logins one address may make per <see cref="LoginFailureWindow"/> before it must wait. 0 turns the throttle off.</summary>
+    public int LoginFailureLimit { get; set; } = 5;
+
+    /// <summary>The window of <see cref="LoginFailureLimit"/>. Default five minutes.</summary>
+    public TimeSpan LoginFailureWindow { get; set; } = TimeSpan.FromMinutes(5);
 }

@@ -36,7 +36,7 @@ internal static class ReferenceAssemblies
 
         // The game API and the abstractions its signatures use. The game's types see exactly these, and at run time
         // they resolve to the very same loaded assemblies: one copy of every contract type.
-        foreach (Assembly assembly in new[] { host, typeof(ILogger).Assembly, typeof(IConfiguration).Assembly, typeof(IChangeToken).Assembly })
+        foreach (Assembly assembly in new[] { host, typeof(ILogger).Assembly, typeof(IConfiguration).Assembly, typeof(ConfigurationBinder).Assembly, typeof(IChangeToken).Assembly })
         {
             references.Add(FromLoadedAssembly(assembly));
         }

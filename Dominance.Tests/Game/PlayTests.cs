@@ -1,0 +1,338 @@
+using System.Text.RegularExpressions;
+using Dominance.Tests.Support;
+using static Dominance.Portal.Telnet.TelnetCodes;
+
+namespace Dominance.Tests.Game;
+
+/// <summary>The built-in game's commands, each on its success path and its error paths.</summary>
+public sealed partial class PlayTests
+{
+    [Test]
+    public async Task LookDescribesTheTerritoryAndItsExits()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await alice.SendAsync("look");
+        string name = await alice.Lines.WaitForAsync(line => s_territories.Contains(line));
+        Assert.That(await alice.Lines.NextAsync(), Does.Match(@"^Held by you with 5 soldiers\. It yields \d+ resources a tick\.$"));
+        Assert.That(await alice.Lines.NextAsync(), Is.EqualTo("Nobody else is here."));
+        Assert.That(await alice.Lines.NextAsync(), Does.StartWith("Exits: "));
+        await alice.SendAsync("l");
+        Assert.That(await alice.Lines.WaitForAsync(line => line == name), Is.EqualTo(name), "l is look");
+    }
+
+    [Test]
+    public async Task MovingByDirectionOrNameTellsTheNeighbours()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        (string home, string direction, string neighbour) = await FirstExitAsync(alice);
+
+        await using TelnetTestClient bob = await server.CreateAsync("Bob");
+        await GoToAsync(bob, home);
+        await alice.Lines.WaitForAsync("Bob arrives from the");
+        await alice.SendAsync(direction);
+        Assert.That(await alice.Lines.WaitForAsync(line => line == neighbour), Is.EqualTo(neighbour));
+        Assert.That(await bob.Lines.WaitForAsync("Alice leaves"), Is.EqualTo($"Alice leaves {direction}."));
+        await alice.SendAsync("go " + home);
+        Assert.That(await alice.Lines.WaitForAsync(line => line == home), Is.EqualTo(home), "by the destination's name");
+
+        Assert.That(await alice.DoAsync("go nowhere", "can't go"), Does.StartWith($"You can't go 'nowhere' from {home}. Exits: "));
+        Assert.That(await alice.DoAsync("go", "Usage"), Is.EqualTo("Usage: go <direction or territory>"));
+    }
+
+    [Test]
+    public async Task TheMapShowsEveryTerritoryAndWhoHoldsIt()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await alice.SendAsync("map");
+        Assert.That(await alice.Lines.NextAsync(), Does.StartWith("The realm at tick 0. You are in "));
+        string[] rows = [await alice.Lines.NextAsync(), await alice.Lines.NextAsync(), await alice.Lines.NextAsync(), await alice.Lines.NextAsync()];
+        Assert.That(string.Join(" ", rows), Does.Contain("Frostpeak").And.Contain("Wolfden").And.Contain("*"));
+        Assert.That(await alice.Lines.NextAsync(), Does.Match(@"^ Alice: \w+$"));
+    }
+
+    [Test]
+    public async Task SayReachesTheTerritoryChatTheRealmAndTellOnePlayer()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await using TelnetTestClient bob = await server.CreateAsync("Bob");
+        await using TelnetTestClient carol = await server.CreateAsync("Carol");
+        (string home, _, _) = await FirstExitAsync(alice);
+        await GoToAsync(bob, home);
+
+        await alice.SendAsync("say hello neighbour");
+        Assert.That(await alice.Lines.WaitForAsync("You say"), Is.EqualTo("You say: hello neighbour"));
+        Assert.That(await bob.Lines.WaitForAsync("says:"), Is.EqualTo("Alice says: hello neighbour"));
+        await alice.SendAsync("'quoted");
+        Assert.That(await bob.Lines.WaitForAsync("says:"), Is.EqualTo("Alice says: quoted"));
+
+        await alice.SendAsync("chat hello realm");
+        Assert.That(await carol.Lines.WaitForAsync("[chat]"), Is.EqualTo("[chat] Alice: hello realm"));
+        Assert.That(carol.Lines.Seen.Any(l => l.Contains("hello neighbour", StringComparison.Ordinal)), Is.False, "say stays in its territory");
+
+        await alice.SendAsync("tell carol psst");
+        Assert.That(await carol.Lines.WaitForAsync("tells you"), Is.EqualTo("Alice tells you: psst"));
+        Assert.That(await alice.Lines.WaitForAsync("You tell"), Is.EqualTo("You tell Carol: psst"));
+
+        Assert.That(await alice.DoAsync("say", "Usage"), Is.EqualTo("Say what? Usage: say <text>"));
+        Assert.That(await alice.DoAsync("chat", "Usage"), Is.EqualTo("Chat what? Usage: chat <text>"));
+        Assert.That(await alice.DoAsync("tell", "Usage"), Is.EqualTo("Tell whom? Usage: tell <player> <text>"));
+        Assert.That(await alice.DoAsync("tell carol", "Usage"), Is.EqualTo("Tell them what? Usage: tell <player> <text>"));
+        Assert.That(await alice.DoAsync("tell Zed hi", "No player"), Is.EqualTo("No player named 'Zed' is playing now. Type who to see who is."));
+    }
+
+    [Test]
+    public async Task WhoListsThePlayers()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient nobody = await server.TelnetAsync();
+        Assert.That(await nobody.DoAsync("who", "Nobody"), Is.EqualTo("Nobody is playing yet."));
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await using TelnetTestClient bob = await server.CreateAsync("Bob");
+        Assert.That(await nobody.DoAsync("who", "Playing now"), Is.EqualTo("Playing now (2):"));
+        Assert.That(await nobody.Lines.NextAsync(), Does.StartWith("  Alice (admin) in "));
+        Assert.That(await nobody.Lines.NextAsync(), Does.StartWith("  Bob in "));
+    }
+
+    [Test]
+    public async Task TrainingTurnsResourcesIntoSoldiersWhereYouRule()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        Assert.That(await alice.DoAsync("train 3", "You train"), Does.Match(@"^You train 3 soldiers in \w+ for 30 resources\. It now holds 8; you have 70 resources left\.$"));
+        Assert.That(await alice.DoAsync("train 8", "cost"), Is.EqualTo("8 soldiers cost 80 resources; you have 70. You can afford 7."));
+        Assert.That(await alice.DoAsync("train lots", "Usage"), Is.EqualTo("'lots' is not a number of soldiers. Usage: train <soldiers>"));
+        Assert.That(await alice.DoAsync("train -2", "Usage"), Is.EqualTo("'-2' is not a number of soldiers. Usage: train <soldiers>"));
+        Assert.That(await alice.DoAsync("train", "Usage"), Is.EqualTo("Train how many? Usage: train <soldiers>"));
+        (_, string direction, string neighbour) = await FirstExitAsync(alice);
+        await alice.SendAsync(direction);
+        await alice.Lines.WaitForAsync("Exits:");
+        Assert.That(await alice.DoAsync("train 1", "only train"), Is.EqualTo($"You can only train soldiers in a territory you hold, and {neighbour} is not yours."));
+    }
+
+    [Test]
+    public async Task AttackOrdersAreCheckedThenQueuedForTheTick()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        (string home, _, string neighbour) = await FirstExitAsync(alice);
+        Assert.That(await alice.DoAsync("attack", "Usage"), Is.EqualTo("Attack what? Usage: attack <territory> <soldiers>"));
+        Assert.That(await alice.DoAsync($"attack {neighbour}", "Usage"), Is.EqualTo("With how many soldiers? Usage: attack <territory> <soldiers>"));
+        Assert.That(await alice.DoAsync($"attack {neighbour} many", "Usage"), Is.EqualTo("Usage: attack <territory> <soldiers>"));
+        Assert.That(await alice.DoAsync("attack Atlantis 1", "not a neighbour"), Does.StartWith($"Atlantis is not a neighbour of {home}. You can attack "));
+        Assert.That(await alice.DoAsync($"attack {home} 1", "already hold"), Is.EqualTo($"You already hold {home}."));
+        Assert.That(await alice.DoAsync($"attack {neighbour} 6", "only"), Is.EqualTo($"{home} has only 5 soldiers."));
+        Assert.That(await alice.DoAsync($"attack {neighbour} 2", "You send"), Is.EqualTo($"You send 2 soldiers from {home} against {neighbour}. The battle is fought at the next tick."));
+        await alice.SendAsync("go " + neighbour);
+        await alice.Lines.WaitForAsync("Exits:");
+        Assert.That(await alice.DoAsync($"attack {home} 1", "only attack"), Is.EqualTo($"You can only attack from a territory you hold, and {neighbour} is not yours."));
+    }
+
+    [Test]
+    public async Task ABattleIsResolvedOnTheTickAndTheSameSeedFightsItTheSameWay()
+    {
+        string first = await FightAsync();
+        string second = await FightAsync();
+        Assert.That(second, Is.EqualTo(first), "same seed, same battle");
+        Assert.That(first, Does.Contain("Victory! You have taken"));
+    }
+
+    [Test]
+    public async Task TheTickPaysEveryTerritoryItsYield()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await alice.SendAsync("look");
+        int yield = int.Parse(YieldOf().Match(await alice.Lines.WaitForAsync("It yields")).Groups[1].Value);
+        await alice.SendAsync("tick");
+        string score = await alice.DoAsync("score", "Resources:");
+        Assert.That(score, Does.StartWith($"Resources: {100 + yield}."));
+    }
+
+    [Test]
+    public async Task ScoreShowsHoldingsAndALeaderboard()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await using TelnetTestClient bob = await server.CreateAsync("Bob");
+        await bob.DoAsync("train 5", "You train");
+        await alice.SendAsync("score");
+        Assert.That(await alice.Lines.WaitForAsync("You hold"), Does.Match(@"^You hold 1 territory: \w+\.$"));
+        Assert.That(await alice.Lines.NextAsync(), Is.EqualTo("Resources: 100. Score: 115."));
+        Assert.That(await alice.Lines.NextAsync(), Is.EqualTo("Leaderboard"));
+        Assert.That(await alice.Lines.NextAsync(), Does.Match(@"^\s+1\. Alice\s+115$"));
+        Assert.That(await alice.Lines.NextAsync(), Does.Match(@"^\s+2\. Bob\s+115$"), "ties go alphabetically");
+    }
+
+    [Test]
+    public async Task HelpIsGeneratedFromTheCommandsAndUnknownCommandsGetAHint()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await using TelnetTestClient bob = await server.CreateAsync("Bob");
+        await bob.SendAsync("help");
+        Assert.That(await bob.Lines.NextAsync(), Is.EqualTo("Commands:"));
+        string help = string.Join("\n", await TakeUntilAsync(bob, "help <command>"));
+        Assert.That(help, Does.Contain("attack <territory> <soldiers>").And.Contain("tell <player> <text>").And.Not.Contain("announce"), "admin commands are for admins");
+        await alice.SendAsync("help");
+        Assert.That(string.Join("\n", await TakeUntilAsync(alice, "help <command>")), Does.Contain("announce <text>"));
+
+        await bob.SendAsync("help look");
+        Assert.That(await bob.Lines.NextAsync(), Is.EqualTo("look"));
+        Assert.That(await bob.Lines.NextAsync(), Is.EqualTo("Describe the territory you are in."));
+        Assert.That(await bob.Lines.NextAsync(), Is.EqualTo("Also: l"));
+        Assert.That(await bob.DoAsync("help flying", "There is no"), Is.EqualTo("There is no command 'flying'. Type help for the list."));
+        Assert.That(await bob.DoAsync("help kick", "There is no"), Is.EqualTo("There is no command 'kick'. Type help for the list."));
+        Assert.That(await bob.DoAsync("atack", "Unknown"), Is.EqualTo("Unknown command 'atack'. Did you mean attack? Type help for the list."));
+        Assert.That(await bob.DoAsync("xyzzy", "Unknown"), Is.EqualTo("Unknown command 'xyzzy'. Type help for the list."));
+    }
+
+    [Test]
+    public async Task CommandsNeedTheRightStanding()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient stranger = await server.TelnetAsync();
+        Assert.That(await stranger.DoAsync("look", "not playing"), Is.EqualTo("You are not playing yet. Type create <name> <password>, connect <name> <password> or connect guest."));
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await using TelnetTestClient bob = await server.CreateAsync("Bob");
+        foreach (string admin in new[] { "announce hi", "kick Alice", "reload", "tick", "shutdown" })
+        {
+            Assert.That(await bob.DoAsync(admin, "Only"), Is.EqualTo("Only admins can do that."), admin);
+        }
+    }
+
+    [Test]
+    public async Task AdminsAnnounceKickAndTick()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await using TelnetTestClient bob = await server.CreateAsync("Bob");
+        await using TelnetTestClient stranger = await server.TelnetAsync();
+        await alice.SendAsync("announce the realm rejoices");
+        Assert.That(await bob.Lines.WaitForAsync("[announcement]"), Is.EqualTo("[announcement] the realm rejoices"));
+        Assert.That(await stranger.Lines.WaitForAsync("[announcement]"), Is.EqualTo("[announcement] the realm rejoices"), "to everyone connected");
+
+        Assert.That(await alice.DoAsync("kick", "Usage"), Is.EqualTo("Kick whom? Usage: kick <player>"));
+        Assert.That(await alice.DoAsync("kick Zed", "No player"), Is.EqualTo("No player named 'Zed' is playing now."));
+        Assert.That(await alice.DoAsync("kick bob", "Kicked"), Is.EqualTo("Kicked Bob."));
+        Assert.That(await bob.Lines.WaitForAsync("kicked"), Is.EqualTo("You have been kicked by Alice."));
+        await bob.Lines.ClosedAsync();
+        Assert.That(await alice.DoAsync("announce", "Usage"), Is.EqualTo("Announce what? Usage: announce <text>"));
+    }
+
+    [Test]
+    public async Task AdminsReloadTheGameWhilePlayersKeepTheirState()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await alice.DoAsync("train 2", "You train");
+        Assert.That(await alice.DoAsync("reload", "Recompiling"), Is.EqualTo("Recompiling the game code; the result follows."));
+        Assert.That(await alice.Lines.WaitForAsync("[reload]"), Does.StartWith("[reload] Generation 2 is live (the reload command"));
+        Assert.That(await alice.DoAsync("score", "Resources"), Is.EqualTo("Resources: 80. Score: 115."), "state carried over");
+    }
+
+    [Test]
+    public async Task AdminsShutTheServerDownGracefully()
+    {
+        TestServer server = await GameServer.StartAsync();
+        try
+        {
+            await using TelnetTestClient alice = await server.CreateAsync("Alice");
+            await using TelnetTestClient bob = await server.CreateAsync("Bob");
+            await alice.SendAsync("shutdown");
+            Assert.That(await bob.Lines.WaitForAsync("[announcement]"), Is.EqualTo("[announcement] Alice is shutting the server down."));
+            Assert.That(await bob.Lines.WaitForAsync("shutting down"), Is.EqualTo(Dominance.Hosting.ServerLifetime.ShutdownMessage));
+            await bob.Lines.ClosedAsync();
+            await Poll.UntilAsync(() => server.Server.Stopping.IsCancellationRequested, "the server is stopping");
+        }
+        finally
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    [Test]
+    public async Task MapDataGoesOnlyToClientsThatAskedForGmcp()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient plain = await server.TelnetAsync();
+        await using TelnetTestClient gmcp = await server.TelnetAsync();
+        await gmcp.SendRawAsync([Iac, Do, Gmcp]);
+        await plain.DoAsync("create Alice secret1", "Welcome");
+        await gmcp.DoAsync("create Bob secret2", "Welcome");
+
+        await Poll.UntilAsync(() => gmcp.Commands.Any(c => GmcpText(c).StartsWith("Dominance.Map {", StringComparison.Ordinal)), "Bob got the map");
+        await Poll.UntilAsync(() => gmcp.Commands.Any(c => GmcpText(c).StartsWith("Dominance.Player {\"name\":\"Bob\"", StringComparison.Ordinal)), "Bob got his player data");
+        await plain.DoAsync("train 1", "You train");
+        await plain.DoAsync("look", "Exits:");
+        Assert.That(plain.Commands.Any(c => c.Length > 2 && c[1] == Sb && c[2] == Gmcp), Is.False, "no GMCP for a client that did not ask");
+    }
+
+    private static string GmcpText(byte[] command) =>
+        command.Length > 5 && command[1] == Sb && command[2] == Gmcp ? System.Text.Encoding.UTF8.GetString(command, 3, command.Length - 5) : "";
+
+    /// <summary>Alice trains up and attacks her first neighbour; returns her transcript of the battle.</summary>
+    private static async Task<string> FightAsync()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        (string home, _, string neighbour) = await FirstExitAsync(alice);
+        await alice.DoAsync("train 10", "You train");
+        await alice.DoAsync($"attack {neighbour} 15", "You send");
+        await alice.SendAsync("tick");
+        string result = await alice.Lines.WaitForAsync(l => l.StartsWith("Victory", StringComparison.Ordinal) || l.StartsWith("Defeat", StringComparison.Ordinal));
+        string war = await alice.Lines.WaitForAsync("[war]");
+        await alice.SendAsync("go " + neighbour);
+        await alice.Lines.WaitForAsync(line => line == neighbour);
+        string holder = await alice.Lines.NextAsync();
+        return $"{home} -> {neighbour}\n{result}\n{war}\n{holder}";
+    }
+
+    private static readonly string[] s_territories =
+        ["Frostpeak", "Highkeep", "Ironhold", "Ravenspire", "Saltmere", "Ashford", "Stonebridge", "Goldcrest", "Mistvale", "Redmarch", "Thornwood", "Sunreach", "Duskfen", "Brightwater", "Emberfall", "Wolfden"];
+
+    /// <summary>The caller's location and its first exit, from <c>look</c>.</summary>
+    private static async Task<(string Here, string Direction, string There)> FirstExitAsync(TelnetTestClient client)
+    {
+        await client.SendAsync("look");
+        string here = await client.Lines.WaitForAsync(line => s_territories.Contains(line));
+        Match exit = FirstExit().Match(await client.Lines.WaitForAsync("Exits:"));
+        return (here, exit.Groups[1].Value, exit.Groups[2].Value);
+    }
+
+    /// <summary>Walks to <paramref name="destination"/> (anywhere on the 4x4 grid) one exit at a time.</summary>
+    private static async Task GoToAsync(TelnetTestClient client, string destination)
+    {
+        string[] grid = s_territories;
+        await client.SendAsync("look");
+        string here = await client.Lines.WaitForAsync(line => grid.Contains(line));
+        int target = Array.IndexOf(grid, destination);
+        while (here != destination)
+        {
+            int at = Array.IndexOf(grid, here);
+            string step = at % 4 < target % 4 ? "east" : at % 4 > target % 4 ? "west" : at / 4 < target / 4 ? "south" : "north";
+            await client.SendAsync(step);
+            here = await client.Lines.WaitForAsync(line => grid.Contains(line));
+        }
+    }
+
+    private static async Task<List<string>> TakeUntilAsync(TelnetTestClient client, string last)
+    {
+        var lines = new List<string>();
+        do
+        {
+            lines.Add(await client.Lines.NextAsync());
+        }
+        while (!lines[^1].Contains(last, StringComparison.Ordinal));
+        return lines;
+    }
+
+    [GeneratedRegex(@"Exits: (\w+) to (\w+)")]
+    private static partial Regex FirstExit();
+
+    [GeneratedRegex(@"It yields (\d+) resources")]
+    private static partial Regex YieldOf();
+}

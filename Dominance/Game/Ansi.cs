@@ -1,0 +1,23 @@
+namespace DominanceGame;
+
+/// <summary>ANSI colours for game text. Telnet clients show them; the browser client renders the same codes.</summary>
+public static class Ansi
+{
+    public const string Reset = "\u001b[0m";
+
+    public static string Bold(string text) => $"\u001b[1m{text}{Reset}";
+
+    public static string Red(string text) => $"\u001b[31m{text}{Reset}";
+
+    public static string Green(string text) => $"\u001b[32m{text}{Reset}";
+
+    public static string Yellow(string text) => $"\u001b[33m{text}{Reset}";
+
+    public static string Blue(string text) => $"\u001b[34m{text}{Reset}";
+
+    public static string Magenta(string text) => $"\u001b[35m{text}{Reset}";
+
+    public static string Cyan(string text) => $"\u001b[36m{text}{Reset}";
+
+    public static string Gray(string text) => $"\u001b[90m{text}{Reset}";
+}

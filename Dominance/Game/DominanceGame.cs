@@ -1,0 +1,179 @@
+using Microsoft.Extensions.Configuration;
+
+namespace DominanceGame;
+
+/// <summary>
+/// Dominance, the built-in game: a realm of sixteen territories. Players create a character, walk between territories,
+/// talk, raise soldiers from what their territories yield every tick, and send them to conquer their neighbours.
+/// </summary>
+/// <remarks>
+/// This file is the module's lifecycle and the path of one line of input. <c>Commands.cs</c> holds the commands (add
+/// yours there), <c>Strategy.cs</c> the tick, the battles and the map, <c>Realm.cs</c> the map itself and
+/// <c>GameState.cs</c> everything that is remembered. Every method runs on the game thread, one at a time.
+/// Settings (section <c>Game</c>): <c>TickSeconds</c> (10), <c>Seed</c> (random), <c>Guests</c> (true),
+/// <c>StartingResources</c> (100).
+/// </remarks>
+public sealed partial class DominanceGame : IGameModule
+{
+    /// <summary>The group of everyone playing: chat, announcements and map updates go to it.</summary>
+    private const string Online = "online";
+
+    private IGameContext _game = null!;
+    private GameState _state = new();
+    private Dictionary<string, Command> _commands = [];
+    private TimeSpan _tickInterval;
+    private bool _guestsAllowed;
+    private int _startingResources;
+
+    public void Start(IGameContext context, ReadOnlyMemory<byte> state)
+    {
+        _game = context;
+        _tickInterval = TimeSpan.FromSeconds(context.Settings.GetValue("TickSeconds", 10.0));
+        _guestsAllowed = context.Settings.GetValue("Guests", true);
+        _startingResources = context.Settings.GetValue("StartingResources", 100);
+        _state = context.State.Read<GameState>(state) ?? NewWorld(context.Settings.GetValue<ulong?>("Seed"));
+        foreach (Realm.Territory territory in Realm.Territories)
+        {
+            _state.Territories.TryAdd(territory.Name, new Holding { Garrison = territory.NeutralGarrison });
+        }
+
+        _commands = BuildCommands();
+        context.ScheduleRepeating(_tickInterval, Tick);
+    }
+
+    public void ExportState(IBufferWriter<byte> output) => _game.State.Write(output, _state);
+
+    public void OnConnect(SessionId session)
+    {
+        _state.Sessions[session] = new Visitor();
+        _game.Send(session, $"""
+
+            {Ansi.Bold(Ansi.Yellow("D O M I N A N C E"))}
+            Sixteen territories. Soldiers to raise. Neighbours to conquer.
+
+              {Ansi.Cyan("create <name> <password>")}    start a new character
+              {Ansi.Cyan("connect <name> <password>")}   return to your character
+              {Ansi.Cyan("connect guest")}               look around as a guest
+
+            Type {Ansi.Cyan("help")} for everything else.
+            """);
+    }
+
+    public ValueTask OnInput(SessionId session, string line)
+    {
+        if (!_state.Sessions.TryGetValue(session, out Visitor? visitor))
+        {
+            visitor = _state.Sessions[session] = new Visitor();
+        }
+
+        if (visitor.PasswordFor is not null)
+        {
+            return PasswordEnteredAsync(session, visitor, line);
+        }
+
+        string text = line.Trim();
+        if (text.Length == 0)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        if (text[0] == '\'')
+        {
+            text = "say " + text[1..];
+        }
+
+        int space = text.IndexOf(' ');
+        string verb = (space < 0 ? text : text[..space]).ToLowerInvariant();
+        string rest = space < 0 ? "" : text[(space + 1)..].Trim();
+        var caller = new Caller(session, visitor, PlayerOf(visitor));
+
+        if (_commands.TryGetValue(verb, out Command? command))
+        {
+            return Allowed(caller, command) ? command.Run(caller, rest) : ValueTask.CompletedTask;
+        }
+
+        if (caller.Player is not null && Realm.Direction(verb) is not null)
+        {
+            Go(caller, verb);
+            return ValueTask.CompletedTask;
+        }
+
+        Unknown(session, verb);
+        return ValueTask.CompletedTask;
+    }
+
+    public void OnDisconnect(SessionId session)
+    {
+        if (_state.Sessions.Remove(session, out Visitor? visitor) && PlayerOf(visitor) is { } player)
+        {
+            _game.SendToGroup(Online, $"{NameOf(player)} has left the realm.");
+            if (player.IsGuest)
+            {
+                _state.Players.Remove(Key(player.Name));
+            }
+        }
+    }
+
+    private static GameState NewWorld(ulong? seed) =>
+        new() { Dice = seed ?? (ulong)Environment.TickCount64 * 0x9E3779B97F4A7C15UL };
+
+    /// <summary>Who sent a command: the connection, its visitor record, and the player it plays (if it is logged in).</summary>
+    private readonly record struct Caller(SessionId Session, Visitor Visitor, Player? Player);
+
+    private Player? PlayerOf(Visitor visitor) =>
+        visitor.Player is { } key && _state.Players.TryGetValue(key, out Player? player) ? player : null;
+
+    private static string Key(string name) => name.ToLowerInvariant();
+
+    /// <summary>The sessions playing <paramref name="player"/> (normally one).</summary>
+    private IEnumerable<SessionId> SessionsOf(Player player)
+    {
+        string key = Key(player.Name);
+        return _state.Sessions.Where(s => s.Value.Player == key).Select(s => s.Key);
+    }
+
+    private Player? OnlinePlayer(string name) =>
+        _state.Players.TryGetValue(Key(name), out Player? player) && SessionsOf(player).Any() ? player : null;
+
+    private void Tell(Player player, string text)
+    {
+        foreach (SessionId session in SessionsOf(player))
+        {
+            _game.Send(session, text);
+        }
+    }
+
+    private static string NameOf(Player player) =>
+        player.IsGuest ? Ansi.Gray(player.Name) : player.IsAdmin ? Ansi.Magenta(player.Name) : Ansi.Cyan(player.Name);
+
+    private static string TerritoryGroup(string territory) => "territory:" + territory;
+
+    /// <summary>Puts a logged-in character into the world on this connection.</summary>
+    private void Enter(SessionId session, Visitor visitor, Player player)
+    {
+        // The same character logged in twice: the newer connection takes over and the older one is told why.
+        string key = Key(player.Name);
+        foreach ((SessionId other, Visitor otherVisitor) in _state.Sessions)
+        {
+            if (other != session && otherVisitor.Player == key)
+            {
+                otherVisitor.Player = null;
+                _game.Disconnect(other, "Your character has just been connected from another session, so this one is closing.");
+            }
+        }
+
+        visitor.Player = key;
+        _game.Join(session, Online);
+        _game.Join(session, TerritoryGroup(player.Location));
+        if (player.IsAdmin)
+        {
+            _game.Join(session, IGameContext.AdminGroup);
+        }
+
+        _game.Send(session, $"Welcome, {NameOf(player)}.{(player.IsAdmin ? " You are an admin." : "")}");
+        _game.SendToGroup(Online, $"{NameOf(player)} has entered the realm.", except: session);
+        Look(new Caller(session, visitor, player), "");
+        SendPlayer(player);
+        _game.SendData(session, "Dominance.Map", MapJson());
+    }
+}

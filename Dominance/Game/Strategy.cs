@@ -1,0 +1,347 @@
+using System.Text;
+using System.Text.Json;
+
+namespace DominanceGame;
+
+/// <summary>
+/// The strategy layer: characters and their home territories, training, attacks, the tick (yields and battles), the
+/// score, and the map (as text for telnet and as structured data for the browser client).
+/// </summary>
+public sealed partial class DominanceGame
+{
+    /// <summary>Resources one soldier costs.</summary>
+    private const int SoldierCost = 10;
+
+    /// <summary>Soldiers a new character's home territory starts with.</summary>
+    private const int HomeGarrison = 5;
+
+    /// <summary>The chance, in percent, that an attacker wins one round of a battle (defenders have the edge).</summary>
+    private const int AttackerRoundChance = 45;
+
+    /// <summary>The character of an account: found in the world, or created with a free home territory.</summary>
+    private Player CharacterOf(Account account)
+    {
+        if (_state.Players.TryGetValue(Key(account.Name), out Player? existing))
+        {
+            existing.IsAdmin = account.IsAdmin;
+            return existing;
+        }
+
+        string[] free = [.. Realm.Territories.Select(t => t.Name).Where(name => _state.Territories[name].Owner is null)];
+        string? home = free.Length == 0 ? null : free[Roll(free.Length)];
+        var player = new Player
+        {
+            Name = account.Name,
+            IsAdmin = account.IsAdmin,
+            Resources = _startingResources,
+            Home = home,
+            Location = home ?? Realm.Territories[0].Name,
+        };
+        if (home is not null)
+        {
+            _state.Territories[home] = new Holding { Owner = player.Name, Garrison = HomeGarrison };
+        }
+
+        _state.Players[Key(player.Name)] = player;
+        _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
+        return player;
+    }
+
+    /// <summary>A number from 0 to <paramref name="count"/> - 1 from the game's seeded dice (SplitMix64).</summary>
+    private int Roll(int count)
+    {
+        ulong z = _state.Dice += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return (int)((z ^ (z >> 31)) % (ulong)count);
+    }
+
+    private void Train(Caller caller, string args)
+    {
+        Player player = caller.Player!;
+        if (!int.TryParse(args, out int soldiers) || soldiers <= 0)
+        {
+            Usage(caller, "train", args.Length == 0 ? "Train how many?" : $"'{args}' is not a number of soldiers.");
+            return;
+        }
+
+        Holding here = _state.Territories[player.Location];
+        if (here.Owner != player.Name)
+        {
+            _game.Send(caller.Session, $"You can only train soldiers in a territory you hold, and {player.Location} is not yours.");
+            return;
+        }
+
+        int cost = soldiers * SoldierCost;
+        if (cost > player.Resources)
+        {
+            _game.Send(caller.Session, $"{soldiers} soldiers cost {cost} resources; you have {player.Resources}. You can afford {player.Resources / SoldierCost}.");
+            return;
+        }
+
+        player.Resources -= cost;
+        here.Garrison += soldiers;
+        _game.Send(caller.Session, $"You train {soldiers} soldier{(soldiers == 1 ? "" : "s")} in {Ansi.Yellow(player.Location)} for {cost} resources. It now holds {here.Garrison}; you have {player.Resources} resources left.");
+        SendPlayer(player);
+        _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
+    }
+
+    private void AttackCommand(Caller caller, string args)
+    {
+        Player player = caller.Player!;
+        string[] words = args.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (words.Length != 2 || !int.TryParse(words[1], out int soldiers) || soldiers <= 0)
+        {
+            Usage(caller, "attack", words.Length == 0 ? "Attack what?" : words.Length == 1 ? "With how many soldiers?" : null);
+            return;
+        }
+
+        Realm.Territory from = Realm.Find(player.Location)!;
+        Holding source = _state.Territories[from.Name];
+        if (source.Owner != player.Name)
+        {
+            _game.Send(caller.Session, $"You can only attack from a territory you hold, and {from.Name} is not yours.");
+            return;
+        }
+
+        Realm.Territory? target = Realm.Neighbour(from, words[0]) ?? Realm.Find(words[0]);
+        if (target is not null && _state.Territories[target.Name].Owner == player.Name)
+        {
+            _game.Send(caller.Session, $"You already hold {target.Name}.");
+            return;
+        }
+
+        if (target is null || Realm.Neighbour(from, target.Name) is null)
+        {
+            _game.Send(caller.Session, $"{target?.Name ?? words[0]} is not a neighbour of {from.Name}. You can attack {string.Join(", ", Realm.Exits(from).Select(e => e.To.Name))}.");
+            return;
+        }
+
+        if (soldiers > source.Garrison)
+        {
+            _game.Send(caller.Session, $"{from.Name} has only {source.Garrison} soldier{(source.Garrison == 1 ? "" : "s")}.");
+            return;
+        }
+
+        source.Garrison -= soldiers;
+        _state.Attacks.Add(new Attack { Attacker = player.Name, From = from.Name, To = target.Name, Soldiers = soldiers });
+        _game.Send(caller.Session, $"You send {soldiers} soldier{(soldiers == 1 ? "" : "s")} from {Ansi.Yellow(from.Name)} against {Ansi.Yellow(target.Name)}. The battle is fought at the next tick.");
+        if (_state.Territories[target.Name].Owner is { } defender && OnlinePlayer(defender) is { } defending)
+        {
+            Tell(defending, Ansi.Red($"{player.Name} is marching {soldiers} soldiers on {target.Name}!"));
+        }
+
+        _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
+    }
+
+    /// <summary>One tick of the realm: battles are fought, then every held territory yields to its owner.</summary>
+    private void Tick()
+    {
+        _state.Tick++;
+        List<Attack> attacks = _state.Attacks;
+        _state.Attacks = [];
+        foreach (Attack attack in attacks)
+        {
+            Fight(attack);
+        }
+
+        foreach (Realm.Territory territory in Realm.Territories)
+        {
+            if (_state.Territories[territory.Name].Owner is { } owner && _state.Players.TryGetValue(Key(owner), out Player? player))
+            {
+                player.Resources += territory.Yield;
+            }
+        }
+
+        foreach (Player player in _state.Sessions.Values.Select(PlayerOf).OfType<Player>().Distinct())
+        {
+            SendPlayer(player);
+        }
+
+        _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
+    }
+
+    private void Fight(Attack attack)
+    {
+        Holding target = _state.Territories[attack.To];
+        Player? attacker = _state.Players.GetValueOrDefault(Key(attack.Attacker));
+        if (target.Owner == attack.Attacker)
+        {
+            target.Garrison += attack.Soldiers; // someone else's attack already took it for them
+            if (attacker is not null)
+            {
+                Tell(attacker, $"Your {attack.Soldiers} soldiers reach {attack.To}, which you already hold, and join its garrison.");
+            }
+
+            return;
+        }
+
+        int attackers = attack.Soldiers;
+        int defenders = target.Garrison;
+        while (attackers > 0 && defenders > 0)
+        {
+            if (Roll(100) < AttackerRoundChance)
+            {
+                defenders--;
+            }
+            else
+            {
+                attackers--;
+            }
+        }
+
+        string? defender = target.Owner;
+        Player? defending = defender is null ? null : _state.Players.GetValueOrDefault(Key(defender));
+        string odds = $"{attack.Soldiers} attacked, {target.Garrison} defended";
+        if (attackers > 0)
+        {
+            target.Owner = attack.Attacker;
+            target.Garrison = attackers;
+            if (attacker is not null)
+            {
+                Tell(attacker, Ansi.Green($"Victory! You have taken {attack.To} ({odds}); {attackers} of your soldiers hold it."));
+            }
+
+            if (defending is not null)
+            {
+                Tell(defending, Ansi.Red($"{attack.To} has fallen to {attack.Attacker} ({odds})."));
+            }
+
+            _game.SendToGroup(Online, $"{Ansi.Yellow("[war]")} {attack.Attacker} has conquered {attack.To}{(defender is null ? "" : $" from {defender}")}.");
+        }
+        else
+        {
+            target.Garrison = defenders;
+            if (attacker is not null)
+            {
+                Tell(attacker, Ansi.Red($"Defeat at {attack.To} ({odds}); none of your soldiers came back."));
+            }
+
+            if (defending is not null)
+            {
+                Tell(defending, Ansi.Green($"{attack.To} held against {attack.Attacker} ({odds}); {defenders} defenders remain."));
+            }
+        }
+    }
+
+    private int ScoreOf(Player player)
+    {
+        int territories = 0;
+        int soldiers = 0;
+        foreach (Holding holding in _state.Territories.Values)
+        {
+            if (holding.Owner == player.Name)
+            {
+                territories++;
+                soldiers += holding.Garrison;
+            }
+        }
+
+        return (territories * 100) + soldiers + (player.Resources / 10);
+    }
+
+    private void Score(Caller caller, string args)
+    {
+        Player player = caller.Player!;
+        string[] held = [.. _state.Territories.Where(t => t.Value.Owner == player.Name).Select(t => t.Key).Order()];
+        var text = new StringBuilder();
+        if (!player.IsGuest)
+        {
+            text.Append($"You hold {held.Length} territor{(held.Length == 1 ? "y" : "ies")}{(held.Length > 0 ? ": " + string.Join(", ", held) : "")}.\n");
+            text.Append($"Resources: {player.Resources}. Score: {Ansi.Bold(ScoreOf(player).ToString())}.\n");
+        }
+
+        text.Append(Ansi.Bold("Leaderboard"));
+        int rank = 0;
+        foreach (Player leader in _state.Players.Values.Where(p => !p.IsGuest).OrderByDescending(ScoreOf).ThenBy(p => p.Name).Take(10))
+        {
+            text.Append($"\n  {++rank,2}. {leader.Name,-16} {ScoreOf(leader),6}");
+        }
+
+        if (rank == 0)
+        {
+            text.Append("\n  Nobody rules anything yet.");
+        }
+
+        _game.Send(caller.Session, text.ToString());
+    }
+
+    /// <summary>The realm as a grid of territories with their garrisons, coloured for the reader, and who holds what.</summary>
+    private string MapText(Player reader)
+    {
+        var text = new StringBuilder($"The realm at tick {_state.Tick}. You are in {Ansi.Yellow(reader.Location)}. {Ansi.Green("yours")}, {Ansi.Red("others'")}, {Ansi.Gray("neutral")}.");
+        foreach (IGrouping<int, Realm.Territory> row in Realm.Territories.GroupBy(t => t.Y).OrderBy(r => r.Key))
+        {
+            text.Append("\n ");
+            foreach (Realm.Territory territory in row.OrderBy(t => t.X))
+            {
+                Holding holding = _state.Territories[territory.Name];
+                string marker = territory.Name == reader.Location ? "*" : " ";
+                string cell = $"{marker}{territory.Name,-11}{holding.Garrison,3}";
+                text.Append(' ').Append(holding.Owner is null ? Ansi.Gray(cell) : holding.Owner == reader.Name ? Ansi.Green(cell) : Ansi.Red(cell));
+            }
+        }
+
+        foreach (IGrouping<string, string> owner in _state.Territories.Where(t => t.Value.Owner is not null).GroupBy(t => t.Value.Owner!, t => t.Key).OrderBy(o => o.Key))
+        {
+            text.Append($"\n {owner.Key}: {string.Join(", ", owner.Order())}");
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>The realm as GMCP <c>Dominance.Map</c> data, for the browser client's map panel.</summary>
+    private string MapJson()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteNumber("tick", _state.Tick);
+            json.WriteStartArray("territories");
+            foreach (Realm.Territory territory in Realm.Territories)
+            {
+                Holding holding = _state.Territories[territory.Name];
+                json.WriteStartObject();
+                json.WriteString("name", territory.Name);
+                json.WriteNumber("x", territory.X);
+                json.WriteNumber("y", territory.Y);
+                json.WriteString("owner", holding.Owner);
+                json.WriteNumber("garrison", holding.Garrison);
+                json.WriteNumber("yield", territory.Yield);
+                json.WriteStartArray("exits");
+                foreach ((_, Realm.Territory to) in Realm.Exits(territory))
+                {
+                    json.WriteStringValue(to.Name);
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>Tells the player's browser client who it is and what it has (GMCP <c>Dominance.Player</c>).</summary>
+    private void SendPlayer(Player player)
+    {
+        string json = JsonSerializer.Serialize(
+            new Dictionary<string, object?>
+            {
+                ["name"] = player.Name,
+                ["resources"] = player.Resources,
+                ["location"] = player.Location,
+                ["admin"] = player.IsAdmin,
+                ["guest"] = player.IsGuest,
+            },
+            _game.State.Options);
+        foreach (SessionId session in SessionsOf(player))
+        {
+            _game.SendData(session, "Dominance.Player", json);
+        }
+    }
+}
