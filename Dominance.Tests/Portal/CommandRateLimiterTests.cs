@@ -76,4 +76,21 @@ public sealed class CommandRateLimiterTests
             Assert.That(limiter.Check(), Is.EqualTo(RateVerdict.Accepted));
         }
     }
+
+    [Test]
+    public void InputsFromOneReadShareOneClockReading()
+    {
+        var clock = new ManualClock();
+        var limiter = new CommandRateLimiter(5, TimeSpan.FromSeconds(1), clock);
+        int readsAtStart = clock.Reads;
+        long readTime = 0; // one socket read bringing a flood of 100 lines
+        int rejected = 0;
+        for (int i = 0; i < 100; i++)
+        {
+            rejected += limiter.Check(ref readTime) == RateVerdict.Accepted ? 0 : 1;
+        }
+
+        Assert.That(rejected, Is.EqualTo(95));
+        Assert.That(clock.Reads - readsAtStart, Is.EqualTo(1), "95 refusals, one clock reading");
+    }
 }

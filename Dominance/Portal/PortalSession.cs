@@ -28,6 +28,7 @@ internal abstract class PortalSession
 
     private readonly Channel<OutputFrame> _outbox;
     private CommandRateLimiter _rate;
+    private long _readTime;
     private SessionInfo _info;
     private int _state;
 
@@ -171,12 +172,18 @@ internal abstract class PortalSession
     }
 
     /// <summary>
+    /// Marks the start of a new read from the client: inputs counted after this arrived at a new time. Inputs from the
+    /// same read share one clock reading when the rate limiter needs one.
+    /// </summary>
+    protected void BeginRead() => _readTime = 0;
+
+    /// <summary>
     /// Counts one input against the command rate. Returns whether it may be relayed; the first refusal in a window
     /// warns the client and logs.
     /// </summary>
     protected bool AdmitInput()
     {
-        RateVerdict verdict = _rate.Check();
+        RateVerdict verdict = _rate.Check(ref _readTime);
         if (verdict == RateVerdict.Accepted)
         {
             return true;

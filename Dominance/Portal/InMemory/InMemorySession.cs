@@ -33,6 +33,7 @@ internal sealed class InMemorySession : PortalSession
             return ValueTask.CompletedTask;
         }
 
+        BeginRead();
         return AdmitInput() ? RelayLineAsync(line) : ValueTask.CompletedTask;
     }
 

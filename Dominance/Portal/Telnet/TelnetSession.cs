@@ -51,6 +51,7 @@ internal sealed class TelnetSession : PortalSession
                 return;
             }
 
+            BeginRead();
             ReadOnlySequence<byte> buffer = result.Buffer;
             while (!buffer.IsEmpty)
             {

@@ -55,7 +55,13 @@ internal sealed class WebSocketSession : PortalSession
                 {
                     Memory<byte> target = tooLarge || length == buffer.Length ? buffer.AsMemory(0) : buffer.AsMemory(length);
                     tooLarge |= length == buffer.Length;
-                    result = await _socket.ReceiveAsync(target, _stop.Token).ConfigureAwait(false);
+                    ValueTask<ValueWebSocketReceiveResult> receive = _socket.ReceiveAsync(target, _stop.Token);
+                    if (!receive.IsCompleted)
+                    {
+                        BeginRead(); // it had to wait for the network: what comes next arrived at a new time
+                    }
+
+                    result = await receive.ConfigureAwait(false);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
                         return;
