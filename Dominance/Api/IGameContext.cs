@@ -28,11 +28,20 @@ public interface IGameContext
     /// <summary>Sends one line of text to a session. ANSI colour codes pass through; <c>\n</c> becomes CRLF.</summary>
     void Send(SessionId session, string text);
 
+    /// <summary>Sends an interpolated line (<c>$"..."</c>) to a session, formatted straight into the output buffer.</summary>
+    void Send(SessionId session, ref OutputText text);
+
     /// <summary>Sends one line of text to every member of a group, except <paramref name="except"/> if given.</summary>
     void SendToGroup(string group, string text, SessionId? except = null);
 
+    /// <summary>Sends an interpolated line (<c>$"..."</c>) to a group, formatted once, straight into the output buffer.</summary>
+    void SendToGroup(string group, ref OutputText text, SessionId? except = null);
+
     /// <summary>Sends one line of text to every connected session.</summary>
     void SendToAll(string text);
+
+    /// <summary>Sends an interpolated line (<c>$"..."</c>) to every connected session.</summary>
+    void SendToAll(ref OutputText text);
 
     /// <summary>
     /// Sends an out-of-band message (GMCP form: a package name and a JSON payload) to a session, if it asked for

@@ -48,21 +48,30 @@ internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IC
     public SessionInfo? GetInfo(SessionId session) =>
         loop.Sessions.TryGet(session, out CoreSession? s) && !s.Closing ? s.Info : null;
 
-    public void Send(SessionId session, string text)
+    public void Send(SessionId session, string text) => Send(session, OutputPayload.ForLine(text));
+
+    public void Send(SessionId session, ref OutputText text) => Send(session, text.Finish());
+
+    public void SendToGroup(string group, string text, SessionId? except = null) => loop.SendToGroup(group, OutputPayload.ForLine(text), except);
+
+    public void SendToGroup(string group, ref OutputText text, SessionId? except = null) => loop.SendToGroup(group, text.Finish(), except);
+
+    public void SendToAll(string text) => SendToAll(OutputPayload.ForLine(text));
+
+    public void SendToAll(ref OutputText text) => SendToAll(text.Finish());
+
+    private void Send(SessionId session, OutputPayload payload)
     {
         if (loop.Sessions.TryGet(session, out CoreSession? s) && !s.Closing)
         {
-            OutputPayload payload = OutputPayload.ForLine(text);
             s.Portal.Enqueue(FrameKind.Text, payload);
-            payload.Release();
         }
+
+        payload.Release();
     }
 
-    public void SendToGroup(string group, string text, SessionId? except = null) => loop.SendToGroup(group, text, except);
-
-    public void SendToAll(string text)
+    private void SendToAll(OutputPayload payload)
     {
-        OutputPayload payload = OutputPayload.ForLine(text);
         foreach (CoreSession s in loop.Sessions.All)
         {
             if (!s.Closing)

@@ -42,6 +42,8 @@ internal sealed class GameLoop
     private readonly ILogger _gameLog;
     private readonly IConfiguration _gameSettings;
     private readonly long _idleTicks;
+    private readonly Action<Exception> _onPostedFailure;
+    private readonly Action<int, Exception> _onTimerFailure;
     private readonly ArrayBufferWriter<byte> _stateBuffer = new();
     private IGameModule _module = null!;
     private GameContext _context = null!;
@@ -61,6 +63,8 @@ internal sealed class GameLoop
         _gameSettings = gameSettings;
         _idleTicks = (long)(settings.IdleTimeout.TotalSeconds * clock.TimestampFrequency);
         _syncContext = new GameSynchronizationContext(_wake);
+        _onPostedFailure = OnPostedFailure; // created once: a method group passed in the loop would allocate every turn
+        _onTimerFailure = OnTimerFailure;
         Inbound = new InboundPipe(settings.InboundCapacity, _wake);
         Timers = new TimerQueue(clock);
     }
@@ -126,14 +130,17 @@ internal sealed class GameLoop
     public Task<SwapResult> SwapAsync(Func<IGameModule> create, StateSerializer serializer) => InvokeAsync(() => Swap(create, serializer));
 
     /// <summary>Sends one line to every open member of a group. Game thread only.</summary>
-    public void SendToGroup(string group, string text, SessionId? except = null)
+    public void SendToGroup(string group, string text, SessionId? except = null) => SendToGroup(group, OutputPayload.ForLine(text), except);
+
+    /// <summary>Hands an encoded line to every open member of a group, and drops the caller's reference. Game thread only.</summary>
+    public void SendToGroup(string group, OutputPayload payload, SessionId? except = null)
     {
         if (Sessions.Members(group) is { } members)
         {
-            OutputPayload payload = OutputPayload.ForLine(text);
             SessionTable.Deliver(members, FrameKind.Text, payload, except, outOfBandOnly: false);
-            payload.Release();
         }
+
+        payload.Release();
     }
 
     /// <summary>Runs <paramref name="action"/> on the game thread, after what is already posted. Any thread.</summary>
@@ -216,7 +223,7 @@ internal sealed class GameLoop
             int work = 0;
 
             // 1. Continuations of awaits in game code, and requests from the host, in the order they were posted.
-            work += _syncContext.RunPosted(OnPostedFailure);
+            work += _syncContext.RunPosted(_onPostedFailure);
 
             // 2. Portal events, in arrival order: connects, inputs, out-of-band data, disconnects.
             for (int i = 0; i < MaxInboundPerTurn && Inbound.TryRead(out InboundEvent item); i++)
@@ -226,7 +233,7 @@ internal sealed class GameLoop
             }
 
             // 3. Timers whose deadline has passed, earliest first.
-            work += Timers.RunDue(Clock.GetTimestamp(), OnTimerFailure);
+            work += Timers.RunDue(Clock.GetTimestamp(), _onTimerFailure);
 
             // 4. Nothing to do: sleep until the next event or the next timer deadline.
             if (work == 0)

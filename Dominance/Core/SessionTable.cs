@@ -77,13 +77,19 @@ internal sealed class SessionTable
     /// <summary>Hands one payload to every open member of a group (minus <paramref name="except"/>).</summary>
     public static void Deliver(HashSet<CoreSession> members, FrameKind kind, OutputPayload payload, SessionId? except, bool outOfBandOnly)
     {
+        // One reference per member, taken in one atomic add; those not handed to an outbox are given back at the end.
+        payload.AddReferences(members.Count);
+        int unused = 0;
         foreach (CoreSession member in members)
         {
-            if (!member.Closing && member.Id != except && (!outOfBandOnly || member.Info.SupportsOutOfBand))
+            if (member.Closing || member.Id == except || (outOfBandOnly && !member.Info.SupportsOutOfBand) ||
+                !member.Portal.EnqueueReferenced(kind, payload))
             {
-                member.Portal.Enqueue(kind, payload);
+                unused++;
             }
         }
+
+        payload.Release(unused);
     }
 
     private void RemoveMember(string group, CoreSession session)

@@ -101,16 +101,27 @@ internal sealed class OutputPayload
     }
 
     /// <summary>Takes one more reference, for one more recipient.</summary>
-    public void AddReference()
+    public void AddReference() => AddReferences(1);
+
+    /// <summary>Takes <paramref name="count"/> references at once, for a group of recipients: one atomic add, not one per recipient.</summary>
+    public void AddReferences(int count)
     {
-        int references = Interlocked.Increment(ref _references);
-        Debug.Assert(references > 1, "AddReference on a payload that was already returned to the pool.");
+        int references = Interlocked.Add(ref _references, count);
+        Debug.Assert(references > count, "AddReferences on a payload that was already returned to the pool.");
     }
 
     /// <summary>Drops one reference. The last one returns the payload to the pool; it must not be used after that.</summary>
-    public void Release()
+    public void Release() => Release(1);
+
+    /// <summary>Drops <paramref name="count"/> references (0 is allowed).</summary>
+    public void Release(int count)
     {
-        int references = Interlocked.Decrement(ref _references);
+        if (count == 0)
+        {
+            return;
+        }
+
+        int references = Interlocked.Add(ref _references, -count);
         if (references > 0)
         {
             return;
@@ -129,7 +140,22 @@ internal sealed class OutputPayload
         }
     }
 
-    private static OutputPayload Rent(int capacity)
+    /// <summary>The whole buffer, for builders that fill it in place (<see cref="Api.OutputText"/>).</summary>
+    internal byte[] Buffer => _buffer;
+
+    /// <summary>Sets how many bytes of <see cref="Buffer"/> are the message.</summary>
+    internal void SetLength(int length) => _length = length;
+
+    /// <summary>Grows the buffer to at least <paramref name="capacity"/>, keeping the first <paramref name="keep"/> bytes.</summary>
+    internal void Grow(int capacity, int keep)
+    {
+        byte[] larger = new byte[(int)BitOperations.RoundUpToPowerOf2((uint)capacity)];
+        _buffer.AsSpan(0, keep).CopyTo(larger);
+        _buffer = larger;
+    }
+
+    /// <summary>A payload with room for <paramref name="capacity"/> bytes and one reference, the caller's.</summary>
+    internal static OutputPayload Rent(int capacity)
     {
         if (!s_pool.TryDequeue(out OutputPayload? payload))
         {

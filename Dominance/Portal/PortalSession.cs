@@ -50,7 +50,10 @@ internal abstract class PortalSession
             SingleReader = true,
             SingleWriter = false,
             FullMode = BoundedChannelFullMode.Wait,
-            AllowSynchronousContinuations = false,
+            // When the write loop is idle, waiting for output, the thread that queues a frame runs the loop's next turn
+            // itself: the bytes go to the connection at once, with no hop to another thread. A loop that is busy
+            // (a flush to a slow client under way) is not waiting on the channel, so queueing for it runs nothing.
+            AllowSynchronousContinuations = true,
         });
     }
 
@@ -76,6 +79,12 @@ internal abstract class PortalSession
         }
 
         payload?.Release();
+        OnRefused();
+        return false;
+    }
+
+    private void OnRefused()
+    {
         if (Volatile.Read(ref _state) == Open)
         {
             long total = Interlocked.Increment(ref Portal.Counters.SlowClientsDisconnected);
@@ -84,7 +93,20 @@ internal abstract class PortalSession
                 Id, Info.RemoteAddress, Portal.Settings.SendQueueCapacity, total);
             Abort("send queue full");
         }
+    }
 
+    /// <summary>
+    /// As <see cref="Enqueue"/>, for a payload on which the caller already took this session's reference (a group send
+    /// takes all of them at once). On <see langword="false"/> the reference is still the caller's to release.
+    /// </summary>
+    public bool EnqueueReferenced(FrameKind kind, OutputPayload payload)
+    {
+        if (_outbox.Writer.TryWrite(new OutputFrame(kind, payload)))
+        {
+            return true;
+        }
+
+        OnRefused();
         return false;
     }
 
@@ -266,28 +288,36 @@ internal abstract class PortalSession
         ChannelReader<OutputFrame> reader = _outbox.Reader;
         try
         {
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
+            while (true)
             {
-                // Write whatever is queued now, then flush once. Never wait for more.
-                bool close = false;
-                while (reader.TryRead(out OutputFrame frame))
+                // Wait for a frame. If none is queued, the next writer hands this one over directly (and, the loop
+                // being idle, runs the rest of this turn itself). If some are queued, a slow client's backlog, they
+                // are all written in this turn and flushed once.
+                ValueTask<OutputFrame> next = reader.ReadAsync();
+                bool backlog = next.IsCompleted;
+                OutputFrame frame;
+                try
                 {
-                    if (frame.Kind == FrameKind.Close)
-                    {
-                        close = true;
-                        break;
-                    }
+                    frame = await next.ConfigureAwait(false);
+                }
+                catch (ChannelClosedException)
+                {
+                    break; // closed or aborted, and nothing left
+                }
 
-                    try
+                bool close = frame.Kind == FrameKind.Close;
+                if (!close)
+                {
+                    await WriteAndReleaseAsync(frame).ConfigureAwait(false);
+                    while (backlog && reader.TryRead(out frame))
                     {
-                        if (Volatile.Read(ref _state) != Aborted)
+                        if (frame.Kind == FrameKind.Close)
                         {
-                            await WriteFrameAsync(frame).ConfigureAwait(false);
+                            close = true;
+                            break;
                         }
-                    }
-                    finally
-                    {
-                        frame.Payload?.Release();
+
+                        await WriteAndReleaseAsync(frame).ConfigureAwait(false);
                     }
                 }
 
@@ -324,6 +354,46 @@ internal abstract class PortalSession
             {
                 frame.Payload?.Release();
             }
+        }
+    }
+
+    private ValueTask WriteAndReleaseAsync(OutputFrame frame)
+    {
+        if (Volatile.Read(ref _state) == Aborted)
+        {
+            frame.Payload?.Release();
+            return ValueTask.CompletedTask;
+        }
+
+        ValueTask written;
+        try
+        {
+            written = WriteFrameAsync(frame);
+        }
+        catch
+        {
+            frame.Payload?.Release();
+            throw;
+        }
+
+        if (written.IsCompletedSuccessfully)
+        {
+            frame.Payload?.Release();
+            return ValueTask.CompletedTask;
+        }
+
+        return ReleaseAfterAsync(written, frame.Payload);
+    }
+
+    private static async ValueTask ReleaseAfterAsync(ValueTask written, OutputPayload? payload)
+    {
+        try
+        {
+            await written.ConfigureAwait(false);
+        }
+        finally
+        {
+            payload?.Release();
         }
     }
 }
