@@ -291,8 +291,8 @@ public sealed partial class DominanceGame
         Realm.Territory here = Realm.Find(player.Location)!;
         Holding holding = _state.Territories[here.Name];
         string owner = holding.Owner is null ? Ansi.Gray("no one") : holding.Owner == player.Name ? Ansi.Green("you") : Ansi.Red(holding.Owner);
-        string others = string.Join(", ", _state.Sessions.Values
-            .Select(PlayerOf).OfType<Player>().Where(p => p != player && p.Location == here.Name).Select(NameOf).Distinct());
+        string others = string.Join(", ", _playing.Keys
+            .Select(key => _state.Players[key]).Where(p => p != player && p.Location == here.Name).Select(NameOf));
         string exits = string.Join(", ", Realm.Exits(here).Select(e => $"{e.Direction} to {Ansi.Yellow(e.To.Name)}"));
         _game.Send(caller.Session, $"""
             {Ansi.Bold(Ansi.Yellow(here.Name))}
@@ -332,7 +332,7 @@ public sealed partial class DominanceGame
 
     private void Who(Caller caller, string args)
     {
-        Player[] online = [.. _state.Sessions.Values.Select(PlayerOf).OfType<Player>().Distinct().OrderBy(p => p.Name, StringComparer.OrdinalIgnoreCase)];
+        Player[] online = [.. _playing.Keys.Select(key => _state.Players[key]).OrderBy(p => p.Name, StringComparer.OrdinalIgnoreCase)];
         if (online.Length == 0)
         {
             _game.Send(caller.Session, "Nobody is playing yet.");
@@ -421,10 +421,7 @@ public sealed partial class DominanceGame
             return;
         }
 
-        foreach (SessionId session in SessionsOf(target).ToList())
-        {
-            _game.Disconnect(session, $"You have been kicked by {caller.Player!.Name}.");
-        }
+        _game.Disconnect(SessionOf(target)!.Value, $"You have been kicked by {caller.Player!.Name}.");
 
         _game.Send(caller.Session, $"Kicked {target.Name}.");
         _game.Log.LogWarning("{Admin} kicked {Player}", caller.Player!.Name, target.Name);

@@ -20,6 +20,9 @@ public sealed partial class DominanceGame : IGameModule
 
     private IGameContext _game = null!;
     private GameState _state = new();
+
+    /// <summary>The session playing each character, by player key: the reverse of <see cref="Visitor.Player"/>, rebuilt on start.</summary>
+    private readonly Dictionary<string, SessionId> _playing = [];
     private Dictionary<string, Command> _commands = [];
     private TimeSpan _tickInterval;
     private bool _guestsAllowed;
@@ -35,6 +38,14 @@ public sealed partial class DominanceGame : IGameModule
         foreach (Realm.Territory territory in Realm.Territories)
         {
             _state.Territories.TryAdd(territory.Name, new Holding { Garrison = territory.NeutralGarrison });
+        }
+
+        foreach ((SessionId session, Visitor visitor) in _state.Sessions)
+        {
+            if (visitor.Player is { } key)
+            {
+                _playing[key] = session;
+            }
         }
 
         _commands = BuildCommands();
@@ -106,6 +117,7 @@ public sealed partial class DominanceGame : IGameModule
     {
         if (_state.Sessions.Remove(session, out Visitor? visitor) && PlayerOf(visitor) is { } player)
         {
+            _playing.Remove(visitor.Player!);
             _game.SendToGroup(Online, $"{NameOf(player)} has left the realm.");
             if (player.IsGuest)
             {
@@ -125,19 +137,15 @@ public sealed partial class DominanceGame : IGameModule
 
     private static string Key(string name) => name.ToLowerInvariant();
 
-    /// <summary>The sessions playing <paramref name="player"/> (normally one).</summary>
-    private IEnumerable<SessionId> SessionsOf(Player player)
-    {
-        string key = Key(player.Name);
-        return _state.Sessions.Where(s => s.Value.Player == key).Select(s => s.Key);
-    }
+    /// <summary>The session playing <paramref name="player"/>, if the player is online (never more than one: see <see cref="Enter"/>).</summary>
+    private SessionId? SessionOf(Player player) => _playing.TryGetValue(Key(player.Name), out SessionId session) ? session : null;
 
     private Player? OnlinePlayer(string name) =>
-        _state.Players.TryGetValue(Key(name), out Player? player) && SessionsOf(player).Any() ? player : null;
+        _state.Players.TryGetValue(Key(name), out Player? player) && SessionOf(player) is not null ? player : null;
 
     private void Tell(Player player, string text)
     {
-        foreach (SessionId session in SessionsOf(player))
+        if (SessionOf(player) is { } session)
         {
             _game.Send(session, text);
         }
@@ -153,16 +161,14 @@ public sealed partial class DominanceGame : IGameModule
     {
         // The same character logged in twice: the newer connection takes over and the older one is told why.
         string key = Key(player.Name);
-        foreach ((SessionId other, Visitor otherVisitor) in _state.Sessions)
+        if (_playing.TryGetValue(key, out SessionId other) && other != session)
         {
-            if (other != session && otherVisitor.Player == key)
-            {
-                otherVisitor.Player = null;
-                _game.Disconnect(other, "Your character has just been connected from another session, so this one is closing.");
-            }
+            _state.Sessions[other].Player = null;
+            _game.Disconnect(other, "Your character has just been connected from another session, so this one is closing.");
         }
 
         visitor.Player = key;
+        _playing[key] = session;
         _game.Join(session, Online);
         _game.Join(session, TerritoryGroup(player.Location));
         if (player.IsAdmin)

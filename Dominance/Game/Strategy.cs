@@ -153,9 +153,9 @@ public sealed partial class DominanceGame
             }
         }
 
-        foreach (Player player in _state.Sessions.Values.Select(PlayerOf).OfType<Player>().Distinct())
+        foreach (string key in _playing.Keys)
         {
-            SendPlayer(player);
+            SendPlayer(_state.Players[key]);
         }
 
         _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
@@ -329,6 +329,11 @@ public sealed partial class DominanceGame
     /// <summary>Tells the player's browser client who it is and what it has (GMCP <c>Dominance.Player</c>).</summary>
     private void SendPlayer(Player player)
     {
+        if (SessionOf(player) is not { } session || _game.GetInfo(session) is not { SupportsOutOfBand: true })
+        {
+            return; // only clients that asked for out-of-band data get it
+        }
+
         string json = JsonSerializer.Serialize(
             new Dictionary<string, object?>
             {
@@ -339,9 +344,6 @@ public sealed partial class DominanceGame
                 ["guest"] = player.IsGuest,
             },
             _game.State.Options);
-        foreach (SessionId session in SessionsOf(player))
-        {
-            _game.SendData(session, "Dominance.Player", json);
-        }
+        _game.SendData(session, "Dominance.Player", json);
     }
 }
