@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using Dominance.Api;
 using Dominance.Hosting;
 using Dominance.Portal;
@@ -208,6 +209,7 @@ internal sealed class GameLoop
     // The event loop. Everything below runs on the game thread.
     // ---------------------------------------------------------------------------------------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // entered once and never left: it would otherwise stay unoptimized code
     private void Run()
     {
         SynchronizationContext.SetSynchronizationContext(_syncContext);

@@ -98,12 +98,12 @@ internal sealed class WebSocketSession : PortalSession
                 break;
             case FrameKind.Data when _gmcp:
                 await SendPendingAsync().ConfigureAwait(false);
-                await _socket.SendAsync(frame.Payload!.Memory, WebSocketMessageType.Text, endOfMessage: true, _stop.Token).ConfigureAwait(false);
+                await _socket.SendAsync(frame.Payload!.Memory, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
                 break;
             case FrameKind.EchoOff or FrameKind.EchoOn when _gmcp:
                 await SendPendingAsync().ConfigureAwait(false);
                 byte[] message = frame.Kind == FrameKind.EchoOff ? s_echoOff : s_echoOn;
-                await _socket.SendAsync(message, WebSocketMessageType.Text, endOfMessage: true, _stop.Token).ConfigureAwait(false);
+                await _socket.SendAsync(message.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
                 break;
         }
     }
@@ -167,7 +167,9 @@ internal sealed class WebSocketSession : PortalSession
             return;
         }
 
-        await _socket.SendAsync(_pending.WrittenMemory, _textType, endOfMessage: true, _stop.Token).ConfigureAwait(false);
+        // No cancellation token: with one, ManagedWebSocket takes its slower path (a registration and a state machine per
+        // send). A send to a client that stopped reading is ended by AbortTransport instead.
+        await _socket.SendAsync(_pending.WrittenMemory, _textType, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
         if (_pending.Capacity > 2 * CoalesceLimit)
         {
             _pending = new ArrayBufferWriter<byte>(1024); // do not keep a burst's buffer for the session's whole life
