@@ -16,6 +16,9 @@ Usage: ./run.sh [verb] [arguments]
                         setting as --Section:Key=value (e.g. --Core:IdleTimeout=00:10:00)
   test [filter]         run every test (or those whose name contains filter)
   bench [filter]        run the BenchmarkDotNet suite (or the benchmarks matching filter)
+  load [options]        load a fresh server with real clients and report latency, throughput,
+                        server CPU and losses; --baseline compares a hand-written Kestrel server
+                        (./run.sh load --help lists the options)
   publish [folder]      build dist/dominance (or folder/dominance): one self-contained executable
                         that needs no .NET installed; copy it anywhere and run it
   --help                this text
@@ -54,6 +57,11 @@ case "$verb" in
     filter="${1:-*}"
     [[ "$filter" == *"*"* ]] || filter="*${filter}*"
     exec dotnet Dominance.Bench/bin/Release/net10.0/Dominance.Bench.dll --filter "$filter"
+    ;;
+  load)
+    shift
+    build Dominance.Bench
+    exec dotnet Dominance.Bench/bin/Release/net10.0/Dominance.Bench.dll load "$@"
     ;;
   publish)
     shift

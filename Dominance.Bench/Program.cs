@@ -1,9 +1,25 @@
 using BenchmarkDotNet.Running;
+using Dominance.Bench.Load;
 
 namespace Dominance.Bench;
 
-/// <summary>Entry point: <c>./run.sh bench [filter]</c>.</summary>
+/// <summary>
+/// Entry point. <c>./run.sh bench [filter]</c> runs the BenchmarkDotNet suite; <c>./run.sh load …</c> runs the load tool;
+/// <c>baseline-server</c> is the hand-written server the load tool compares against, started by it in its own process.
+/// </summary>
 internal static class BenchProgram
 {
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(BenchProgram).Assembly).Run(args);
+    public static async Task<int> Main(string[] args)
+    {
+        switch (args)
+        {
+            case ["load", .. var rest]:
+                return await LoadCommand.InvokeAsync(rest);
+            case ["baseline-server", .. var rest]:
+                return await BaselineServer.RunAsync(rest);
+            default:
+                BenchmarkSwitcher.FromAssembly(typeof(BenchProgram).Assembly).Run(args);
+                return 0;
+        }
+    }
 }

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Text.Json;
 using Dominance.Hosting;
 using Dominance.Tests.Support;
 
@@ -86,5 +87,7 @@ public sealed class ServerProcessTests
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/json"));
         string body = await response.Content.ReadAsStringAsync();
         Assert.That(body, Does.Contain("\"status\":\"ok\"").And.Contain("\"sessions\":1"));
+        using JsonDocument json = JsonDocument.Parse(body);
+        Assert.That(json.RootElement.GetProperty("runtime").GetProperty("allocatedBytes").GetInt64(), Is.GreaterThan(0), "the runtime's figures are included");
     }
 }

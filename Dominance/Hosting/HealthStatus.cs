@@ -4,7 +4,7 @@ using PortalService = Dominance.Portal.Portal;
 
 namespace Dominance.Hosting;
 
-/// <summary>The small JSON document served at <c>/healthz</c>.</summary>
+/// <summary>The small JSON document served at <c>/healthz</c>: liveness, the portal's counters and the runtime's.</summary>
 internal sealed record HealthStatus(
     string Status,
     int Sessions,
@@ -15,7 +15,8 @@ internal sealed record HealthStatus(
     long ConnectionsRefused,
     long InputsRateLimited,
     long InputsTooLong,
-    long SlowClientsDisconnected)
+    long SlowClientsDisconnected,
+    RuntimeStatus Runtime)
 {
     public static HealthStatus Read(GameLoop core, PortalService portal) => new(
         "ok",
@@ -27,5 +28,26 @@ internal sealed record HealthStatus(
         Interlocked.Read(ref portal.Counters.ConnectionsRefused),
         Interlocked.Read(ref portal.Counters.InputsRateLimited),
         Interlocked.Read(ref portal.Counters.InputsTooLong),
-        Interlocked.Read(ref portal.Counters.SlowClientsDisconnected));
+        Interlocked.Read(ref portal.Counters.SlowClientsDisconnected),
+        RuntimeStatus.Read());
+}
+
+/// <summary>What the .NET runtime reports about the process: memory, garbage collections and their pauses, threads.</summary>
+internal sealed record RuntimeStatus(
+    long AllocatedBytes,
+    long HeapBytes,
+    int Gen0Collections,
+    int Gen1Collections,
+    int Gen2Collections,
+    double GcPauseMilliseconds,
+    int ThreadPoolThreads)
+{
+    public static RuntimeStatus Read() => new(
+        GC.GetTotalAllocatedBytes(),
+        GC.GetTotalMemory(forceFullCollection: false),
+        GC.CollectionCount(0),
+        GC.CollectionCount(1),
+        GC.CollectionCount(2),
+        Math.Round(GC.GetTotalPauseDuration().TotalMilliseconds, 1),
+        ThreadPool.ThreadCount);
 }

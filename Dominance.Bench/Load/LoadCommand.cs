@@ -1,0 +1,174 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+
+namespace Dominance.Bench.Load;
+
+/// <summary><c>./run.sh load …</c>: parses the options, starts (or finds) the servers, runs the load and prints the results.</summary>
+internal static class LoadCommand
+{
+    public static Task<int> InvokeAsync(string[] args)
+    {
+        var clients = new Option<int>("--clients", "-n") { Description = "Clients that log in as guests; each receives every chat message.", DefaultValueFactory = _ => 100 };
+        var senders = new Option<int>("--senders", "-s") { Description = "How many of the clients send.", DefaultValueFactory = _ => 10 };
+        var rate = new Option<double>("--rate", "-r") { Description = "Chat messages per second, all senders together.", DefaultValueFactory = _ => 100 };
+        var duration = new Option<double>("--duration", "-d") { Description = "Seconds of measured sending.", DefaultValueFactory = _ => 10 };
+        var warmUp = new Option<double>("--warmup") { Description = "Seconds of sending before the measured run (not counted).", DefaultValueFactory = _ => 10 };
+        var telnet = new Option<bool>("--telnet") { Description = "Use telnet clients instead of WebSocket clients." };
+        var baseline = new Option<bool>("--baseline") { Description = "Also run the same load against a hand-written Kestrel WebSocket broadcast server, and show both." };
+        var connect = new Option<string?>("--connect") { Description = "Load an already running server at host:port (its WebSocket port, or its telnet port with --telnet) instead of starting one." };
+        var pid = new Option<int?>("--pid") { Description = "With --connect: the server's process id, to report its CPU time." };
+        var noPin = new Option<bool>("--no-pin") { Description = "Do not pin the server to CPU 0 and the load tool to CPU 1." };
+
+        var command = new Command("load",
+            "Load a server with real clients: N clients log in as guests, S of them send `chat` at a total rate R for D seconds, and every "
+            + "client times every message by the send stamp in its text. Without --connect, a fresh Dominance server is started for the run.")
+        {
+            clients, senders, rate, duration, warmUp, telnet, baseline, connect, pid, noPin,
+        };
+        command.SetAction((parse, cancel) =>
+        {
+            string? error =
+                parse.GetValue(clients) < 1 || parse.GetValue(senders) < 1 || parse.GetValue(rate) <= 0 || parse.GetValue(duration) <= 0
+                    ? "--clients, --senders, --rate and --duration must be positive."
+                : parse.GetValue(baseline) && parse.GetValue(telnet) ? "The baseline is a WebSocket server: --baseline cannot be combined with --telnet."
+                : parse.GetValue(connect) is { } endpoint && !IPEndPoint.TryParse(endpoint, out IPEndPoint? _) ? $"--connect takes host:port, such as 127.0.0.1:4001; '{endpoint}' is not one."
+                : null;
+            if (error is not null)
+            {
+                Console.Error.WriteLine($"load: {error}");
+                return Task.FromResult(2);
+            }
+
+            var options = new LoadOptions
+            {
+                Clients = parse.GetValue(clients),
+                Senders = Math.Min(parse.GetValue(senders), parse.GetValue(clients)),
+                Rate = parse.GetValue(rate),
+                Duration = TimeSpan.FromSeconds(parse.GetValue(duration)),
+                WarmUp = TimeSpan.FromSeconds(parse.GetValue(warmUp)),
+                Telnet = parse.GetValue(telnet),
+            };
+            bool pin = !parse.GetValue(noPin) && CpuPinning.Possible;
+            if (pin && !CpuPinning.IsPinnedTo(1))
+            {
+                // Run the tool itself on CPU 1 from its start, so that its runtime, too, sizes itself for one CPU.
+                return RunPinnedAsync(args);
+            }
+
+            return RunAsync(options, parse.GetValue(baseline), parse.GetValue(connect), parse.GetValue(pid), pin);
+        });
+        return new RootCommand("Dominance.Bench: the load tool (load) and the BenchmarkDotNet suite (any other arguments).") { command }
+            .Parse(["load", .. args]).InvokeAsync();
+    }
+
+    private static async Task<int> RunPinnedAsync(string[] args)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet");
+        foreach (string arg in (string[])[typeof(LoadCommand).Assembly.Location, "load", .. args])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var tool = new Process { StartInfo = start };
+        CpuPinning.StartPinned(tool, 1);
+        await tool.WaitForExitAsync();
+        return tool.ExitCode;
+    }
+
+    private static async Task<int> RunAsync(LoadOptions options, bool baseline, string? connect, int? pid, bool pin)
+    {
+        Console.WriteLine(
+            $"Load: {options.Clients} {(options.Telnet ? "telnet" : "WebSocket")} clients, {options.Senders} senders, "
+            + $"{options.Rate:0.#} chat/s in total for {options.Duration.TotalSeconds:0.#} s (after {options.WarmUp.TotalSeconds:0.#} s of warm-up); "
+            + "every message goes to every client.");
+        if (options.Rate / options.Senders >= 80)
+        {
+            Console.WriteLine($"  Note: {options.Rate / options.Senders:0.#} chat/s per sender reaches Dominance's default command rate limit (80/s); add senders.");
+        }
+
+        if (pin)
+        {
+            Console.WriteLine(connect is null
+                ? "CPU pinning: each server runs on CPU 0 alone, this load tool on CPU 1 alone."
+                : "CPU pinning: this load tool runs on CPU 1 alone; the server was started elsewhere (pin it to another CPU, e.g. taskset -c 0).");
+        }
+        else
+        {
+            Console.WriteLine($"CPU pinning: off ({(CpuPinning.Possible ? "--no-pin" : $"it needs Linux and 2 CPUs; this machine has {Environment.ProcessorCount}")}); servers and load share the CPUs.");
+        }
+
+        var results = new List<LoadResult>();
+        if (connect is not null)
+        {
+            IPEndPoint endpoint = IPEndPoint.Parse(connect);
+            var target = new LoadTarget("server", options.Telnet ? endpoint : null, endpoint, pid);
+            results.Add(await LoadRun.RunAsync(target, options, Console.Out));
+        }
+        else
+        {
+            results.Add(await RunStartedAsync(LoadServer.StartDominanceAsync(pin), options));
+        }
+
+        if (baseline)
+        {
+            results.Add(await RunStartedAsync(LoadServer.StartBaselineAsync(pin), options));
+        }
+
+        Print(results);
+        return results.Any(r => r.Lost != 0) ? 1 : 0;
+    }
+
+    private static async Task<LoadResult> RunStartedAsync(Task<(LoadServer Server, LoadTarget Target)> starting, LoadOptions options)
+    {
+        (LoadServer server, LoadTarget target) = await starting;
+        await using (server)
+        {
+            return await LoadRun.RunAsync(target, options, Console.Out);
+        }
+    }
+
+    private static void Print(IReadOnlyList<LoadResult> results)
+    {
+        (string Label, Func<LoadResult, string> Value)[] rows =
+        [
+            ("connect + log in, all clients", r => $"{r.ConnectTime.TotalMilliseconds:F0} ms"),
+            ("messages sent", r => $"{r.Sent}"),
+            ("deliveries expected", r => $"{r.Expected}"),
+            ("deliveries made", r => $"{r.Delivered}"),
+            ("lost", r => $"{r.Lost}"),
+            ("delivered per second", r => $"{r.DeliveredPerSecond:F0}"),
+            ("latency p50", r => Milliseconds(r.Percentile(0.50))),
+            ("latency p90", r => Milliseconds(r.Percentile(0.90))),
+            ("latency p99", r => Milliseconds(r.Percentile(0.99))),
+            ("latency p99.9", r => Milliseconds(r.Percentile(0.999))),
+            ("latency max", r => Milliseconds(r.Percentile(1))),
+            ("server CPU, user + system", r => r.ServerCpu is { } c ? $"{c.User:F2}+{c.System:F2} s" : "n/a"),
+            ("server CPU per delivery", r => r.CpuMicrosecondsPerDelivery is { } us ? $"{us:F2} µs" : "n/a"),
+            ("server allocated per delivery", r => r.BytesAllocatedPerDelivery is { } b ? $"{b:F1} B" : "n/a"),
+            ("server GCs gen0/1/2, pause", r => r.ServerRuntime is { } g ? $"{g.Gen0}/{g.Gen1}/{g.Gen2}, {g.PauseMilliseconds:F0} ms" : "n/a"),
+        ];
+
+        const int labelWidth = 30;
+        const int columnWidth = 14;
+        Console.WriteLine();
+        Console.WriteLine("".PadRight(labelWidth) + string.Concat(results.Select(r => r.Target.PadLeft(columnWidth))));
+        foreach ((string label, Func<LoadResult, string> value) in rows)
+        {
+            Console.WriteLine(label.PadRight(labelWidth) + string.Concat(results.Select(r => value(r).PadLeft(columnWidth))));
+        }
+
+        foreach (LoadResult result in results.Where(r => r.Failures.Count > 0))
+        {
+            Console.WriteLine($"{result.Target}: clients failed: {string.Join("; ", result.Failures)}");
+        }
+
+        if (results.Any(r => r.Lost != 0))
+        {
+            Console.WriteLine("Messages were lost.");
+        }
+    }
+
+    private static string Milliseconds(double value) => double.IsNaN(value) ? "n/a" : value.ToString("F2", CultureInfo.InvariantCulture) + " ms";
+}

@@ -1,0 +1,34 @@
+using System.Net;
+
+namespace Dominance.Bench.Load;
+
+/// <summary>What a load run does: how many clients, how many of them send, how fast, for how long, over what.</summary>
+internal sealed record LoadOptions
+{
+    /// <summary>Clients that connect and log in as guests; every one receives every chat message.</summary>
+    public int Clients { get; init; } = 100;
+
+    /// <summary>How many of the clients send.</summary>
+    public int Senders { get; init; } = 10;
+
+    /// <summary>Chat messages per second, across all senders.</summary>
+    public double Rate { get; init; } = 100;
+
+    /// <summary>How long the senders send.</summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>WebSocket (default) or telnet.</summary>
+    public bool Telnet { get; init; }
+
+    /// <summary>
+    /// How long the senders send before the measured run (not counted). On one core, .NET's tiered JIT needs several
+    /// seconds of traffic before the hot paths run fully optimized code; measuring earlier measures the JIT.
+    /// </summary>
+    public TimeSpan WarmUp { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long to wait, after the last send, for the last deliveries.</summary>
+    public TimeSpan Drain { get; init; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Where the server under load listens (telnet, if it speaks it; WebSocket at <c>/ws</c>), and its process (for CPU time), if known.</summary>
+internal sealed record LoadTarget(string Name, IPEndPoint? Telnet, IPEndPoint Http, int? ProcessId);

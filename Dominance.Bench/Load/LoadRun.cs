@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Dominance.Bench.Load;
+
+/// <summary>What one load run measured.</summary>
+internal sealed record LoadResult(
+    string Target,
+    int Clients,
+    TimeSpan ConnectTime,
+    long Sent,
+    long Expected,
+    long Delivered,
+    TimeSpan SendDuration,
+    double[] LatencyMilliseconds,
+    CpuTime? ServerCpu,
+    RuntimeFigures? ServerRuntime,
+    IReadOnlyList<string> Failures)
+{
+    /// <summary>Deliveries expected and not made: every client should get every message.</summary>
+    public long Lost => Expected - Delivered;
+
+    public double DeliveredPerSecond => Delivered / SendDuration.TotalSeconds;
+
+    public double? CpuMicrosecondsPerDelivery => ServerCpu is { } cpu && Delivered > 0 ? cpu.Total * 1e6 / Delivered : null;
+
+    public double? BytesAllocatedPerDelivery => ServerRuntime is { } runtime && Delivered > 0 ? (double)runtime.AllocatedBytes / Delivered : null;
+
+    /// <summary>The latency at quantile <paramref name="q"/> (0..1), in milliseconds.</summary>
+    public double Percentile(double q) =>
+        LatencyMilliseconds.Length == 0 ? double.NaN : LatencyMilliseconds[Math.Min(LatencyMilliseconds.Length - 1, (int)(q * LatencyMilliseconds.Length))];
+}
+
+/// <summary>
+/// One load run: connect and log in every client, let the senders chat at the given total rate (first a warm-up, not
+/// counted, then the measured run), then wait for the last deliveries. Every chat message goes to every client, the
+/// sender included, so one message sent is <c>Clients</c> deliveries expected.
+/// </summary>
+internal static class LoadRun
+{
+    public static async Task<LoadResult> RunAsync(LoadTarget target, LoadOptions options, TextWriter? progress = null)
+    {
+        var clients = new LoadClient[options.Clients];
+        long connectStarted = Stopwatch.GetTimestamp();
+        TimeSpan connectTime;
+        int[] before;
+        long sent;
+        TimeSpan sendDuration;
+        CpuTime? cpu;
+        RuntimeFigures? runtime;
+        string[] failures;
+        try
+        {
+            // Connect in small waves, as real players arrive, so that the server's accept queue is not what is measured.
+            for (int i = 0; i < clients.Length; i += 50)
+            {
+                int wave = Math.Min(50, clients.Length - i);
+                LoadClient[] connected = await Task.WhenAll(Enumerable.Range(0, wave).Select(_ => LoadClient.ConnectAsync(target, options.Telnet)));
+                connected.CopyTo(clients, i);
+                await Task.WhenAll(connected.Select(c => c.LogInAsync(TimeSpan.FromSeconds(60))));
+            }
+
+            connectTime = Stopwatch.GetElapsedTime(connectStarted);
+            progress?.WriteLine($"  {target.Name}: {clients.Length} clients logged in after {connectTime.TotalMilliseconds:F0} ms");
+
+            if (options.WarmUp > TimeSpan.Zero)
+            {
+                long warmUp = await SendAsync(clients, options, options.WarmUp);
+                await DrainAsync(clients, new int[clients.Length], warmUp * clients.Length, options.Drain);
+            }
+
+            before = [.. clients.Select(c => c.Stamped)];
+            CpuTime? cpuBefore = CpuTime.Of(target.ProcessId);
+            RuntimeFigures? runtimeBefore = await RuntimeFigures.ReadAsync(target);
+            long sendStarted = Stopwatch.GetTimestamp();
+            sent = await SendAsync(clients, options, options.Duration);
+            sendDuration = Stopwatch.GetElapsedTime(sendStarted);
+            await DrainAsync(clients, before, sent * clients.Length, options.Drain);
+            cpu = CpuTime.Of(target.ProcessId) - cpuBefore;
+            runtime = await RuntimeFigures.ReadAsync(target) - runtimeBefore;
+            failures = [.. clients.Select(c => c.Failure).OfType<string>().Distinct()];
+        }
+        finally
+        {
+            // Disposing waits for each receive loop to end, so the latency lists are complete and still afterwards.
+            foreach (LoadClient? client in clients)
+            {
+                if (client is not null)
+                {
+                    await client.DisposeAsync();
+                }
+            }
+        }
+
+        long delivered = Delivered(clients, before);
+        double[] latencies = [.. clients.SelectMany((c, i) => c.Latencies.Skip(before[i])).Select(t => t * 1000.0 / Stopwatch.Frequency).Order()];
+        return new LoadResult(target.Name, clients.Length, connectTime, sent, sent * clients.Length, delivered, sendDuration, latencies, cpu, runtime, failures);
+    }
+
+    /// <summary>The senders chat for <paramref name="duration"/> at the total rate; returns the number of messages sent.</summary>
+    private static async Task<long> SendAsync(LoadClient[] clients, LoadOptions options, TimeSpan duration)
+    {
+        long sent = 0;
+        int senders = Math.Min(options.Senders, clients.Length);
+        long interval = (long)(Stopwatch.Frequency * senders / options.Rate);
+        long started = Stopwatch.GetTimestamp();
+        long end = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        await Task.WhenAll(Enumerable.Range(0, senders).Select(s => Task.Run(async () =>
+        {
+            // Each sender keeps its own cadence against the clock, so a late send does not slow the rest; the senders'
+            // cadences are staggered so that the total rate is even.
+            long next = started + (interval * s / senders);
+            int sequence = 0;
+            while (next < end)
+            {
+                long wait = next - Stopwatch.GetTimestamp();
+                if (wait > 0)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
+                }
+
+                await clients[s].SendAsync($"chat t={Stopwatch.GetTimestamp()} s={s}:{sequence++}");
+                Interlocked.Increment(ref sent);
+                next += interval;
+            }
+        })));
+        return sent;
+    }
+
+    /// <summary>Waits until every expected delivery arrived, a client failed, or the drain time is up.</summary>
+    private static async Task DrainAsync(LoadClient[] clients, int[] before, long expected, TimeSpan drain)
+    {
+        long deadline = Stopwatch.GetTimestamp() + (long)(drain.TotalSeconds * Stopwatch.Frequency);
+        while (Delivered(clients, before) < expected && Stopwatch.GetTimestamp() < deadline && clients.All(c => c.Failure is null))
+        {
+            await Task.Delay(10);
+        }
+    }
+
+    private static long Delivered(LoadClient[] clients, int[] before) => clients.Select((c, i) => (long)(c.Stamped - before[i])).Sum();
+}
+
+/// <summary>CPU time of a process, user and system (kernel) seconds, from /proc on Linux.</summary>
+internal readonly record struct CpuTime(double User, double System)
+{
+    private const double TicksPerSecond = 100; // USER_HZ, the unit of utime and stime in /proc/<pid>/stat
+
+    public double Total => User + System;
+
+    public static CpuTime? Of(int? processId)
+    {
+        if (processId is not { } pid || !File.Exists($"/proc/{pid}/stat"))
+        {
+            return null;
+        }
+
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return new CpuTime(long.Parse(fields[11]) / TicksPerSecond, long.Parse(fields[12]) / TicksPerSecond); // utime and stime: fields 14 and 15
+    }
+
+    public static CpuTime? operator -(CpuTime? after, CpuTime? before) =>
+        after is { } a && before is { } b ? new CpuTime(a.User - b.User, a.System - b.System) : null;
+}
+
+/// <summary>
+/// The server's own runtime figures (allocations, garbage collections), from the <c>runtime</c> part of Dominance's
+/// <c>/healthz</c>. Servers without it (the baseline) have none.
+/// </summary>
+internal sealed record RuntimeFigures(long AllocatedBytes, int Gen0, int Gen1, int Gen2, double PauseMilliseconds)
+{
+    private static readonly HttpClient s_http = new() { Timeout = TimeSpan.FromSeconds(5) };
+
+    public static async Task<RuntimeFigures?> ReadAsync(LoadTarget target)
+    {
+        try
+        {
+            using JsonDocument health = JsonDocument.Parse(await s_http.GetStringAsync($"http://{target.Http}/healthz"));
+            JsonElement r = health.RootElement.GetProperty("runtime");
+            return new RuntimeFigures(
+                r.GetProperty("allocatedBytes").GetInt64(),
+                r.GetProperty("gen0Collections").GetInt32(),
+                r.GetProperty("gen1Collections").GetInt32(),
+                r.GetProperty("gen2Collections").GetInt32(),
+                r.GetProperty("gcPauseMilliseconds").GetDouble());
+        }
+        catch (Exception e) when (e is HttpRequestException or JsonException or KeyNotFoundException or TaskCanceledException)
+        {
+            return null;
+        }
+    }
+
+    public static RuntimeFigures? operator -(RuntimeFigures? after, RuntimeFigures? before) =>
+        after is { } a && before is { } b
+            ? new RuntimeFigures(a.AllocatedBytes - b.AllocatedBytes, a.Gen0 - b.Gen0, a.Gen1 - b.Gen1, a.Gen2 - b.Gen2, a.PauseMilliseconds - b.PauseMilliseconds)
+            : null;
+}

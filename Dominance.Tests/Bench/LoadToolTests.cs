@@ -1,0 +1,93 @@
+using Dominance.Bench.Load;
+using Dominance.Tests.Support;
+
+namespace Dominance.Tests.Bench;
+
+/// <summary>The load tool (<c>./run.sh load</c>): it must count every delivery, and notice when one is missing.</summary>
+public sealed class LoadToolTests
+{
+    private static readonly LoadOptions s_short = new()
+    {
+        Clients = 20,
+        Senders = 4,
+        Rate = 40,
+        Duration = TimeSpan.FromSeconds(2),
+        WarmUp = TimeSpan.Zero,
+        Drain = TimeSpan.FromSeconds(10),
+    };
+
+    [TestCase(false, TestName = "A short load over WebSocket loses nothing")]
+    [TestCase(true, TestName = "A short load over telnet loses nothing")]
+    public async Task AShortLoadLosesNothing(bool telnet)
+    {
+        await using TestServer server = await TestServer.StartFromSourceAsync(null);
+        var target = new LoadTarget("test", server.Telnet, server.Http, Environment.ProcessId);
+
+        LoadResult result = await LoadRun.RunAsync(target, s_short with { Telnet = telnet });
+
+        Assert.That(result.Failures, Is.Empty);
+        Assert.That(result.Sent, Is.InRange(70, 90), "40 messages a second for 2 seconds");
+        Assert.That(result.Expected, Is.EqualTo(result.Sent * 20), "every client receives every message");
+        Assert.That(result.Delivered, Is.EqualTo(result.Expected));
+        Assert.That(result.Lost, Is.Zero);
+        Assert.That(result.LatencyMilliseconds, Has.Length.EqualTo(result.Delivered), "each delivery is timed");
+        Assert.That(result.LatencyMilliseconds, Is.Ordered.And.All.GreaterThan(0));
+        Assert.That(result.ServerCpu?.Total, Is.GreaterThan(0), "the server's CPU time is read from /proc");
+        Assert.That(result.ServerRuntime, Is.Not.Null, "Dominance reports its runtime figures at /healthz");
+    }
+
+    [Test]
+    public async Task MessagesTheServerDropsAreCountedAsLost()
+    {
+        // Each sender sends 10 a second; the server admits 3 inputs a second per session and drops the rest.
+        await using TestServer server = await TestServer.StartFromSourceAsync(null, s => s.Portal.CommandRateLimit = 3);
+        var target = new LoadTarget("test", server.Telnet, server.Http, Environment.ProcessId);
+
+        LoadResult result = await LoadRun.RunAsync(target, s_short with { Drain = TimeSpan.FromSeconds(1) });
+
+        Assert.That(result.Sent, Is.GreaterThan(70));
+        Assert.That(result.Lost, Is.GreaterThan(0));
+        Assert.That(result.Delivered + result.Lost, Is.EqualTo(result.Expected));
+    }
+
+    [Test]
+    public async Task TheCommandComparesDominanceWithTheBaselineAndExitsZero()
+    {
+        await using ServerProcess tool = StartLoadCommand("--clients", "10", "--senders", "2", "--rate", "20", "--duration", "1", "--warmup", "0", "--baseline");
+
+        Assert.That(await tool.ExitCodeAsync(TimeSpan.FromMinutes(2)), Is.Zero, tool.Output);
+        string output = tool.Output;
+        Assert.That(output, Does.Match(@"\s+Dominance\s+baseline\s*\n"), "the two results side by side");
+        Assert.That(output, Does.Match(@"lost\s+0\s+0\s*\n"));
+        Assert.That(output, Does.Match(@"latency p99\s+[\d.]+ ms\s+[\d.]+ ms"));
+        Assert.That(output, Does.Match(@"server CPU per delivery\s+[\d.]+ µs\s+[\d.]+ µs"));
+        Assert.That(output, Does.Contain(CpuPinning.Possible ? "each server runs on CPU 0 alone, this load tool on CPU 1 alone" : "CPU pinning: off"));
+    }
+
+    [Test]
+    public async Task TheCommandExitsNonZeroWhenMessagesAreLost()
+    {
+        await using TestServer server = await TestServer.StartFromSourceAsync(null, s => s.Portal.CommandRateLimit = 3);
+        await using ServerProcess tool = StartLoadCommand(
+            "--connect", server.Http.ToString(), "--clients", "10", "--senders", "2", "--rate", "20", "--duration", "1", "--warmup", "0", "--no-pin");
+
+        Assert.That(await tool.ExitCodeAsync(TimeSpan.FromMinutes(2)), Is.EqualTo(1), tool.Output);
+        Assert.That(tool.Output, Does.Contain("Messages were lost."));
+    }
+
+    [Test]
+    public async Task BadOptionsAreRefusedWithAReason()
+    {
+        await using ServerProcess tool = StartLoadCommand("--baseline", "--telnet");
+
+        Assert.That(await tool.ExitCodeAsync(), Is.EqualTo(2));
+        Assert.That(tool.Output, Does.Contain("--baseline cannot be combined with --telnet"));
+    }
+
+    private static ServerProcess StartLoadCommand(params string[] args) => ServerProcess.StartExecutable(
+        Environment.ProcessPath ?? "dotnet",
+        [Path.Combine(AppContext.BaseDirectory, "Dominance.Bench.dll"), "load", .. args],
+        environment: null,
+        Path.GetTempPath(),
+        clearEnvironment: false);
+}
