@@ -24,8 +24,8 @@ internal sealed partial class LoadServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Starts Dominance with the built-in game on ephemeral ports, in a fresh temporary folder, with the settings a load
-    /// test needs: no per-IP connection rate (every client comes from 127.0.0.1) and no idle logoff. The per-session
+    /// Starts Dominance with the built-in game on ephemeral ports, in a fresh temporary folder (its database too), with
+    /// the settings a load test needs: no per-IP connection rate (every client comes from 127.0.0.1) and no idle logoff. The per-session
     /// command rate limit stays at its default, as in production.
     /// </summary>
     public static Task<(LoadServer Server, LoadTarget Target)> StartDominanceAsync(bool pin)
@@ -36,6 +36,7 @@ internal sealed partial class LoadServer : IAsyncDisposable
             Path.Combine(AppContext.BaseDirectory, "dominance.dll"),
             "--telnet-port", "0", "--http-port", "0",
             "--Portal:ConnectionRateLimit=0", "--Core:IdleTimeout=00:00:00", "--Reload:Watch=false",
+            $"--Persistence:SqliteFile={Path.Combine(folder, "dominance.db")}",
         ];
         return StartAsync("Dominance", args, DominanceRunning(), folder, pin, match => new LoadTarget(
             "Dominance", IPEndPoint.Parse(match.Groups["telnet"].Value), IPEndPoint.Parse(match.Groups["http"].Value), null));

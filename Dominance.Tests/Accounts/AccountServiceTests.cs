@@ -8,9 +8,17 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Dominance.Tests.Accounts;
 
-/// <summary>The account service and its password hashing, without a server.</summary>
+/// <summary>The account service and its password hashing, without a server (over a real SQLite file).</summary>
 public sealed class AccountServiceTests
 {
+    private string _folder = null!;
+
+    [SetUp]
+    public void CreateFolder() => _folder = Directory.CreateTempSubdirectory("dominance-accounts-").FullName;
+
+    [TearDown]
+    public void DeleteFolder() => Directory.Delete(_folder, recursive: true);
+
     [Test]
     public void HashesArePbkdf2Sha256WithASaltPerHashAnd600000Iterations()
     {
@@ -30,7 +38,8 @@ public sealed class AccountServiceTests
     [Test]
     public async Task HashingNeverRunsOnTheCallersThread()
     {
-        var store = new InMemoryAccountStore();
+        await using var store = new SqliteGameStore(Path.Combine(_folder, "accounts.db"));
+        await store.MigrateAsync();
         AccountService service = Service(store);
 
         // If the 600,000 iterations ran on the calling thread, the task would be finished when the call returns.
@@ -42,7 +51,7 @@ public sealed class AccountServiceTests
         Assert.That(logging.IsCompleted, Is.False);
         Assert.That((await logging).Account!.LastLoginAt, Is.Not.Null);
 
-        AccountRecord stored = (await store.FindAsync("alice"))!;
+        AccountRecord stored = (await store.FindAccountAsync("alice"))!;
         Assert.That(stored.PasswordHash, Does.Not.Contain("secret1"));
         Assert.That(stored.LastLoginAt, Is.Not.Null, "the login was recorded");
     }
@@ -51,7 +60,9 @@ public sealed class AccountServiceTests
     public async Task TheThrottleCountsFailuresPerAddressAndASuccessClearsThem()
     {
         var clock = new ManualClock();
-        AccountService service = Service(new InMemoryAccountStore(), clock, limit: 2);
+        await using var store = new SqliteGameStore(Path.Combine(_folder, "accounts.db"));
+        await store.MigrateAsync();
+        AccountService service = Service(store, clock, limit: 2);
         await service.CreateAsync("Alice", "secret1");
         IPAddress mallory = IPAddress.Parse("203.0.113.9");
         IPAddress alice = IPAddress.Parse("198.51.100.7");
@@ -70,6 +81,6 @@ public sealed class AccountServiceTests
         Assert.That((await service.LoginAsync("Alice", "secret1", mallory)).Succeeded, Is.True, "the window passed");
     }
 
-    private static AccountService Service(IAccountStore store, TimeProvider? clock = null, int limit = 5) =>
+    private static AccountService Service(IGameStore store, TimeProvider? clock = null, int limit = 5) =>
         new(store, new AccountSettings { LoginFailureLimit = limit }, clock ?? TimeProvider.System, NullLogger<AccountService>.Instance);
 }

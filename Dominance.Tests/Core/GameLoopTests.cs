@@ -88,7 +88,11 @@ public sealed class GameLoopTests
     [Test]
     public async Task AnIdleTimeoutOfZeroSchedulesNoIdleChecks()
     {
-        await using TestServer server = await TestServer.StartAsync(s => s.Core.IdleTimeout = TimeSpan.Zero);
+        await using TestServer server = await TestServer.StartAsync(s =>
+        {
+            s.Core.IdleTimeout = TimeSpan.Zero;
+            s.Persistence.SaveInterval = TimeSpan.Zero; // the periodic save is a timer too
+        });
         await using TelnetTestClient client = await server.TelnetAsync();
         await client.Lines.WaitForAsync("Welcome");
         int timers = await server.Server.Core.InvokeAsync(() => server.Server.Core.Timers.Count);

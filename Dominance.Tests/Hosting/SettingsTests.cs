@@ -21,6 +21,8 @@ public sealed class SettingsTests
         Assert.That((s.Portal.Host, s.Portal.TelnetPort, s.Portal.HttpPort), Is.EqualTo(("127.0.0.1", 4000, 4001)));
         Assert.That((s.Portal.CommandRateLimit, s.Portal.CommandRateWindow, s.Portal.MaxInputLength), Is.EqualTo((80, TimeSpan.FromSeconds(1), 6000)));
         Assert.That(s.Core.IdleTimeout, Is.EqualTo(TimeSpan.FromMinutes(30)));
+        Assert.That((s.Persistence.SqliteFile, s.Persistence.PostgreSQL), Is.EqualTo(("dominance.db", "")));
+        Assert.That((s.Persistence.SaveInterval, s.Persistence.KeepSaves), Is.EqualTo((TimeSpan.FromMinutes(1), 3)));
     }
 
     [Test]
@@ -47,10 +49,12 @@ public sealed class SettingsTests
         [
             "--Portal:Host=not-an-ip", "--Portal:TelnetPort=4000", "--Portal:HttpPort=4000", "--Portal:CommandRateLimit=-1",
             "--Portal:CommandRateWindow=00:00:00", "--Portal:SendQueueCapacity=1", "--Core:InboundCapacity=0",
-            "--Core:IdleTimeout=-00:00:01",
+            "--Core:IdleTimeout=-00:00:01", "--Persistence:KeepSaves=0", "--Persistence:SaveInterval=-00:00:01",
+            "--Persistence:RetryDelay=00:00:00", "--Persistence:PostgreSQL=Host=x;NoSuchKeyword=1",
         ];
         Assert.That(SettingsLoader.TryLoad(_folder, bad, out _, out _, out IReadOnlyList<string> errors), Is.False);
-        foreach (string name in new[] { "Portal:Host", "Portal:TelnetPort and Portal:HttpPort", "Portal:CommandRateLimit", "Portal:CommandRateWindow", "Portal:SendQueueCapacity", "Core:InboundCapacity", "Core:IdleTimeout" })
+        foreach (string name in new[] { "Portal:Host", "Portal:TelnetPort and Portal:HttpPort", "Portal:CommandRateLimit", "Portal:CommandRateWindow", "Portal:SendQueueCapacity", "Core:InboundCapacity", "Core:IdleTimeout",
+            "Persistence:KeepSaves", "Persistence:SaveInterval", "Persistence:RetryDelay", "Persistence:PostgreSQL" })
         {
             Assert.That(errors, Has.Some.StartsWith(name), name);
         }

@@ -4,7 +4,7 @@ namespace Dominance.Tests.Support;
 
 /// <summary>
 /// A real headless Chromium, from Debian's package (<c>.ci/run</c> installs it), driven by Playwright. Where it is
-/// missing, browser tests are skipped, unless <c>DOMINANCE_REQUIRE_BROWSER=1</c> (set by CI) makes that a failure.
+/// missing, browser tests are skipped (see <see cref="Prerequisite"/>).
 /// </summary>
 internal sealed class Browser : IAsyncDisposable
 {
@@ -24,13 +24,7 @@ internal sealed class Browser : IAsyncDisposable
     {
         if (!File.Exists(ChromiumPath))
         {
-            string message = $"Chromium is not installed at {ChromiumPath} (apt-get install chromium).";
-            if (Environment.GetEnvironmentVariable("DOMINANCE_REQUIRE_BROWSER") == "1")
-            {
-                Assert.Fail(message);
-            }
-
-            Assert.Ignore(message);
+            Prerequisite.Missing($"Chromium is not installed at {ChromiumPath} (apt-get install chromium).");
         }
 
         IPlaywright playwright = await Playwright.CreateAsync();

@@ -1,4 +1,5 @@
 using Dominance.Hosting;
+using Dominance.Persistence;
 using Microsoft.Extensions.Configuration;
 
 namespace Dominance.Tests.Support;
@@ -8,7 +9,11 @@ internal static class GameServer
 {
     public const string Password = "secret1";
 
-    public static Task<TestServer> StartAsync(Action<DominanceSettings>? configure = null, TimeProvider? clock = null, params (string Key, string Value)[] game)
+    public static Task<TestServer> StartAsync(Action<DominanceSettings>? configure = null, TimeProvider? clock = null, params (string Key, string Value)[] game) =>
+        StartAsync(configure, clock, store: null, game);
+
+    /// <summary>As <see cref="StartAsync(Action{DominanceSettings}?, TimeProvider?, (string, string)[])"/>, over a store of the test's own.</summary>
+    public static Task<TestServer> StartAsync(Action<DominanceSettings>? configure, TimeProvider? clock, IGameStore? store, params (string Key, string Value)[] game)
     {
         var values = new Dictionary<string, string?> { ["Game:Seed"] = "7", ["Game:TickSeconds"] = "3600" };
         foreach ((string key, string value) in game)
@@ -16,7 +21,7 @@ internal static class GameServer
             values[key.Contains(':') ? key : "Game:" + key] = value;
         }
 
-        return TestServer.StartFromSourceAsync(null, configure, new ConfigurationBuilder().AddInMemoryCollection(values).Build(), clock);
+        return TestServer.StartFromSourceAsync(null, configure, new ConfigurationBuilder().AddInMemoryCollection(values).Build(), clock, store);
     }
 
     /// <summary>Connects a telnet player and creates a character (the first one created on a server is an admin).</summary>

@@ -10,6 +10,9 @@ internal sealed class LogCapture : ILoggerProvider
 
     public bool Contains(string text) => Lines.Any(l => l.Contains(text, StringComparison.Ordinal));
 
+    /// <summary>Everything logged so far, one line per entry.</summary>
+    public string Text => string.Join('\n', Lines);
+
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     public void Dispose()

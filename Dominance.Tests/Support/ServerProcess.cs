@@ -12,6 +12,7 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
     private readonly TaskCompletionSource<Match> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? _temporary;
 
     private ServerProcess(Process process)
     {
@@ -34,14 +35,30 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts <c>dominance</c> (the build under test) with <paramref name="args"/> and, unless told otherwise, ephemeral ports.</summary>
-    public static ServerProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, bool ephemeralPorts = true, string? workingDirectory = null) =>
-        StartExecutable(
+    /// <summary>
+    /// Starts <c>dominance</c> (the build under test) with <paramref name="args"/> and, unless told otherwise, ephemeral
+    /// ports. Unless <paramref name="args"/> name a database, it gets a SQLite file of its own in a new temporary folder.
+    /// </summary>
+    public static ServerProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, bool ephemeralPorts = true, string? workingDirectory = null)
+    {
+        string[] given = [.. args];
+        string? database = given.Any(a => a.StartsWith("--Persistence:", StringComparison.Ordinal))
+            ? null
+            : Directory.CreateTempSubdirectory("dominance-process-").FullName;
+        ServerProcess server = StartExecutable(
             Environment.ProcessPath ?? "dotnet",
-            [Path.Combine(AppContext.BaseDirectory, "dominance.dll"), .. args, .. (ephemeralPorts ? (string[])["--telnet-port", "0", "--http-port", "0"] : [])],
+            [
+                Path.Combine(AppContext.BaseDirectory, "dominance.dll"),
+                .. given,
+                .. (ephemeralPorts ? (string[])["--telnet-port", "0", "--http-port", "0"] : []),
+                .. (database is null ? (string[])[] : [$"--Persistence:SqliteFile={Path.Combine(database, "dominance.db")}"]),
+            ],
             environment,
             workingDirectory ?? Path.GetTempPath(),
             clearEnvironment: false);
+        server._temporary = database;
+        return server;
+    }
 
     /// <summary>Starts any executable, capturing its output; with <paramref name="clearEnvironment"/>, only <paramref name="environment"/> is passed.</summary>
     public static ServerProcess StartExecutable(string file, IEnumerable<string> args, IDictionary<string, string>? environment, string workingDirectory, bool clearEnvironment)
@@ -118,6 +135,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         }
 
         _process.Dispose();
+        if (_temporary is not null)
+        {
+            Directory.Delete(_temporary, recursive: true);
+        }
     }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]

@@ -1,6 +1,7 @@
 using System.Net;
 using Dominance.Api;
 using Dominance.Hosting;
+using Dominance.Persistence;
 using Dominance.Reload;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
@@ -12,11 +13,14 @@ internal sealed class TestServer : IAsyncDisposable
 {
     private readonly Task _shutdown;
 
-    private TestServer(DominanceServer server, IGameModule? module, LogCapture log)
+    private readonly string _folder;
+
+    private TestServer(DominanceServer server, IGameModule? module, LogCapture log, string folder)
     {
         Server = server;
         Module = module;
         Log = log;
+        _folder = folder;
         _shutdown = server.WaitForShutdownAsync(); // as Program does: a stop request from anywhere is carried out
     }
 
@@ -45,31 +49,36 @@ internal sealed class TestServer : IAsyncDisposable
     {
         var log = new LogCapture();
         module ??= new TestModule();
-        DominanceServer server = DominanceServer.Create(Settings(configure), configuration ?? new ConfigurationBuilder().Build(), module, clock, Capture(log));
+        (DominanceSettings settings, string folder) = Settings(configure);
+        DominanceServer server = DominanceServer.Create(settings, configuration ?? new ConfigurationBuilder().Build(), module, clock, Capture(log));
         await server.StartAsync();
-        return new TestServer(server, module, log);
+        return new TestServer(server, module, log, folder);
     }
 
     /// <summary>Starts a server that compiles the game in <paramref name="folder"/> and reloads it live.</summary>
     public static async Task<TestServer> StartFromSourceAsync(
-        string? folder, Action<DominanceSettings>? configure = null, IConfiguration? configuration = null, TimeProvider? clock = null)
+        string? folder, Action<DominanceSettings>? configure = null, IConfiguration? configuration = null, TimeProvider? clock = null, IGameStore? store = null)
     {
         var log = new LogCapture();
         GameSources sources = folder is null ? GameSources.Embedded : GameSources.FromFolder(folder);
-        DominanceServer server = DominanceServer.Create(Settings(configure), configuration ?? new ConfigurationBuilder().Build(), sources, clock, Capture(log));
+        (DominanceSettings settings, string temporary) = Settings(configure);
+        DominanceServer server = DominanceServer.Create(settings, configuration ?? new ConfigurationBuilder().Build(), sources, clock, Capture(log), store);
         await server.StartAsync();
-        return new TestServer(server, null, log);
+        return new TestServer(server, null, log, temporary);
     }
 
-    private static DominanceSettings Settings(Action<DominanceSettings>? configure)
+    /// <summary>Test defaults: ephemeral ports, no connection rate, and a SQLite file of its own in a new temporary folder.</summary>
+    private static (DominanceSettings Settings, string Folder) Settings(Action<DominanceSettings>? configure)
     {
+        string folder = Directory.CreateTempSubdirectory("dominance-test-").FullName;
         var settings = new DominanceSettings();
         settings.Portal.TelnetPort = 0;
         settings.Portal.HttpPort = 0;
         settings.Portal.ConnectionRateLimit = 0;
+        settings.Persistence.SqliteFile = Path.Combine(folder, "dominance.db");
         configure?.Invoke(settings);
         Assert.That(settings.Validate(), Is.Empty, "test settings must be valid");
-        return settings;
+        return (settings, folder);
     }
 
     private static Action<ILoggingBuilder> Capture(LogCapture log) => logging =>
@@ -88,5 +97,6 @@ internal sealed class TestServer : IAsyncDisposable
         Server.RequestStop();
         await _shutdown.WaitAsync(TimeSpan.FromSeconds(30));
         await Server.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
     }
 }

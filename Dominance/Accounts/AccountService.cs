@@ -8,7 +8,7 @@ namespace Dominance.Accounts;
 
 /// <summary>
 /// The server's <see cref="IAccounts"/>: name rules, password hashing off the game thread, the login throttle, and
-/// admin assignment, over an <see cref="IAccountStore"/>. Every method may be called from the game thread: the work runs
+/// admin assignment, over an <see cref="IGameStore"/>. Every method may be called from the game thread: the work runs
 /// on the thread pool and the caller's <c>await</c> resumes where it started.
 /// </summary>
 internal sealed class AccountService : IAccounts
@@ -20,14 +20,14 @@ internal sealed class AccountService : IAccounts
 
     private static readonly HashSet<string> s_reserved = new(StringComparer.OrdinalIgnoreCase) { "guest", "admin", "everyone", "nobody", "someone" };
 
-    private readonly IAccountStore _store;
+    private readonly IGameStore _store;
     private readonly AccountSettings _settings;
     private readonly LoginThrottle _throttle;
     private readonly TimeProvider _clock;
     private readonly ILogger _log;
     private readonly SemaphoreSlim _creating = new(1, 1);
 
-    public AccountService(IAccountStore store, AccountSettings settings, TimeProvider clock, ILogger<AccountService> log)
+    public AccountService(IGameStore store, AccountSettings settings, TimeProvider clock, ILogger<AccountService> log)
     {
         _store = store;
         _settings = settings;
@@ -76,16 +76,20 @@ internal sealed class AccountService : IAccounts
         await _creating.WaitAsync().ConfigureAwait(false);
         try
         {
-            bool first = await _store.CountAsync().ConfigureAwait(false) == 0;
+            bool first = await _store.CountAccountsAsync().ConfigureAwait(false) == 0;
             bool admin = first || _settings.Admins.Contains(name, StringComparer.OrdinalIgnoreCase);
             var record = new AccountRecord(name, hash, admin, _clock.GetUtcNow(), null);
-            if (!await _store.TryCreateAsync(record).ConfigureAwait(false))
+            if (!await _store.TryCreateAccountAsync(record).ConfigureAwait(false))
             {
                 return new AccountResult(null, $"The name '{name}' is taken. Choose another.");
             }
 
             _log.LogInformation("Account {Name} created{Admin}", name, admin ? " (admin)" : "");
             return new AccountResult(record.ToAccount(), null);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return Unavailable(e, $"create account {name}", "The server could not store your account");
         }
         finally
         {
@@ -101,7 +105,15 @@ internal sealed class AccountService : IAccounts
             return new AccountResult(null, $"Too many failed logins from your address. Try again in {minutes} minute{(minutes == 1 ? "" : "s")}.");
         }
 
-        AccountRecord? record = await _store.FindAsync(name).ConfigureAwait(false);
+        AccountRecord? record;
+        try
+        {
+            record = await _store.FindAccountAsync(name).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return Unavailable(e, $"log {name} in", "The server could not read your account");
+        }
 
         // Hash even for unknown names, so that timing does not tell which names exist.
         string stored = record?.PasswordHash ?? s_dummyHash.Value;
@@ -115,11 +127,28 @@ internal sealed class AccountService : IAccounts
 
         _throttle.Succeed(from);
         DateTimeOffset now = _clock.GetUtcNow();
-        await _store.SetLastLoginAsync(record.Name, now).ConfigureAwait(false);
+        try
+        {
+            await _store.SetLastLoginAsync(record.Name, now).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Only a timestamp: the player may still come in.
+            _log.LogWarning("Could not record the login of {Name}: {Cause}", record.Name, WorldSaves.Cause(e));
+        }
+
         return new AccountResult((record with { LastLoginAt = now }).ToAccount(), null);
     }
 
-    public async Task<Account?> FindAsync(string name) => (await _store.FindAsync(name).ConfigureAwait(false))?.ToAccount();
+    public async Task<Account?> FindAsync(string name) => (await _store.FindAccountAsync(name).ConfigureAwait(false))?.ToAccount();
+
+    /// <summary>The database failed: the log gets the cause, the player a plain answer (no database details), and nothing is half done.</summary>
+    private AccountResult Unavailable(Exception e, string what, string answer)
+    {
+        string cause = WorldSaves.Cause(e);
+        _log.LogError("Could not {What}: the database failed: {Cause}", what, cause);
+        return new AccountResult(null, $"{answer} right now: its database is not available. Try again in a moment.");
+    }
 
     private static readonly Lazy<string> s_dummyHash = new(() => PasswordHasher.Hash(Guid.NewGuid().ToString()));
 }

@@ -101,6 +101,14 @@ public interface IGameContext
     void RequestReload();
 
     /// <summary>
+    /// Saves the world now. After the current callback, the module's <see cref="IGameModule.ExportState"/> runs on the
+    /// game thread (the only part of a save that does), and a background writer stores the result. Completes, on the
+    /// game thread, once the save is stored or has failed; a failed save is retried in the background, and admins are
+    /// told. The server also saves periodically and on shutdown.
+    /// </summary>
+    Task<SaveResult> SaveAsync();
+
+    /// <summary>
     /// Shuts the server down gracefully, as Ctrl-C does: players are told, output is flushed, connections close.
     /// Returns at once. <paramref name="reason"/> goes to the log.
     /// </summary>

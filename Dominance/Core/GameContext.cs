@@ -161,6 +161,9 @@ internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IC
 
     public void RequestShutdown(string reason) => loop.ShutdownRequested?.Invoke(reason);
 
+    public Task<SaveResult> SaveAsync() =>
+        loop.SaveRequested?.Invoke() ?? Task.FromResult(new SaveResult(false, null, 0, TimeSpan.Zero, TimeSpan.Zero, "this server keeps no saves"));
+
     public GameTimer Schedule(TimeSpan delay, Action callback) => ScheduleTimer(delay, TimeSpan.Zero, callback);
 
     public GameTimer ScheduleRepeating(TimeSpan period, Action callback)

@@ -105,6 +105,12 @@ internal sealed class GameLoop
     /// <summary>Player accounts, offered to game code as <see cref="IGameContext.Accounts"/>. Set before <see cref="Start"/>.</summary>
     public IAccounts? Accounts { get; set; }
 
+    /// <summary>
+    /// Called when game code asks for a world save (<see cref="IGameContext.SaveAsync"/>). Set by the host; must hand
+    /// the work to another thread at once.
+    /// </summary>
+    public Func<Task<SaveResult>>? SaveRequested { get; set; }
+
     /// <summary>Called when game code asks the server to shut down (<see cref="IGameContext.RequestShutdown"/>). Must not block.</summary>
     public Action<string>? ShutdownRequested { get; set; }
 
@@ -129,6 +135,9 @@ internal sealed class GameLoop
     /// <see cref="IGameContext.State"/>. Inputs that arrive meanwhile wait in the inbound channel. Any thread.
     /// </summary>
     public Task<SwapResult> SwapAsync(Func<IGameModule> create, StateSerializer serializer) => InvokeAsync(() => Swap(create, serializer));
+
+    /// <summary>Writes the running module's state to <paramref name="output"/> (a world save). Game thread only.</summary>
+    public void ExportState(IBufferWriter<byte> output) => _module.ExportState(output);
 
     /// <summary>Sends one line to every open member of a group. Game thread only.</summary>
     public void SendToGroup(string group, string text, SessionId? except = null) => SendToGroup(group, OutputPayload.ForLine(text), except);

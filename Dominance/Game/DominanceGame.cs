@@ -40,12 +40,24 @@ public sealed partial class DominanceGame : IGameModule
             _state.Territories.TryAdd(territory.Name, new Holding { Garrison = territory.NeutralGarrison });
         }
 
-        foreach ((SessionId session, Visitor visitor) in _state.Sessions)
+        // After a reload every session is still connected; after a restart (state from a world save) none is. Forget
+        // the connections that are gone, and the guests who came with them.
+        var connected = new HashSet<SessionId>(context.Sessions);
+        foreach ((SessionId session, Visitor visitor) in _state.Sessions.ToList())
         {
-            if (visitor.Player is { } key)
+            if (!connected.Contains(session))
+            {
+                _state.Sessions.Remove(session);
+            }
+            else if (visitor.Player is { } key)
             {
                 _playing[key] = session;
             }
+        }
+
+        foreach (Player guest in _state.Players.Values.Where(p => p.IsGuest && !_playing.ContainsKey(Key(p.Name))).ToList())
+        {
+            _state.Players.Remove(Key(guest.Name));
         }
 
         _commands = BuildCommands();

@@ -56,22 +56,29 @@ internal sealed class DominanceServer : IAsyncDisposable
     /// <summary>
     /// Builds a server that compiles its game from <paramref name="sources"/> and reloads it live.
     /// <paramref name="configuration"/> is the whole configuration (its <c>Game</c> section goes to the module).
+    /// <paramref name="store"/> replaces the database the settings name (embedding, tests).
     /// </summary>
     public static DominanceServer Create(
-        DominanceSettings settings, IConfiguration configuration, GameSources sources, TimeProvider? clock = null, Action<ILoggingBuilder>? configureLogging = null) =>
-        Build(settings, configuration, new GameSetup(null, sources), clock ?? TimeProvider.System, configureLogging);
+        DominanceSettings settings,
+        IConfiguration configuration,
+        GameSources sources,
+        TimeProvider? clock = null,
+        Action<ILoggingBuilder>? configureLogging = null,
+        IGameStore? store = null) =>
+        Build(settings, configuration, new GameSetup(null, sources), clock ?? TimeProvider.System, configureLogging, store);
 
     /// <summary>Builds a server around a module instance that is not reloadable (tests, embedding).</summary>
     public static DominanceServer Create(
         DominanceSettings settings, IConfiguration configuration, IGameModule module, TimeProvider? clock = null, Action<ILoggingBuilder>? configureLogging = null) =>
-        Build(settings, configuration, new GameSetup(module, null), clock ?? TimeProvider.System, configureLogging);
+        Build(settings, configuration, new GameSetup(module, null), clock ?? TimeProvider.System, configureLogging, null);
 
     private static DominanceServer Build(
         DominanceSettings settings,
         IConfiguration configuration,
         GameSetup game,
         TimeProvider clock,
-        Action<ILoggingBuilder>? configureLogging)
+        Action<ILoggingBuilder>? configureLogging,
+        IGameStore? store)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
@@ -114,9 +121,12 @@ internal sealed class DominanceServer : IAsyncDisposable
         });
 
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton<IAccountStore, InMemoryAccountStore>();
+        builder.Services.AddSingleton(store ?? OpenStore(settings.Persistence, game));
         builder.Services.AddSingleton(services => new AccountService(
-            services.GetRequiredService<IAccountStore>(), settings.Accounts, clock, services.GetRequiredService<ILogger<AccountService>>()));
+            services.GetRequiredService<IGameStore>(), settings.Accounts, clock, services.GetRequiredService<ILogger<AccountService>>()));
+        builder.Services.AddSingleton(services => new WorldSaves(
+            services.GetRequiredService<IGameStore>(), services.GetRequiredService<GameLoop>(), settings.Persistence, clock,
+            services.GetRequiredService<ILogger<WorldSaves>>()));
         builder.Services.AddSingleton(services =>
         {
             var core = new GameLoop(settings.Core, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game"))
@@ -154,6 +164,15 @@ internal sealed class DominanceServer : IAsyncDisposable
 
         return new DominanceServer(app, core, portal, telnet!, http!);
     }
+
+    /// <summary>
+    /// The database: PostgreSQL if <see cref="PersistenceSettings.PostgreSQL"/> is set, else the SQLite file, taken
+    /// relative to the game folder (or, for the built-in game, to the executable's folder).
+    /// </summary>
+    private static IGameStore OpenStore(PersistenceSettings settings, GameSetup game) =>
+        settings.PostgreSQL.Length > 0
+            ? new PostgresGameStore(settings.PostgreSQL)
+            : new SqliteGameStore(Path.Combine(game.Sources?.Folder ?? AppContext.BaseDirectory, settings.SqliteFile));
 
     /// <summary>The live-reload coordinator, if the game was compiled from source.</summary>
     internal ReloadCoordinator? Reloads => _app.Services.GetService<ReloadCoordinator>();

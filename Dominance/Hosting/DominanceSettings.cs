@@ -20,6 +20,9 @@ public sealed class DominanceSettings
     /// <summary>Player accounts: admins and the login throttle.</summary>
     public AccountSettings Accounts { get; set; } = new();
 
+    /// <summary>The database (SQLite or PostgreSQL) and world saves.</summary>
+    public PersistenceSettings Persistence { get; set; } = new();
+
     /// <summary>Checks every value and returns one message per bad setting, each naming the setting.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -53,6 +56,30 @@ public sealed class DominanceSettings
 
         AtLeast(errors, "Accounts:LoginFailureLimit", Accounts.LoginFailureLimit, 0);
         Positive(errors, "Accounts:LoginFailureWindow", Accounts.LoginFailureWindow);
+        if (Persistence.SaveInterval < TimeSpan.Zero)
+        {
+            errors.Add($"Persistence:SaveInterval must be 0 (no periodic saves) or a positive time such as 00:01:00; it is {Persistence.SaveInterval}.");
+        }
+
+        AtLeast(errors, "Persistence:KeepSaves", Persistence.KeepSaves, 1);
+        if (Persistence.PostgreSQL.Length > 0)
+        {
+            try
+            {
+                _ = new Npgsql.NpgsqlConnectionStringBuilder(Persistence.PostgreSQL);
+            }
+            catch (ArgumentException e)
+            {
+                errors.Add($"Persistence:PostgreSQL must be a PostgreSQL connection string such as Host=127.0.0.1;Username=dominance;Password=...;Database=dominance; {e.Message}");
+            }
+        }
+        else if (Persistence.SqliteFile.Trim().Length == 0)
+        {
+            errors.Add("Persistence:SqliteFile must name a file, such as dominance.db (or set Persistence:PostgreSQL).");
+        }
+
+        Positive(errors, "Persistence:RetryDelay", Persistence.RetryDelay);
+        Positive(errors, "Persistence:ShutdownSaveTimeout", Persistence.ShutdownSaveTimeout);
         if (Reload.Debounce < TimeSpan.Zero)
         {
             errors.Add($"Reload:Debounce must be 0 or a positive time such as 00:00:00.150; it is {Reload.Debounce}.");
@@ -154,4 +181,32 @@ public sealed class AccountSettings
 
     /// <summary>The window of <see cref="LoginFailureLimit"/>. Default five minutes.</summary>
     public TimeSpan LoginFailureWindow { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+/// <summary>Settings of the database and the world saves.</summary>
+public sealed class PersistenceSettings
+{
+    /// <summary>
+    /// The SQLite database file, used unless <see cref="PostgreSQL"/> is set. A relative path is taken from the game
+    /// folder, or for the built-in game from the folder of the executable. Default <c>dominance.db</c>.
+    /// </summary>
+    public string SqliteFile { get; set; } = "dominance.db";
+
+    /// <summary>
+    /// A PostgreSQL connection string (e.g. <c>Host=127.0.0.1;Username=dominance;Password=...;Database=dominance</c>).
+    /// When set, the server uses PostgreSQL instead of SQLite. Default empty.
+    /// </summary>
+    public string PostgreSQL { get; set; } = "";
+
+    /// <summary>How often the world is saved. Default one minute; 0 turns periodic saves off (saves still happen on shutdown and on request).</summary>
+    public TimeSpan SaveInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How many intact saves are kept, newest first. Default 3. Saves found damaged are kept apart and never deleted.</summary>
+    public int KeepSaves { get; set; } = 3;
+
+    /// <summary>The wait before retrying a failed save; it doubles with each failure, up to a minute. Default 1 second.</summary>
+    public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long a graceful shutdown keeps trying to write the final save. Default 30 seconds.</summary>
+    public TimeSpan ShutdownSaveTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -174,7 +174,7 @@ internal static class ServerCommandLine
             Console.Error.WriteLine($"dominance: cannot listen: {e.Message} Choose another port with {setting}.");
             return 1;
         }
-        catch (GameLoadException e)
+        catch (Exception e) when (e is GameLoadException or Persistence.StoreException)
         {
             Console.Error.WriteLine($"dominance: {e.Message}");
             return 1;

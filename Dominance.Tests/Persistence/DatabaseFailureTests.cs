@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using Dominance.Tests.Support;
+
+namespace Dominance.Tests.Persistence;
+
+/// <summary>
+/// A database that fails under a running game: PostgreSQL going down, and SQLite on a disk that fills up. Each time
+/// the game goes on, players get a plain answer, admins are told, and the save is stored once the database is back.
+/// </summary>
+public sealed class DatabaseFailureTests
+{
+    [Test]
+    public async Task WhenPostgreSQLGoesDownTheGameGoesOnAndTheSaveSucceedsWhenItIsBack()
+    {
+        await using TestDatabase database = await TestDatabase.CreateAsync(StoreKind.PostgreSQL);
+        await using TestServer server = await StartAsync(database);
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+
+        await database.Postgres!.StopAsync();
+        try
+        {
+            await ExpectFailuresAsync(server, alice);
+        }
+        finally
+        {
+            await database.Postgres.StartAsync();
+        }
+
+        await ExpectRecoveryAsync(server, alice, database);
+    }
+
+    [Test]
+    public async Task WhenTheDiskIsFullTheGameGoesOnAndTheSaveSucceedsOnceThereIsRoom()
+    {
+        await using TinyDisk disk = await TinyDisk.MountAsync();
+        await using TestDatabase database = await TestDatabase.CreateAsync(StoreKind.Sqlite);
+        await using TestServer server = await StartAsync(database, Path.Combine(disk.Path, "dominance.db"));
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await alice.DoAsync("save", "Saved (save #1");
+
+        disk.Fill();
+        await ExpectFailuresAsync(server, alice);
+        Assert.That(server.Log.Text, Does.Contain("database or disk is full"), "the log names the cause");
+
+        disk.Free();
+        await ExpectRecoveryAsync(server, alice, database: null);
+    }
+
+    private static Task<TestServer> StartAsync(TestDatabase database, string? sqliteFile = null) => GameServer.StartAsync(s =>
+    {
+        database.Configure(s);
+        if (sqliteFile is not null)
+        {
+            s.Persistence.SqliteFile = sqliteFile;
+        }
+
+        s.Persistence.SaveInterval = TimeSpan.Zero;
+        s.Persistence.RetryDelay = TimeSpan.FromMilliseconds(100);
+    });
+
+    private static async Task ExpectFailuresAsync(TestServer server, TelnetTestClient alice)
+    {
+        // The admin's save fails with the reason, and every admin hears that it is being retried.
+        await alice.SendAsync("save");
+        Assert.That(await alice.Lines.WaitForAsync("The save failed"), Does.EndWith("The server keeps retrying and tells admins when it works again."));
+        Assert.That(await alice.Lines.WaitForAsync("[save] The world could not be saved"), Does.Contain("The game goes on; retrying in"));
+        Assert.That(server.Log.Text, Does.Contain("World save failed (1 in a row)"));
+
+        // The game goes on.
+        Assert.That(await alice.DoAsync("look", "Held by you"), Does.StartWith("Held by you with 5 soldiers"));
+        Assert.That(await alice.DoAsync("train 2", "It now holds"), Does.Contain("It now holds 7"));
+
+        // A new account cannot be stored: the player is told so, plainly.
+        await using TelnetTestClient bob = await server.TelnetAsync();
+        await bob.Lines.WaitForAsync("for everything else.");
+        await bob.SendAsync("create Bob secret1");
+        Assert.That(
+            await bob.Lines.WaitForAsync("could not store"),
+            Is.EqualTo("The server could not store your account right now: its database is not available. Try again in a moment."));
+    }
+
+    private static async Task ExpectRecoveryAsync(TestServer server, TelnetTestClient alice, TestDatabase? database)
+    {
+        string recovered = await alice.Lines.WaitForAsync("[save] The world is saved again", TimeSpan.FromSeconds(30));
+        Assert.That(recovered, Does.Match(@"^\[save\] The world is saved again \(save #\d+\), after \d+ failed attempts?\.$"));
+        Assert.That(server.Log.Text, Does.Contain("World saves work again after"));
+        if (database is not null)
+        {
+            Assert.That(await database.ScalarAsync<long>("SELECT COUNT(*) FROM world_saves"), Is.EqualTo(1));
+        }
+
+        await using TelnetTestClient bob = await server.CreateAsync("Bob");
+        Assert.That(await alice.DoAsync("save", "Saved"), Does.StartWith("Saved (save #"));
+    }
+
+    /// <summary>A 16 MB tmpfs: a real file system that really fills up. Mounting needs root (CI runs as root).</summary>
+    private sealed class TinyDisk : IAsyncDisposable
+    {
+        private TinyDisk(string path) => Path = path;
+
+        public string Path { get; }
+
+        private string Filler => System.IO.Path.Combine(Path, "filler");
+
+        public static async Task<TinyDisk> MountAsync()
+        {
+            string path = Directory.CreateTempSubdirectory("dominance-disk-").FullName;
+            if (await RunAsync("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", path) != 0)
+            {
+                Directory.Delete(path);
+                Prerequisite.Missing("Cannot mount a tmpfs to fill up (the disk-full test needs root).");
+            }
+
+            return new TinyDisk(path);
+        }
+
+        /// <summary>Writes until the file system has no room left.</summary>
+        public void Fill()
+        {
+            using var filler = new FileStream(Filler, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1);
+            byte[] block = new byte[64 * 1024];
+            try
+            {
+                while (true)
+                {
+                    filler.Write(block);
+                }
+            }
+            catch (IOException)
+            {
+                // ENOSPC: full. What did not fit is dropped with the exception; write what does, a byte at a time.
+                try
+                {
+                    while (true)
+                    {
+                        filler.WriteByte(0);
+                    }
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+
+        public void Free() => File.Delete(Filler);
+
+        public async ValueTask DisposeAsync()
+        {
+            await RunAsync("umount", "-l", Path);
+            Directory.Delete(Path, recursive: true);
+        }
+
+        private static async Task<int> RunAsync(params string[] command)
+        {
+            var start = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
+            foreach (string arg in command[1..])
+            {
+                start.ArgumentList.Add(arg);
+            }
+
+            try
+            {
+                using Process process = Process.Start(start)!;
+                await process.WaitForExitAsync();
+                return process.ExitCode;
+            }
+            catch (System.ComponentModel.Win32Exception)
+            {
+                return -1; // no such command
+            }
+        }
+    }
+}
