@@ -12,7 +12,7 @@ namespace Dominance.Bench.Load;
 /// </summary>
 internal abstract class LoadClient : IAsyncDisposable
 {
-    private readonly List<long> _latencies = new(capacity: 4096);
+    private readonly List<long> _latencies = [];
     private readonly TaskCompletionSource _welcomed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _receiving = Task.CompletedTask;
 
@@ -27,11 +27,17 @@ internal abstract class LoadClient : IAsyncDisposable
 
     private int _stampedCount;
 
-    public static async Task<LoadClient> ConnectAsync(LoadTarget target, bool telnet)
+    /// <summary>
+    /// Connects a client that will record up to <paramref name="expectedStamps"/> latencies without growing its list.
+    /// A list that grows during a run reallocates onto the large object heap, and the tool's own collections then show
+    /// up as the server's latency.
+    /// </summary>
+    public static async Task<LoadClient> ConnectAsync(LoadTarget target, bool telnet, int expectedStamps)
     {
         LoadClient client = telnet
             ? await TelnetLoadClient.OpenAsync(target.Telnet ?? throw new InvalidOperationException($"{target.Name} has no telnet port."))
             : await WebSocketLoadClient.OpenAsync(target.Http);
+        client._latencies.EnsureCapacity(expectedStamps); // before the receive loop starts: the list is not thread-safe
         client._receiving = Task.Run(client.ReceiveLoopAsync);
         return client;
     }

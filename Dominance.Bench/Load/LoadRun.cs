@@ -15,6 +15,7 @@ internal sealed record LoadResult(
     double[] LatencyMilliseconds,
     CpuTime? ServerCpu,
     RuntimeFigures? ServerRuntime,
+    (int Gen0, int Gen1, int Gen2) ToolCollections,
     IReadOnlyList<string> Failures)
 {
     /// <summary>Deliveries expected and not made: every client should get every message.</summary>
@@ -49,13 +50,17 @@ internal static class LoadRun
         CpuTime? cpu;
         RuntimeFigures? runtime;
         string[] failures;
+        (int, int, int) toolCollections;
+
+        // Every client receives every message: this many stamps each, plus room for a late straggler or two.
+        int expectedStamps = (int)Math.Min(1 << 20, (options.Rate * (options.WarmUp + options.Duration).TotalSeconds * 1.1) + 64);
         try
         {
             // Connect in small waves, as real players arrive, so that the server's accept queue is not what is measured.
             for (int i = 0; i < clients.Length; i += 50)
             {
                 int wave = Math.Min(50, clients.Length - i);
-                LoadClient[] connected = await Task.WhenAll(Enumerable.Range(0, wave).Select(_ => LoadClient.ConnectAsync(target, options.Telnet)));
+                LoadClient[] connected = await Task.WhenAll(Enumerable.Range(0, wave).Select(_ => LoadClient.ConnectAsync(target, options.Telnet, expectedStamps)));
                 connected.CopyTo(clients, i);
                 await Task.WhenAll(connected.Select(c => c.LogInAsync(TimeSpan.FromSeconds(60))));
             }
@@ -72,10 +77,12 @@ internal static class LoadRun
             before = [.. clients.Select(c => c.Stamped)];
             CpuTime? cpuBefore = CpuTime.Of(target.ProcessId);
             RuntimeFigures? runtimeBefore = await RuntimeFigures.ReadAsync(target);
+            (int, int, int) toolBefore = Collections();
             long sendStarted = Stopwatch.GetTimestamp();
             sent = await SendAsync(clients, options, options.Duration);
             sendDuration = Stopwatch.GetElapsedTime(sendStarted);
             await DrainAsync(clients, before, sent * clients.Length, options.Drain);
+            toolCollections = Subtract(Collections(), toolBefore);
             cpu = CpuTime.Of(target.ProcessId) - cpuBefore;
             runtime = await RuntimeFigures.ReadAsync(target) - runtimeBefore;
             failures = [.. clients.Select(c => c.Failure).OfType<string>().Distinct()];
@@ -94,8 +101,12 @@ internal static class LoadRun
 
         long delivered = Delivered(clients, before);
         double[] latencies = [.. clients.SelectMany((c, i) => c.Latencies.Skip(before[i])).Select(t => t * 1000.0 / Stopwatch.Frequency).Order()];
-        return new LoadResult(target.Name, clients.Length, connectTime, sent, sent * clients.Length, delivered, sendDuration, latencies, cpu, runtime, failures);
+        return new LoadResult(target.Name, clients.Length, connectTime, sent, sent * clients.Length, delivered, sendDuration, latencies, cpu, runtime, toolCollections, failures);
     }
+
+    private static (int Gen0, int Gen1, int Gen2) Collections() => (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+
+    private static (int, int, int) Subtract((int A, int B, int C) after, (int A, int B, int C) before) => (after.A - before.A, after.B - before.B, after.C - before.C);
 
     /// <summary>The senders chat for <paramref name="duration"/> at the total rate; returns the number of messages sent.</summary>
     private static async Task<long> SendAsync(LoadClient[] clients, LoadOptions options, TimeSpan duration)
