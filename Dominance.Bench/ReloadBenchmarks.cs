@@ -83,7 +83,9 @@ public class ReloadPauseBenchmarks
 /// <summary>
 /// Edit to live: from saving a source file in the game folder to the first command that runs the new code, with a
 /// warm compiler, through a real server and a real telnet connection (debounce, read, compile, swap, reply).
+/// Allocated counts every thread's allocations (BenchmarkDotNet reads the process total), so the compile dominates it.
 /// </summary>
+[MemoryDiagnoser]
 [SimpleJob(RunStrategy.Monitoring, launchCount: 1, warmupCount: 3, iterationCount: 20)]
 public class EditToLiveBenchmarks
 {
