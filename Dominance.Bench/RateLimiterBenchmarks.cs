@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Threading.RateLimiting;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
@@ -67,61 +68,11 @@ public class RateLimiterBenchmarks
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Checks)]
     [BenchmarkCategory("Accepted")]
-    public int FixedWindowAccepted()
-    {
-        RateLimiter[] s = _fixedAccepting;
-        int n = 0;
-        for (int i = 0; i < Checks; i += Sessions)
-        {
-            n += Acquire(s[0]);
-            n += Acquire(s[1]);
-            n += Acquire(s[2]);
-            n += Acquire(s[3]);
-            n += Acquire(s[4]);
-            n += Acquire(s[5]);
-            n += Acquire(s[6]);
-            n += Acquire(s[7]);
-            n += Acquire(s[8]);
-            n += Acquire(s[9]);
-            n += Acquire(s[10]);
-            n += Acquire(s[11]);
-            n += Acquire(s[12]);
-            n += Acquire(s[13]);
-            n += Acquire(s[14]);
-            n += Acquire(s[15]);
-        }
-
-        return n;
-    }
+    public int FixedWindowAccepted() => AcquireEachInTurn(_fixedAccepting);
 
     [Benchmark(OperationsPerInvoke = Checks)]
     [BenchmarkCategory("Accepted")]
-    public int TokenBucketAccepted()
-    {
-        RateLimiter[] s = _bucketAccepting;
-        int n = 0;
-        for (int i = 0; i < Checks; i += Sessions)
-        {
-            n += Acquire(s[0]);
-            n += Acquire(s[1]);
-            n += Acquire(s[2]);
-            n += Acquire(s[3]);
-            n += Acquire(s[4]);
-            n += Acquire(s[5]);
-            n += Acquire(s[6]);
-            n += Acquire(s[7]);
-            n += Acquire(s[8]);
-            n += Acquire(s[9]);
-            n += Acquire(s[10]);
-            n += Acquire(s[11]);
-            n += Acquire(s[12]);
-            n += Acquire(s[13]);
-            n += Acquire(s[14]);
-            n += Acquire(s[15]);
-        }
-
-        return n;
-    }
+    public int TokenBucketAccepted() => AcquireEachInTurn(_bucketAccepting);
 
     [Benchmark(OperationsPerInvoke = Checks)]
     [BenchmarkCategory("Accepted")]
@@ -185,93 +136,11 @@ public class RateLimiterBenchmarks
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Checks)]
     [BenchmarkCategory("Rejected")]
-    public int FixedWindowRejected()
-    {
-        int n = 0;
-        for (int i = 0; i < Checks; i += LinesPerRead)
-        {
-            RateLimiter l = _fixedFlooded[(i / LinesPerRead) & (Sessions - 1)];
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-        }
-
-        return n;
-    }
+    public int FixedWindowRejected() => AcquireFlooded(_fixedFlooded);
 
     [Benchmark(OperationsPerInvoke = Checks)]
     [BenchmarkCategory("Rejected")]
-    public int TokenBucketRejected()
-    {
-        int n = 0;
-        for (int i = 0; i < Checks; i += LinesPerRead)
-        {
-            RateLimiter l = _bucketFlooded[(i / LinesPerRead) & (Sessions - 1)];
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-            n += Acquire(l);
-        }
-
-        return n;
-    }
+    public int TokenBucketRejected() => AcquireFlooded(_bucketFlooded);
 
     [Benchmark(OperationsPerInvoke = Checks)]
     [BenchmarkCategory("Rejected")]
@@ -326,6 +195,79 @@ public class RateLimiterBenchmarks
     }
 
     private static int Accepted(RateVerdict verdict) => verdict == RateVerdict.Accepted ? 1 : 0;
+
+    /// <summary>The accepted harness for a framework limiter: one check per session, sessions in turn.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int AcquireEachInTurn(RateLimiter[] s)
+    {
+        int n = 0;
+        for (int i = 0; i < Checks; i += Sessions)
+        {
+            n += Acquire(s[0]);
+            n += Acquire(s[1]);
+            n += Acquire(s[2]);
+            n += Acquire(s[3]);
+            n += Acquire(s[4]);
+            n += Acquire(s[5]);
+            n += Acquire(s[6]);
+            n += Acquire(s[7]);
+            n += Acquire(s[8]);
+            n += Acquire(s[9]);
+            n += Acquire(s[10]);
+            n += Acquire(s[11]);
+            n += Acquire(s[12]);
+            n += Acquire(s[13]);
+            n += Acquire(s[14]);
+            n += Acquire(s[15]);
+        }
+
+        return n;
+    }
+
+    /// <summary>The rejected harness for a framework limiter: 32 lines of one read from one flooded session.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int AcquireFlooded(RateLimiter[] flooded)
+    {
+        int n = 0;
+        for (int i = 0; i < Checks; i += LinesPerRead)
+        {
+            RateLimiter l = flooded[(i / LinesPerRead) & (Sessions - 1)];
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+            n += Acquire(l);
+        }
+
+        return n;
+    }
 
     /// <summary>The Evennia post's first attempt: a rate from the gap between two inputs. Reads the clock every time.</summary>
     private struct NaiveRateLimiter(int limit)

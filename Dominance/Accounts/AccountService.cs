@@ -115,9 +115,9 @@ internal sealed class AccountService : IAccounts
             return Unavailable(e, $"log {name} in", "The server could not read your account");
         }
 
-        // Hash even for unknown names, so that timing does not tell which names exist.
-        string stored = record?.PasswordHash ?? s_dummyHash.Value;
-        bool matches = await Task.Run(() => PasswordHasher.Verify(password, stored)).ConfigureAwait(false);
+        // Hash even for unknown names, so that timing does not tell which names exist. The dummy hash is made inside
+        // the task too: the first one costs a full PBKDF2, and this method may still be on the game thread here.
+        bool matches = await Task.Run(() => PasswordHasher.Verify(password, record?.PasswordHash ?? s_dummyHash.Value)).ConfigureAwait(false);
         if (record is null || !matches)
         {
             _throttle.Fail(from);
@@ -134,7 +134,7 @@ internal sealed class AccountService : IAccounts
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // Only a timestamp: the player may still come in.
-            _log.LogWarning("Could not record the login of {Name}: {Cause}", record.Name, WorldSaves.Cause(e));
+            _log.LogWarning("Could not record the login of {Name}: {Cause}", record.Name, StoreException.CauseOf(e));
         }
 
         return new AccountResult((record with { LastLoginAt = now }).ToAccount(), null);
@@ -145,7 +145,7 @@ internal sealed class AccountService : IAccounts
     /// <summary>The database failed: the log gets the cause, the player a plain answer (no database details), and nothing is half done.</summary>
     private AccountResult Unavailable(Exception e, string what, string answer)
     {
-        string cause = WorldSaves.Cause(e);
+        string cause = StoreException.CauseOf(e);
         _log.LogError("Could not {What}: the database failed: {Cause}", what, cause);
         return new AccountResult(null, $"{answer} right now: its database is not available. Try again in a moment.");
     }

@@ -20,22 +20,7 @@ internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IC
     /// </summary>
     public bool Retired { get; set; }
 
-    public IReadOnlyCollection<SessionId> Sessions
-    {
-        get
-        {
-            var open = new List<SessionId>(loop.Sessions.Count);
-            foreach (CoreSession session in loop.Sessions.All)
-            {
-                if (!session.Closing)
-                {
-                    open.Add(session.Id);
-                }
-            }
-
-            return open;
-        }
-    }
+    public IReadOnlyCollection<SessionId> Sessions => OpenIds(loop.Sessions.All);
 
     public DateTimeOffset Now => loop.Clock.GetUtcNow();
 
@@ -136,19 +121,17 @@ internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IC
         }
     }
 
-    public IReadOnlyCollection<SessionId> GroupMembers(string group)
-    {
-        if (loop.Sessions.Members(group) is not { } members)
-        {
-            return [];
-        }
+    public IReadOnlyCollection<SessionId> GroupMembers(string group) =>
+        loop.Sessions.Members(group) is { } members ? OpenIds(members) : [];
 
-        var ids = new List<SessionId>(members.Count);
-        foreach (CoreSession member in members)
+    private static List<SessionId> OpenIds(IReadOnlyCollection<CoreSession> sessions)
+    {
+        var ids = new List<SessionId>(sessions.Count);
+        foreach (CoreSession session in sessions)
         {
-            if (!member.Closing)
+            if (!session.Closing)
             {
-                ids.Add(member.Id);
+                ids.Add(session.Id);
             }
         }
 

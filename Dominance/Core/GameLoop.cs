@@ -139,8 +139,14 @@ internal sealed class GameLoop
     /// <summary>Writes the running module's state to <paramref name="output"/> (a world save). Game thread only.</summary>
     public void ExportState(IBufferWriter<byte> output) => _module.ExportState(output);
 
-    /// <summary>Sends one line to every open member of a group. Game thread only.</summary>
-    public void SendToGroup(string group, string text, SessionId? except = null) => SendToGroup(group, OutputPayload.ForLine(text), except);
+    /// <summary>Tells every admin (the <see cref="IGameContext.AdminGroup"/> group) these lines, in order. Any thread.</summary>
+    public void TellAdmins(params string[] lines) => Post(() =>
+    {
+        foreach (string line in lines)
+        {
+            SendToGroup(IGameContext.AdminGroup, OutputPayload.ForLine(line));
+        }
+    });
 
     /// <summary>Hands an encoded line to every open member of a group, and drops the caller's reference. Game thread only.</summary>
     public void SendToGroup(string group, OutputPayload payload, SessionId? except = null)
@@ -206,9 +212,7 @@ internal sealed class GameLoop
         session.IdleTimer?.Cancel();
         if (message is not null)
         {
-            OutputPayload payload = OutputPayload.ForLine(message);
-            session.Portal.Enqueue(FrameKind.Text, payload);
-            payload.Release();
+            session.Portal.SendLine(message);
         }
 
         session.Portal.Close();
@@ -354,9 +358,7 @@ internal sealed class GameLoop
         _log.LogError(e, "Game code failed while handling {Input} from session {Session}", input ?? "(an event)", session.Id);
         if (!session.Closing)
         {
-            OutputPayload payload = OutputPayload.ForLine("Something went wrong while handling that. The error has been logged.");
-            session.Portal.Enqueue(FrameKind.Text, payload);
-            payload.Release();
+            session.Portal.SendLine("Something went wrong while handling that. The error has been logged.");
         }
     }
 

@@ -42,7 +42,7 @@ internal sealed class ServerLifetime(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            throw new StoreException($"cannot use the database ({store.Description}): {WorldSaves.Cause(e)}", e);
+            throw new StoreException($"cannot use the database ({store.Description}): {StoreException.CauseOf(e)}", e);
         }
 
         ReadOnlyMemory<byte> state = restored?.Data ?? default;

@@ -60,4 +60,23 @@ internal sealed record AccountRecord(string Name, string PasswordHash, bool IsAd
 internal sealed record SaveInfo(long Id, DateTimeOffset CreatedAt, long Length, byte[] Sha256, string? Problem);
 
 /// <summary>A store that cannot be used: the message says why, naming the database.</summary>
-internal sealed class StoreException(string message, Exception? inner = null) : Exception(message, inner);
+internal sealed class StoreException(string message, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>
+    /// A database failure's message and those of its inner exceptions, each once, for logs and admins: "Failed to
+    /// connect to 127.0.0.1:5432: Connection refused".
+    /// </summary>
+    public static string CauseOf(Exception e)
+    {
+        var messages = new List<string>();
+        for (Exception? x = e; x is not null; x = x.InnerException)
+        {
+            if (!messages.Contains(x.Message))
+            {
+                messages.Add(x.Message);
+            }
+        }
+
+        return string.Join(": ", messages);
+    }
+}

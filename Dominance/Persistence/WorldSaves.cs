@@ -207,7 +207,7 @@ internal sealed class WorldSaves : IAsyncDisposable
             if (_failures > 0)
             {
                 _log.LogInformation("World saves work again after {Failures} failed attempt(s)", _failures);
-                TellAdmins($"[save] The world is saved again (save #{id}), after {_failures} failed attempt{(_failures == 1 ? "" : "s")}.");
+                _core.TellAdmins($"[save] The world is saved again (save #{id}), after {_failures} failed attempt{(_failures == 1 ? "" : "s")}.");
                 _failures = 0;
             }
 
@@ -215,7 +215,7 @@ internal sealed class WorldSaves : IAsyncDisposable
         }
         catch (Exception e)
         {
-            return Failure(Failed(bytes, stall, started, Cause(e)));
+            return Failure(Failed(bytes, stall, started, StoreException.CauseOf(e)));
         }
     }
 
@@ -242,11 +242,9 @@ internal sealed class WorldSaves : IAsyncDisposable
         _log.LogError(
             "World save failed ({Failures} in a row): {Cause}. The game goes on; retrying in {Retry}.",
             _failures, result.Error, retry);
-        TellAdmins($"[save] The world could not be saved: {result.Error}. The game goes on; retrying in {retry.TotalSeconds:0.#} s.");
+        _core.TellAdmins($"[save] The world could not be saved: {result.Error}. The game goes on; retrying in {retry.TotalSeconds:0.#} s.");
         return result;
     }
-
-    private void TellAdmins(string text) => _core.Post(() => _core.SendToGroup(IGameContext.AdminGroup, text));
 
     /// <summary>The wait before the next retry: the configured delay, doubled for each failure after the first, up to a minute.</summary>
     private TimeSpan RetryDelay() =>
@@ -259,21 +257,6 @@ internal sealed class WorldSaves : IAsyncDisposable
         data.Length != save.Length ? $"length {data.Length:N0} bytes, expected {save.Length:N0}"
         : !SHA256.HashData(data).AsSpan().SequenceEqual(save.Sha256) ? "SHA-256 mismatch: the data changed after it was written"
         : null;
-
-    /// <summary>An exception's message and those of its inner exceptions: "Failed to connect to ...: Connection refused".</summary>
-    internal static string Cause(Exception e)
-    {
-        var messages = new List<string>();
-        for (Exception? x = e; x is not null; x = x.InnerException)
-        {
-            if (!messages.Contains(x.Message))
-            {
-                messages.Add(x.Message);
-            }
-        }
-
-        return string.Join(": ", messages);
-    }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 }

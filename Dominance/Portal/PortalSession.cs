@@ -217,7 +217,7 @@ internal abstract class PortalSession
             Portal.Log.LogWarning(
                 "Session {Session} ({Address}) exceeded {Limit} inputs per {Window}; dropping its input until the window ends [{Total} inputs rate-limited so far]",
                 Id, Info.RemoteAddress, Portal.Settings.CommandRateLimit, Portal.Settings.CommandRateWindow, total);
-            Notice($"You are sending commands too fast (more than {Portal.Settings.CommandRateLimit} per {Describe(Portal.Settings.CommandRateWindow)}). Input is dropped until you slow down.");
+            SendLine($"You are sending commands too fast (more than {Portal.Settings.CommandRateLimit} per {Describe(Portal.Settings.CommandRateWindow)}). Input is dropped until you slow down.");
         }
 
         return false;
@@ -230,7 +230,7 @@ internal abstract class PortalSession
         Portal.Log.LogWarning(
             "Session {Session} ({Address}) sent an input of {Length} characters, over the limit of {Limit}; dropped [{Total} oversized inputs so far]",
             Id, Info.RemoteAddress, length, Portal.Settings.MaxInputLength, total);
-        Notice($"Input too long ({(length > 0 ? length.ToString() : "over the limit of")} characters; the limit is {Portal.Settings.MaxInputLength}). It was dropped.");
+        SendLine($"Input too long ({(length > 0 ? length.ToString() : "over the limit of")} characters; the limit is {Portal.Settings.MaxInputLength}). It was dropped.");
     }
 
     /// <summary>Refuses an input the protocol does not allow (for example a binary WebSocket frame).</summary>
@@ -238,7 +238,7 @@ internal abstract class PortalSession
     {
         long total = Interlocked.Increment(ref Portal.Counters.InputsRejected);
         Portal.Log.LogWarning("Session {Session} ({Address}) sent malformed input: {Reason} [{Total} rejected so far]", Id, Info.RemoteAddress, reason, total);
-        Notice(notice);
+        SendLine(notice);
     }
 
     /// <summary>Relays one input line to the core, waiting while the inbound channel is full.</summary>
@@ -267,8 +267,8 @@ internal abstract class PortalSession
         payload.Release();
     }
 
-    /// <summary>Queues a line of text from the portal itself.</summary>
-    protected void Notice(string text)
+    /// <summary>Queues one line of text for this session alone (a portal notice, or the core's word to one session).</summary>
+    public void SendLine(string text)
     {
         OutputPayload payload = OutputPayload.ForLine(text);
         Enqueue(FrameKind.Text, payload);

@@ -174,7 +174,7 @@ internal sealed class ReloadCoordinator : IDisposable
             "Reloaded {Source} to generation {Generation} ({Reason}): compiled in {CompileMs:F0} ms, game thread paused {PauseMs:F2} ms",
             _sources.Description, generation, reason, compile.TotalMilliseconds, pause.TotalMilliseconds);
         var report = new ReloadReport(true, generation, reason, Math.Round(compile.TotalMilliseconds, 1), Math.Round(pause.TotalMilliseconds, 2), []);
-        TellAdmins([$"[reload] Generation {generation} is live ({reason}; compiled in {report.CompileMilliseconds:F0} ms, game paused {report.PauseMilliseconds:F1} ms)."]);
+        _core.TellAdmins($"[reload] Generation {generation} is live ({reason}; compiled in {report.CompileMilliseconds:F0} ms, game paused {report.PauseMilliseconds:F1} ms).");
         await ProveUnloadedAsync(old, generation - 1).ConfigureAwait(false);
         return report;
     }
@@ -221,17 +221,9 @@ internal sealed class ReloadCoordinator : IDisposable
     private ReloadReport Fail(string reason, TimeSpan compile, TimeSpan pause, string what, IReadOnlyList<string> errors)
     {
         _log.LogError("{What} for {Source} ({Reason}); still running generation {Generation}:\n  {Errors}", what, _sources.Description, reason, _generation, string.Join("\n  ", errors));
-        TellAdmins([$"[reload] {what} ({reason}); still running generation {_generation}:", .. errors.Select(e => "  " + e)]);
+        _core.TellAdmins([$"[reload] {what} ({reason}); still running generation {_generation}:", .. errors.Select(e => "  " + e)]);
         return new ReloadReport(false, _generation, reason, Math.Round(compile.TotalMilliseconds, 1), Math.Round(pause.TotalMilliseconds, 2), errors);
     }
-
-    private void TellAdmins(IReadOnlyList<string> lines) => _core.Post(() =>
-    {
-        foreach (string line in lines)
-        {
-            _core.SendToGroup(IGameContext.AdminGroup, line);
-        }
-    });
 
     /// <summary>
     /// Makes <paramref name="next"/> the running context and unloads the previous one. Kept out of the async method so

@@ -135,7 +135,7 @@ internal sealed class TelnetSession : PortalSession
             case TelnetEventKind.Command when found.Command is Will or Wont or Do or Dont:
                 return NegotiateAsync(found.Command, found.Option);
             case TelnetEventKind.Command when found.Command == AreYouThere:
-                Notice("[Yes]");
+                SendLine("[Yes]");
                 return ValueTask.CompletedTask;
             default:
                 return ValueTask.CompletedTask; // NOP, GA, BRK, IP, ...: nothing to do for a line-mode server
