@@ -34,6 +34,16 @@ internal static partial class CpuPinning
         }
     }
 
+    /// <summary>Moves the calling thread to <paramref name="cpu"/> alone.</summary>
+    public static void PinCurrentThread(int cpu)
+    {
+        ulong pinned = 1UL << cpu;
+        if (SchedSetAffinity(0, sizeof(ulong), ref pinned) != 0)
+        {
+            throw new InvalidOperationException($"sched_setaffinity to CPU {cpu} failed: error {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
     /// <summary>Whether this process runs on <paramref name="cpu"/> alone.</summary>
     public static bool IsPinnedTo(int cpu)
     {

@@ -1,0 +1,167 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Dominance.Bench.Load;
+
+/// <summary>What <see cref="SendFloor"/> measured: CPU time per send, of the sending thread alone.</summary>
+internal sealed record SendFloorResult(int Sockets, int Rounds, int PayloadBytes, long Sends, long BytesReceived, double UserMicroseconds, double SystemMicroseconds)
+{
+    /// <summary>User plus system CPU per send, in microseconds.</summary>
+    public double MicrosecondsPerSend => (UserMicroseconds + SystemMicroseconds) / Sends;
+}
+
+/// <summary>
+/// The floor under every server's CPU per delivery on this machine: one thread that does nothing but send a message to
+/// each of N loopback TCP connections in turn (Nagle off, one <c>send</c> per connection per message, as a server must
+/// when the messages do not queue up), with the clients draining them on the load tool's CPU. No framework, no
+/// WebSocket framing, no hand-off between threads: the kernel's cost of one loopback send and the wake-up of its
+/// reader, which a server pays in its own CPU time. Measured with <c>getrusage(RUSAGE_THREAD)</c> on Linux.
+/// </summary>
+internal static partial class SendFloor
+{
+    /// <summary>Pause between rounds, so that each round finds the readers idle, as messages paced by a rate do.</summary>
+    private static readonly TimeSpan s_gap = TimeSpan.FromMilliseconds(5);
+
+    /// <summary>Sends <paramref name="rounds"/> messages of <paramref name="payloadBytes"/> to each of <paramref name="sockets"/> connections; the sender runs on <paramref name="cpu"/> when given.</summary>
+    public static async Task<SendFloorResult> MeasureAsync(int sockets, int rounds, int payloadBytes = 90, int? cpu = null)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("The send floor reads a thread's CPU time with getrusage(RUSAGE_THREAD), which is Linux's.");
+        }
+
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(sockets);
+        var clients = new Socket[sockets];
+        var servers = new Socket[sockets];
+        try
+        {
+            for (int i = 0; i < sockets; i++)
+            {
+                clients[i] = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+                await clients[i].ConnectAsync(listener.LocalEndPoint!);
+                servers[i] = await listener.AcceptAsync();
+                servers[i].NoDelay = true;
+                servers[i].Blocking = false;
+            }
+
+            long expected = (long)sockets * rounds * payloadBytes;
+            long received = 0;
+            Task<long>[] readers = [.. clients.Select(DrainAsync)];
+
+            var measured = new TaskCompletionSource<(double User, double System, long Sends)>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var sender = new Thread(() =>
+            {
+                try
+                {
+                    if (cpu is { } pinned)
+                    {
+                        CpuPinning.PinCurrentThread(pinned);
+                    }
+
+                    byte[] payload = new byte[payloadBytes];
+                    Array.Fill(payload, (byte)'x');
+                    long sends = 0;
+                    (double user, double system) before = ThreadCpu();
+                    for (int round = 0; round < rounds; round++)
+                    {
+                        foreach (Socket server in servers)
+                        {
+                            // Non-blocking: the clients drain far faster than 90 bytes a round fill a socket buffer.
+                            int sent = server.Send(payload, SocketFlags.None, out SocketError error);
+                            if (error != SocketError.Success || sent != payload.Length)
+                            {
+                                throw new SocketException((int)error);
+                            }
+
+                            sends++;
+                        }
+
+                        Thread.Sleep(s_gap);
+                    }
+
+                    (double user, double system) after = ThreadCpu();
+                    measured.SetResult((after.user - before.user, after.system - before.system, sends));
+                }
+                catch (Exception e)
+                {
+                    measured.SetException(e);
+                }
+            })
+            { IsBackground = true, Name = "send floor" };
+            sender.Start();
+            (double userTime, double systemTime, long totalSends) = await measured.Task;
+
+            // Every byte must have arrived, or the sends did not all happen.
+            foreach (Socket server in servers)
+            {
+                server.Shutdown(SocketShutdown.Send);
+            }
+
+            foreach (long bytes in await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(30)))
+            {
+                received += bytes;
+            }
+
+            return received == expected
+                ? new SendFloorResult(sockets, rounds, payloadBytes, totalSends, received, userTime, systemTime)
+                : throw new InvalidOperationException($"The send floor's clients received {received} bytes of {expected}.");
+        }
+        finally
+        {
+            foreach (Socket? socket in clients.Concat(servers))
+            {
+                socket?.Dispose();
+            }
+        }
+    }
+
+    /// <summary>Reads until the other side shuts down; returns the bytes read.</summary>
+    private static async Task<long> DrainAsync(Socket client)
+    {
+        byte[] buffer = new byte[16 * 1024];
+        long total = 0;
+        int read;
+        while ((read = await client.ReceiveAsync(buffer, SocketFlags.None)) > 0)
+        {
+            total += read;
+        }
+
+        return total;
+    }
+
+    /// <summary>The calling thread's user and system CPU time so far, in microseconds.</summary>
+    private static (double User, double System) ThreadCpu()
+    {
+        const int RUsageThread = 1;
+        if (GetRUsage(RUsageThread, out RUsage usage) != 0)
+        {
+            throw new InvalidOperationException($"getrusage failed: error {Marshal.GetLastPInvokeError()}");
+        }
+
+        return (usage.UserSeconds * 1e6 + usage.UserMicroseconds, usage.SystemSeconds * 1e6 + usage.SystemMicroseconds);
+    }
+
+    [LibraryImport("libc", EntryPoint = "getrusage", SetLastError = true)]
+    private static partial int GetRUsage(int who, out RUsage usage);
+
+    /// <summary>Linux's <c>struct rusage</c> on 64-bit: two <c>timeval</c>s, then fourteen longs this tool does not read.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct RUsage
+    {
+        public long UserSeconds;
+        public long UserMicroseconds;
+        public long SystemSeconds;
+        public long SystemMicroseconds;
+        public Rest Unused;
+    }
+
+    [InlineArray(14)]
+    private struct Rest
+    {
+        private long _element;
+    }
+}
