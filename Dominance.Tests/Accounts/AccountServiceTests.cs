@@ -81,6 +81,31 @@ public sealed class AccountServiceTests
         Assert.That((await service.LoginAsync("Alice", "secret1", mallory)).Succeeded, Is.True, "the window passed");
     }
 
+    [Test]
+    public void FailuresWhoseWindowHasPassedAreSweptSoThatManyAddressesDoNotGrowTheThrottle()
+    {
+        var clock = new ManualClock();
+        var throttle = new LoginThrottle(limit: 2, TimeSpan.FromMinutes(5), clock);
+        IPAddress mallory = IPAddress.Parse("203.0.113.9");
+        throttle.Fail(mallory);
+        throttle.Fail(mallory);
+        Assert.That(throttle.LockedFor(mallory), Is.EqualTo(TimeSpan.FromMinutes(5)));
+
+        for (int i = 1; i < 254; i++) // with the two above, 255 failures
+        {
+            throttle.Fail(IPAddress.Parse($"198.51.100.{i}"));
+        }
+
+        Assert.That(throttle.Tracked, Is.EqualTo(254));
+        clock.Advance(TimeSpan.FromMinutes(5));
+        Assert.That(throttle.LockedFor(mallory), Is.Null, "the window passed");
+
+        throttle.Fail(IPAddress.Parse("192.0.2.1")); // the 256th failure sweeps
+        Assert.That(throttle.Tracked, Is.EqualTo(1), "only the failure inside its window is left");
+        throttle.Fail(mallory);
+        Assert.That(throttle.LockedFor(mallory), Is.Null, "a failure after the window starts a new count");
+    }
+
     private static AccountService Service(IGameStore store, TimeProvider? clock = null, int limit = 5) =>
         new(store, new AccountSettings { LoginFailureLimit = limit }, clock ?? TimeProvider.System, NullLogger<AccountService>.Instance);
 }
