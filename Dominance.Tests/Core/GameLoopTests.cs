@@ -60,29 +60,33 @@ public sealed class GameLoopTests
     [Test]
     public async Task IdleSessionsAreToldAndDisconnectedWhileActiveOnesStay()
     {
-        await using TestServer server = await TestServer.StartAsync(s => s.Core.IdleTimeout = TimeSpan.FromMilliseconds(600));
+        // The server's clock moves only when the test moves it, so no real delay decides who is idle.
+        var clock = new ManualClock();
+        await using TestServer server = await TestServer.StartAsync(s => s.Core.IdleTimeout = TimeSpan.FromMinutes(10), clock: clock);
         await using TelnetTestClient idle = await server.TelnetAsync();
         await using TelnetTestClient active = await server.TelnetAsync();
         await idle.Lines.WaitForAsync("Welcome");
         await active.Lines.WaitForAsync("Welcome");
 
-        // The active client types more often than the timeout, for longer than the timeout.
-        Task typing = Task.Run(async () =>
-        {
-            for (int i = 0; i < 12; i++)
-            {
-                await active.SendAsync($"echo {i}");
-                await active.Lines.WaitForAsync($"{i}");
-                await Task.Delay(150);
-            }
-        });
+        // The active client types every 6 minutes, for longer than the timeout; the other never does.
+        clock.Advance(TimeSpan.FromMinutes(6));
+        await active.SendAsync("echo one");
+        await active.Lines.WaitForAsync("one");
+        // The game thread runs due timers right after the inputs of the same turn; this runs on its next turn.
+        Assert.That(await server.Server.Core.InvokeAsync(() => server.Server.Core.OpenSessions), Is.EqualTo(2), "nobody has been idle for 10 minutes yet");
 
-        Assert.That(await idle.Lines.NextAsync(), Is.EqualTo("You have been idle for 0.6 seconds. Goodbye."));
+        clock.Advance(TimeSpan.FromMinutes(6));
+        await active.SendAsync("echo two"); // wakes the game thread, which finds the idle check due
+        await active.Lines.WaitForAsync("two");
+
+        Assert.That(await idle.Lines.NextAsync(), Is.EqualTo("You have been idle for 10 minutes. Goodbye."));
         await idle.Lines.ClosedAsync();
-        await typing;
-        Assert.That(server.TestModule.Disconnected, Has.Count.EqualTo(1), "only the idle session left");
+        await Poll.UntilAsync(() => server.TestModule.Disconnected.Count == 1, "the game is told the idle session left");
+
+        clock.Advance(TimeSpan.FromMinutes(6));
         await active.SendAsync("echo still here");
-        Assert.That(await active.Lines.WaitForAsync("still here"), Is.EqualTo("still here"));
+        Assert.That(await active.Lines.WaitForAsync("still here"), Is.EqualTo("still here"), "18 minutes connected, never 10 idle");
+        Assert.That(await server.Server.Core.InvokeAsync(() => server.Server.Core.OpenSessions), Is.EqualTo(1), "only the idle session left");
     }
 
     [Test]
