@@ -20,16 +20,16 @@ internal static class LoadCommand
         var connect = new Option<string?>("--connect") { Description = "Load an already running server at host:port (its WebSocket port, or its telnet port with --telnet) instead of starting one." };
         var pid = new Option<int?>("--pid") { Description = "With --connect: the server's process id, to report its CPU time." };
         var noPin = new Option<bool>("--no-pin") { Description = "Do not pin the server to CPU 0 and the load tool to CPU 1." };
-        var floor = new Option<bool>("--floor")
+        var sendCost = new Option<bool>("--send-cost")
         {
-            Description = "Also measure this machine's floor for CPU per delivery: one bare thread sending to as many loopback connections (Linux).",
+            Description = "Also measure what the kernel's sends cost here: one bare thread sending to as many loopback connections at the same rate (Linux).",
         };
 
         var command = new Command("load",
             "Load a server with real clients: N clients log in as guests, S of them send `chat` at a total rate R for D seconds, and every "
             + "client times every message by the send stamp in its text. Without --connect, a fresh Dominance server is started for the run.")
         {
-            clients, senders, rate, duration, warmUp, telnet, baseline, connect, pid, noPin, floor,
+            clients, senders, rate, duration, warmUp, telnet, baseline, connect, pid, noPin, sendCost,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -37,7 +37,7 @@ internal static class LoadCommand
                 parse.GetValue(clients) < 1 || parse.GetValue(senders) < 1 || parse.GetValue(rate) <= 0 || parse.GetValue(duration) <= 0
                     ? "--clients, --senders, --rate and --duration must be positive."
                 : parse.GetValue(baseline) && parse.GetValue(telnet) ? "The baseline is a WebSocket server: --baseline cannot be combined with --telnet."
-                : parse.GetValue(floor) && !OperatingSystem.IsLinux() ? "--floor measures a thread's CPU time with getrusage, which needs Linux."
+                : parse.GetValue(sendCost) && !OperatingSystem.IsLinux() ? "--send-cost measures a thread's CPU time with getrusage, which needs Linux."
                 : parse.GetValue(connect) is { } endpoint && !IPEndPoint.TryParse(endpoint, out IPEndPoint? _) ? $"--connect takes host:port, such as 127.0.0.1:4001; '{endpoint}' is not one."
                 : null;
             if (error is not null)
@@ -62,7 +62,7 @@ internal static class LoadCommand
                 return RunPinnedAsync(args);
             }
 
-            return RunAsync(options, parse.GetValue(baseline), parse.GetValue(floor), parse.GetValue(connect), parse.GetValue(pid), pin);
+            return RunAsync(options, parse.GetValue(baseline), parse.GetValue(sendCost), parse.GetValue(connect), parse.GetValue(pid), pin);
         });
         return new RootCommand("Dominance.Bench: the load tool (load) and the BenchmarkDotNet suite (any other arguments).") { command }
             .Parse(["load", .. args]).InvokeAsync();
@@ -82,7 +82,7 @@ internal static class LoadCommand
         return tool.ExitCode;
     }
 
-    private static async Task<int> RunAsync(LoadOptions options, bool baseline, bool floor, string? connect, int? pid, bool pin)
+    private static async Task<int> RunAsync(LoadOptions options, bool baseline, bool sendCost, string? connect, int? pid, bool pin)
     {
         Console.WriteLine(
             $"Load: {options.Clients} {(options.Telnet ? "telnet" : "WebSocket")} clients, {options.Senders} senders, "
@@ -122,14 +122,15 @@ internal static class LoadCommand
         }
 
         Print(results);
-        if (floor)
+        if (sendCost)
         {
-            SendFloorResult bare = await SendFloor.MeasureAsync(options.Clients, rounds: 200, cpu: pin ? 0 : null);
+            // Two seconds of messages at the load's rate (at least 100), so the readers see the same rhythm as in the run.
+            int rounds = (int)Math.Max(100, options.Rate * 2);
+            SendCostResult bare = await SendCost.MeasureAsync(options.Clients, options.Rate, rounds, cpu: pin ? 0 : null);
             Console.WriteLine(
-                $"Floor: one bare thread{(pin ? " on CPU 0" : "")} sending {bare.PayloadBytes} bytes to each of {bare.Sockets} loopback TCP connections in turn, "
-                + $"{bare.Rounds} rounds, uses {bare.MicrosecondsPerSend:F2} µs of CPU per send "
-                + $"(user {bare.UserMicroseconds / bare.Sends:F2} + system {bare.SystemMicroseconds / bare.Sends:F2}): "
-                + "the least any server here spends per delivery when each message is its own send.");
+                $"Kernel send cost: one bare thread{(pin ? " on CPU 0" : "")} sending {bare.PayloadBytes} bytes to each of {bare.Sockets} loopback TCP "
+                + $"connections in turn, {bare.Rate:0.#} times a second for {bare.Rounds} rounds, uses {bare.MicrosecondsPerSend:F2} µs of CPU per send "
+                + $"(user {bare.UserMicroseconds / bare.Sends:F2} + system {bare.SystemMicroseconds / bare.Sends:F2}).");
         }
 
         return results.Any(r => r.Lost != 0) ? 1 : 0;

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
@@ -5,31 +6,35 @@ using System.Runtime.InteropServices;
 
 namespace Dominance.Bench.Load;
 
-/// <summary>What <see cref="SendFloor"/> measured: CPU time per send, of the sending thread alone.</summary>
-internal sealed record SendFloorResult(int Sockets, int Rounds, int PayloadBytes, long Sends, long BytesReceived, double UserMicroseconds, double SystemMicroseconds)
+/// <summary>What <see cref="SendCost"/> measured: CPU time per send, of the sending thread alone.</summary>
+internal sealed record SendCostResult(int Sockets, double Rate, int Rounds, int PayloadBytes, long Sends, long BytesReceived, double UserMicroseconds, double SystemMicroseconds)
 {
     /// <summary>User plus system CPU per send, in microseconds.</summary>
     public double MicrosecondsPerSend => (UserMicroseconds + SystemMicroseconds) / Sends;
 }
 
 /// <summary>
-/// The floor under every server's CPU per delivery on this machine: one thread that does nothing but send a message to
-/// each of N loopback TCP connections in turn (Nagle off, one <c>send</c> per connection per message, as a server must
-/// when the messages do not queue up), with the clients draining them on the load tool's CPU. No framework, no
-/// WebSocket framing, no hand-off between threads: the kernel's cost of one loopback send and the wake-up of its
-/// reader, which a server pays in its own CPU time. Measured with <c>getrusage(RUSAGE_THREAD)</c> on Linux.
+/// The kernel's share of a delivery on this machine: one thread that does nothing but send each message to each of N
+/// loopback TCP connections in turn (Nagle off, one <c>send</c> per connection per message, as a server must when the
+/// messages do not queue up), the messages paced at the load's rate, with the clients draining them on the load
+/// tool's CPU. No framework, no WebSocket framing, no hand-off between threads: the cost of one loopback send and of
+/// waking its reader, which a server pays in its own CPU time. Measured with <c>getrusage(RUSAGE_THREAD)</c> on Linux.
 /// </summary>
-internal static partial class SendFloor
+/// <remarks>
+/// How much waking the readers costs depends on how busy they are, and these readers do less than the load tool's
+/// clients: the figure is what the sends cost here, not a bound that a loaded server can never go below.
+/// </remarks>
+internal static partial class SendCost
 {
-    /// <summary>Pause between rounds, so that each round finds the readers idle, as messages paced by a rate do.</summary>
-    private static readonly TimeSpan s_gap = TimeSpan.FromMilliseconds(5);
-
-    /// <summary>Sends <paramref name="rounds"/> messages of <paramref name="payloadBytes"/> to each of <paramref name="sockets"/> connections; the sender runs on <paramref name="cpu"/> when given.</summary>
-    public static async Task<SendFloorResult> MeasureAsync(int sockets, int rounds, int payloadBytes = 90, int? cpu = null)
+    /// <summary>
+    /// Sends <paramref name="rounds"/> messages of <paramref name="payloadBytes"/>, <paramref name="rate"/> per second,
+    /// to each of <paramref name="sockets"/> connections; the sender runs on <paramref name="cpu"/> when given.
+    /// </summary>
+    public static async Task<SendCostResult> MeasureAsync(int sockets, double rate, int rounds, int payloadBytes = 90, int? cpu = null)
     {
         if (!OperatingSystem.IsLinux())
         {
-            throw new PlatformNotSupportedException("The send floor reads a thread's CPU time with getrusage(RUSAGE_THREAD), which is Linux's.");
+            throw new PlatformNotSupportedException("The send cost measurement reads a thread's CPU time with getrusage(RUSAGE_THREAD), which is Linux's.");
         }
 
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
@@ -65,9 +70,17 @@ internal static partial class SendFloor
                     byte[] payload = new byte[payloadBytes];
                     Array.Fill(payload, (byte)'x');
                     long sends = 0;
+                    long started = Stopwatch.GetTimestamp();
                     (double user, double system) before = ThreadCpu();
                     for (int round = 0; round < rounds; round++)
                     {
+                        // On schedule: round r is due r / rate seconds after the start, however long the sends took.
+                        TimeSpan wait = TimeSpan.FromSeconds(round / rate) - Stopwatch.GetElapsedTime(started);
+                        if (wait > TimeSpan.Zero)
+                        {
+                            Thread.Sleep(wait);
+                        }
+
                         foreach (Socket server in servers)
                         {
                             // Non-blocking: the clients drain far faster than 90 bytes a round fill a socket buffer.
@@ -79,8 +92,6 @@ internal static partial class SendFloor
 
                             sends++;
                         }
-
-                        Thread.Sleep(s_gap);
                     }
 
                     (double user, double system) after = ThreadCpu();
@@ -91,7 +102,7 @@ internal static partial class SendFloor
                     measured.SetException(e);
                 }
             })
-            { IsBackground = true, Name = "send floor" };
+            { IsBackground = true, Name = "send cost" };
             sender.Start();
             (double userTime, double systemTime, long totalSends) = await measured.Task;
 
@@ -107,8 +118,8 @@ internal static partial class SendFloor
             }
 
             return received == expected
-                ? new SendFloorResult(sockets, rounds, payloadBytes, totalSends, received, userTime, systemTime)
-                : throw new InvalidOperationException($"The send floor's clients received {received} bytes of {expected}.");
+                ? new SendCostResult(sockets, rate, rounds, payloadBytes, totalSends, received, userTime, systemTime)
+                : throw new InvalidOperationException($"The send cost measurement's clients received {received} bytes of {expected}.");
         }
         finally
         {
