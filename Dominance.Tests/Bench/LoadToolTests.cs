@@ -51,9 +51,9 @@ public sealed class LoadToolTests
     }
 
     [Test]
-    public async Task TheCommandComparesDominanceWithTheBaselineAndTheFloorAndExitsZero()
+    public async Task TheCommandComparesDominanceWithTheBaselineAndTheKernelsSendCostAndExitsZero()
     {
-        await using ServerProcess tool = StartLoadCommand("--clients", "10", "--senders", "2", "--rate", "20", "--duration", "1", "--warmup", "0", "--baseline", "--floor");
+        await using ServerProcess tool = StartLoadCommand("--clients", "10", "--senders", "2", "--rate", "20", "--duration", "1", "--warmup", "0", "--baseline", "--send-cost");
 
         Assert.That(await tool.ExitCodeAsync(TimeSpan.FromMinutes(2)), Is.Zero, tool.Output);
         string output = tool.Output;
@@ -62,7 +62,7 @@ public sealed class LoadToolTests
         Assert.That(output, Does.Match(@"latency p99\s+[\d.]+ ms\s+[\d.]+ ms"));
         Assert.That(output, Does.Match(@"server CPU per delivery\s+[\d.]+ µs\s+[\d.]+ µs"));
         Assert.That(output, Does.Contain(CpuPinning.Possible ? "each server runs on CPU 0 alone, this load tool on CPU 1 alone" : "CPU pinning: off"));
-        Assert.That(output, Does.Match(@"Floor: .* to each of 10 loopback TCP connections .* uses [\d.]+ µs of CPU per send"), "every byte of the floor's sends arrived");
+        Assert.That(output, Does.Match(@"Kernel send cost: .* to each of 10 loopback TCP connections in turn, 20 times a second .* uses [\d.]+ µs of CPU per send"), "every byte of the bare sends arrived");
     }
 
     [Test]
