@@ -211,6 +211,7 @@ public sealed partial class PlayTests
         await using TelnetTestClient alice = await server.CreateAsync("Alice");
         await using TelnetTestClient bob = await server.CreateAsync("Bob");
         await using TelnetTestClient stranger = await server.TelnetAsync();
+        await stranger.Lines.WaitForAsync("for everything else."); // the game has it: its connect went in before Alice's announce
         await alice.SendAsync("announce the realm rejoices");
         Assert.That(await bob.Lines.WaitForAsync("[announcement]"), Is.EqualTo("[announcement] the realm rejoices"));
         Assert.That(await stranger.Lines.WaitForAsync("[announcement]"), Is.EqualTo("[announcement] the realm rejoices"), "to everyone connected");
