@@ -7,7 +7,7 @@ using System.Runtime.InteropServices;
 namespace Dominance.Bench.Load;
 
 /// <summary>What <see cref="SendCost"/> measured: CPU time per send, of the sending thread alone.</summary>
-internal sealed record SendCostResult(int Sockets, double Rate, int Rounds, int PayloadBytes, long Sends, long BytesReceived, double UserMicroseconds, double SystemMicroseconds)
+internal sealed record SendCostResult(int Sockets, double Rate, int Rounds, int PayloadBytes, long Sends, double UserMicroseconds, double SystemMicroseconds)
 {
     /// <summary>User plus system CPU per send, in microseconds.</summary>
     public double MicrosecondsPerSend => (UserMicroseconds + SystemMicroseconds) / Sends;
@@ -118,7 +118,7 @@ internal static partial class SendCost
             }
 
             return received == expected
-                ? new SendCostResult(sockets, rate, rounds, payloadBytes, totalSends, received, userTime, systemTime)
+                ? new SendCostResult(sockets, rate, rounds, payloadBytes, totalSends, userTime, systemTime)
                 : throw new InvalidOperationException($"The send cost measurement's clients received {received} bytes of {expected}.");
         }
         finally
