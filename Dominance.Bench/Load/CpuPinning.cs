@@ -22,8 +22,7 @@ internal static partial class CpuPinning
             throw new InvalidOperationException($"sched_getaffinity failed: error {Marshal.GetLastPInvokeError()}");
         }
 
-        ulong pinned = 1UL << cpu;
-        SchedSetAffinity(0, sizeof(ulong), ref pinned);
+        PinCurrentThread(cpu);
         try
         {
             process.Start();

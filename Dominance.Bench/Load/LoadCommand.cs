@@ -8,13 +8,16 @@ namespace Dominance.Bench.Load;
 /// <summary><c>./run.sh load …</c>: parses the options, starts (or finds) the servers, runs the load and prints the results.</summary>
 internal static class LoadCommand
 {
+    /// <summary>The options' defaults, stated once, in <see cref="LoadOptions"/>.</summary>
+    private static readonly LoadOptions s_defaults = new();
+
     public static Task<int> InvokeAsync(string[] args)
     {
-        var clients = new Option<int>("--clients", "-n") { Description = "Clients that log in as guests; each receives every chat message.", DefaultValueFactory = _ => 100 };
-        var senders = new Option<int>("--senders", "-s") { Description = "How many of the clients send.", DefaultValueFactory = _ => 10 };
-        var rate = new Option<double>("--rate", "-r") { Description = "Chat messages per second, all senders together.", DefaultValueFactory = _ => 100 };
-        var duration = new Option<double>("--duration", "-d") { Description = "Seconds of measured sending.", DefaultValueFactory = _ => 10 };
-        var warmUp = new Option<double>("--warmup") { Description = "Seconds of sending before the measured run (not counted).", DefaultValueFactory = _ => 30 };
+        var clients = new Option<int>("--clients", "-n") { Description = "Clients that log in as guests; each receives every chat message.", DefaultValueFactory = _ => s_defaults.Clients };
+        var senders = new Option<int>("--senders", "-s") { Description = "How many of the clients send.", DefaultValueFactory = _ => s_defaults.Senders };
+        var rate = new Option<double>("--rate", "-r") { Description = "Chat messages per second, all senders together.", DefaultValueFactory = _ => s_defaults.Rate };
+        var duration = new Option<double>("--duration", "-d") { Description = "Seconds of measured sending.", DefaultValueFactory = _ => s_defaults.Duration.TotalSeconds };
+        var warmUp = new Option<double>("--warmup") { Description = "Seconds of sending before the measured run (not counted).", DefaultValueFactory = _ => s_defaults.WarmUp.TotalSeconds };
         var telnet = new Option<bool>("--telnet") { Description = "Use telnet clients instead of WebSocket clients." };
         var baseline = new Option<bool>("--baseline") { Description = "Also run the same load against a hand-written Kestrel WebSocket broadcast server, and show both." };
         var connect = new Option<string?>("--connect") { Description = "Load an already running server at host:port (its WebSocket port, or its telnet port with --telnet) instead of starting one." };
