@@ -134,7 +134,7 @@ public sealed partial class PersistenceTests(StoreKind kind)
             await store.WriteSaveAsync(state, System.Security.Cryptography.SHA256.HashData(state), DateTimeOffset.UtcNow, keep: 3);
         }
 
-        var refused = Assert.ThrowsAsync<Dominance.Reload.GameLoadException>(async () => await StartAsync());
+        var refused = await Assert.ThrowsAsync<Dominance.Reload.GameLoadException>(async () => await StartAsync());
         Assert.That(refused!.Message, Does.StartWith("The game failed to start from world save #1 of ").And.Contain("The save is kept."));
         Assert.That(await _database.ScalarAsync<int>("SELECT COUNT(*) FROM world_saves"), Is.EqualTo(1));
     }

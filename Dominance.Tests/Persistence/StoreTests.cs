@@ -50,7 +50,7 @@ public sealed class StoreTests(StoreKind kind)
             ? "INSERT INTO dominance_schema (version, applied_at) VALUES (7, '2030-01-01')"
             : "INSERT INTO dominance_schema (version, applied_at) VALUES (7, now())");
 
-        StoreException refused = Assert.ThrowsAsync<StoreException>(() => _store.MigrateAsync())!;
+        StoreException refused = (await Assert.ThrowsAsync<StoreException>(() => _store.MigrateAsync()))!;
         Assert.That(refused.Message, Does.Contain("schema version 7, newer than this server knows (1)").And.Contain(_store.Description));
     }
 

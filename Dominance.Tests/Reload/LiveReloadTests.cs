@@ -267,13 +267,13 @@ public sealed class LiveReloadTests
     public async Task AGameWithoutOrWithSeveralModulesIsRefusedWithAClearMessage()
     {
         using var none = new GameFolder("namespace Empty; public sealed class NotAModule { }");
-        GameLoadException? error = Assert.ThrowsAsync<GameLoadException>(async () => await TestServer.StartFromSourceAsync(none.Path));
+        GameLoadException? error = await Assert.ThrowsAsync<GameLoadException>(async () => await TestServer.StartFromSourceAsync(none.Path));
         Assert.That(error!.Message, Does.Contain("no public class implementing IGameModule"));
 
         string second = GameFolder.Source("v1").Replace("namespace ReloadTestGame;", "namespace Other;");
         using var two = new GameFolder(GameFolder.Source("v1"));
         File.WriteAllText(Path.Combine(two.Path, "Second.cs"), second);
-        error = Assert.ThrowsAsync<GameLoadException>(async () => await TestServer.StartFromSourceAsync(two.Path));
+        error = await Assert.ThrowsAsync<GameLoadException>(async () => await TestServer.StartFromSourceAsync(two.Path));
         Assert.That(error!.Message, Does.Contain("more than one IGameModule"));
     }
 
