@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Security.Cryptography;
 using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -20,6 +22,8 @@ internal sealed record CompileResult(byte[]? Assembly, byte[]? Symbols, IReadOnl
 /// <remarks>
 /// Syntax trees are cached by path and text, so a reload after editing one file parses only that file; references
 /// are created once. Game files get implicit usings like an SDK project (System, System.Linq, Dominance.Api, ...).
+/// Successful compilations are also kept process-wide, keyed by the sources and the generation (the assembly's name):
+/// a second server in the same process (tests, embedding) that starts the same game does not compile it again.
 /// </remarks>
 internal sealed class GameCompiler
 {
@@ -40,6 +44,12 @@ internal sealed class GameCompiler
         nullableContextOptions: NullableContextOptions.Enable,
         concurrentBuild: false);
 
+    /// <summary>How many compiled games the process-wide cache keeps; the oldest is dropped first.</summary>
+    private const int CachedBuilds = 8;
+
+    private static readonly ConcurrentDictionary<string, CompileResult> s_builds = new(StringComparer.Ordinal);
+    private static readonly ConcurrentQueue<string> s_buildOrder = new();
+
     private readonly Dictionary<string, (string Text, SyntaxTree Tree)> _trees = new(StringComparer.Ordinal);
     private readonly SyntaxTree _implicitUsings = CSharpSyntaxTree.ParseText(ImplicitUsings, s_parseOptions, "(implicit usings)", Encoding.UTF8);
 
@@ -47,6 +57,12 @@ internal sealed class GameCompiler
     public CompileResult Compile(IReadOnlyList<SourceFile> files, int generation)
     {
         long started = Stopwatch.GetTimestamp();
+        string key = BuildKey(files, generation);
+        if (s_builds.TryGetValue(key, out CompileResult? built))
+        {
+            return built with { Elapsed = Stopwatch.GetElapsedTime(started) };
+        }
+
         var trees = new List<SyntaxTree>(files.Count + 1) { _implicitUsings };
         foreach (SourceFile file in files)
         {
@@ -81,7 +97,32 @@ internal sealed class GameCompiler
             return new CompileResult(null, null, errors, elapsed);
         }
 
-        return new CompileResult(image.ToArray(), symbols.ToArray(), [], elapsed);
+        var compiled = new CompileResult(image.ToArray(), symbols.ToArray(), [], elapsed);
+        if (s_builds.TryAdd(key, compiled))
+        {
+            s_buildOrder.Enqueue(key);
+            while (s_buildOrder.Count > CachedBuilds && s_buildOrder.TryDequeue(out string? oldest))
+            {
+                s_builds.TryRemove(oldest, out _);
+            }
+        }
+
+        return compiled;
+    }
+
+    /// <summary>The cache key of a build: the generation and a SHA-256 over every file's path and text, in order.</summary>
+    private static string BuildKey(IReadOnlyList<SourceFile> files, int generation)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (SourceFile file in files)
+        {
+            hash.AppendData(Encoding.UTF8.GetBytes(file.Path));
+            hash.AppendData([0]);
+            hash.AppendData(Encoding.UTF8.GetBytes(file.Text));
+            hash.AppendData([0]);
+        }
+
+        return $"{generation}:{Convert.ToHexString(hash.GetHashAndReset())}";
     }
 
     /// <summary>Formats a diagnostic as <c>file:line:column: error CS0000: message</c>.</summary>
