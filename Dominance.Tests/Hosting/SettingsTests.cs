@@ -23,6 +23,19 @@ public sealed class SettingsTests
         Assert.That(s.Core.IdleTimeout, Is.EqualTo(TimeSpan.FromMinutes(30)));
         Assert.That((s.Persistence.SqliteFile, s.Persistence.PostgreSQL), Is.EqualTo(("dominance.db", "")));
         Assert.That((s.Persistence.SaveInterval, s.Persistence.KeepSaves), Is.EqualTo((TimeSpan.FromMinutes(1), 3)));
+        Assert.That(s.Accounts.PasswordIterations, Is.EqualTo(600_000));
+    }
+
+    [Test]
+    public void NoConfigurationCanWeakenPasswordHashing()
+    {
+        // The test-only switch is internal: the binder sees public properties only, so this key is ignored.
+        string[] weak = ["--Accounts:PasswordIterations=1000", "--Accounts:AllowWeakPasswordHashing=true"];
+        Assert.That(SettingsLoader.TryLoad(_folder, weak, out _, out DominanceSettings s, out IReadOnlyList<string> errors), Is.False);
+        Assert.That(s.Accounts.AllowWeakPasswordHashing, Is.False);
+        Assert.That(errors.Single(), Is.EqualTo("Accounts:PasswordIterations must be at least 600000; it is 1000."));
+        Assert.That(SettingsLoader.TryLoad(_folder, ["--Accounts:PasswordIterations=900000"], out _, out s, out _), Is.True, "raising it is fine");
+        Assert.That(s.Accounts.PasswordIterations, Is.EqualTo(900_000));
     }
 
     [Test]
@@ -50,11 +63,11 @@ public sealed class SettingsTests
             "--Portal:Host=not-an-ip", "--Portal:TelnetPort=4000", "--Portal:HttpPort=4000", "--Portal:CommandRateLimit=-1",
             "--Portal:CommandRateWindow=00:00:00", "--Portal:SendQueueCapacity=1", "--Core:InboundCapacity=0",
             "--Core:IdleTimeout=-00:00:01", "--Persistence:KeepSaves=0", "--Persistence:SaveInterval=-00:00:01",
-            "--Persistence:RetryDelay=00:00:00", "--Persistence:PostgreSQL=Host=x;NoSuchKeyword=1",
+            "--Persistence:RetryDelay=00:00:00", "--Persistence:PostgreSQL=Host=x;NoSuchKeyword=1", "--Accounts:PasswordIterations=599999",
         ];
         Assert.That(SettingsLoader.TryLoad(_folder, bad, out _, out _, out IReadOnlyList<string> errors), Is.False);
         foreach (string name in new[] { "Portal:Host", "Portal:TelnetPort and Portal:HttpPort", "Portal:CommandRateLimit", "Portal:CommandRateWindow", "Portal:SendQueueCapacity", "Core:InboundCapacity", "Core:IdleTimeout",
-            "Persistence:KeepSaves", "Persistence:SaveInterval", "Persistence:RetryDelay", "Persistence:PostgreSQL" })
+            "Persistence:KeepSaves", "Persistence:SaveInterval", "Persistence:RetryDelay", "Persistence:PostgreSQL", "Accounts:PasswordIterations" })
         {
             Assert.That(errors, Has.Some.StartsWith(name), name);
         }

@@ -76,6 +76,8 @@ internal sealed class TestServer : IAsyncDisposable
         settings.Portal.HttpPort = 0;
         settings.Portal.ConnectionRateLimit = 0;
         settings.Persistence.SqliteFile = Path.Combine(folder, "dominance.db");
+        settings.Accounts.AllowWeakPasswordHashing = true; // 600,000 PBKDF2 rounds per login test would be minutes of the suite
+        settings.Accounts.PasswordIterations = 1_000;
         configure?.Invoke(settings);
         Assert.That(settings.Validate(), Is.Empty, "test settings must be valid");
         return (settings, folder);

@@ -27,6 +27,9 @@ internal sealed class AccountService : IAccounts
     private readonly ILogger _log;
     private readonly SemaphoreSlim _creating = new(1, 1);
 
+    /// <summary>A hash of a random password, checked against for unknown names so that timing does not tell which exist.</summary>
+    private readonly Lazy<string> _dummyHash;
+
     public AccountService(IGameStore store, AccountSettings settings, TimeProvider clock, ILogger<AccountService> log)
     {
         _store = store;
@@ -34,6 +37,7 @@ internal sealed class AccountService : IAccounts
         _clock = clock;
         _log = log;
         _throttle = new LoginThrottle(settings.LoginFailureLimit, settings.LoginFailureWindow, clock);
+        _dummyHash = new Lazy<string>(() => PasswordHasher.Hash(Guid.NewGuid().ToString(), settings.PasswordIterations));
     }
 
     public string? CheckName(string name)
@@ -70,7 +74,7 @@ internal sealed class AccountService : IAccounts
             return new AccountResult(null, "A password must not be the same as the name.");
         }
 
-        string hash = await Task.Run(() => PasswordHasher.Hash(password)).ConfigureAwait(false);
+        string hash = await Task.Run(() => PasswordHasher.Hash(password, _settings.PasswordIterations)).ConfigureAwait(false);
 
         // Creates are rare; one at a time makes "the first account is an admin" exact.
         await _creating.WaitAsync().ConfigureAwait(false);
@@ -117,7 +121,7 @@ internal sealed class AccountService : IAccounts
 
         // Hash even for unknown names, so that timing does not tell which names exist. The dummy hash is made inside
         // the task too: the first one costs a full PBKDF2, and this method may still be on the game thread here.
-        bool matches = await Task.Run(() => PasswordHasher.Verify(password, record?.PasswordHash ?? s_dummyHash.Value)).ConfigureAwait(false);
+        bool matches = await Task.Run(() => PasswordHasher.Verify(password, record?.PasswordHash ?? _dummyHash.Value)).ConfigureAwait(false);
         if (record is null || !matches)
         {
             _throttle.Fail(from);
@@ -149,6 +153,4 @@ internal sealed class AccountService : IAccounts
         _log.LogError("Could not {What}: the database failed: {Cause}", what, cause);
         return new AccountResult(null, $"{answer} right now: its database is not available. Try again in a moment.");
     }
-
-    private static readonly Lazy<string> s_dummyHash = new(() => PasswordHasher.Hash(Guid.NewGuid().ToString()));
 }

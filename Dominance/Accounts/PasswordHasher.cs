@@ -10,19 +10,22 @@ namespace Dominance.Accounts;
 /// </summary>
 internal static class PasswordHasher
 {
-    /// <summary>The iteration count for new hashes (OWASP's recommendation for PBKDF2-HMAC-SHA256).</summary>
+    /// <summary>
+    /// The iteration count for new hashes, and the least a server accepts in its settings (OWASP's recommendation for
+    /// PBKDF2-HMAC-SHA256). Hashes record their own count, so raising it later leaves existing accounts valid.
+    /// </summary>
     public const int Iterations = 600_000;
 
     private const string Scheme = "pbkdf2-sha256";
     private const int SaltBytes = 16;
     private const int HashBytes = 32;
 
-    /// <summary>Hashes a password with a fresh random salt.</summary>
-    public static string Hash(string password)
+    /// <summary>Hashes a password with a fresh random salt and <paramref name="iterations"/> rounds.</summary>
+    public static string Hash(string password, int iterations = Iterations)
     {
         byte[] salt = RandomNumberGenerator.GetBytes(SaltBytes);
-        byte[] hash = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, Iterations, HashAlgorithmName.SHA256, HashBytes);
-        return string.Join('$', Scheme, Iterations.ToString(CultureInfo.InvariantCulture), Convert.ToBase64String(salt), Convert.ToBase64String(hash));
+        byte[] hash = Rfc2898DeriveBytes.Pbkdf2(Encoding.UTF8.GetBytes(password), salt, iterations, HashAlgorithmName.SHA256, HashBytes);
+        return string.Join('$', Scheme, iterations.ToString(CultureInfo.InvariantCulture), Convert.ToBase64String(salt), Convert.ToBase64String(hash));
     }
 
     /// <summary>Whether <paramref name="password"/> matches <paramref name="stored"/>, compared in constant time.</summary>

@@ -55,6 +55,11 @@ public sealed class DominanceSettings
         }
 
         AtLeast(errors, "Accounts:LoginFailureLimit", Accounts.LoginFailureLimit, 0);
+        if (!Accounts.AllowWeakPasswordHashing)
+        {
+            AtLeast(errors, "Accounts:PasswordIterations", Accounts.PasswordIterations, Dominance.Accounts.PasswordHasher.Iterations);
+        }
+
         Positive(errors, "Accounts:LoginFailureWindow", Accounts.LoginFailureWindow);
         if (Persistence.SaveInterval < TimeSpan.Zero)
         {
@@ -181,6 +186,18 @@ public sealed class AccountSettings
 
     /// <summary>The window of <see cref="LoginFailureLimit"/>. Default five minutes.</summary>
     public TimeSpan LoginFailureWindow { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// PBKDF2-SHA256 iterations for new password hashes. Default and minimum 600,000 (OWASP); raise it as machines get
+    /// faster. Existing hashes keep the count they were made with.
+    /// </summary>
+    public int PasswordIterations { get; set; } = Dominance.Accounts.PasswordHasher.Iterations;
+
+    /// <summary>
+    /// Lets <see cref="PasswordIterations"/> go below the minimum. Tests only: not a public setting, so configuration
+    /// (appsettings.json, environment, command line) can never set it.
+    /// </summary>
+    internal bool AllowWeakPasswordHashing { get; set; }
 }
 
 /// <summary>Settings of the database and the world saves.</summary>
