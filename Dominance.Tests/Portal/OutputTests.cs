@@ -37,6 +37,41 @@ public sealed class OutputTests
         }
     }
 
+    [TestCase(false, TestName = "A telnet client that stops reading never holds the game thread")]
+    [TestCase(true, TestName = "A WebSocket client that stops reading never holds the game thread")]
+    public async Task AClientThatStopsReadingNeverHoldsTheGameThread(bool webSocket)
+    {
+        // Delivery to an idle session runs on the game thread (PortalSession's remarks). The stalled client's queue is
+        // made large enough that it is never disconnected here: its write loop ends up waiting on a flush that cannot
+        // finish, with output queued behind it, and the game must go on regardless.
+        await using TestServer server = await TestServer.StartAsync(s => s.Portal.SendQueueCapacity = 1_000_000);
+        using TcpClient stalled = webSocket
+            ? await WebSocketTestClient.ConnectSilentAsync(server.Http)
+            : await TelnetTestClient.ConnectSilentAsync(server.Telnet);
+        await Poll.UntilAsync(() => server.TestModule.Connected.Count == 1, "the stalled client connected");
+        await using TelnetTestClient active = await server.TelnetAsync();
+        await active.Lines.WaitForAsync("Welcome");
+
+        // Fill the stalled connection's socket buffers and Kestrel's pipe until output stays queued in its outbox.
+        int rounds = 0;
+        while (server.Server.Portal.QueuedFrames() < 64)
+        {
+            Assert.That(++rounds, Is.LessThan(2000), "the stalled client's output never backed up");
+            await active.SendAsync("flood 8 16384");
+            await active.Lines.WaitForAsync("flooded");
+        }
+
+        // The game thread answers while that flush is still pending, and keeps the stalled session.
+        for (int i = 0; i < 20; i++)
+        {
+            await active.SendAsync($"echo still serving {i}");
+            Assert.That(await active.Lines.WaitForAsync("still serving"), Is.EqualTo($"still serving {i}"));
+        }
+
+        Assert.That(server.Server.Portal.QueuedFrames(), Is.GreaterThanOrEqualTo(64), "the stalled client's output is still waiting");
+        Assert.That(server.TestModule.Disconnected, Is.Empty, "nobody was disconnected");
+    }
+
     [Test]
     public async Task AClientThatStopsReadingIsDisconnectedWhileOthersGoOn()
     {

@@ -44,6 +44,31 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
         return new WebSocketTestClient(socket, gmcp);
     }
 
+    /// <summary>
+    /// Opens a WebSocket at <c>/ws</c> over a plain TCP connection and returns that connection once the server has
+    /// accepted the upgrade. Nothing reads from it after that: a stalled client.
+    /// </summary>
+    public static async Task<System.Net.Sockets.TcpClient> ConnectSilentAsync(IPEndPoint http)
+    {
+        var tcp = new System.Net.Sockets.TcpClient(System.Net.Sockets.AddressFamily.InterNetwork) { ReceiveBufferSize = 4096 };
+        await tcp.ConnectAsync(http);
+        string key = Convert.ToBase64String(Guid.NewGuid().ToByteArray());
+        await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes(
+            $"GET /ws HTTP/1.1\r\nHost: {http}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+
+        // Read the response headers, byte by byte, so that nothing after them is taken off the socket.
+        var headers = new StringBuilder();
+        var one = new byte[1];
+        while (!headers.ToString().EndsWith("\r\n\r\n", StringComparison.Ordinal))
+        {
+            Assert.That(await tcp.GetStream().ReadAsync(one), Is.EqualTo(1), $"the server closed during the handshake: {headers}");
+            headers.Append((char)one[0]);
+        }
+
+        Assert.That(headers.ToString(), Does.StartWith("HTTP/1.1 101"));
+        return tcp;
+    }
+
     /// <summary>Sends one input: a text frame (or a binary frame with the GMCP subprotocol).</summary>
     public Task SendAsync(string line) => SendFrameAsync(Encoding.UTF8.GetBytes(line), _gmcp ? WebSocketMessageType.Binary : WebSocketMessageType.Text);
 

@@ -47,6 +47,18 @@ internal sealed class Portal
     /// <summary>Sessions open now.</summary>
     public int SessionCount => _sessions.Count;
 
+    /// <summary>Frames waiting in every session's outbox now: output that clients have not taken yet.</summary>
+    public long QueuedFrames()
+    {
+        long queued = 0;
+        foreach (PortalSession session in _sessions.Values)
+        {
+            queued += session.Queued;
+        }
+
+        return queued;
+    }
+
     /// <summary>Assigns the next session id. Ids start at 1 and are never reused.</summary>
     public SessionId NextSessionId() => new(Interlocked.Increment(ref _nextSessionId));
 

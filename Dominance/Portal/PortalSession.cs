@@ -14,9 +14,23 @@ namespace Dominance.Portal;
 /// inputs and relays them to the core, and a write loop that drains the session's outbox to the socket.
 /// </summary>
 /// <remarks>
-/// <para>The outbox is a bounded channel. The core (on the game thread) and the portal (for its own notices) add to it
-/// with <see cref="Enqueue"/>, which never blocks: if the outbox is full the client is not reading, and the session is
-/// aborted instead of slowing anybody else.</para>
+/// <para><b>The outbox.</b> The core (on the game thread) and the portal (for its own notices) add frames with
+/// <see cref="Enqueue"/>, which never blocks. It holds at most <see cref="Hosting.PortalSettings.SendQueueCapacity"/> frames:
+/// the count is kept here, and a frame past it means the client is not reading, so the session is aborted instead of
+/// slowing anybody else. The frames sit in a single-reader channel that is unbounded as a type: .NET 10's
+/// <c>BoundedChannel</c> has known faults with a parked reader under contention (dotnet/runtime#131141), which is
+/// exactly this loop's position, and the bound needs no more than a counter.</para>
+/// <para><b>Delivery runs inline, by design.</b> The channel allows synchronous continuations, so when the write loop is
+/// idle (parked in <c>ReadAsync</c>), the thread that queues a frame, usually the game thread, runs the loop's next
+/// turn itself: it copies the frame into the transport's buffer (Kestrel's output pipe, directly for telnet and through
+/// <c>WebSocket.SendAsync</c> for WebSocket) and starts the flush. Kestrel's socket sender makes the send system call,
+/// not this thread. None of that can block: a pipe over its pause threshold, a WebSocket whose previous send is still
+/// under way, or a client that stopped reading make the flush return a pending task, and the game thread returns at
+/// that point; the rest of the turn continues on the thread pool when the transport has room. A loop that is busy that
+/// way is not parked, so queueing more for it runs nothing. This saves a thread hop per delivery, which is most of
+/// the cost of a fan-out. Hazards: the loop reads without a cancellation token, so the deadlock of synchronous
+/// continuations with a cancelable read (dotnet/runtime#33858) cannot occur; nothing in a transport's write path takes
+/// a lock that game code holds.</para>
 /// <para>The write loop sends as soon as there is something to send. When several frames are already queued it writes
 /// them together and flushes once; it never waits for more.</para>
 /// </remarks>
@@ -27,10 +41,14 @@ internal abstract class PortalSession
     private const int Aborted = 2;
 
     private readonly Channel<OutputFrame> _outbox;
+    private readonly int _outboxCapacity;
     private CommandRateLimiter _rate;
     private long _readTime;
     private SessionInfo _info;
     private int _state;
+
+    /// <summary>Frames in the outbox: counted up before a frame is added, down when the write loop takes it.</summary>
+    private int _queued;
 
     protected PortalSession(Portal portal, ClientProtocol protocol, IPAddress remoteAddress, bool supportsOutOfBand = false)
     {
@@ -45,15 +63,12 @@ internal abstract class PortalSession
             SupportsOutOfBand = supportsOutOfBand,
         };
         _rate = new CommandRateLimiter(portal.Settings.CommandRateLimit, portal.Settings.CommandRateWindow, portal.Clock);
-        _outbox = Channel.CreateBounded<OutputFrame>(new BoundedChannelOptions(portal.Settings.SendQueueCapacity)
+        _outboxCapacity = portal.Settings.SendQueueCapacity;
+        _outbox = Channel.CreateUnbounded<OutputFrame>(new UnboundedChannelOptions
         {
             SingleReader = true,
             SingleWriter = false,
-            FullMode = BoundedChannelFullMode.Wait,
-            // When the write loop is idle, waiting for output, the thread that queues a frame runs the loop's next turn
-            // itself: the bytes go to the connection at once, with no hop to another thread. A loop that is busy
-            // (a flush to a slow client under way) is not waiting on the channel, so queueing for it runs nothing.
-            AllowSynchronousContinuations = true,
+            AllowSynchronousContinuations = true, // delivery runs inline: see the remarks above
         });
     }
 
@@ -73,15 +88,37 @@ internal abstract class PortalSession
     public bool Enqueue(FrameKind kind, OutputPayload? payload)
     {
         payload?.AddReference();
-        if (_outbox.Writer.TryWrite(new OutputFrame(kind, payload)))
+        if (TryQueue(new OutputFrame(kind, payload)))
         {
             return true;
         }
 
         payload?.Release();
-        OnRefused();
         return false;
     }
+
+    /// <summary>Adds a frame within the outbox's bound; past it, aborts the session. Either way never blocks.</summary>
+    private bool TryQueue(OutputFrame frame)
+    {
+        // The count goes up first, so the bound holds however many threads queue at once.
+        if (Interlocked.Increment(ref _queued) > _outboxCapacity)
+        {
+            Interlocked.Decrement(ref _queued);
+            OnRefused();
+            return false;
+        }
+
+        if (_outbox.Writer.TryWrite(frame))
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _queued); // closing or aborted: dropped quietly
+        return false;
+    }
+
+    /// <summary>Frames waiting in the outbox now.</summary>
+    public int Queued => Volatile.Read(ref _queued);
 
     private void OnRefused()
     {
@@ -99,16 +136,7 @@ internal abstract class PortalSession
     /// As <see cref="Enqueue"/>, for a payload on which the caller already took this session's reference (a group send
     /// takes all of them at once). On <see langword="false"/> the reference is still the caller's to release.
     /// </summary>
-    public bool EnqueueReferenced(FrameKind kind, OutputPayload payload)
-    {
-        if (_outbox.Writer.TryWrite(new OutputFrame(kind, payload)))
-        {
-            return true;
-        }
-
-        OnRefused();
-        return false;
-    }
+    public bool EnqueueReferenced(FrameKind kind, OutputPayload payload) => TryQueue(new OutputFrame(kind, payload));
 
     /// <summary>Closes the session once everything queued before this call has been written.</summary>
     public void Close() => Enqueue(FrameKind.Close, null);
@@ -305,12 +333,15 @@ internal abstract class PortalSession
                     break; // closed or aborted, and nothing left
                 }
 
+                Interlocked.Decrement(ref _queued);
+
                 bool close = frame.Kind == FrameKind.Close;
                 if (!close)
                 {
                     await WriteAndReleaseAsync(frame).ConfigureAwait(false);
                     while (backlog && reader.TryRead(out frame))
                     {
+                        Interlocked.Decrement(ref _queued);
                         if (frame.Kind == FrameKind.Close)
                         {
                             close = true;
@@ -352,6 +383,7 @@ internal abstract class PortalSession
         {
             while (reader.TryRead(out OutputFrame frame))
             {
+                Interlocked.Decrement(ref _queued);
                 frame.Payload?.Release();
             }
         }
