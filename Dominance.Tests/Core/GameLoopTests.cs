@@ -130,6 +130,67 @@ public sealed class GameLoopTests
     }
 
     [Test]
+    public async Task AShutdownRequestedByGameCodeNeverHoldsTheGameThread()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("Welcome");
+
+        // Stopping the host runs every ApplicationStopping handler before StopApplication returns. Hold one: if the game
+        // thread made that call itself, it would be stuck here with it, and answer nothing more.
+        var handlerRuns = new ManualResetEventSlim();
+        var release = new ManualResetEventSlim();
+        using CancellationTokenRegistration holding = server.Server.Stopping.Register(() =>
+        {
+            handlerRuns.Set();
+            release.Wait();
+        });
+
+        try
+        {
+            await client.SendAsync("shutdown");
+            Assert.That(await client.Lines.NextAsync(), Is.EqualTo("shutdown requested"));
+            await Poll.UntilAsync(() => handlerRuns.IsSet, "the stopping handlers run");
+            await client.SendAsync("echo still serving");
+            Assert.That(await client.Lines.NextAsync(), Is.EqualTo("still serving"), "the game thread went on while the host was stopping");
+        }
+        finally
+        {
+            release.Set(); // whatever happened, let the shutdown finish
+        }
+
+        await client.Lines.WaitForAsync(ServerLifetime.ShutdownMessage);
+    }
+
+    [Test]
+    public async Task AShutdownWhileGameCodeIsStuckEndsWithinItsDeadlinesAndReportsTheFailure()
+    {
+        TestServer server = await TestServer.StartAsync(s =>
+        {
+            s.Portal.ShutdownGrace = TimeSpan.FromSeconds(1);
+            s.Persistence.ShutdownSaveTimeout = TimeSpan.FromSeconds(1);
+        });
+        try
+        {
+            await using TelnetTestClient client = await server.TelnetAsync();
+            await client.Lines.WaitForAsync("Welcome");
+            server.TestModule.Hold.Reset();
+            await client.SendAsync("hold"); // game code that never returns, as an endless loop would
+            await Poll.UntilAsync(() => server.TestModule.Inputs.Any(i => i.Line == "hold"), "the game thread is stuck");
+
+            await server.DisposeAsync(); // a graceful stop; it must end on its own deadlines
+
+            Assert.That(server.Server.ExitCode, Is.EqualTo(1), "a shutdown that could not save is not a success");
+            Assert.That(server.Log.Contains("Shutdown failed: the game thread did not answer within 00:00:01"), Is.True);
+            await client.Lines.ClosedAsync();
+        }
+        finally
+        {
+            server.TestModule.Hold.Set();
+        }
+    }
+
+    [Test]
     public async Task GracefulShutdownTellsEveryoneFlushesQueuedOutputAndCloses()
     {
         TestServer server = await TestServer.StartAsync();

@@ -138,6 +138,10 @@ internal sealed class TestModule : IGameModule
             case "quit":
                 _context.Disconnect(session, "Goodbye.");
                 break;
+            case "shutdown":
+                _context.RequestShutdown("the test asked");
+                _context.Send(session, "shutdown requested");
+                break;
             default:
                 _context.Send(session, $"unknown: {line}");
                 break;

@@ -425,6 +425,10 @@ internal sealed class GameLoop
         }
 
         Retire(_module, _context);
+
+        // The loop has ended for good: hold nothing of the game's code, so that it can be unloaded.
+        _module = null!;
+        _context = null!;
     }
 
     private SwapResult Swap(Func<IGameModule> create, StateSerializer serializer)

@@ -30,6 +30,7 @@ internal sealed class DominanceServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ListenOptions _telnet;
     private readonly ListenOptions _http;
+    private readonly ServerLifetime _lifetime;
 
     private DominanceServer(WebApplication app, GameLoop core, PortalService portal, ListenOptions telnet, ListenOptions http)
     {
@@ -38,6 +39,7 @@ internal sealed class DominanceServer : IAsyncDisposable
         Portal = portal;
         _telnet = telnet;
         _http = http;
+        _lifetime = app.Services.GetRequiredService<ServerLifetime>();
     }
 
     /// <summary>The telnet listener's bound address (the real port, after <see cref="StartAsync"/>).</summary>
@@ -137,8 +139,10 @@ internal sealed class DominanceServer : IAsyncDisposable
             ILogger log = services.GetRequiredService<ILogger<DominanceServer>>();
             core.ShutdownRequested = reason =>
             {
+                // StopApplication runs every ApplicationStopping handler before it returns; the game thread must not
+                // wait for them (or for anything), so another thread makes the call.
                 log.LogWarning("Shutdown requested by the game: {Reason}", reason);
-                lifetime.StopApplication();
+                ThreadPool.UnsafeQueueUserWorkItem(static lifetime => lifetime.StopApplication(), lifetime, preferLocal: false);
             };
             return core;
         });
@@ -151,7 +155,8 @@ internal sealed class DominanceServer : IAsyncDisposable
                 sources, services.GetRequiredService<GameLoop>(), settings.Reload, services.GetRequiredService<ILogger<ReloadCoordinator>>()));
         }
 
-        builder.Services.AddHostedService<ServerLifetime>();
+        builder.Services.AddSingleton<ServerLifetime>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ServerLifetime>());
 
         WebApplication app = builder.Build();
         GameLoop core = app.Services.GetRequiredService<GameLoop>();
@@ -188,6 +193,12 @@ internal sealed class DominanceServer : IAsyncDisposable
     /// command), then shuts it down gracefully.
     /// </summary>
     public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
+
+    /// <summary>
+    /// The process exit code after a shutdown: 0 if it did its work, 1 if it could not (the game thread did not answer,
+    /// or the final save was not stored). The log says why.
+    /// </summary>
+    public int ExitCode => _lifetime.Failure is null ? 0 : 1;
 
     /// <summary>Shuts down gracefully: players are told, output is flushed, connections close, the game thread stops.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);

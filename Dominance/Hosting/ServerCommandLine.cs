@@ -182,6 +182,6 @@ internal static class ServerCommandLine
 
         Console.WriteLine($"Dominance is running {sources.Description}. Telnet: {server.TelnetEndPoint}  Web: http://{server.HttpEndPoint}/  WebSocket: ws://{server.HttpEndPoint}/ws  (Ctrl-C stops)");
         await server.WaitForShutdownAsync().ConfigureAwait(false);
-        return 0;
+        return server.ExitCode;
     }
 }

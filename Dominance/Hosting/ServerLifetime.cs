@@ -14,6 +14,12 @@ namespace Dominance.Hosting;
 /// game thread starts the module with it. Stop (Ctrl-C, SIGTERM): every player is told, their queued output is flushed
 /// and their connections closed, the world is saved, then the game thread stops.
 /// </summary>
+/// <remarks>
+/// Every step of a shutdown that waits for the game thread has a deadline (<see cref="PortalSettings.ShutdownGrace"/>,
+/// and <see cref="PersistenceSettings.ShutdownSaveTimeout"/> for the save): game code stuck in a loop must not keep the
+/// process from exiting. A shutdown that could not do its work (the game thread did not answer, or the final save was
+/// not stored) is reported in <see cref="Failure"/>, and the process exits non-zero.
+/// </remarks>
 internal sealed class ServerLifetime(
     GameLoop core,
     PortalService portal,
@@ -28,6 +34,10 @@ internal sealed class ServerLifetime(
     public const string ShutdownMessage = "The server is shutting down. See you soon!";
 
     private bool _saving;
+    private volatile string? _failure;
+
+    /// <summary>Why the last shutdown failed to do its work, or <see langword="null"/> if it did (or has not run).</summary>
+    public string? Failure => _failure;
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -88,33 +98,94 @@ internal sealed class ServerLifetime(
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         // Runs before Kestrel stops, while connections are still open.
+        TimeSpan grace = settings.Portal.ShutdownGrace;
         log.LogInformation("Shutting down: telling {Sessions} session(s)", portal.SessionCount);
         portal.StopAccepting();
-        await core.DisconnectAllAsync(ShutdownMessage).ConfigureAwait(false);
-        int aborted = await portal.DrainAsync(settings.Portal.ShutdownGrace).ConfigureAwait(false);
+        bool answered = await WithinAsync(core.DisconnectAllAsync(ShutdownMessage), grace).ConfigureAwait(false);
+        int aborted = await portal.DrainAsync(grace).ConfigureAwait(false);
+        if (!answered)
+        {
+            Fail($"the game thread did not answer within {grace} (game code stuck in a loop?): connections were closed without a goodbye, and the world was not saved");
+            return;
+        }
+
         if (aborted > 0)
         {
-            log.LogWarning("{Aborted} session(s) did not take their output within {Grace}; closed them", aborted, settings.Portal.ShutdownGrace);
+            log.LogWarning("{Aborted} session(s) did not take their output within {Grace}; closed them", aborted, grace);
         }
 
         if (_saving)
         {
             // Every session has ended; let the game see each departure before its state is saved.
-            while (await core.InvokeAsync(() => core.Sessions.Count > 0 || core.Inbound.Count > 0).ConfigureAwait(false))
+            if (!await WithinAsync(DeparturesSeenAsync(), grace).ConfigureAwait(false))
             {
-                await Task.Delay(5, CancellationToken.None).ConfigureAwait(false);
+                log.LogWarning("The game had not seen every departure within {Grace}; saving the world as it is", grace);
             }
 
-            await saves.FinalSaveAsync().ConfigureAwait(false);
+            // FinalSaveAsync keeps to ShutdownSaveTimeout itself; the deadline here also covers a game thread that
+            // stops answering halfway.
+            Task<SaveResult> final = saves.FinalSaveAsync();
+            if (!await WithinAsync(final, settings.Persistence.ShutdownSaveTimeout + grace).ConfigureAwait(false))
+            {
+                Fail($"the final world save did not finish within {settings.Persistence.ShutdownSaveTimeout + grace}");
+            }
+            else if (await final.ConfigureAwait(false) is { Succeeded: false } failed)
+            {
+                Fail($"the final world save could not be written: {failed.Error}");
+            }
         }
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        services.GetService<ReloadCoordinator>()?.Dispose(); // no reloads while stopping
-        await saves.DisposeAsync().ConfigureAwait(false);
-        await core.StopAsync().ConfigureAwait(false);
+        TimeSpan grace = settings.Portal.ShutdownGrace;
+        ReloadCoordinator? reloads = services.GetService<ReloadCoordinator>();
+        reloads?.Dispose(); // no reloads while stopping
+        if (!await WithinAsync(saves.DisposeAsync().AsTask(), grace).ConfigureAwait(false))
+        {
+            log.LogError("The save writer did not stop within {Grace}", grace);
+        }
+
+        if (await WithinAsync(core.StopAsync(), grace).ConfigureAwait(false))
+        {
+            reloads?.UnloadRunning(); // the game thread is gone: nothing runs the game's code any more
+        }
+        else
+        {
+            Fail($"the game thread did not stop within {grace}");
+        }
+
         await store.DisposeAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>Completes once the game has seen every session leave and has no event left to handle.</summary>
+    private async Task DeparturesSeenAsync()
+    {
+        // Departures arrive through the inbound channel like any event; ask the game thread until none is left.
+        while (await core.InvokeAsync(() => core.Sessions.Count > 0 || core.Inbound.Count > 0).ConfigureAwait(false))
+        {
+            await Task.Delay(5, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Whether <paramref name="work"/> finished within <paramref name="deadline"/>. If it failed, its exception is thrown.</summary>
+    private static async Task<bool> WithinAsync(Task work, TimeSpan deadline)
+    {
+        try
+        {
+            await work.WaitAsync(deadline).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private void Fail(string reason)
+    {
+        _failure ??= reason;
+        log.LogCritical("Shutdown failed: {Reason}", reason);
     }
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
