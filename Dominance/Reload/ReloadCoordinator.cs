@@ -38,6 +38,7 @@ internal sealed class ReloadCoordinator : IDisposable
     private readonly ILogger _log;
     private readonly GameCompiler _compiler = new();
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+    private readonly List<WeakReference> _loaded = [];
     private GameLoadContext? _running;
     private GameFolderWatcher? _watcher;
     private int _generation;
@@ -82,7 +83,7 @@ internal sealed class ReloadCoordinator : IDisposable
             _core.ReloadRequested = () => RequestReload("the reload command");
             if (_sources.Folder is { } folder && _settings.Watch)
             {
-                _watcher = new GameFolderWatcher(folder, _settings.Debounce, file => RequestReload($"{file} changed"));
+                _watcher = new GameFolderWatcher(folder, _settings.Debounce, file => RequestReload($"{file} changed"), TimeProvider.System);
                 _log.LogInformation("Watching {Folder} for changes to .cs files", folder);
             }
 
@@ -136,6 +137,25 @@ internal sealed class ReloadCoordinator : IDisposable
     }
 
     public void Dispose() => _watcher?.Dispose();
+
+    /// <summary>
+    /// Unloads the running generation, once the game thread has stopped for good (shutdown), so that a server leaves no
+    /// game code loaded behind it. Its collection is not waited for.
+    /// </summary>
+    public void UnloadRunning()
+    {
+        Interlocked.Exchange(ref _running, null)?.Unload();
+        ClearSerializerCaches();
+    }
+
+    /// <summary>The generations whose code this coordinator loaded and that are still in memory (for tests).</summary>
+    public IReadOnlyList<int> LoadedGenerations()
+    {
+        lock (_loaded)
+        {
+            return [.. _loaded.Select(weak => weak.Target as GameLoadContext).Where(c => c is not null).Select(c => c!.Generation)];
+        }
+    }
 
     private async Task<ReloadReport> ReloadCoreAsync(string reason)
     {
@@ -206,6 +226,11 @@ internal sealed class ReloadCoordinator : IDisposable
         }
 
         var context = new GameLoadContext(generation);
+        lock (_loaded)
+        {
+            _loaded.Add(new WeakReference(context));
+        }
+
         try
         {
             Type moduleType = context.LoadModuleType(compiled.Assembly!, compiled.Symbols);
