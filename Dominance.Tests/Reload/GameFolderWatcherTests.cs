@@ -1,5 +1,6 @@
 using Dominance.Reload;
 using Dominance.Tests.Support;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Dominance.Tests.Reload;
 
@@ -7,18 +8,15 @@ namespace Dominance.Tests.Reload;
 public sealed class GameFolderWatcherTests
 {
     [Test]
-    public async Task ASaveInSeveralStepsIsReportedOnce()
+    public async Task ASaveInSeveralStepsIsReportedOnceTheFolderIsQuiet()
     {
         string folder = Directory.CreateTempSubdirectory("dominance-watch-").FullName;
         try
         {
-            int reports = 0;
-            string? last = null;
-            using var watcher = new GameFolderWatcher(folder, TimeSpan.FromMilliseconds(200), file =>
-            {
-                last = file;
-                Interlocked.Increment(ref reports);
-            });
+            // The quiet period runs on a clock that moves only when the test moves it.
+            var clock = new FakeTimeProvider();
+            var reports = new System.Collections.Concurrent.ConcurrentQueue<string>();
+            using var watcher = new GameFolderWatcher(folder, TimeSpan.FromSeconds(1), reports.Enqueue, clock);
 
             // What an editor does on save: write a temporary file, replace the original, touch it.
             string file = Path.Combine(folder, "Game.cs");
@@ -26,13 +24,20 @@ public sealed class GameFolderWatcherTests
             File.Move(file + ".tmp~", file, overwrite: true);
             File.AppendAllText(file, "\n// two");
             File.SetLastWriteTimeUtc(file, DateTime.UtcNow);
-            await Poll.UntilAsync(() => Volatile.Read(ref reports) >= 1, "the save was reported");
+            await Poll.UntilAsync(() => watcher.LastChanged == "Game.cs", "the save was seen");
+            File.WriteAllText(Path.Combine(folder, "notes.txt"), "not source");
 
-            // A later save is a second report; a burst reported per event would be well past two by now.
-            File.AppendAllText(file, "\n// three");
-            await Poll.UntilAsync(() => Volatile.Read(ref reports) >= 2, "the second save was reported");
-            Assert.That(Volatile.Read(ref reports), Is.EqualTo(2));
-            Assert.That(last, Is.EqualTo("Game.cs"));
+            clock.Advance(TimeSpan.FromMilliseconds(999));
+            Assert.That(reports, Is.Empty, "nothing is reported before the folder has been quiet for the whole period");
+
+            // A step of the save still on its way from the kernel restarts the period; the clock moves on until it ends.
+            await Poll.UntilAsync(() => { clock.Advance(TimeSpan.FromMilliseconds(1)); return !reports.IsEmpty; }, "the save was reported");
+            Assert.That(reports, Is.EqualTo(new[] { "Game.cs" }), "several steps, one report");
+
+            File.AppendAllText(Path.Combine(folder, "Rules.cs"), "// three");
+            await Poll.UntilAsync(() => watcher.LastChanged == "Rules.cs", "the second save was seen");
+            await Poll.UntilAsync(() => { clock.Advance(TimeSpan.FromSeconds(1)); return reports.Count >= 2; }, "the second save was reported");
+            Assert.That(reports, Is.EqualTo(new[] { "Game.cs", "Rules.cs" }), "the next save, the next report");
         }
         finally
         {
@@ -41,7 +46,7 @@ public sealed class GameFolderWatcherTests
     }
 
     [TestCase("Game.cs", true)]
-    [TestCase("Rooms/Tavern.cs", true)]
+    [TestCase("Rules/Tavern.cs", true)]
     [TestCase("Game.cs.tmp~", false)]
     [TestCase("notes.txt", false)]
     [TestCase("bin/Debug/Game.cs", false)]

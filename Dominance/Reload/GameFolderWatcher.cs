@@ -7,17 +7,20 @@ namespace Dominance.Reload;
 internal sealed class GameFolderWatcher : IDisposable
 {
     private readonly FileSystemWatcher _watcher;
-    private readonly Timer _quiet;
+    private readonly ITimer _quiet;
     private readonly TimeSpan _debounce;
     private readonly string _folder;
     private string _lastChanged = "";
 
-    /// <summary>Starts watching; <paramref name="changed"/> runs on a thread-pool thread with the last changed file.</summary>
-    public GameFolderWatcher(string folder, TimeSpan debounce, Action<string> changed)
+    /// <summary>
+    /// Starts watching; <paramref name="changed"/> runs on a thread-pool thread with the last changed file, once
+    /// <paramref name="debounce"/> has passed on <paramref name="clock"/> without another change.
+    /// </summary>
+    public GameFolderWatcher(string folder, TimeSpan debounce, Action<string> changed, TimeProvider clock)
     {
         _folder = folder;
         _debounce = debounce;
-        _quiet = new Timer(_ => changed(Volatile.Read(ref _lastChanged)));
+        _quiet = clock.CreateTimer(_ => changed(Volatile.Read(ref _lastChanged)), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _watcher = new FileSystemWatcher(folder)
         {
             IncludeSubdirectories = true,
@@ -33,6 +36,9 @@ internal sealed class GameFolderWatcher : IDisposable
         };
         _watcher.EnableRaisingEvents = true;
     }
+
+    /// <summary>The source file changed last (relative to the folder), or empty before any change.</summary>
+    public string LastChanged => Volatile.Read(ref _lastChanged);
 
     public void Dispose()
     {
