@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Dominance.Tests.Support;
 
 namespace Dominance.Tests.Reload;
@@ -23,6 +22,7 @@ public sealed class PublishedServerTests
     {
         string published = Path.Combine(_work, "dist");
         await RunToEndAsync("bash", [Path.Combine(Repository.Root, "run.sh"), "publish", published], Repository.Root, TimeSpan.FromMinutes(8));
+        bool hideDotnet = await CanHideDotnetAsync();
         Assert.That(Directory.GetFiles(published).Select(Path.GetFileName), Is.EqualTo(new[] { "dominance" }), "one file");
 
         string alone = Path.Combine(_work, "alone");
@@ -30,12 +30,12 @@ public sealed class PublishedServerTests
         File.Copy(Path.Combine(published, "dominance"), Path.Combine(alone, "dominance"));
         File.SetUnixFileMode(Path.Combine(alone, "dominance"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
 
-        await using (ServerProcess init = Sandboxed(alone, "init", "game"))
+        await using (ServerProcess init = Sandboxed(alone, hideDotnet, "init", "game"))
         {
             Assert.That(await init.ExitCodeAsync(), Is.Zero, init.Output);
         }
 
-        await using ServerProcess server = Sandboxed(alone, "run", "game", "--telnet-port", "0", "--http-port", "0");
+        await using ServerProcess server = Sandboxed(alone, hideDotnet, "run", "game", "--telnet-port", "0", "--http-port", "0");
         await server.WaitUntilRunningAsync();
         string maps = await File.ReadAllTextAsync($"/proc/{server.Id}/maps");
         Assert.That(maps, Does.Not.Contain("/usr/share/dotnet"), "the server uses no installed .NET");
@@ -59,11 +59,11 @@ public sealed class PublishedServerTests
     /// Runs the published file with an empty environment and, where this machine allows a mount namespace (root, as
     /// in CI), with the .NET installation hidden behind an empty directory.
     /// </summary>
-    private static ServerProcess Sandboxed(string folder, params string[] args)
+    private static ServerProcess Sandboxed(string folder, bool hideDotnet, params string[] args)
     {
         var environment = new Dictionary<string, string> { ["HOME"] = folder, ["PATH"] = "/usr/bin:/bin", ["DOTNET_ROOT"] = "/nonexistent" };
         string executable = Path.Combine(folder, "dominance");
-        if (CanHideDotnet())
+        if (hideDotnet)
         {
             string empty = Path.Combine(folder, ".empty");
             Directory.CreateDirectory(empty);
@@ -78,17 +78,8 @@ public sealed class PublishedServerTests
         return ServerProcess.StartExecutable(executable, args, environment, folder, clearEnvironment: true);
     }
 
-    private static bool CanHideDotnet()
-    {
-        if (!File.Exists("/usr/bin/unshare") || !Directory.Exists("/usr/share/dotnet"))
-        {
-            return false;
-        }
-
-        using var probe = Process.Start(new ProcessStartInfo("/usr/bin/unshare", ["-m", "/bin/true"]) { RedirectStandardError = true })!;
-        probe.WaitForExit();
-        return probe.ExitCode == 0;
-    }
+    private static async Task<bool> CanHideDotnetAsync() =>
+        File.Exists("/usr/bin/unshare") && Directory.Exists("/usr/share/dotnet") && (await ChildProcess.RunAsync("/usr/bin/unshare", "-m", "/bin/true")).ExitCode == 0;
 
     private static async Task RunToEndAsync(string file, string[] args, string directory, TimeSpan limit)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Npgsql;
@@ -19,14 +18,14 @@ internal sealed class PostgresServer
     private readonly string _data;
     private int _databases;
 
-    private PostgresServer(string bin, string data, int port)
+    private PostgresServer(string bin, string data)
     {
         _bin = bin;
         _data = data;
-        Port = port;
     }
 
-    public int Port { get; }
+    /// <summary>The port it listens on, 127.0.0.1 only.</summary>
+    public int Port { get; private set; }
 
     /// <summary>The server of this test run, started on first use. Skips the test if PostgreSQL is not installed.</summary>
     public static Task<PostgresServer> SharedAsync()
@@ -86,10 +85,19 @@ internal sealed class PostgresServer
     }
 
     /// <summary>Stops the server (fast shutdown: open connections are closed), as an outage would.</summary>
-    public Task StopAsync() => RunAsync(PgCtl("-m", "fast", "-w", "stop"));
+    public Task StopAsync() => ChildProcess.RunCheckedAsync(PgCtl("-m", "fast", "-w", "stop"));
 
-    /// <summary>Starts the server again after <see cref="StopAsync"/>.</summary>
-    public Task StartAsync() => RunAsync(PgCtl(
+    /// <summary>Starts the server again after <see cref="StopAsync"/>, on the same port.</summary>
+    public async Task StartAsync()
+    {
+        (int exit, string output) = await TryStartAsync();
+        if (exit != 0)
+        {
+            throw new InvalidOperationException($"PostgreSQL did not start again on port {Port} ({exit}):\n{output}\n{ServerLog()}");
+        }
+    }
+
+    private Task<(int ExitCode, string Output)> TryStartAsync() => ChildProcess.RunAsync(PgCtl(
         "-w", "-t", "60", "-l", Path.Combine(_data, "server.log"),
         // fsync=off: these tests kill clients, never the machine, and disk flushes only slow them down.
         "-o", $"-p {Port} -k {_data} -c listen_addresses=127.0.0.1 -c fsync=off",
@@ -101,13 +109,35 @@ internal sealed class PostgresServer
         if (IsRoot)
         {
             // PostgreSQL refuses to run as root: the cluster belongs to the postgres user the package created.
-            await RunAsync(["chown", "postgres:postgres", data]);
+            await ChildProcess.RunCheckedAsync("chown", "postgres:postgres", data);
         }
 
-        var server = new PostgresServer(bin, data, FreePort());
-        await RunAsync(server.AsOwner(Path.Combine(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"));
-        await server.StartAsync();
-        return server;
+        var server = new PostgresServer(bin, data);
+        await ChildProcess.RunCheckedAsync(server.AsOwner(Path.Combine(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"));
+
+        // A free port can be taken by another process between the moment it is found free and PostgreSQL binding it:
+        // then the start fails with a bind error, and the next free port is tried.
+        for (int attempt = 1; ; attempt++)
+        {
+            server.Port = FreePort();
+            (int exit, string output) = await server.TryStartAsync();
+            if (exit == 0)
+            {
+                return server;
+            }
+
+            string log = server.ServerLog();
+            if (attempt == 5 || !log.Contains("could not bind", StringComparison.Ordinal))
+            {
+                throw new InvalidOperationException($"PostgreSQL did not start ({exit}):\n{output}\n{log}");
+            }
+        }
+    }
+
+    private string ServerLog()
+    {
+        string path = Path.Combine(_data, "server.log");
+        return File.Exists(path) ? File.ReadAllText(path) : "";
     }
 
     private string[] PgCtl(params string[] args) => AsOwner([Path.Combine(_bin, "pg_ctl"), "-D", _data, .. args]);
@@ -129,23 +159,5 @@ internal sealed class PostgresServer
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task RunAsync(string[] command)
-    {
-        var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = "/tmp" };
-        foreach (string arg in command[1..])
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"{string.Join(' ', command)} failed ({process.ExitCode}):\n{await output}\n{await errors}");
-        }
     }
 }

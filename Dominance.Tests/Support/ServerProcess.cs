@@ -1,22 +1,19 @@
-using System.Diagnostics;
 using System.Net;
-using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.RegularExpressions;
 
 namespace Dominance.Tests.Support;
 
-/// <summary>The real <c>dominance</c> server as a child process, as a user runs it.</summary>
+/// <summary>The real <c>dominance</c> server (or another program of ours) as a child process, as a user runs it.</summary>
 internal sealed partial class ServerProcess : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly ChildProcess _process;
     private readonly TaskCompletionSource<Match> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private string? _temporary;
+    private readonly string? _temporary;
 
-    private ServerProcess(Process process)
+    private ServerProcess(Func<Action<string>, ChildProcess> start, string? temporary)
     {
-        _process = process;
+        _temporary = temporary;
+        _process = start(OnLine);
     }
 
     public IPEndPoint Telnet { get; private set; } = null!;
@@ -24,16 +21,10 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     public IPEndPoint Http { get; private set; } = null!;
 
     /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _process.Output;
+
+    /// <summary>The process id.</summary>
+    public int Id => _process.Id;
 
     /// <summary>
     /// Starts <c>dominance</c> (the build under test) with <paramref name="args"/> and, unless told otherwise, ephemeral
@@ -45,62 +36,24 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         string? database = given.Any(a => a.StartsWith("--Persistence:", StringComparison.Ordinal))
             ? null
             : Directory.CreateTempSubdirectory("dominance-process-").FullName;
-        ServerProcess server = StartExecutable(
-            Environment.ProcessPath ?? "dotnet",
-            [
-                Path.Combine(AppContext.BaseDirectory, "dominance.dll"),
-                .. given,
-                .. (ephemeralPorts ? (string[])["--telnet-port", "0", "--http-port", "0"] : []),
-                .. (database is null ? (string[])[] : [$"--Persistence:SqliteFile={Path.Combine(database, "dominance.db")}"]),
-            ],
-            environment,
-            workingDirectory ?? Path.GetTempPath(),
-            clearEnvironment: false);
-        server._temporary = database;
-        return server;
+        string[] all =
+        [
+            Path.Combine(AppContext.BaseDirectory, "dominance.dll"),
+            .. given,
+            .. (ephemeralPorts ? (string[])["--telnet-port", "0", "--http-port", "0"] : []),
+            .. (database is null ? (string[])[] : [$"--Persistence:SqliteFile={Path.Combine(database, "dominance.db")}"]),
+        ];
+        return new ServerProcess(onLine => ChildProcess.Start(Environment.ProcessPath ?? "dotnet", all, environment, workingDirectory, onLine: onLine), database);
     }
 
     /// <summary>Starts any executable, capturing its output; with <paramref name="clearEnvironment"/>, only <paramref name="environment"/> is passed.</summary>
-    public static ServerProcess StartExecutable(string file, IEnumerable<string> args, IDictionary<string, string>? environment, string workingDirectory, bool clearEnvironment)
-    {
-        var start = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = workingDirectory,
-        };
-        foreach (string arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        if (clearEnvironment)
-        {
-            start.Environment.Clear();
-        }
-
-        foreach ((string key, string value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[key] = value;
-        }
-
-        var server = new ServerProcess(new Process { StartInfo = start });
-        server._process.OutputDataReceived += (_, e) => server.Append(e.Data);
-        server._process.ErrorDataReceived += (_, e) => server.Append(e.Data);
-        server._process.Start();
-        server._process.BeginOutputReadLine();
-        server._process.BeginErrorReadLine();
-        return server;
-    }
-
-    /// <summary>The process id.</summary>
-    public int Id => _process.Id;
+    public static ServerProcess StartExecutable(string file, IEnumerable<string> args, IDictionary<string, string>? environment, string workingDirectory, bool clearEnvironment) =>
+        new(onLine => ChildProcess.Start(file, args, environment, workingDirectory, clearEnvironment, onLine), temporary: null);
 
     /// <summary>Waits for the "Dominance is running" line and reads the addresses from it.</summary>
     public async Task WaitUntilRunningAsync()
     {
-        Task exited = _process.WaitForExitAsync();
-        Task first = await Task.WhenAny(_ready.Task, exited, Task.Delay(Poll.Deadline * 2));
+        Task first = await Task.WhenAny(_ready.Task, _process.Exited, Task.Delay(Poll.Deadline * 2));
         Assert.That(first, Is.SameAs(_ready.Task), $"the server did not report that it was running. Output:\n{Output}");
         Match match = await _ready.Task;
         Telnet = IPEndPoint.Parse(match.Groups["telnet"].Value);
@@ -108,57 +61,25 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     }
 
     /// <summary>Sends a POSIX signal (SIGTERM = 15, SIGINT = 2) to the server.</summary>
-    public void Signal(int signal) => Assert.That(Kill(_process.Id, signal), Is.Zero, "kill() failed");
+    public void Signal(int signal) => _process.Signal(signal);
 
     /// <summary>Waits for the process to exit and returns its exit code.</summary>
-    public async Task<int> ExitCodeAsync(TimeSpan? deadline = null)
-    {
-        using var timeout = new CancellationTokenSource(deadline ?? Poll.Deadline * 2);
-        try
-        {
-            await _process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            Assert.Fail($"The server did not exit. Output:\n{Output}");
-        }
-
-        return _process.ExitCode;
-    }
+    public Task<int> ExitCodeAsync(TimeSpan? deadline = null) => _process.ExitCodeAsync(deadline);
 
     public async ValueTask DisposeAsync()
     {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-
-        _process.Dispose();
+        await _process.DisposeAsync();
         if (_temporary is not null)
         {
             Directory.Delete(_temporary, recursive: true);
         }
     }
 
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int Kill(int pid, int signal);
-
     [GeneratedRegex(@"Dominance is running .*\. Telnet: (?<telnet>\S+)\s+Web: http://(?<http>[^/\s]+)/")]
     private static partial Regex RunningLine();
 
-    private void Append(string? line)
+    private void OnLine(string line)
     {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
-
         if (RunningLine().Match(line) is { Success: true } match)
         {
             _ready.TrySetResult(match);
