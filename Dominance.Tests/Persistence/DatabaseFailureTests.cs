@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using Dominance.Tests.Support;
+using Microsoft.Data.Sqlite;
 
 namespace Dominance.Tests.Persistence;
 
@@ -91,83 +91,5 @@ public sealed class DatabaseFailureTests
 
         await using TelnetTestClient bob = await server.CreateAsync("Bob");
         Assert.That(await alice.DoAsync("save", "Saved"), Does.StartWith("Saved (save #"));
-    }
-
-    /// <summary>A 16 MB tmpfs: a real file system that really fills up. Mounting needs root (CI runs as root).</summary>
-    private sealed class TinyDisk : IAsyncDisposable
-    {
-        private TinyDisk(string path) => Path = path;
-
-        public string Path { get; }
-
-        private string Filler => System.IO.Path.Combine(Path, "filler");
-
-        public static async Task<TinyDisk> MountAsync()
-        {
-            string path = Directory.CreateTempSubdirectory("dominance-disk-").FullName;
-            if (await RunAsync("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", path) != 0)
-            {
-                Directory.Delete(path);
-                Prerequisite.Missing("Cannot mount a tmpfs to fill up (the disk-full test needs root).");
-            }
-
-            return new TinyDisk(path);
-        }
-
-        /// <summary>Writes until the file system has no room left.</summary>
-        public void Fill()
-        {
-            using var filler = new FileStream(Filler, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1);
-            byte[] block = new byte[64 * 1024];
-            try
-            {
-                while (true)
-                {
-                    filler.Write(block);
-                }
-            }
-            catch (IOException)
-            {
-                // ENOSPC: full. What did not fit is dropped with the exception; write what does, a byte at a time.
-                try
-                {
-                    while (true)
-                    {
-                        filler.WriteByte(0);
-                    }
-                }
-                catch (IOException)
-                {
-                }
-            }
-        }
-
-        public void Free() => File.Delete(Filler);
-
-        public async ValueTask DisposeAsync()
-        {
-            await RunAsync("umount", "-l", Path);
-            Directory.Delete(Path, recursive: true);
-        }
-
-        private static async Task<int> RunAsync(params string[] command)
-        {
-            var start = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (string arg in command[1..])
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            try
-            {
-                using Process process = Process.Start(start)!;
-                await process.WaitForExitAsync();
-                return process.ExitCode;
-            }
-            catch (System.ComponentModel.Win32Exception)
-            {
-                return -1; // no such command
-            }
-        }
     }
 }
