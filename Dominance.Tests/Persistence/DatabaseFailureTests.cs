@@ -40,7 +40,8 @@ public sealed class DatabaseFailureTests
 
         disk.Fill();
         await ExpectFailuresAsync(server, alice);
-        Assert.That(server.Log.Text, Does.Contain("database or disk is full"), "the log names the cause");
+        Assert.That(server.Log.Text, Does.Contain("World save failed (1 in a row): SQLite Error 13: 'database or disk is full'"), "the log names the cause");
+        Assert.That(server.Log.Text, Does.Not.Contain("cannot rollback"), "the failed rollback after it does not hide the cause");
 
         disk.Free();
         await ExpectRecoveryAsync(server, alice, database: null);

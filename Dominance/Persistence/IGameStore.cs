@@ -63,17 +63,18 @@ internal sealed record SaveInfo(long Id, DateTimeOffset CreatedAt, long Length, 
 internal sealed class StoreException(string message, Exception? inner = null) : Exception(message, inner)
 {
     /// <summary>
-    /// A database failure's message and those of its inner exceptions, each once, for logs and admins: "Failed to
-    /// connect to 127.0.0.1:5432: Connection refused".
+    /// A database failure's message and those of its inner exceptions, each once and without a final full stop (the
+    /// caller's sentence goes on), for logs and admins: "Failed to connect to 127.0.0.1:5432: Connection refused".
     /// </summary>
     public static string CauseOf(Exception e)
     {
         var messages = new List<string>();
         for (Exception? x = e; x is not null; x = x.InnerException)
         {
-            if (!messages.Contains(x.Message))
+            string message = x.Message.TrimEnd('.');
+            if (!messages.Contains(message))
             {
-                messages.Add(x.Message);
+                messages.Add(message);
             }
         }
 
