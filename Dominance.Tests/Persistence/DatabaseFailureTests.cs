@@ -47,6 +47,70 @@ public sealed class DatabaseFailureTests
         await ExpectRecoveryAsync(server, alice, database: null);
     }
 
+    [Test]
+    public async Task AShortReadOnlySpellEndsByItselfOnceTheFilesAreWritableAgain()
+    {
+        await using TestDatabase database = await TestDatabase.CreateAsync(StoreKind.Sqlite);
+        await using TestServer server = await StartAsync(database);
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await alice.DoAsync("save", "Saved (save #1");
+
+        await using (await ReadOnlySpell.BeginAsync(Path.GetDirectoryName(database.SqliteFile)!))
+        {
+            // Idle pooled connections are closed now and then (Microsoft.Data.Sqlite prunes them every few minutes):
+            // the next calls open new connections while the files are read-only, and SQLite opens those read-only.
+            SqliteConnection.ClearAllPools();
+            await alice.SendAsync("save");
+            Assert.That(await alice.Lines.WaitForAsync("The save failed"), Does.Contain("attempt to write a readonly database"));
+            await using TelnetTestClient bob = await server.TelnetAsync();
+            await bob.Lines.WaitForAsync("for everything else.");
+            await bob.SendAsync("create Bob secret1");
+            Assert.That(await bob.Lines.WaitForAsync("could not store"), Does.StartWith("The server could not store your account right now"));
+        }
+
+        // Writable again: the retried save and every later write work, with no restart.
+        Assert.That(await alice.Lines.WaitForAsync("[save] The world is saved again", TimeSpan.FromSeconds(30)), Does.StartWith("[save] The world is saved again (save #"));
+        await using TelnetTestClient carol = await server.CreateAsync("Carol");
+        Assert.That(await alice.DoAsync("save", "Saved"), Does.StartWith("Saved (save #"));
+        Assert.That(await database.ScalarAsync<long>("SELECT COUNT(*) FROM accounts"), Is.EqualTo(2), "Alice and Carol are stored");
+    }
+
+    [Test]
+    public async Task ADatabaseDeletedUnderTheServerIsReportedAndNothingIsClaimedSaved()
+    {
+        await using TestDatabase database = await TestDatabase.CreateAsync(StoreKind.Sqlite);
+        await using TestServer server = await StartAsync(database);
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await alice.DoAsync("save", "Saved (save #1");
+
+        await database.DestroyAsync(); // rm dominance.db*
+
+        // A new account is not claimed stored.
+        await using TelnetTestClient dave = await server.TelnetAsync();
+        await dave.Lines.WaitForAsync("for everything else.");
+        await dave.SendAsync("create Dave secret1");
+        Assert.That(await dave.Lines.WaitForAsync("could not store"), Does.StartWith("The server could not store your account right now"));
+
+        // The operator and the admins hear it loudly, with what to do: everything the file held is copied beside it.
+        string alarm = await alice.Lines.WaitForAsync("[database]");
+        Assert.That(alarm, Does.Contain($"SQLite {database.SqliteFile} was deleted or replaced while the server ran. Nothing more is stored"));
+        string copy = Directory.GetFiles(Path.GetDirectoryName(database.SqliteFile)!, "dominance.db.rescued-*").Single();
+        Assert.That(alarm, Does.Contain($"copied to {copy}: stop the server, move that copy to {database.SqliteFile}, and start it again."));
+        await using (var rescued = new SqliteConnection($"Data Source={copy};Mode=ReadOnly;Pooling=False"))
+        {
+            await rescued.OpenAsync();
+            await using SqliteCommand names = rescued.CreateCommand();
+            names.CommandText = "SELECT group_concat(name) FROM accounts";
+            Assert.That(await names.ExecuteScalarAsync(), Is.EqualTo("Alice"), "the copy holds the accounts");
+        }
+
+        // The save is not claimed made either, and the alarm was raised once.
+        await alice.SendAsync("save");
+        Assert.That(await alice.Lines.WaitForAsync("The save failed"), Does.Contain("was deleted or replaced while the server ran: nothing is stored while it is not there."));
+        Assert.That(server.Log.Lines.Count(l => l.StartsWith("Critical") && l.Contains("was deleted or replaced while the server ran. Nothing")), Is.EqualTo(1), server.Log.Text);
+        Assert.That(File.Exists(database.SqliteFile), Is.False, "no empty database was made in its place");
+    }
+
     private static Task<TestServer> StartAsync(TestDatabase database, string? sqliteFile = null) => GameServer.StartAsync(s =>
     {
         database.Configure(s);
@@ -57,6 +121,7 @@ public sealed class DatabaseFailureTests
 
         s.Persistence.SaveInterval = TimeSpan.Zero;
         s.Persistence.RetryDelay = TimeSpan.FromMilliseconds(100);
+        s.Persistence.ShutdownSaveTimeout = TimeSpan.FromSeconds(2); // where the database stays lost, the final save fails
     });
 
     private static async Task ExpectFailuresAsync(TestServer server, TelnetTestClient alice)

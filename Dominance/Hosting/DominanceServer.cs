@@ -121,7 +121,7 @@ internal sealed class DominanceServer : IAsyncDisposable
         });
 
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(store ?? OpenStore(settings.Persistence, game));
+        builder.Services.AddSingleton(services => store ?? OpenStore(settings.Persistence, game, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(services => new AccountService(
             services.GetRequiredService<IGameStore>(), settings.Accounts, clock, services.GetRequiredService<ILogger<AccountService>>()));
         builder.Services.AddSingleton(services => new WorldSaves(
@@ -169,10 +169,10 @@ internal sealed class DominanceServer : IAsyncDisposable
     /// The database: PostgreSQL if <see cref="PersistenceSettings.PostgreSQL"/> is set, else the SQLite file, taken
     /// relative to the game folder (or, for the built-in game, to the executable's folder).
     /// </summary>
-    private static IGameStore OpenStore(PersistenceSettings settings, GameSetup game) =>
+    private static IGameStore OpenStore(PersistenceSettings settings, GameSetup game, ILoggerFactory logs) =>
         settings.PostgreSQL.Length > 0
             ? new PostgresGameStore(settings.PostgreSQL)
-            : new SqliteGameStore(Path.Combine(game.Sources?.Folder ?? AppContext.BaseDirectory, settings.SqliteFile));
+            : new SqliteGameStore(Path.Combine(game.Sources?.Folder ?? AppContext.BaseDirectory, settings.SqliteFile), logs.CreateLogger<SqliteGameStore>());
 
     /// <summary>The live-reload coordinator, if the game was compiled from source.</summary>
     internal ReloadCoordinator? Reloads => _app.Services.GetService<ReloadCoordinator>();

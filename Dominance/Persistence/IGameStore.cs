@@ -14,6 +14,13 @@ internal interface IGameStore : IAsyncDisposable
     string Description { get; }
 
     /// <summary>
+    /// Raised once, on any thread, when the store finds that it can no longer keep what it is given for a reason an
+    /// operator must act on (the SQLite file was deleted or replaced under the running server). The message says what
+    /// happened and what to do. Calls fail meanwhile, each with the reason.
+    /// </summary>
+    event Action<string>? Alarm;
+
+    /// <summary>
     /// Creates the schema, or migrates it to the version this server knows, and records the version in the database.
     /// Returns that version. Fails if the database was written by a newer server.
     /// </summary>
