@@ -151,7 +151,8 @@ internal sealed class DominanceServer : IAsyncDisposable
                 sources, services.GetRequiredService<GameLoop>(), settings.Reload, services.GetRequiredService<ILogger<ReloadCoordinator>>()));
         }
 
-        builder.Services.AddHostedService<ServerLifetime>();
+        builder.Services.AddSingleton<ServerLifetime>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<ServerLifetime>());
 
         WebApplication app = builder.Build();
         GameLoop core = app.Services.GetRequiredService<GameLoop>();
@@ -173,6 +174,12 @@ internal sealed class DominanceServer : IAsyncDisposable
         settings.PostgreSQL.Length > 0
             ? new PostgresGameStore(settings.PostgreSQL)
             : new SqliteGameStore(Path.Combine(game.Sources?.Folder ?? AppContext.BaseDirectory, settings.SqliteFile), logs.CreateLogger<SqliteGameStore>());
+
+    /// <summary>
+    /// The final world save's outcome, once the server has stopped; <see langword="null"/> if there was none (the game
+    /// never started).
+    /// </summary>
+    public SaveResult? FinalSave => _app.Services.GetRequiredService<ServerLifetime>().FinalSave;
 
     /// <summary>The live-reload coordinator, if the game was compiled from source.</summary>
     internal ReloadCoordinator? Reloads => _app.Services.GetService<ReloadCoordinator>();

@@ -182,6 +182,14 @@ internal static class ServerCommandLine
 
         Console.WriteLine($"Dominance is running {sources.Description}. Telnet: {server.TelnetEndPoint}  Web: http://{server.HttpEndPoint}/  WebSocket: ws://{server.HttpEndPoint}/ws  (Ctrl-C stops)");
         await server.WaitForShutdownAsync().ConfigureAwait(false);
+
+        // The players' last moves are not stored: whoever runs the server (a script, systemd) must be able to tell.
+        if (server.FinalSave is { Succeeded: false } final)
+        {
+            Console.Error.WriteLine($"dominance: exit code 1: the world could not be saved at shutdown: {final.Error}");
+            return 1;
+        }
+
         return 0;
     }
 }

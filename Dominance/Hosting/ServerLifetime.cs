@@ -29,6 +29,12 @@ internal sealed class ServerLifetime(
 
     private bool _saving;
 
+    /// <summary>
+    /// The final world save's outcome, once the server has stopped; <see langword="null"/> if there was none (the game
+    /// never started).
+    /// </summary>
+    public SaveResult? FinalSave { get; private set; }
+
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -106,7 +112,7 @@ internal sealed class ServerLifetime(
                 await Task.Delay(5, CancellationToken.None).ConfigureAwait(false);
             }
 
-            await saves.FinalSaveAsync().ConfigureAwait(false);
+            FinalSave = await saves.FinalSaveAsync().ConfigureAwait(false);
         }
     }
 
