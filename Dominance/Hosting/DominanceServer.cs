@@ -161,7 +161,7 @@ internal sealed class DominanceServer : IAsyncDisposable
         app.Map("/ws", (HttpContext http) => WebSocketEndpoint.HandleAsync(http, portal));
         app.MapGet("/healthz", () => Results.Json(HealthStatus.Read(core, portal)));
         WebClientFiles.Map(app);
-        app.MapPost("/admin/reload", (Delegate)((HttpContext http) => AdminReloadAsync(http, app.Services.GetService<ReloadCoordinator>())));
+        AdminEndpoint.Map(app, settings.Reload);
 
         return new DominanceServer(app, core, portal, telnet!, http!);
     }
@@ -201,24 +201,6 @@ internal sealed class DominanceServer : IAsyncDisposable
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => _app.DisposeAsync();
-
-    /// <summary><c>POST /admin/reload</c>: reloads the game and answers with the report. Loopback clients only.</summary>
-    private static async Task<IResult> AdminReloadAsync(HttpContext http, ReloadCoordinator? reloads)
-    {
-        IPAddress? remote = http.Connection.RemoteIpAddress;
-        if (remote is null || !IPAddress.IsLoopback(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote))
-        {
-            return Results.Json(new { error = "Reloads are accepted from this machine only." }, statusCode: StatusCodes.Status403Forbidden);
-        }
-
-        if (reloads is null)
-        {
-            return Results.Json(new { error = "This server runs a built-in module that cannot be reloaded." }, statusCode: StatusCodes.Status409Conflict);
-        }
-
-        ReloadReport report = await reloads.ReloadAsync("POST /admin/reload").ConfigureAwait(false);
-        return Results.Json(report, statusCode: report.Succeeded ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity);
-    }
 }
 
 /// <summary>Which game the server runs: a fixed module instance, or source it compiles and reloads.</summary>

@@ -24,7 +24,10 @@ internal static class ServerCommandLine
             "IdleTimeout": "00:30:00"
           },
           "Reload": {
-            "Watch": true
+            "Watch": true,
+            // A token (openssl rand -hex 16) turns on POST /admin/reload, for scripts on this machine that send it as
+            // "Authorization: Bearer <token>". Empty: the endpoint is off.
+            "AdminToken": ""
           },
           // The game's own settings, read by the game code through IGameContext.Settings.
           "Game": {
