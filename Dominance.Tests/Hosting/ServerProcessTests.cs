@@ -42,6 +42,22 @@ public sealed class ServerProcessTests
         Assert.That(await server.ExitCodeAsync(), Is.Zero, server.Output);
     }
 
+    [TestCase(StoreKind.Sqlite)]
+    [TestCase(StoreKind.PostgreSQL)]
+    public async Task AFinalSaveThatCannotBeWrittenMakesTheExitCodeNonZero(StoreKind kind)
+    {
+        await using TestDatabase database = await TestDatabase.CreateAsync(kind);
+        await using ServerProcess server = ServerProcess.Start([.. database.Arguments, "--Persistence:SaveInterval=0", "--Persistence:ShutdownSaveTimeout=00:00:01"]);
+        await server.WaitUntilRunningAsync();
+
+        await database.DestroyAsync(); // rm dominance.db*, or DROP DATABASE ... WITH (FORCE)
+        server.Signal(15);
+
+        Assert.That(await server.ExitCodeAsync(), Is.EqualTo(1), server.Output);
+        Assert.That(server.Output, Does.Contain("The final world save could not be written within 00:00:01"));
+        Assert.That(server.Output, Does.Contain("dominance: exit code 1: the final world save could not be written: "));
+    }
+
     [TestCase("--Portal:TelnetPort=abc", "Portal:TelnetPort")]
     [TestCase("--Portal:TelnetPort=70000", "Portal:TelnetPort must be a port from 0 to 65535")]
     [TestCase("--Core:IdleTimeout=banana", "Core:IdleTimeout")]

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using Dominance.Tests.Support;
+using Microsoft.Data.Sqlite;
 
 namespace Dominance.Tests.Persistence;
 
@@ -40,10 +40,75 @@ public sealed class DatabaseFailureTests
 
         disk.Fill();
         await ExpectFailuresAsync(server, alice);
-        Assert.That(server.Log.Text, Does.Contain("database or disk is full"), "the log names the cause");
+        Assert.That(server.Log.Text, Does.Contain("World save failed (1 in a row): SQLite Error 13: 'database or disk is full'"), "the log names the cause");
+        Assert.That(server.Log.Text, Does.Not.Contain("cannot rollback"), "the failed rollback after it does not hide the cause");
 
         disk.Free();
         await ExpectRecoveryAsync(server, alice, database: null);
+    }
+
+    [Test]
+    public async Task AShortReadOnlySpellEndsByItselfOnceTheFilesAreWritableAgain()
+    {
+        await using TestDatabase database = await TestDatabase.CreateAsync(StoreKind.Sqlite);
+        await using TestServer server = await StartAsync(database);
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await alice.DoAsync("save", "Saved (save #1");
+
+        await using (await ReadOnlySpell.BeginAsync(Path.GetDirectoryName(database.SqliteFile)!))
+        {
+            // Idle pooled connections are closed now and then (Microsoft.Data.Sqlite prunes them every few minutes):
+            // the next calls open new connections while the files are read-only, and SQLite opens those read-only.
+            SqliteConnection.ClearAllPools();
+            await alice.SendAsync("save");
+            Assert.That(await alice.Lines.WaitForAsync("The save failed"), Does.Contain("attempt to write a readonly database"));
+            await using TelnetTestClient bob = await server.TelnetAsync();
+            await bob.Lines.WaitForAsync("for everything else.");
+            await bob.SendAsync("create Bob secret1");
+            Assert.That(await bob.Lines.WaitForAsync("could not store"), Does.StartWith("The server could not store your account right now"));
+        }
+
+        // Writable again: the retried save and every later write work, with no restart.
+        Assert.That(await alice.Lines.WaitForAsync("[save] The world is saved again", TimeSpan.FromSeconds(30)), Does.StartWith("[save] The world is saved again (save #"));
+        await using TelnetTestClient carol = await server.CreateAsync("Carol");
+        Assert.That(await alice.DoAsync("save", "Saved"), Does.StartWith("Saved (save #"));
+        Assert.That(await database.ScalarAsync<long>("SELECT COUNT(*) FROM accounts"), Is.EqualTo(2), "Alice and Carol are stored");
+    }
+
+    [Test]
+    public async Task ADatabaseDeletedUnderTheServerIsReportedAndNothingIsClaimedSaved()
+    {
+        await using TestDatabase database = await TestDatabase.CreateAsync(StoreKind.Sqlite);
+        await using TestServer server = await StartAsync(database);
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await alice.DoAsync("save", "Saved (save #1");
+
+        await database.DestroyAsync(); // rm dominance.db*
+
+        // A new account is not claimed stored.
+        await using TelnetTestClient dave = await server.TelnetAsync();
+        await dave.Lines.WaitForAsync("for everything else.");
+        await dave.SendAsync("create Dave secret1");
+        Assert.That(await dave.Lines.WaitForAsync("could not store"), Does.StartWith("The server could not store your account right now"));
+
+        // The operator and the admins hear it loudly, with what to do: everything the file held is copied beside it.
+        string alarm = await alice.Lines.WaitForAsync("[database]");
+        Assert.That(alarm, Does.Contain($"SQLite {database.SqliteFile} was deleted or replaced while the server ran. Nothing more is stored"));
+        string copy = Directory.GetFiles(Path.GetDirectoryName(database.SqliteFile)!, "dominance.db.rescued-*").Single();
+        Assert.That(alarm, Does.Contain($"copied to {copy}: stop the server, move that copy to {database.SqliteFile}, and start it again."));
+        await using (var rescued = new SqliteConnection($"Data Source={copy};Mode=ReadOnly;Pooling=False"))
+        {
+            await rescued.OpenAsync();
+            await using SqliteCommand names = rescued.CreateCommand();
+            names.CommandText = "SELECT group_concat(name) FROM accounts";
+            Assert.That(await names.ExecuteScalarAsync(), Is.EqualTo("Alice"), "the copy holds the accounts");
+        }
+
+        // The save is not claimed made either, and the alarm was raised once.
+        await alice.SendAsync("save");
+        Assert.That(await alice.Lines.WaitForAsync("The save failed"), Does.Contain("was deleted or replaced while the server ran: nothing is stored while it is not there."));
+        Assert.That(server.Log.Lines.Count(l => l.StartsWith("Critical") && l.Contains("was deleted or replaced while the server ran. Nothing")), Is.EqualTo(1), server.Log.Text);
+        Assert.That(File.Exists(database.SqliteFile), Is.False, "no empty database was made in its place");
     }
 
     private static Task<TestServer> StartAsync(TestDatabase database, string? sqliteFile = null) => GameServer.StartAsync(s =>
@@ -56,6 +121,7 @@ public sealed class DatabaseFailureTests
 
         s.Persistence.SaveInterval = TimeSpan.Zero;
         s.Persistence.RetryDelay = TimeSpan.FromMilliseconds(100);
+        s.Persistence.ShutdownSaveTimeout = TimeSpan.FromSeconds(2); // where the database stays lost, the final save fails
     });
 
     private static async Task ExpectFailuresAsync(TestServer server, TelnetTestClient alice)
@@ -91,83 +157,5 @@ public sealed class DatabaseFailureTests
 
         await using TelnetTestClient bob = await server.CreateAsync("Bob");
         Assert.That(await alice.DoAsync("save", "Saved"), Does.StartWith("Saved (save #"));
-    }
-
-    /// <summary>A 16 MB tmpfs: a real file system that really fills up. Mounting needs root (CI runs as root).</summary>
-    private sealed class TinyDisk : IAsyncDisposable
-    {
-        private TinyDisk(string path) => Path = path;
-
-        public string Path { get; }
-
-        private string Filler => System.IO.Path.Combine(Path, "filler");
-
-        public static async Task<TinyDisk> MountAsync()
-        {
-            string path = Directory.CreateTempSubdirectory("dominance-disk-").FullName;
-            if (await RunAsync("mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", path) != 0)
-            {
-                Directory.Delete(path);
-                Prerequisite.Missing("Cannot mount a tmpfs to fill up (the disk-full test needs root).");
-            }
-
-            return new TinyDisk(path);
-        }
-
-        /// <summary>Writes until the file system has no room left.</summary>
-        public void Fill()
-        {
-            using var filler = new FileStream(Filler, FileMode.Create, FileAccess.Write, FileShare.None, bufferSize: 1);
-            byte[] block = new byte[64 * 1024];
-            try
-            {
-                while (true)
-                {
-                    filler.Write(block);
-                }
-            }
-            catch (IOException)
-            {
-                // ENOSPC: full. What did not fit is dropped with the exception; write what does, a byte at a time.
-                try
-                {
-                    while (true)
-                    {
-                        filler.WriteByte(0);
-                    }
-                }
-                catch (IOException)
-                {
-                }
-            }
-        }
-
-        public void Free() => File.Delete(Filler);
-
-        public async ValueTask DisposeAsync()
-        {
-            await RunAsync("umount", "-l", Path);
-            Directory.Delete(Path, recursive: true);
-        }
-
-        private static async Task<int> RunAsync(params string[] command)
-        {
-            var start = new ProcessStartInfo(command[0]) { RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (string arg in command[1..])
-            {
-                start.ArgumentList.Add(arg);
-            }
-
-            try
-            {
-                using Process process = Process.Start(start)!;
-                await process.WaitForExitAsync();
-                return process.ExitCode;
-            }
-            catch (System.ComponentModel.Win32Exception)
-            {
-                return -1; // no such command
-            }
-        }
     }
 }

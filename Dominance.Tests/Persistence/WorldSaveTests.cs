@@ -77,6 +77,12 @@ public sealed class WorldSaveTests
 
         public string Description => inner.Description;
 
+        public event Action<string>? Alarm
+        {
+            add => inner.Alarm += value;
+            remove => inner.Alarm -= value;
+        }
+
         public void Release() => _gate.TrySetResult();
 
         public async Task<long> WriteSaveAsync(ReadOnlyMemory<byte> state, byte[] sha256, DateTimeOffset at, int keep)

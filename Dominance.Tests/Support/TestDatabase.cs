@@ -101,6 +101,25 @@ internal sealed class TestDatabase : IAsyncDisposable
         return (T)Convert.ChangeType((await command.ExecuteScalarAsync())!, typeof(T));
     }
 
+    /// <summary>
+    /// Takes the database away from under whatever uses it: the SQLite file and its <c>-wal</c> and <c>-shm</c> are
+    /// deleted (<c>rm dominance.db*</c>); the PostgreSQL database is dropped, its connections closed.
+    /// </summary>
+    public async Task DestroyAsync()
+    {
+        if (_folder is not null)
+        {
+            foreach (string file in Directory.GetFiles(_folder, Path.GetFileName(SqliteFile) + "*"))
+            {
+                File.Delete(file);
+            }
+        }
+        else
+        {
+            await Postgres!.DropDatabaseAsync(_database!);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_folder is not null)

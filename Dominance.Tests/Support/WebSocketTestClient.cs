@@ -84,6 +84,9 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts the close handshake, as a browser tab that closes does; the server's answer ends <see cref="Lines"/>.</summary>
+    public Task CloseAsync() => _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+
     public async ValueTask DisposeAsync()
     {
         _socket.Abort();
@@ -116,8 +119,12 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
 
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
-                    // Answer the close handshake, as browsers do.
-                    await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    if (_socket.State == WebSocketState.CloseReceived)
+                    {
+                        // Answer the close handshake, as browsers do (unless it answers ours).
+                        await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
+                    }
+
                     break;
                 }
 

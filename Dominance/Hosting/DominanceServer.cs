@@ -123,7 +123,7 @@ internal sealed class DominanceServer : IAsyncDisposable
         });
 
         builder.Services.AddSingleton(settings);
-        builder.Services.AddSingleton(store ?? OpenStore(settings.Persistence, game));
+        builder.Services.AddSingleton(services => store ?? OpenStore(settings.Persistence, game, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(services => new AccountService(
             services.GetRequiredService<IGameStore>(), settings.Accounts, clock, services.GetRequiredService<ILogger<AccountService>>()));
         builder.Services.AddSingleton(services => new WorldSaves(
@@ -165,7 +165,7 @@ internal sealed class DominanceServer : IAsyncDisposable
         app.Map("/ws", (HttpContext http) => WebSocketEndpoint.HandleAsync(http, portal));
         app.MapGet("/healthz", () => Results.Json(HealthStatus.Read(core, portal)));
         WebClientFiles.Map(app);
-        app.MapPost("/admin/reload", (Delegate)((HttpContext http) => AdminReloadAsync(http, app.Services.GetService<ReloadCoordinator>())));
+        AdminEndpoint.Map(app, settings.Reload);
 
         return new DominanceServer(app, core, portal, telnet!, http!);
     }
@@ -174,10 +174,11 @@ internal sealed class DominanceServer : IAsyncDisposable
     /// The database: PostgreSQL if <see cref="PersistenceSettings.PostgreSQL"/> is set, else the SQLite file, taken
     /// relative to the game folder (or, for the built-in game, to the executable's folder).
     /// </summary>
-    private static IGameStore OpenStore(PersistenceSettings settings, GameSetup game) =>
+    private static IGameStore OpenStore(PersistenceSettings settings, GameSetup game, ILoggerFactory logs) =>
         settings.PostgreSQL.Length > 0
             ? new PostgresGameStore(settings.PostgreSQL)
-            : new SqliteGameStore(Path.Combine(game.Sources?.Folder ?? AppContext.BaseDirectory, settings.SqliteFile));
+            : new SqliteGameStore(Path.Combine(game.Sources?.Folder ?? AppContext.BaseDirectory, settings.SqliteFile), logs.CreateLogger<SqliteGameStore>());
+
 
     /// <summary>The live-reload coordinator, if the game was compiled from source.</summary>
     internal ReloadCoordinator? Reloads => _app.Services.GetService<ReloadCoordinator>();
@@ -195,34 +196,16 @@ internal sealed class DominanceServer : IAsyncDisposable
     public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
 
     /// <summary>
-    /// The process exit code after a shutdown: 0 if it did its work, 1 if it could not (the game thread did not answer,
-    /// or the final save was not stored). The log says why.
+    /// Why the shutdown could not do its work (the game thread did not answer, or the final save was not stored), or
+    /// <see langword="null"/> if it did. The process exits 1 when it is set.
     /// </summary>
-    public int ExitCode => _lifetime.Failure is null ? 0 : 1;
+    public string? ShutdownFailure => _lifetime.Failure;
 
     /// <summary>Shuts down gracefully: players are told, output is flushed, connections close, the game thread stops.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _app.StopAsync(cancellationToken);
 
     /// <inheritdoc/>
     public ValueTask DisposeAsync() => _app.DisposeAsync();
-
-    /// <summary><c>POST /admin/reload</c>: reloads the game and answers with the report. Loopback clients only.</summary>
-    private static async Task<IResult> AdminReloadAsync(HttpContext http, ReloadCoordinator? reloads)
-    {
-        IPAddress? remote = http.Connection.RemoteIpAddress;
-        if (remote is null || !IPAddress.IsLoopback(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote))
-        {
-            return Results.Json(new { error = "Reloads are accepted from this machine only." }, statusCode: StatusCodes.Status403Forbidden);
-        }
-
-        if (reloads is null)
-        {
-            return Results.Json(new { error = "This server runs a built-in module that cannot be reloaded." }, statusCode: StatusCodes.Status409Conflict);
-        }
-
-        ReloadReport report = await reloads.ReloadAsync("POST /admin/reload").ConfigureAwait(false);
-        return Results.Json(report, statusCode: report.Succeeded ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity);
-    }
 }
 
 /// <summary>Which game the server runs: a fixed module instance, or source it compiles and reloads.</summary>

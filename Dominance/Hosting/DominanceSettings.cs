@@ -90,6 +90,13 @@ public sealed class DominanceSettings
             errors.Add($"Reload:Debounce must be 0 or a positive time such as 00:00:00.150; it is {Reload.Debounce}.");
         }
 
+        if (Reload.AdminToken.Length is > 0 and < ReloadSettings.MinAdminTokenLength || Reload.AdminToken.Any(char.IsWhiteSpace))
+        {
+            errors.Add(
+                $"Reload:AdminToken must be empty (the reload endpoint is off) or at least {ReloadSettings.MinAdminTokenLength} characters " +
+                $"without spaces, such as the output of: openssl rand -hex 16; it has {Reload.AdminToken.Length}.");
+        }
+
         return errors;
     }
 
@@ -173,6 +180,15 @@ public sealed class ReloadSettings
 
     /// <summary>How long the game folder must be quiet after a change before the reload starts (editors save in steps).</summary>
     public TimeSpan Debounce { get; set; } = TimeSpan.FromMilliseconds(150);
+
+    /// <summary>The shortest <see cref="AdminToken"/> accepted.</summary>
+    public const int MinAdminTokenLength = 16;
+
+    /// <summary>
+    /// The token <c>POST /admin/reload</c> requires, as <c>Authorization: Bearer &lt;token&gt;</c>. Default empty: the
+    /// endpoint is off. Never logged.
+    /// </summary>
+    public string AdminToken { get; set; } = "";
 }
 
 /// <summary>Settings of player accounts.</summary>

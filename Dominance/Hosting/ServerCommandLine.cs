@@ -24,7 +24,10 @@ internal static class ServerCommandLine
             "IdleTimeout": "00:30:00"
           },
           "Reload": {
-            "Watch": true
+            "Watch": true,
+            // A token (openssl rand -hex 16) turns on POST /admin/reload, for scripts on this machine that send it as
+            // "Authorization: Bearer <token>". Empty: the endpoint is off.
+            "AdminToken": ""
           },
           // The game's own settings, read by the game code through IGameContext.Settings.
           "Game": {
@@ -182,6 +185,14 @@ internal static class ServerCommandLine
 
         Console.WriteLine($"Dominance is running {sources.Description}. Telnet: {server.TelnetEndPoint}  Web: http://{server.HttpEndPoint}/  WebSocket: ws://{server.HttpEndPoint}/ws  (Ctrl-C stops)");
         await server.WaitForShutdownAsync().ConfigureAwait(false);
-        return server.ExitCode;
+
+        // Whoever runs the server (a script, systemd) must be able to tell that the players' last moves are not stored.
+        if (server.ShutdownFailure is { } failure)
+        {
+            Console.Error.WriteLine($"dominance: exit code 1: {failure}");
+            return 1;
+        }
+
+        return 0;
     }
 }

@@ -43,6 +43,7 @@ internal sealed class ServerLifetime(
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        store.Alarm += OnStoreAlarm;
         RestoredSave? restored;
         try
         {
@@ -189,4 +190,11 @@ internal sealed class ServerLifetime(
     }
 
     public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>The store cannot keep what it is given: the operator and every admin must hear it.</summary>
+    private void OnStoreAlarm(string message)
+    {
+        log.LogCritical("{Alarm}", message);
+        core.TellAdmins($"[database] {message}");
+    }
 }

@@ -14,6 +14,13 @@ internal interface IGameStore : IAsyncDisposable
     string Description { get; }
 
     /// <summary>
+    /// Raised once, on any thread, when the store finds that it can no longer keep what it is given for a reason an
+    /// operator must act on (the SQLite file was deleted or replaced under the running server). The message says what
+    /// happened and what to do. Calls fail meanwhile, each with the reason.
+    /// </summary>
+    event Action<string>? Alarm;
+
+    /// <summary>
     /// Creates the schema, or migrates it to the version this server knows, and records the version in the database.
     /// Returns that version. Fails if the database was written by a newer server.
     /// </summary>
@@ -63,17 +70,18 @@ internal sealed record SaveInfo(long Id, DateTimeOffset CreatedAt, long Length, 
 internal sealed class StoreException(string message, Exception? inner = null) : Exception(message, inner)
 {
     /// <summary>
-    /// A database failure's message and those of its inner exceptions, each once, for logs and admins: "Failed to
-    /// connect to 127.0.0.1:5432: Connection refused".
+    /// A database failure's message and those of its inner exceptions, each once and without a final full stop (the
+    /// caller's sentence goes on), for logs and admins: "Failed to connect to 127.0.0.1:5432: Connection refused".
     /// </summary>
     public static string CauseOf(Exception e)
     {
         var messages = new List<string>();
         for (Exception? x = e; x is not null; x = x.InnerException)
         {
-            if (!messages.Contains(x.Message))
+            string message = x.Message.TrimEnd('.');
+            if (!messages.Contains(message))
             {
-                messages.Add(x.Message);
+                messages.Add(message);
             }
         }
 

@@ -15,6 +15,8 @@ internal abstract class SqlGameStore : IGameStore
 {
     public abstract string Description { get; }
 
+    public event Action<string>? Alarm;
+
     /// <summary>The schema, one script per version: element 0 creates version 1.</summary>
     protected abstract IReadOnlyList<string> Migrations { get; }
 
@@ -30,6 +32,17 @@ internal abstract class SqlGameStore : IGameStore
     /// <summary>Inserts the row of a save, data included, and returns its id.</summary>
     protected abstract Task<long> InsertSaveAsync(
         DbConnection connection, DbTransaction transaction, ReadOnlyMemory<byte> state, byte[] sha256, DateTimeOffset at);
+
+    /// <summary>
+    /// Called after every call's work, before it reports success: throws if what was just written is not kept after
+    /// all. Nothing to check by default.
+    /// </summary>
+    protected virtual void CheckKept()
+    {
+    }
+
+    /// <summary>Raises <see cref="IGameStore.Alarm"/>.</summary>
+    protected void RaiseAlarm(string message) => Alarm?.Invoke(message);
 
     /// <summary>A timestamp as this database's driver wants it.</summary>
     protected virtual object Timestamp(DateTimeOffset at) => at;
@@ -177,7 +190,9 @@ internal abstract class SqlGameStore : IGameStore
     private Task<T> RunAsync<T>(Func<DbConnection, Task<T>> work) => Task.Run(async () =>
     {
         await using DbConnection connection = await OpenAsync().ConfigureAwait(false);
-        return await work(connection).ConfigureAwait(false);
+        T result = await work(connection).ConfigureAwait(false);
+        CheckKept();
+        return result;
     });
 
     private Task RunAsync(Func<DbConnection, Task> work) => RunAsync(async connection =>

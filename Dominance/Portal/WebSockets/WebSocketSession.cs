@@ -21,6 +21,9 @@ internal sealed class WebSocketSession : PortalSession
     public const string GmcpSubprotocol = "gmcp.mudstandards.org";
 
     private const int CoalesceLimit = 64 * 1024;
+
+    /// <summary>How long either side of the close handshake is waited for.</summary>
+    private static readonly TimeSpan s_closeTimeout = TimeSpan.FromSeconds(2);
     private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
     private static readonly byte[] s_echoOff = Encoding.UTF8.GetBytes("Client.Echo {\"enabled\":false}");
     private static readonly byte[] s_echoOn = Encoding.UTF8.GetBytes("Client.Echo {\"enabled\":true}");
@@ -29,6 +32,9 @@ internal sealed class WebSocketSession : PortalSession
     private readonly bool _gmcp;
     private readonly WebSocketMessageType _textType;
     private readonly CancellationTokenSource _stop = new();
+
+    // Completes once our close frame is sent, or the connection aborted: the close handshake is over on our side.
+    private readonly TaskCompletionSource _closeSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ArrayBufferWriter<byte> _pending = new(1024);
 
     public WebSocketSession(Portal portal, WebSocket socket, IPAddress remoteAddress, bool gmcp)
@@ -64,6 +70,7 @@ internal sealed class WebSocketSession : PortalSession
                     result = await receive.ConfigureAwait(false);
                     if (result.MessageType == WebSocketMessageType.Close)
                     {
+                        await AnswerCloseAsync().ConfigureAwait(false);
                         return;
                     }
 
@@ -113,12 +120,20 @@ internal sealed class WebSocketSession : PortalSession
     protected override async ValueTask CloseTransportAsync()
     {
         // The client answers with its own close frame, which ends the read loop; do not wait for it for ever.
-        _stop.CancelAfter(TimeSpan.FromSeconds(2));
-        await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Goodbye", _stop.Token).ConfigureAwait(false);
+        _stop.CancelAfter(s_closeTimeout);
+        try
+        {
+            await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Goodbye", _stop.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _closeSent.TrySetResult();
+        }
     }
 
     protected override void AbortTransport()
     {
+        _closeSent.TrySetResult();
         _stop.Cancel();
         if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
         {
@@ -126,6 +141,24 @@ internal sealed class WebSocketSession : PortalSession
             // has sent its close frame, or aborted itself after answering a protocol error (1007 for invalid UTF-8),
             // must be left alone: disposing its stream resets the TCP connection and can destroy that frame.
             _socket.Abort();
+        }
+    }
+
+    /// <summary>
+    /// The client sent a close frame: it started the close handshake, or answered ours. Ours goes out from the write
+    /// loop, after the output already queued (the client reads until it has our close frame). Returning before it is
+    /// sent would abort the connection, and the client would see 1006 instead of 1000. A client that does not take its
+    /// output within <see cref="s_closeTimeout"/> is aborted all the same.
+    /// </summary>
+    private async Task AnswerCloseAsync()
+    {
+        Close();
+        try
+        {
+            await _closeSent.Task.WaitAsync(s_closeTimeout).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
         }
     }
 

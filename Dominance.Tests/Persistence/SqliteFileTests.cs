@@ -1,0 +1,45 @@
+using System.Runtime.Versioning;
+using System.Security.Cryptography;
+using Dominance.Persistence;
+using Dominance.Tests.Support;
+using Microsoft.Extensions.Logging;
+
+namespace Dominance.Tests.Persistence;
+
+/// <summary>The SQLite file itself: who may read it.</summary>
+[UnsupportedOSPlatform("windows")]
+public sealed class SqliteFileTests
+{
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+
+    [Test]
+    public async Task TheDatabaseAndItsWalAndShmFilesAreCreatedForTheOwnerOnly()
+    {
+        await using TestDatabase database = await TestDatabase.CreateAsync(StoreKind.Sqlite);
+        await using IGameStore store = database.OpenStore();
+        await store.MigrateAsync();
+        byte[] state = "{}"u8.ToArray();
+        await store.WriteSaveAsync(state, SHA256.HashData(state), DateTimeOffset.UtcNow, keep: 3);
+
+        foreach (string file in new[] { database.SqliteFile, database.SqliteFile + "-wal", database.SqliteFile + "-shm" })
+        {
+            Assert.That(File.GetUnixFileMode(file), Is.EqualTo(OwnerOnly), $"{file} holds password hashes (or pages of them)");
+        }
+    }
+
+    [Test]
+    public async Task AnExistingDatabaseOthersCanReadIsReported()
+    {
+        await using TestDatabase database = await TestDatabase.CreateAsync(StoreKind.Sqlite);
+        File.Create(database.SqliteFile).Dispose();
+        File.SetUnixFileMode(database.SqliteFile, OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        var log = new LogCapture();
+        using var logs = LoggerFactory.Create(b => b.AddProvider(log));
+
+        await using var store = new SqliteGameStore(database.SqliteFile, logs.CreateLogger<SqliteGameStore>());
+        await store.MigrateAsync();
+
+        Assert.That(log.Text, Does.Contain($"{database.SqliteFile} can be read by other users of this machine (mode 644)").And.Contain("chmod 600"));
+        Assert.That(File.GetUnixFileMode(database.SqliteFile), Is.EqualTo(OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead), "the operator's choice is reported, not overridden");
+    }
+}
