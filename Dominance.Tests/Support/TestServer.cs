@@ -79,7 +79,7 @@ internal sealed class TestServer : IAsyncDisposable
         settings.Accounts.AllowWeakPasswordHashing = true; // 600,000 PBKDF2 rounds per login test would be minutes of the suite
         settings.Accounts.PasswordIterations = 1_000;
         configure?.Invoke(settings);
-        Assert.That(settings.Validate(), Is.Empty, "test settings must be valid");
+        Assert.That(SettingsRegistration.Check(settings), Is.Empty, "test settings must be valid");
         return (settings, folder);
     }
 

@@ -106,9 +106,10 @@ internal sealed class DominanceServer : IAsyncDisposable
 
         ListenOptions? telnet = null;
         ListenOptions? http = null;
-        IPAddress host = IPAddress.Parse(settings.Portal.Host);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
+            // Runs as the server starts, after the settings were checked (ValidateOnStart): the address parses.
+            IPAddress host = IPAddress.Parse(settings.Portal.Host);
             kestrel.AddServerHeader = false;
             kestrel.Listen(host, settings.Portal.TelnetPort, listen =>
             {
@@ -123,6 +124,7 @@ internal sealed class DominanceServer : IAsyncDisposable
         });
 
         builder.Services.AddSingleton(settings);
+        builder.Services.AddDominanceSettings(settings);
         builder.Services.AddSingleton(services => store ?? OpenStore(settings.Persistence, game, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(services => new AccountService(
             services.GetRequiredService<IGameStore>(), settings.Accounts, clock, services.GetRequiredService<ILogger<AccountService>>()));

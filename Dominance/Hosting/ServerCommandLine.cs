@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Dominance.Reload;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 
 namespace Dominance.Hosting;
 
@@ -176,6 +177,18 @@ internal static class ServerCommandLine
             string setting = e.Message.Contains($":{settings.Portal.TelnetPort}", StringComparison.Ordinal) ? "Portal:TelnetPort (--telnet-port)" : "Portal:HttpPort (--http-port)";
             Console.Error.WriteLine($"dominance: cannot listen: {e.Message} Choose another port with {setting}.");
             return 1;
+        }
+        catch (Exception e) when (e is OptionsValidationException or AggregateException { InnerException: OptionsValidationException })
+        {
+            // The settings were checked above; this is the host's own check at start (ValidateOnStart), kept in step.
+            foreach (string error in e is AggregateException all
+                ? all.InnerExceptions.OfType<OptionsValidationException>().SelectMany(failed => failed.Failures)
+                : ((OptionsValidationException)e).Failures)
+            {
+                Console.Error.WriteLine($"dominance: invalid setting: {error}");
+            }
+
+            return 2;
         }
         catch (Exception e) when (e is GameLoadException or Persistence.StoreException)
         {

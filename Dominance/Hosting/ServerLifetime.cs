@@ -1,6 +1,7 @@
 using Dominance.Api;
 using Dominance.Core;
 using Dominance.Persistence;
+using Dominance.Portal;
 using Dominance.Reload;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Configuration;
 namespace Dominance.Hosting;
 
 /// <summary>
-/// Reads the configuration in Generic Host order: embedded defaults (the property initializers of
-/// <see cref="DominanceSettings"/>), then <c>appsettings.json</c>, then <c>DOMINANCE__</c> environment variables, then
+/// Reads the configuration in Generic Host order: embedded defaults (the property initializers of the settings
+/// classes), then <c>appsettings.json</c>, then <c>DOMINANCE__</c> environment variables, then
 /// <c>--Section:Key=value</c> overrides. Bad values come back as messages that name the setting.
 /// </summary>
 internal static class SettingsLoader
@@ -14,7 +14,8 @@ internal static class SettingsLoader
 
     /// <summary>
     /// Builds and binds the configuration. Returns <see langword="false"/> with one message per problem if the
-    /// configuration cannot be read or a value is out of range.
+    /// configuration cannot be read or a value is out of range (checked as the host checks it at start:
+    /// <see cref="SettingsRegistration.Check"/>).
     /// </summary>
     public static bool TryLoad(
         string settingsFolder,
@@ -42,7 +43,7 @@ internal static class SettingsLoader
             return false;
         }
 
-        errors = settings.Validate();
+        errors = SettingsRegistration.Check(settings);
         return errors.Count == 0;
     }
 }

@@ -15,7 +15,7 @@ namespace Dominance.Portal;
 /// </summary>
 /// <remarks>
 /// <para><b>The outbox.</b> The core (on the game thread) and the portal (for its own notices) add frames with
-/// <see cref="Enqueue"/>, which never blocks. It holds at most <see cref="Hosting.PortalSettings.SendQueueCapacity"/> frames:
+/// <see cref="Enqueue"/>, which never blocks. It holds at most <see cref="PortalSettings.SendQueueCapacity"/> frames:
 /// the count is kept here, and a frame past it means the client is not reading, so the session is aborted instead of
 /// slowing anybody else. The frames sit in a single-reader channel that is unbounded as a type: .NET 10's
 /// <c>BoundedChannel</c> has known faults with a parked reader under contention (dotnet/runtime#131141), which is

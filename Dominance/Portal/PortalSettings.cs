@@ -1,0 +1,75 @@
+using System.Net;
+using Dominance.Core;
+using Microsoft.Extensions.Options;
+
+namespace Dominance.Portal;
+
+/// <summary>Settings of the portal, the in-process network edge (configuration section <c>Portal</c>).</summary>
+public sealed class PortalSettings
+{
+    /// <summary>The configuration section these settings are read from.</summary>
+    public const string Section = "Portal";
+
+    /// <summary>The address both listeners bind to. Default 127.0.0.1; use 0.0.0.0 to accept other machines.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+
+    /// <summary>The telnet port. Default 4000; 0 picks a free port.</summary>
+    public int TelnetPort { get; set; } = 4000;
+
+    /// <summary>The HTTP port (web client, <c>/ws</c>, <c>/healthz</c>). Default 4001; 0 picks a free port.</summary>
+    public int HttpPort { get; set; } = 4001;
+
+    /// <summary>Inputs a session may send per <see cref="CommandRateWindow"/>; more are dropped with a warning. 0 turns the limit off.</summary>
+    public int CommandRateLimit { get; set; } = 80;
+
+    /// <summary>The window of <see cref="CommandRateLimit"/>. Default one second.</summary>
+    public TimeSpan CommandRateWindow { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest input line, in characters. Longer lines are dropped with a warning.</summary>
+    public int MaxInputLength { get; set; } = 6000;
+
+    /// <summary>New connections one IP address may open per <see cref="ConnectionRateWindow"/>. 0 turns the limit off.</summary>
+    public int ConnectionRateLimit { get; set; } = 20;
+
+    /// <summary>The window of <see cref="ConnectionRateLimit"/>. Default ten seconds.</summary>
+    public TimeSpan ConnectionRateWindow { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The most connections open at once, over both protocols.</summary>
+    public int MaxConnections { get; set; } = 10_000;
+
+    /// <summary>Messages a session's send queue holds. A client that lets it fill up is disconnected.</summary>
+    public int SendQueueCapacity { get; set; } = 1024;
+
+    /// <summary>How long a graceful shutdown waits for queued output to reach clients before closing them hard.</summary>
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(5);
+}
+
+/// <summary>Checks <see cref="PortalSettings"/>; each failure names the setting.</summary>
+internal sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
+{
+    public ValidateOptionsResult Validate(string? name, PortalSettings options)
+    {
+        var errors = new SettingErrors(PortalSettings.Section);
+        if (!IPAddress.TryParse(options.Host, out _))
+        {
+            errors.Add(nameof(options.Host), $"must be an IP address such as 127.0.0.1 or 0.0.0.0; it is '{options.Host}'.");
+        }
+
+        errors.Port(nameof(options.TelnetPort), options.TelnetPort);
+        errors.Port(nameof(options.HttpPort), options.HttpPort);
+        if (options.TelnetPort != 0 && options.TelnetPort == options.HttpPort)
+        {
+            errors.AddMessage($"Portal:TelnetPort and Portal:HttpPort must differ; both are {options.TelnetPort}.");
+        }
+
+        errors.AtLeast(nameof(options.CommandRateLimit), options.CommandRateLimit, 0);
+        errors.Positive(nameof(options.CommandRateWindow), options.CommandRateWindow);
+        errors.AtLeast(nameof(options.MaxInputLength), options.MaxInputLength, 1);
+        errors.AtLeast(nameof(options.ConnectionRateLimit), options.ConnectionRateLimit, 0);
+        errors.Positive(nameof(options.ConnectionRateWindow), options.ConnectionRateWindow);
+        errors.AtLeast(nameof(options.MaxConnections), options.MaxConnections, 1);
+        errors.AtLeast(nameof(options.SendQueueCapacity), options.SendQueueCapacity, 4);
+        errors.Positive(nameof(options.ShutdownGrace), options.ShutdownGrace);
+        return errors.Result;
+    }
+}

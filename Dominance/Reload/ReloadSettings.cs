@@ -1,0 +1,45 @@
+using Dominance.Core;
+using Microsoft.Extensions.Options;
+
+namespace Dominance.Reload;
+
+/// <summary>Settings of live reload (configuration section <c>Reload</c>).</summary>
+public sealed class ReloadSettings
+{
+    /// <summary>The configuration section these settings are read from.</summary>
+    public const string Section = "Reload";
+
+    /// <summary>Whether saving a <c>.cs</c> file in the game folder reloads the game. Default on.</summary>
+    public bool Watch { get; set; } = true;
+
+    /// <summary>How long the game folder must be quiet after a change before the reload starts (editors save in steps).</summary>
+    public TimeSpan Debounce { get; set; } = TimeSpan.FromMilliseconds(150);
+
+    /// <summary>The shortest <see cref="AdminToken"/> accepted.</summary>
+    public const int MinAdminTokenLength = 16;
+
+    /// <summary>
+    /// The token <c>POST /admin/reload</c> requires, as <c>Authorization: Bearer &lt;token&gt;</c>. Default empty: the
+    /// endpoint is off. Never logged.
+    /// </summary>
+    public string AdminToken { get; set; } = "";
+}
+
+/// <summary>Checks <see cref="ReloadSettings"/>; each failure names the setting.</summary>
+internal sealed class ReloadSettingsValidator : IValidateOptions<ReloadSettings>
+{
+    public ValidateOptionsResult Validate(string? name, ReloadSettings options)
+    {
+        var errors = new SettingErrors(ReloadSettings.Section);
+        errors.ZeroOrPositive(nameof(options.Debounce), options.Debounce, "", "00:00:00.150");
+        if (options.AdminToken.Length is > 0 and < ReloadSettings.MinAdminTokenLength || options.AdminToken.Any(char.IsWhiteSpace))
+        {
+            errors.Add(
+                nameof(options.AdminToken),
+                $"must be empty (the reload endpoint is off) or at least {ReloadSettings.MinAdminTokenLength} characters " +
+                $"without spaces, such as the output of: openssl rand -hex 16; it has {options.AdminToken.Length}.");
+        }
+
+        return errors.Result;
+    }
+}
