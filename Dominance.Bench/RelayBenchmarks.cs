@@ -8,7 +8,6 @@ using Dominance.Portal;
 using Dominance.Portal.InMemory;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
-using PortalService = Dominance.Portal.Portal;
 
 namespace Dominance.Bench;
 

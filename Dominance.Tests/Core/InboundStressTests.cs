@@ -6,7 +6,6 @@ using Dominance.Portal.InMemory;
 using Dominance.Tests.Support;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging.Abstractions;
-using PortalService = Dominance.Portal.Portal;
 
 namespace Dominance.Tests.Core;
 

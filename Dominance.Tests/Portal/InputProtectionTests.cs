@@ -28,7 +28,7 @@ public sealed class InputProtectionTests
 
         // Still the same window: dropped, and no second warning.
         await client.SendAsync("echo 9");
-        await Poll.UntilAsync(() => Interlocked.Read(ref server.Server.Portal.Counters.InputsRateLimited) == 4, "echo 9 was dropped");
+        await Poll.UntilAsync(() => server.Server.Portal.Counters.InputsRateLimited == 4, "echo 9 was dropped");
         clock.Advance(TimeSpan.FromSeconds(1));
         await client.SendAsync("echo 10");
         Assert.That(await client.Lines.NextAsync(), Is.EqualTo("10"), "the next window accepts input again");

@@ -92,7 +92,7 @@ public sealed class OutputTests
         }
 
         Assert.That(server.Log.Contains("is not reading its output: send queue full"), Is.True);
-        Assert.That(Interlocked.Read(ref server.Server.Portal.Counters.SlowClientsDisconnected), Is.EqualTo(1));
+        Assert.That(server.Server.Portal.Counters.SlowClientsDisconnected, Is.EqualTo(1));
         await active.SendAsync("echo still here");
         Assert.That(await active.Lines.WaitForAsync("still here"), Is.EqualTo("still here"));
         Assert.That(server.TestModule.Disconnected.Select(s => s.Value), Is.EqualTo(new[] { stalledId }));

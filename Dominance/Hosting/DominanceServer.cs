@@ -5,6 +5,7 @@ using Dominance.Portal.Telnet;
 using Dominance.Portal.WebSockets;
 using Dominance.Accounts;
 using Dominance.Persistence;
+using Dominance.Portal;
 using Dominance.Reload;
 using Dominance.WebClient;
 using Microsoft.Extensions.Hosting;
@@ -17,7 +18,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
-using PortalService = Dominance.Portal.Portal;
 
 namespace Dominance.Hosting;
 

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using Dominance.Core;
-using PortalService = Dominance.Portal.Portal;
+using Dominance.Portal;
 
 namespace Dominance.Hosting;
 
@@ -18,18 +18,27 @@ internal sealed record HealthStatus(
     long SlowClientsDisconnected,
     RuntimeStatus Runtime)
 {
+    /// <summary>When this process started, read once.</summary>
+    private static readonly DateTime s_processStart = ReadProcessStart();
+
     public static HealthStatus Read(GameLoop core, PortalService portal) => new(
         "ok",
         portal.SessionCount,
         core.Inbound.Count,
         core.InputsHandled,
-        Math.Round((DateTime.Now - Process.GetCurrentProcess().StartTime).TotalSeconds, 1),
-        Interlocked.Read(ref portal.Counters.ConnectionsAccepted),
-        Interlocked.Read(ref portal.Counters.ConnectionsRefused),
-        Interlocked.Read(ref portal.Counters.InputsRateLimited),
-        Interlocked.Read(ref portal.Counters.InputsTooLong),
-        Interlocked.Read(ref portal.Counters.SlowClientsDisconnected),
+        Math.Round((DateTime.Now - s_processStart).TotalSeconds, 1),
+        portal.Counters.ConnectionsAccepted,
+        portal.Counters.ConnectionsRefused,
+        portal.Counters.InputsRateLimited,
+        portal.Counters.InputsTooLong,
+        portal.Counters.SlowClientsDisconnected,
         RuntimeStatus.Read());
+
+    private static DateTime ReadProcessStart()
+    {
+        using Process self = Process.GetCurrentProcess();
+        return self.StartTime;
+    }
 }
 
 /// <summary>What the .NET runtime reports about the process: memory, garbage collections and their pauses, threads.</summary>

@@ -6,7 +6,6 @@ using Dominance.Reload;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using PortalService = Dominance.Portal.Portal;
 
 namespace Dominance.Hosting;
 

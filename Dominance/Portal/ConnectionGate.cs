@@ -44,9 +44,6 @@ internal sealed class ConnectionGate
         _lastSweep = clock.GetTimestamp();
     }
 
-    /// <summary>Connections admitted and not yet left.</summary>
-    public int Open => Volatile.Read(ref _open);
-
     /// <summary>Decides whether a new connection from <paramref name="address"/> may proceed.</summary>
     public Admission TryEnter(IPAddress address)
     {

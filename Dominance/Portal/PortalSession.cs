@@ -50,7 +50,7 @@ internal abstract class PortalSession
     /// <summary>Frames in the outbox: counted up before a frame is added, down when the write loop takes it.</summary>
     private int _queued;
 
-    protected PortalSession(Portal portal, ClientProtocol protocol, IPAddress remoteAddress, bool supportsOutOfBand = false)
+    protected PortalSession(PortalService portal, ClientProtocol protocol, IPAddress remoteAddress, bool supportsOutOfBand = false)
     {
         Portal = portal;
         Id = portal.NextSessionId();
@@ -78,7 +78,7 @@ internal abstract class PortalSession
     /// <summary>What has been negotiated with the client so far. Replaced, never mutated.</summary>
     public SessionInfo Info => Volatile.Read(ref _info);
 
-    protected Portal Portal { get; }
+    protected PortalService Portal { get; }
 
     /// <summary>
     /// Adds a frame to the outbox without blocking. Returns <see langword="false"/> if the session is closing (the frame
@@ -124,7 +124,7 @@ internal abstract class PortalSession
     {
         if (Volatile.Read(ref _state) == Open)
         {
-            long total = Interlocked.Increment(ref Portal.Counters.SlowClientsDisconnected);
+            long total = Portal.Counters.CountSlowClientDisconnected();
             Portal.Log.LogWarning(
                 "Session {Session} ({Address}) is not reading its output: send queue full at {Capacity} messages; disconnecting it [{Total} slow clients disconnected so far]",
                 Id, Info.RemoteAddress, Portal.Settings.SendQueueCapacity, total);
@@ -239,7 +239,7 @@ internal abstract class PortalSession
             return true;
         }
 
-        long total = Interlocked.Increment(ref Portal.Counters.InputsRateLimited);
+        long total = Portal.Counters.CountInputRateLimited();
         if (verdict == RateVerdict.RejectedFirst)
         {
             Portal.Log.LogWarning(
@@ -254,7 +254,7 @@ internal abstract class PortalSession
     /// <summary>Refuses an input that is too long, telling the client and the log.</summary>
     protected void RejectTooLong(int length)
     {
-        long total = Interlocked.Increment(ref Portal.Counters.InputsTooLong);
+        long total = Portal.Counters.CountInputTooLong();
         Portal.Log.LogWarning(
             "Session {Session} ({Address}) sent an input of {Length} characters, over the limit of {Limit}; dropped [{Total} oversized inputs so far]",
             Id, Info.RemoteAddress, length, Portal.Settings.MaxInputLength, total);
@@ -264,17 +264,12 @@ internal abstract class PortalSession
     /// <summary>Refuses an input the protocol does not allow (for example a binary WebSocket frame).</summary>
     protected void RejectMalformed(string notice, string reason)
     {
-        long total = Interlocked.Increment(ref Portal.Counters.InputsRejected);
-        Portal.Log.LogWarning("Session {Session} ({Address}) sent malformed input: {Reason} [{Total} rejected so far]", Id, Info.RemoteAddress, reason, total);
+        Portal.Log.LogWarning("Session {Session} ({Address}) sent malformed input: {Reason}", Id, Info.RemoteAddress, reason);
         SendLine(notice);
     }
 
     /// <summary>Relays one input line to the core, waiting while the inbound channel is full.</summary>
-    protected ValueTask RelayLineAsync(string line)
-    {
-        Interlocked.Increment(ref Portal.Counters.InputsRelayed);
-        return Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Input, this, line));
-    }
+    protected ValueTask RelayLineAsync(string line) => Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Input, this, line));
 
     /// <summary>Relays one out-of-band message to the core.</summary>
     protected ValueTask RelayDataAsync(string package, string json) =>

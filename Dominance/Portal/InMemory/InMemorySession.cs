@@ -15,14 +15,11 @@ internal sealed class InMemorySession : PortalSession
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Creates a session whose output frames are handed to <paramref name="output"/> on the write loop.</summary>
-    public InMemorySession(Portal portal, Action<FrameKind, ReadOnlyMemory<byte>> output)
+    public InMemorySession(PortalService portal, Action<FrameKind, ReadOnlyMemory<byte>> output)
         : base(portal, ClientProtocol.InMemory, IPAddress.Loopback)
     {
         _output = output;
     }
-
-    /// <summary>Completes when the session has been closed by either side.</summary>
-    public Task Closed => _closed.Task;
 
     /// <summary>Sends one input line, as if the client typed it (subject to the portal's limits).</summary>
     public ValueTask SendAsync(string line)

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Connections;
 namespace Dominance.Portal.Telnet;
 
 /// <summary>Kestrel's entry point for the telnet port: admits the connection and runs a <see cref="TelnetSession"/>.</summary>
-internal sealed class TelnetConnectionHandler(Portal portal) : ConnectionHandler
+internal sealed class TelnetConnectionHandler(PortalService portal) : ConnectionHandler
 {
     /// <inheritdoc/>
     public override async Task OnConnectedAsync(ConnectionContext connection)
@@ -13,7 +13,7 @@ internal sealed class TelnetConnectionHandler(Portal portal) : ConnectionHandler
         IPAddress address = (connection.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
         if (!portal.TryAdmit(address, ClientProtocol.Telnet, out string refusal))
         {
-            await connection.Transport.Output.WriteAsync(Portal.EncodeNotice(refusal)).ConfigureAwait(false);
+            await connection.Transport.Output.WriteAsync(PortalService.EncodeNotice(refusal)).ConfigureAwait(false);
             await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
             return;
         }

@@ -26,7 +26,7 @@ internal sealed class TelnetSession : PortalSession
     private volatile bool _gmcp;
     private volatile bool _closingRead;
 
-    public TelnetSession(Portal portal, ConnectionContext connection, IPAddress remoteAddress)
+    public TelnetSession(PortalService portal, ConnectionContext connection, IPAddress remoteAddress)
         : base(portal, ClientProtocol.Telnet, remoteAddress)
     {
         _connection = connection;

@@ -9,7 +9,7 @@ namespace Dominance.Portal.WebSockets;
 internal static class WebSocketEndpoint
 {
     /// <summary>Handles one request to <c>/ws</c>.</summary>
-    public static async Task HandleAsync(HttpContext http, Portal portal)
+    public static async Task HandleAsync(HttpContext http, PortalService portal)
     {
         if (!http.WebSockets.IsWebSocketRequest)
         {
@@ -31,7 +31,7 @@ internal static class WebSocketEndpoint
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
             timeout.CancelAfter(TimeSpan.FromSeconds(2));
-            byte[] message = Portal.EncodeNotice(refusal);
+            byte[] message = PortalService.EncodeNotice(refusal);
             await socket.SendAsync(message, gmcp ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, timeout.Token).ConfigureAwait(false);
             await socket.CloseOutputAsync((WebSocketCloseStatus)1013, "Try again later", timeout.Token).ConfigureAwait(false);
             return;

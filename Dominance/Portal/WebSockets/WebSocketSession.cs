@@ -37,7 +37,7 @@ internal sealed class WebSocketSession : PortalSession
     private readonly TaskCompletionSource _closeSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ArrayBufferWriter<byte> _pending = new(1024);
 
-    public WebSocketSession(Portal portal, WebSocket socket, IPAddress remoteAddress, bool gmcp)
+    public WebSocketSession(PortalService portal, WebSocket socket, IPAddress remoteAddress, bool gmcp)
         : base(portal, ClientProtocol.WebSocket, remoteAddress, supportsOutOfBand: gmcp)
     {
         _socket = socket;

@@ -3,7 +3,6 @@ using System.Net;
 using System.Text;
 using Dominance.Api;
 using Dominance.Core;
-using Dominance.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Dominance.Portal;
@@ -17,7 +16,7 @@ namespace Dominance.Portal;
 /// connections), command rate (count-until-limit), input size, and a bounded send queue per session.
 /// Each protection answers the client with a clear message and is counted in <see cref="Counters"/> and in the log.
 /// </remarks>
-internal sealed class Portal
+internal sealed class PortalService
 {
     private readonly ConcurrentDictionary<SessionId, PortalSession> _sessions = new();
     private readonly ConnectionGate _gate;
@@ -25,7 +24,7 @@ internal sealed class Portal
     private long _nextSessionId;
     private volatile bool _shuttingDown;
 
-    public Portal(PortalSettings settings, InboundPipe inbound, TimeProvider clock, ILogger<Portal> log)
+    public PortalService(PortalSettings settings, InboundPipe inbound, TimeProvider clock, ILogger<PortalService> log)
     {
         Settings = settings;
         Inbound = inbound;
@@ -80,7 +79,7 @@ internal sealed class Portal
             return true;
         }
 
-        long total = Interlocked.Increment(ref Counters.ConnectionsRefused);
+        long total = Counters.CountConnectionRefused();
         Log.LogWarning("Refused {Protocol} connection from {Address}: {Reason} [{Total} refused so far]", protocol, address, admission, total);
         return false;
     }
@@ -91,7 +90,7 @@ internal sealed class Portal
     public void Register(PortalSession session)
     {
         _sessions[session.Id] = session;
-        Interlocked.Increment(ref Counters.ConnectionsAccepted);
+        Counters.CountConnectionAccepted();
     }
 
     public void Unregister(PortalSession session)
@@ -141,16 +140,4 @@ internal sealed class Portal
 
     /// <summary>Encodes a notice from the portal itself (not the game) as a text line.</summary>
     public static byte[] EncodeNotice(string text) => Encoding.UTF8.GetBytes(text + "\r\n");
-}
-
-/// <summary>Running totals of what the portal did, for logs and <c>/healthz</c>. Fields are updated with Interlocked.</summary>
-internal sealed class PortalCounters
-{
-    public long ConnectionsAccepted;
-    public long ConnectionsRefused;
-    public long InputsRelayed;
-    public long InputsRateLimited;
-    public long InputsTooLong;
-    public long InputsRejected;
-    public long SlowClientsDisconnected;
 }

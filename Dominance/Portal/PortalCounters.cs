@@ -1,0 +1,41 @@
+namespace Dominance.Portal;
+
+/// <summary>Running totals of what the portal did, for logs and <c>/healthz</c>. Thread-safe: each count is one atomic add.</summary>
+internal sealed class PortalCounters
+{
+    private long _connectionsAccepted;
+    private long _connectionsRefused;
+    private long _inputsRateLimited;
+    private long _inputsTooLong;
+    private long _slowClientsDisconnected;
+
+    /// <summary>Connections admitted so far.</summary>
+    public long ConnectionsAccepted => Interlocked.Read(ref _connectionsAccepted);
+
+    /// <summary>Connections turned away so far (too many, too fast, or shutting down).</summary>
+    public long ConnectionsRefused => Interlocked.Read(ref _connectionsRefused);
+
+    /// <summary>Inputs dropped for going over the command rate.</summary>
+    public long InputsRateLimited => Interlocked.Read(ref _inputsRateLimited);
+
+    /// <summary>Inputs dropped for being too long.</summary>
+    public long InputsTooLong => Interlocked.Read(ref _inputsTooLong);
+
+    /// <summary>Sessions disconnected because they let their send queue fill.</summary>
+    public long SlowClientsDisconnected => Interlocked.Read(ref _slowClientsDisconnected);
+
+    /// <summary>Counts an admitted connection. Returns the new total.</summary>
+    public long CountConnectionAccepted() => Interlocked.Increment(ref _connectionsAccepted);
+
+    /// <summary>Counts a refused connection. Returns the new total.</summary>
+    public long CountConnectionRefused() => Interlocked.Increment(ref _connectionsRefused);
+
+    /// <summary>Counts an input dropped by the rate limit. Returns the new total.</summary>
+    public long CountInputRateLimited() => Interlocked.Increment(ref _inputsRateLimited);
+
+    /// <summary>Counts an input dropped for its length. Returns the new total.</summary>
+    public long CountInputTooLong() => Interlocked.Increment(ref _inputsTooLong);
+
+    /// <summary>Counts a slow client disconnected. Returns the new total.</summary>
+    public long CountSlowClientDisconnected() => Interlocked.Increment(ref _slowClientsDisconnected);
+}
