@@ -1,6 +1,5 @@
 using System.Net;
 using Dominance.Api;
-using Dominance.Hosting;
 using Dominance.Persistence;
 using Microsoft.Extensions.Logging;
 

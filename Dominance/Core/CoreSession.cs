@@ -1,19 +1,18 @@
 using Dominance.Api;
-using Dominance.Portal;
 
 namespace Dominance.Core;
 
 /// <summary>The core's record of one connected session. Game thread only.</summary>
-internal sealed class CoreSession(PortalSession portal, long connectedAt)
+internal sealed class CoreSession(ISessionLink link, SessionInfo info, long connectedAt)
 {
     /// <summary>The session's id.</summary>
-    public SessionId Id { get; } = portal.Id;
+    public SessionId Id { get; } = info.Id;
 
-    /// <summary>The portal's side of the session: where its output goes.</summary>
-    public PortalSession Portal { get; } = portal;
+    /// <summary>Where the session's output goes: the portal's side of it.</summary>
+    public ISessionLink Link { get; } = link;
 
-    /// <summary>The latest negotiated facts, copied when the portal reports a change.</summary>
-    public SessionInfo Info { get; set; } = portal.Info;
+    /// <summary>The latest negotiated facts, as the portal last reported them.</summary>
+    public SessionInfo Info { get; set; } = info;
 
     /// <summary>Timestamp of the last input (or of the connect), for idle logoff.</summary>
     public long LastInput { get; set; } = connectedAt;

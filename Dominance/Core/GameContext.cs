@@ -1,5 +1,4 @@
 using Dominance.Api;
-using Dominance.Portal;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
@@ -9,7 +8,15 @@ namespace Dominance.Core;
 /// The <see cref="IGameContext"/> given to one generation of the game module. Timers it schedules are tagged with its
 /// generation so that they can be cancelled when that generation is replaced. Game thread only.
 /// </summary>
-internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IConfiguration settings, StateSerializer state) : IGameContext
+internal sealed class GameContext(
+    int generation,
+    SessionTable sessions,
+    TimerQueue timers,
+    TimeProvider clock,
+    IGameServices services,
+    ILogger log,
+    IConfiguration settings,
+    StateSerializer state) : IGameContext
 {
     /// <summary>The module generation this context serves (1 for the first module loaded).</summary>
     public int Generation { get; } = generation;
@@ -20,9 +27,9 @@ internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IC
     /// </summary>
     public bool Retired { get; set; }
 
-    public IReadOnlyCollection<SessionId> Sessions => OpenIds(loop.Sessions.All);
+    public IReadOnlyCollection<SessionId> Sessions => OpenIds(sessions.All);
 
-    public DateTimeOffset Now => loop.Clock.GetUtcNow();
+    public DateTimeOffset Now => clock.GetUtcNow();
 
     public ILogger Log { get; } = log;
 
@@ -30,122 +37,82 @@ internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IC
 
     public StateSerializer State { get; } = state;
 
+    public IAccounts Accounts => services.Accounts ?? throw new InvalidOperationException("This server was started without an account service.");
+
     public SessionInfo? GetInfo(SessionId session) =>
-        loop.Sessions.TryGet(session, out CoreSession? s) && !s.Closing ? s.Info : null;
+        sessions.TryGet(session, out CoreSession? s) && !s.Closing ? s.Info : null;
 
     public void Send(SessionId session, string text) => Send(session, OutputPayload.ForLine(text));
 
     public void Send(SessionId session, ref OutputText text) => Send(session, text.Finish());
 
-    public void SendToGroup(string group, string text, SessionId? except = null) => loop.SendToGroup(group, OutputPayload.ForLine(text), except);
+    public void SendToGroup(string group, string text, SessionId? except = null) =>
+        sessions.SendToGroup(group, OutputKind.Text, OutputPayload.ForLine(text), except, outOfBandOnly: false);
 
-    public void SendToGroup(string group, ref OutputText text, SessionId? except = null) => loop.SendToGroup(group, text.Finish(), except);
+    public void SendToGroup(string group, ref OutputText text, SessionId? except = null) =>
+        sessions.SendToGroup(group, OutputKind.Text, text.Finish(), except, outOfBandOnly: false);
 
-    public void SendToAll(string text) => SendToAll(OutputPayload.ForLine(text));
+    public void SendToAll(string text) => sessions.SendToAll(OutputKind.Text, OutputPayload.ForLine(text));
 
-    public void SendToAll(ref OutputText text) => SendToAll(text.Finish());
-
-    private void Send(SessionId session, OutputPayload payload)
-    {
-        if (loop.Sessions.TryGet(session, out CoreSession? s) && !s.Closing)
-        {
-            s.Portal.Enqueue(FrameKind.Text, payload);
-        }
-
-        payload.Release();
-    }
-
-    private void SendToAll(OutputPayload payload)
-    {
-        foreach (CoreSession s in loop.Sessions.All)
-        {
-            if (!s.Closing)
-            {
-                s.Portal.Enqueue(FrameKind.Text, payload);
-            }
-        }
-
-        payload.Release();
-    }
+    public void SendToAll(ref OutputText text) => sessions.SendToAll(OutputKind.Text, text.Finish());
 
     public void SendData(SessionId session, string package, string json)
     {
-        if (loop.Sessions.TryGet(session, out CoreSession? s) && !s.Closing && s.Info.SupportsOutOfBand)
+        if (sessions.TryGet(session, out CoreSession? s) && !s.Closing && s.Info.SupportsOutOfBand)
         {
-            OutputPayload payload = OutputPayload.ForData(package, json);
-            s.Portal.Enqueue(FrameKind.Data, payload);
-            payload.Release();
+            SessionTable.Send(s, OutputKind.Data, OutputPayload.ForData(package, json));
         }
     }
 
     public void SendDataToGroup(string group, string package, string json)
     {
-        if (loop.Sessions.Members(group) is { } members)
+        if (sessions.Members(group) is not null)
         {
-            OutputPayload payload = OutputPayload.ForData(package, json);
-            SessionTable.Deliver(members, FrameKind.Data, payload, except: null, outOfBandOnly: true);
-            payload.Release();
+            sessions.SendToGroup(group, OutputKind.Data, OutputPayload.ForData(package, json), except: null, outOfBandOnly: true);
         }
     }
 
     public void SetEcho(SessionId session, bool enabled)
     {
-        if (loop.Sessions.TryGet(session, out CoreSession? s) && !s.Closing)
+        if (sessions.TryGet(session, out CoreSession? s) && !s.Closing)
         {
-            s.Portal.Enqueue(enabled ? FrameKind.EchoOn : FrameKind.EchoOff, null);
+            s.Link.SetEcho(enabled);
         }
     }
 
     public void Disconnect(SessionId session, string? message = null)
     {
-        if (loop.Sessions.TryGet(session, out CoreSession? s))
+        if (sessions.TryGet(session, out CoreSession? s) && !s.Closing)
         {
-            loop.Disconnect(s, message);
+            sessions.Close(s, message is null ? null : OutputPayload.ForLine(message));
         }
     }
 
     public void Join(SessionId session, string group)
     {
         ArgumentException.ThrowIfNullOrEmpty(group);
-        if (loop.Sessions.TryGet(session, out CoreSession? s) && !s.Closing)
+        if (sessions.TryGet(session, out CoreSession? s) && !s.Closing)
         {
-            loop.Sessions.Join(s, group);
+            sessions.Join(s, group);
         }
     }
 
     public void Leave(SessionId session, string group)
     {
-        if (loop.Sessions.TryGet(session, out CoreSession? s))
+        if (sessions.TryGet(session, out CoreSession? s))
         {
-            loop.Sessions.Leave(s, group);
+            sessions.Leave(s, group);
         }
     }
 
     public IReadOnlyCollection<SessionId> GroupMembers(string group) =>
-        loop.Sessions.Members(group) is { } members ? OpenIds(members) : [];
+        sessions.Members(group) is { } members ? OpenIds(members) : [];
 
-    private static List<SessionId> OpenIds(IReadOnlyCollection<CoreSession> sessions)
-    {
-        var ids = new List<SessionId>(sessions.Count);
-        foreach (CoreSession session in sessions)
-        {
-            if (!session.Closing)
-            {
-                ids.Add(session.Id);
-            }
-        }
+    public void RequestReload() => services.RequestReload();
 
-        return ids;
-    }
+    public void RequestShutdown(string reason) => services.RequestShutdown(reason);
 
-    public IAccounts Accounts => loop.Accounts ?? throw new InvalidOperationException("This server was started without an account service.");
-
-    public void RequestReload() => loop.ReloadRequested?.Invoke();
-
-    public void RequestShutdown(string reason) => loop.ShutdownRequested?.Invoke(reason);
-
-    public Task<SaveResult> SaveAsync() =>
-        loop.SaveRequested?.Invoke() ?? Task.FromResult(new SaveResult(false, null, 0, TimeSpan.Zero, TimeSpan.Zero, "this server keeps no saves"));
+    public Task<SaveResult> SaveAsync() => services.SaveAsync();
 
     public GameTimer Schedule(TimeSpan delay, Action callback) => ScheduleTimer(delay, TimeSpan.Zero, callback);
 
@@ -159,6 +126,18 @@ internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IC
         return ScheduleTimer(period, period, callback);
     }
 
+    private void Send(SessionId session, OutputPayload payload)
+    {
+        if (sessions.TryGet(session, out CoreSession? s))
+        {
+            SessionTable.Send(s, OutputKind.Text, payload);
+        }
+        else
+        {
+            payload.Release();
+        }
+    }
+
     private GameTimer ScheduleTimer(TimeSpan delay, TimeSpan period, Action callback)
     {
         if (Retired)
@@ -166,6 +145,20 @@ internal sealed class GameContext(GameLoop loop, int generation, ILogger log, IC
             throw new InvalidOperationException($"Game generation {Generation} has been replaced; it can no longer schedule timers.");
         }
 
-        return loop.Timers.Schedule(delay, period, callback, Generation);
+        return timers.Schedule(delay, period, callback, Generation);
+    }
+
+    private static List<SessionId> OpenIds(IReadOnlyCollection<CoreSession> sessions)
+    {
+        var ids = new List<SessionId>(sessions.Count);
+        foreach (CoreSession session in sessions)
+        {
+            if (!session.Closing)
+            {
+                ids.Add(session.Id);
+            }
+        }
+
+        return ids;
     }
 }

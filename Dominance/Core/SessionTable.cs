@@ -1,12 +1,11 @@
 using System.Diagnostics.CodeAnalysis;
 using Dominance.Api;
-using Dominance.Portal;
 
 namespace Dominance.Core;
 
 /// <summary>
-/// The sessions and groups ("rooms") the core tracks, and the fan-out of output to them. Owned by the host, so it
-/// survives module reloads. Game thread only.
+/// The sessions and groups ("rooms") the core tracks, and the fan-out of output to them. Owned by the loop, so it
+/// survives module reloads. Game thread only, except <see cref="Open"/>.
 /// </summary>
 /// <remarks>
 /// Invariant: a session is in a group's member set exactly when the group's name is in that session's
@@ -16,23 +15,29 @@ internal sealed class SessionTable
 {
     private readonly Dictionary<SessionId, CoreSession> _sessions = [];
     private readonly Dictionary<string, HashSet<CoreSession>> _groups = new(StringComparer.Ordinal);
+    private volatile int _open;
 
     /// <summary>Sessions in the table, including closing ones.</summary>
     public int Count => _sessions.Count;
 
+    /// <summary>Sessions in the table that are not closing. Readable from any thread.</summary>
+    public int Open => _open;
+
     /// <summary>Every session in the table, including closing ones.</summary>
     public Dictionary<SessionId, CoreSession>.ValueCollection All => _sessions.Values;
 
-    public CoreSession Add(PortalSession portal, long now)
+    /// <summary>Adds a session that has just connected.</summary>
+    public CoreSession Add(ISessionLink link, SessionInfo info, long now)
     {
-        var session = new CoreSession(portal, now);
+        var session = new CoreSession(link, info, now);
         _sessions.Add(session.Id, session);
+        _open++;
         return session;
     }
 
     public bool TryGet(SessionId id, [NotNullWhen(true)] out CoreSession? session) => _sessions.TryGetValue(id, out session);
 
-    /// <summary>Removes a session and takes it out of all its groups.</summary>
+    /// <summary>Removes a session (its connection has closed) and takes it out of all its groups.</summary>
     public bool Remove(SessionId id, [NotNullWhen(true)] out CoreSession? session)
     {
         if (!_sessions.Remove(id, out session))
@@ -40,6 +45,12 @@ internal sealed class SessionTable
             return false;
         }
 
+        if (!session.Closing)
+        {
+            _open--;
+        }
+
+        session.IdleTimer?.Cancel();
         foreach (string group in session.Groups)
         {
             RemoveMember(group, session);
@@ -47,6 +58,34 @@ internal sealed class SessionTable
 
         session.Groups.Clear();
         return true;
+    }
+
+    /// <summary>
+    /// Closes a session: after <paramref name="goodbye"/> (if any; the caller's reference is handed over) and everything
+    /// queued before it, the portal closes the connection. From now on the session gets no output and no input.
+    /// </summary>
+    public void Close(CoreSession session, OutputPayload? goodbye)
+    {
+        if (session.Closing)
+        {
+            goodbye?.Release();
+            return;
+        }
+
+        session.Closing = true;
+        _open--;
+        session.IdleTimer?.Cancel();
+        session.Link.Close(goodbye);
+    }
+
+    /// <summary>Hands one frame to one session unless it is closing, and drops the caller's reference.</summary>
+    public static void Send(CoreSession session, OutputKind kind, OutputPayload payload)
+    {
+        // The caller's reference goes to the link; if the link does not take the frame it is given back here.
+        if (session.Closing || !session.Link.TrySend(kind, payload))
+        {
+            payload.Release();
+        }
     }
 
     public void Join(CoreSession session, string group)
@@ -74,16 +113,46 @@ internal sealed class SessionTable
     /// <summary>The members of a group, or <see langword="null"/> if it does not exist.</summary>
     public HashSet<CoreSession>? Members(string group) => _groups.GetValueOrDefault(group);
 
-    /// <summary>Hands one payload to every open member of a group (minus <paramref name="except"/>).</summary>
-    public static void Deliver(HashSet<CoreSession> members, FrameKind kind, OutputPayload payload, SessionId? except, bool outOfBandOnly)
+    /// <summary>
+    /// Hands one payload to every open member of <paramref name="group"/> (minus <paramref name="except"/>; only those that
+    /// asked for out-of-band data if <paramref name="outOfBandOnly"/>), and drops the caller's reference.
+    /// </summary>
+    public void SendToGroup(string group, OutputKind kind, OutputPayload payload, SessionId? except, bool outOfBandOnly)
     {
-        // One reference per member, taken in one atomic add; those not handed to an outbox are given back at the end.
+        if (_groups.TryGetValue(group, out HashSet<CoreSession>? members))
+        {
+            Deliver(members, kind, payload, except, outOfBandOnly);
+        }
+
+        payload.Release();
+    }
+
+    /// <summary>Hands one payload to every open session, and drops the caller's reference.</summary>
+    public void SendToAll(OutputKind kind, OutputPayload payload)
+    {
+        payload.AddReferences(_sessions.Count);
+        int unused = 0;
+        foreach (CoreSession session in _sessions.Values)
+        {
+            if (session.Closing || !session.Link.TrySend(kind, payload))
+            {
+                unused++;
+            }
+        }
+
+        payload.Release(unused + 1);
+    }
+
+    /// <summary>Hands one payload to every open member of a set (minus <paramref name="except"/>). The caller keeps its reference.</summary>
+    private static void Deliver(HashSet<CoreSession> members, OutputKind kind, OutputPayload payload, SessionId? except, bool outOfBandOnly)
+    {
+        // One reference per member, taken in one atomic add; those no link took are given back at the end, in another.
         payload.AddReferences(members.Count);
         int unused = 0;
         foreach (CoreSession member in members)
         {
             if (member.Closing || member.Id == except || (outOfBandOnly && !member.Info.SupportsOutOfBand) ||
-                !member.Portal.EnqueueReferenced(kind, payload))
+                !member.Link.TrySend(kind, payload))
             {
                 unused++;
             }

@@ -1,11 +1,11 @@
 using System.Net;
 using Dominance.Api;
-using Dominance.Core;
-using Dominance.Portal.Telnet;
-using Dominance.Portal.WebSockets;
 using Dominance.Accounts;
+using Dominance.Core;
 using Dominance.Persistence;
 using Dominance.Portal;
+using Dominance.Portal.Telnet;
+using Dominance.Portal.WebSockets;
 using Dominance.Reload;
 using Dominance.WebClient;
 using Microsoft.Extensions.Hosting;
@@ -131,23 +131,10 @@ internal sealed class DominanceServer : IAsyncDisposable
         builder.Services.AddSingleton(services => new WorldSaves(
             services.GetRequiredService<IGameStore>(), services.GetRequiredService<GameLoop>(), settings.Persistence, clock,
             services.GetRequiredService<ILogger<WorldSaves>>()));
-        builder.Services.AddSingleton(services =>
-        {
-            var core = new GameLoop(settings.Core, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game"))
-            {
-                Accounts = services.GetRequiredService<AccountService>(),
-            };
-            IHostApplicationLifetime lifetime = services.GetRequiredService<IHostApplicationLifetime>();
-            ILogger log = services.GetRequiredService<ILogger<DominanceServer>>();
-            core.ShutdownRequested = reason =>
-            {
-                // StopApplication runs every ApplicationStopping handler before it returns; the game thread must not
-                // wait for them (or for anything), so another thread makes the call.
-                log.LogWarning("Shutdown requested by the game: {Reason}", reason);
-                ThreadPool.UnsafeQueueUserWorkItem(static lifetime => lifetime.StopApplication(), lifetime, preferLocal: false);
-            };
-            return core;
-        });
+        builder.Services.AddSingleton(services => new HostGameServices(
+            services.GetRequiredService<AccountService>(), services, services.GetRequiredService<IHostApplicationLifetime>(), services.GetRequiredService<ILogger<DominanceServer>>()));
+        builder.Services.AddSingleton(services => new GameLoop(
+            settings.Core, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game"), services.GetRequiredService<HostGameServices>()));
         builder.Services.AddSingleton(services => new PortalService(
             settings.Portal, services.GetRequiredService<GameLoop>().Inbound, clock, services.GetRequiredService<ILogger<PortalService>>()));
         builder.Services.AddSingleton(game);

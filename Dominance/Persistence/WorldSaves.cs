@@ -4,7 +4,6 @@ using System.Security.Cryptography;
 using System.Threading.Channels;
 using Dominance.Api;
 using Dominance.Core;
-using Dominance.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Dominance.Persistence;
@@ -35,8 +34,9 @@ internal sealed class WorldSaves : IAsyncDisposable
 
     // Written by the game thread during an export, read by the writer after it; never both at once (one save at a time).
     private readonly ArrayBufferWriter<byte> _buffer = new(64 * 1024);
+    private readonly CancellationTokenSource _stopPeriodic = new();
     private Task _writer = Task.CompletedTask;
-    private GameTimer? _periodic;
+    private Task _periodic = Task.CompletedTask;
     private int _failures;
 
     public WorldSaves(IGameStore store, GameLoop core, PersistenceSettings settings, TimeProvider clock, ILogger<WorldSaves> log)
@@ -82,15 +82,13 @@ internal sealed class WorldSaves : IAsyncDisposable
         return null;
     }
 
-    /// <summary>Starts the writer and the periodic saves, and takes save requests from game code. Call once the game runs.</summary>
+    /// <summary>Starts the writer and the periodic saves. Call once the game runs; requests made before wait for it.</summary>
     public void Start()
     {
         _writer = Task.Run(WriteLoopAsync);
-        _core.SaveRequested = SaveAsync;
-        TimeSpan interval = _settings.SaveInterval;
-        if (interval > TimeSpan.Zero)
+        if (_settings.SaveInterval > TimeSpan.Zero)
         {
-            _core.Post(() => _periodic = _core.Timers.Schedule(interval, interval, () => SaveAsync(), TimerQueue.HostOwner));
+            _periodic = Task.Run(PeriodicAsync);
         }
     }
 
@@ -109,11 +107,7 @@ internal sealed class WorldSaves : IAsyncDisposable
     /// <summary>The save at shutdown: tries until it is stored or <see cref="PersistenceSettings.ShutdownSaveTimeout"/> has passed.</summary>
     public async Task<SaveResult> FinalSaveAsync()
     {
-        await _core.InvokeAsync(() =>
-        {
-            _periodic?.Cancel();
-            return true;
-        }).ConfigureAwait(false);
+        await StopPeriodicAsync().ConfigureAwait(false);
         long deadline = _clock.GetTimestamp() + (long)(_settings.ShutdownSaveTimeout.TotalSeconds * _clock.TimestampFrequency);
         while (true)
         {
@@ -135,11 +129,38 @@ internal sealed class WorldSaves : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops taking requests and waits for the save under way, if any.</summary>
+    /// <summary>Stops the periodic saves and taking requests, and waits for the save under way, if any.</summary>
     public async ValueTask DisposeAsync()
     {
+        await StopPeriodicAsync().ConfigureAwait(false);
         _requests.Writer.TryComplete();
         await _writer.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Asks for a save every <see cref="PersistenceSettings.SaveInterval"/>, off the game thread: the game thread's only
+    /// part in it is the export, as in any save.
+    /// </summary>
+    private async Task PeriodicAsync()
+    {
+        using var timer = new PeriodicTimer(_settings.SaveInterval, _clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stopPeriodic.Token).ConfigureAwait(false))
+            {
+                _ = SaveAsync(); // its outcome is logged, and a failure retried, by the writer
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopped: shutdown
+        }
+    }
+
+    private async Task StopPeriodicAsync()
+    {
+        _stopPeriodic.Cancel();
+        await _periodic.ConfigureAwait(false);
     }
 
     private async Task WriteLoopAsync()

@@ -1,13 +1,17 @@
+using Dominance.Api;
+using Dominance.Core;
+
 namespace Dominance.Portal;
 
 /// <summary>What an entry in a session's outbox asks the connection to do.</summary>
+/// <remarks>The first values are the core's <see cref="OutputKind"/>s, with the same numbers, so a core frame converts by a cast.</remarks>
 internal enum FrameKind : byte
 {
-    /// <summary>Game text: UTF-8 lines ending in CRLF.</summary>
-    Text,
+    /// <summary>Game text: UTF-8 lines ending in CRLF (<see cref="OutputKind.Text"/>).</summary>
+    Text = OutputKind.Text,
 
-    /// <summary>An out-of-band message in GMCP form, for clients that negotiated it.</summary>
-    Data,
+    /// <summary>An out-of-band message in GMCP form, for clients that negotiated it (<see cref="OutputKind.Data"/>).</summary>
+    Data = OutputKind.Data,
 
     /// <summary>Bytes the portal built for this connection only (telnet negotiation).</summary>
     Raw,

@@ -15,7 +15,7 @@ namespace Dominance.Portal;
 /// </summary>
 /// <remarks>
 /// <para><b>The outbox.</b> The core (on the game thread) and the portal (for its own notices) add frames with
-/// <see cref="Enqueue"/>, which never blocks. It holds at most <see cref="PortalSettings.SendQueueCapacity"/> frames:
+/// <see cref="ISessionLink.TrySend"/>, which never blocks. It holds at most <see cref="PortalSettings.SendQueueCapacity"/> frames:
 /// the count is kept here, and a frame past it means the client is not reading, so the session is aborted instead of
 /// slowing anybody else. The frames sit in a single-reader channel that is unbounded as a type: .NET 10's
 /// <c>BoundedChannel</c> has known faults with a parked reader under contention (dotnet/runtime#131141), which is
@@ -34,7 +34,7 @@ namespace Dominance.Portal;
 /// <para>The write loop sends as soon as there is something to send. When several frames are already queued it writes
 /// them together and flushes once; it never waits for more.</para>
 /// </remarks>
-internal abstract class PortalSession
+internal abstract class PortalSession : ISessionLink
 {
     private const int Open = 0;
     private const int Closing = 1;
@@ -80,24 +80,31 @@ internal abstract class PortalSession
 
     protected PortalService Portal { get; }
 
-    /// <summary>
-    /// Adds a frame to the outbox without blocking. Returns <see langword="false"/> if the session is closing (the frame
-    /// is dropped silently) or if the outbox was full, in which case the session is aborted and the event logged.
-    /// Takes its own reference on <paramref name="payload"/>; the caller keeps its own.
-    /// </summary>
-    public bool Enqueue(FrameKind kind, OutputPayload? payload)
+    /// <summary>Frames waiting in the outbox now.</summary>
+    public int Queued => Volatile.Read(ref _queued);
+
+    /// <inheritdoc/>
+    public bool TrySend(OutputKind kind, OutputPayload payload) => TryQueue(new OutputFrame((FrameKind)kind, payload));
+
+    /// <inheritdoc/>
+    public void Close(OutputPayload? goodbye)
     {
-        payload?.AddReference();
-        if (TryQueue(new OutputFrame(kind, payload)))
+        if (goodbye is not null && !TryQueue(new OutputFrame(FrameKind.Text, goodbye)))
         {
-            return true;
+            goodbye.Release();
         }
 
-        payload?.Release();
-        return false;
+        TryQueue(new OutputFrame(FrameKind.Close, null));
     }
 
-    /// <summary>Adds a frame within the outbox's bound; past it, aborts the session. Either way never blocks.</summary>
+    /// <inheritdoc/>
+    public void SetEcho(bool enabled) => TryQueue(new OutputFrame(enabled ? FrameKind.EchoOn : FrameKind.EchoOff, null));
+
+    /// <summary>
+    /// Adds a frame within the outbox's bound, without blocking; the outbox takes over the frame's payload reference
+    /// if it returns <see langword="true"/>. Returns <see langword="false"/> if the session is closing (the frame is
+    /// dropped quietly) or if the outbox was full, in which case the session is aborted and the event logged.
+    /// </summary>
     private bool TryQueue(OutputFrame frame)
     {
         // The count goes up first, so the bound holds however many threads queue at once.
@@ -117,9 +124,6 @@ internal abstract class PortalSession
         return false;
     }
 
-    /// <summary>Frames waiting in the outbox now.</summary>
-    public int Queued => Volatile.Read(ref _queued);
-
     private void OnRefused()
     {
         if (Volatile.Read(ref _state) == Open)
@@ -131,15 +135,6 @@ internal abstract class PortalSession
             Abort("send queue full");
         }
     }
-
-    /// <summary>
-    /// As <see cref="Enqueue"/>, for a payload on which the caller already took this session's reference (a group send
-    /// takes all of them at once). On <see langword="false"/> the reference is still the caller's to release.
-    /// </summary>
-    public bool EnqueueReferenced(FrameKind kind, OutputPayload payload) => TryQueue(new OutputFrame(kind, payload));
-
-    /// <summary>Closes the session once everything queued before this call has been written.</summary>
-    public void Close() => Enqueue(FrameKind.Close, null);
 
     /// <summary>Closes the connection now, dropping queued output. Safe from any thread, any number of times.</summary>
     public void Abort(string reason)
@@ -164,7 +159,7 @@ internal abstract class PortalSession
         Task writer = Task.CompletedTask;
         try
         {
-            await Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Connected, this)).ConfigureAwait(false);
+            await Portal.Inbound.WriteAsync(InboundEvent.Connected(this, Info)).ConfigureAwait(false);
             writer = WriteLoopAsync();
             OnStarted();
             await ReadLoopAsync().ConfigureAwait(false);
@@ -190,7 +185,7 @@ internal abstract class PortalSession
             await writer.ConfigureAwait(false);
             try
             {
-                await Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Disconnected, this)).ConfigureAwait(false);
+                await Portal.Inbound.WriteAsync(InboundEvent.Disconnected(Id)).ConfigureAwait(false);
             }
             catch (ChannelClosedException)
             {
@@ -269,33 +264,36 @@ internal abstract class PortalSession
     }
 
     /// <summary>Relays one input line to the core, waiting while the inbound channel is full.</summary>
-    protected ValueTask RelayLineAsync(string line) => Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Input, this, line));
+    protected ValueTask RelayLineAsync(string line) => Portal.Inbound.WriteAsync(InboundEvent.Input(Id, line));
 
     /// <summary>Relays one out-of-band message to the core.</summary>
     protected ValueTask RelayDataAsync(string package, string json) =>
-        Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Data, this, json, package));
+        Portal.Inbound.WriteAsync(InboundEvent.Data(Id, package, json));
 
     /// <summary>Publishes renegotiated session facts and tells the core.</summary>
     protected ValueTask UpdateInfoAsync(Func<SessionInfo, SessionInfo> change)
     {
-        Volatile.Write(ref _info, change(Info));
-        return Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.InfoChanged, this));
+        SessionInfo info = change(Info);
+        Volatile.Write(ref _info, info);
+        return Portal.Inbound.WriteAsync(InboundEvent.InfoChanged(info));
     }
 
     /// <summary>Queues bytes that only this connection needs (protocol replies).</summary>
     protected void SendRaw(ReadOnlySpan<byte> bytes)
     {
-        OutputPayload payload = OutputPayload.ForBytes(bytes);
-        Enqueue(FrameKind.Raw, payload);
-        payload.Release();
+        Queue(FrameKind.Raw, OutputPayload.ForBytes(bytes));
     }
 
-    /// <summary>Queues one line of text for this session alone (a portal notice, or the core's word to one session).</summary>
-    public void SendLine(string text)
+    /// <summary>Queues one line of text from the portal itself (a notice) for this session alone.</summary>
+    protected void SendLine(string text) => Queue(FrameKind.Text, OutputPayload.ForLine(text));
+
+    /// <summary>Queues a frame of the portal's own, handing over the new payload's only reference.</summary>
+    private void Queue(FrameKind kind, OutputPayload payload)
     {
-        OutputPayload payload = OutputPayload.ForLine(text);
-        Enqueue(FrameKind.Text, payload);
-        payload.Release();
+        if (!TryQueue(new OutputFrame(kind, payload)))
+        {
+            payload.Release();
+        }
     }
 
     /// <summary>Whether an exception only means that the connection is gone.</summary>

@@ -5,7 +5,6 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Dominance.Api;
 using Dominance.Core;
-using Dominance.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Dominance.Reload;
@@ -80,7 +79,6 @@ internal sealed class ReloadCoordinator : IDisposable
             _generation = 1;
             SerializerWarmUp.Start();
             _log.LogInformation("Compiled {Source} in {Milliseconds:F0} ms", _sources.Description, build.Elapsed.TotalMilliseconds);
-            _core.ReloadRequested = () => RequestReload("the reload command");
             if (_sources.Folder is { } folder && _settings.Watch)
             {
                 _watcher = new GameFolderWatcher(folder, _settings.Debounce, file => RequestReload($"{file} changed"), TimeProvider.System);

@@ -152,7 +152,7 @@ internal sealed class WebSocketSession : PortalSession
     /// </summary>
     private async Task AnswerCloseAsync()
     {
-        Close();
+        Close(goodbye: null);
         try
         {
             await _closeSent.Task.WaitAsync(s_closeTimeout).ConfigureAwait(false);

@@ -3,16 +3,19 @@ using System.Diagnostics;
 using System.Numerics;
 using System.Text;
 
-namespace Dominance.Portal;
+namespace Dominance.Api;
 
 /// <summary>
 /// One encoded message, shared by all of its recipients. It is filled once, on the game thread, and every session it
 /// is addressed to writes the same bytes.
 /// </summary>
 /// <remarks>
-/// Reference counted. The creator holds one reference; each outbox that accepts the payload takes another and releases
-/// it once the bytes have been copied to its connection. The last release returns the object, with its buffer, to a
-/// small pool, so a message relayed in steady state allocates nothing.
+/// Reference counted. The creator holds one reference. A send to one session hands that reference over; a send to a
+/// group takes one more per recipient, all in one atomic add. Each outbox that accepts the payload releases its
+/// reference once the bytes have been copied to its connection. The last release returns the object, with its buffer,
+/// to a small pool, so a message relayed in steady state allocates nothing.
+/// <para>It lives in the game API, internal to the server, because <see cref="OutputText"/> formats straight into it;
+/// the core and the portal, which both build on the API, share it from here.</para>
 /// </remarks>
 internal sealed class OutputPayload
 {
@@ -34,9 +37,6 @@ internal sealed class OutputPayload
 
     /// <summary>The encoded bytes. Valid while the caller holds a reference.</summary>
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
-
-    /// <summary>The number of encoded bytes.</summary>
-    public int Length => _length;
 
     /// <summary>
     /// Encodes text as telnet-ready lines: UTF-8, each <c>\n</c> (or <c>\r\n</c>) turned into CRLF and a CRLF
@@ -100,9 +100,6 @@ internal sealed class OutputPayload
         return payload;
     }
 
-    /// <summary>Takes one more reference, for one more recipient.</summary>
-    public void AddReference() => AddReferences(1);
-
     /// <summary>Takes <paramref name="count"/> references at once, for a group of recipients: one atomic add, not one per recipient.</summary>
     public void AddReferences(int count)
     {
@@ -140,7 +137,7 @@ internal sealed class OutputPayload
         }
     }
 
-    /// <summary>The whole buffer, for builders that fill it in place (<see cref="Api.OutputText"/>).</summary>
+    /// <summary>The whole buffer, for builders that fill it in place (<see cref="OutputText"/>).</summary>
     internal byte[] Buffer => _buffer;
 
     /// <summary>Sets how many bytes of <see cref="Buffer"/> are the message.</summary>

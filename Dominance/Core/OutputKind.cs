@@ -1,0 +1,11 @@
+namespace Dominance.Core;
+
+/// <summary>What a frame of output the core hands a session carries.</summary>
+internal enum OutputKind : byte
+{
+    /// <summary>Game text: UTF-8 lines ending in CRLF.</summary>
+    Text,
+
+    /// <summary>An out-of-band message in GMCP form (<c>Package.Name json</c>), for clients that negotiated it.</summary>
+    Data,
+}
