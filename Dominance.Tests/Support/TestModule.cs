@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using Dominance.Api;
 
@@ -13,6 +14,7 @@ internal sealed class TestModule : IGameModule
     public const string Everyone = "everyone";
 
     private readonly ManualResetEventSlim _hold = new(true);
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _gates = new();
     private IGameContext _context = null!;
 
     /// <summary>Every input, in the order the module received it.</summary>
@@ -30,6 +32,16 @@ internal sealed class TestModule : IGameModule
     public ManualResetEventSlim Hold => _hold;
 
     public IGameContext Context => _context;
+
+    /// <summary>Sessions whose <c>block</c> input found them gone after its await.</summary>
+    public ConcurrentQueue<SessionId> GoneAfterAwait { get; } = new();
+
+    /// <summary>
+    /// The gate that a <c>block name</c> input awaits; the test completes it. Completed off the game thread, its
+    /// continuation comes back to the game thread like any await in game code.
+    /// </summary>
+    public TaskCompletionSource Gate(string name) =>
+        _gates.GetOrAdd(name, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
 
     public void Start(IGameContext context, ReadOnlyMemory<byte> state)
     {
@@ -109,6 +121,16 @@ internal sealed class TestModule : IGameModule
                     }
                 });
                 break;
+            case "block":
+                await Gate(rest).Task;
+                Record("unblocked");
+                if (_context.GetInfo(session) is null)
+                {
+                    GoneAfterAwait.Enqueue(session);
+                }
+
+                _context.Send(session, $"unblocked {rest}");
+                break;
             case "hold":
                 _hold.Wait(); // deliberately blocks the game thread: only tests do this
                 break;
@@ -159,6 +181,8 @@ internal sealed class TestModule : IGameModule
         Record("OnDisconnect");
         Disconnected.Enqueue(session);
     }
+
+    public void ExportState(IBufferWriter<byte> output) => Record("ExportState");
 
     public void Stop() => Record("Stop");
 

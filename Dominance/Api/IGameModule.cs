@@ -8,10 +8,28 @@ namespace Dominance.Api;
 /// resume on the game thread.
 /// </summary>
 /// <remarks>
-/// Lifecycle: <see cref="Start"/> once; then any number of connect, input and disconnect calls; then
+/// <para>Lifecycle: <see cref="Start"/> once; then any number of connect, input and disconnect calls; then
 /// <see cref="ExportState"/> (when the code is reloaded or the world is saved) and finally <see cref="Stop"/> when this
 /// generation is replaced or the server stops. A module that throws from a callback only fails that callback: the
-/// server logs the exception, tells the session that caused it, and goes on.
+/// server logs the exception, tells the session that caused it, and goes on.</para>
+/// <para><b>One input at a time per session.</b> If <see cref="OnInput"/> awaits (it returns a task that has not
+/// completed), that session's next inputs wait until it completes, in order; other sessions, timers and
+/// continuations go on meanwhile. For example, a login that awaits a password hash:</para>
+/// <code>
+/// public async ValueTask OnInput(SessionId session, string line)
+/// {
+///     if (line.StartsWith("connect "))
+///     {
+///         AccountResult result = await _game.Accounts.LoginAsync(...); // the hash runs off the game thread
+///         // The same player's next line ("north") has waited; nobody else did. It runs once this returns, so
+///         // no flag is needed against a second login racing this one.
+///     }
+/// }
+/// </code>
+/// <para>Two things still happen while such an input awaits: the player may leave (<see cref="OnDisconnect"/> runs at
+/// once; lines the player sent after this one are dropped; after the await <see cref="IGameContext.GetInfo"/> returns
+/// <see langword="null"/>), and other sessions' inputs, timers and out-of-band data run. A reload waits for inputs in
+/// flight (up to two seconds) before it swaps the code, so that the state handed over includes what they did.</para>
 /// </remarks>
 public interface IGameModule
 {
@@ -27,7 +45,8 @@ public interface IGameModule
 
     /// <summary>
     /// One line of input from a session, with the line ending removed. The portal has already applied rate and size
-    /// limits; everything else (parsing, commands) is the module's business.
+    /// limits; everything else (parsing, commands) is the module's business. The session's next input is not handed
+    /// over until the returned task completes (see the remarks on <see cref="IGameModule"/>).
     /// </summary>
     ValueTask OnInput(SessionId session, string line);
 

@@ -20,9 +20,11 @@ namespace Dominance.Core;
 /// requests from the host.</item>
 /// <item>The game thread never blocks. It does no I/O, takes no lock another thread holds and never waits on a task.
 /// Its only wait is in <see cref="Sleep"/>, when there is nothing to do, and it ends at the next event or at the next
-/// timer deadline: no polling interval, no batching delay.</item>
+/// deadline: no polling interval, no batching delay.</item>
 /// <item>Output leaves through each session's <see cref="ISessionLink"/>, which never blocks; what a portal does with
 /// a client that does not keep up is the portal's business.</item>
+/// <item>Per session, inputs reach the module one at a time: while one is in flight (awaiting), that session's next
+/// inputs wait (<see cref="InboundDispatcher"/>).</item>
 /// <item>An exception from game code fails only the callback that threw: it is logged, the session whose input
 /// caused it is told, and the loop goes on.</item>
 /// </list>
@@ -35,10 +37,14 @@ internal sealed class GameLoop
     /// <summary>Inbound events taken per turn at most, so that continuations and timers are never starved.</summary>
     private const int MaxInboundPerTurn = 256;
 
+    /// <summary>How long a swap waits for the inputs in flight to finish before it lets go of them.</summary>
+    private static readonly TimeSpan s_swapWait = TimeSpan.FromSeconds(2);
+
     private readonly ManualResetEventSlim _wake = new(initialState: false);
     private readonly GameSynchronizationContext _syncContext;
     private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Queue<SwapRequest> _swaps = new();
     private readonly TimeProvider _clock;
     private readonly ILogger _log;
     private readonly ModuleHost _modules;
@@ -64,7 +70,7 @@ internal sealed class GameLoop
         Timers = new TimerQueue(clock);
         _modules = new ModuleHost(Sessions, Timers, clock, services ?? NoGameServices.Instance, _log, loggers.CreateLogger("Dominance.Game"), gameSettings);
         var idle = new IdleLogoff(settings.IdleTimeout, Sessions, Timers, clock, _log);
-        _dispatcher = new InboundDispatcher(Inbound, Sessions, _modules, idle, clock, _log);
+        _dispatcher = new InboundDispatcher(Inbound, Sessions, _modules, idle, clock, settings.InboundCapacity, _log);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -127,13 +133,24 @@ internal sealed class GameLoop
     }
 
     /// <summary>
-    /// Replaces the running module between two turns of the loop: the running module exports its state, the module that
-    /// <paramref name="create"/> makes (on the game thread) starts with it, and the old generation stops and loses its
-    /// timers. If exporting, creating or starting throws, the running module stays, with its state, and whatever timers
-    /// the new one scheduled are cancelled. <paramref name="serializer"/> becomes the new generation's
-    /// <see cref="IGameContext.State"/>. Inputs that arrive meanwhile wait in the inbound channel.
+    /// Replaces the running module between two inputs: once no input is in flight (or, after a wait of
+    /// <see cref="s_swapWait"/>, letting go of those that still are), the running module exports its state, the module
+    /// that <paramref name="create"/> makes (on the game thread) starts with it, and the old generation stops and loses
+    /// its timers. If exporting, creating or starting throws, the running module stays, with its state.
+    /// <paramref name="serializer"/> becomes the new generation's <see cref="IGameContext.State"/>. Inputs that arrive
+    /// meanwhile wait, and run after the swap, in order.
     /// </summary>
-    public Task<SwapResult> SwapAsync(Func<IGameModule> create, StateSerializer serializer) => InvokeAsync(() => _modules.Swap(create, serializer));
+    public Task<SwapResult> SwapAsync(Func<IGameModule> create, StateSerializer serializer)
+    {
+        var request = new SwapRequest(create, serializer, new TaskCompletionSource<SwapResult>(TaskCreationOptions.RunContinuationsAsynchronously));
+        Post(() =>
+        {
+            request.Deadline = _clock.GetTimestamp() + (long)(s_swapWait.TotalSeconds * _clock.TimestampFrequency);
+            _swaps.Enqueue(request);
+            _dispatcher.Hold();
+        });
+        return request.Done.Task;
+    }
 
     /// <summary>Tells every session <paramref name="message"/> and closes it once its output is flushed.</summary>
     public Task DisconnectAllAsync(string message) => InvokeAsync(() =>
@@ -193,13 +210,14 @@ internal sealed class GameLoop
             // 1. Continuations of awaits in game code, and requests from the host, in the order they were posted.
             work += _syncContext.RunPosted(_onPostedFailure);
 
-            // 2. Portal events, in arrival order: connects, inputs, out-of-band data, disconnects.
-            work += _dispatcher.DispatchInbound(MaxInboundPerTurn);
+            // 2. Portal events, in arrival order: connects, inputs, out-of-band data, disconnects. While a swap waits
+            //    for the inputs in flight, they stay in the inbound channel; the swap runs once those have finished.
+            work += _swaps.Count > 0 ? TrySwap() : _dispatcher.DispatchInbound(MaxInboundPerTurn);
 
             // 3. Timers whose deadline has passed, earliest first.
             work += Timers.RunDue(_clock.GetTimestamp(), _onTimerFailure);
 
-            // 4. Nothing to do: sleep until the next event or the next timer deadline.
+            // 4. Nothing to do: sleep until the next event or the next deadline.
             if (work == 0)
             {
                 Sleep();
@@ -231,17 +249,62 @@ internal sealed class GameLoop
         }
     }
 
+    /// <summary>Runs the first waiting swap if no input is in flight, or if it has waited long enough. Returns 1 if it ran.</summary>
+    private int TrySwap()
+    {
+        SwapRequest request = _swaps.Peek();
+        if (_dispatcher.InFlight > 0)
+        {
+            if (_clock.GetTimestamp() < request.Deadline)
+            {
+                return 0;
+            }
+
+            foreach (CoreSession session in _dispatcher.LetGoOfInFlight())
+            {
+                _log.LogWarning(
+                    "Session {Session}'s input was still running in game generation {Generation} after {Wait}; swapping without waiting for it",
+                    session.Id, _modules.Generation, s_swapWait);
+            }
+        }
+
+        _swaps.Dequeue();
+        SwapResult result = _modules.Swap(request.Create, request.Serializer);
+        if (_swaps.Count == 0)
+        {
+            _dispatcher.Resume();
+        }
+
+        request.Done.SetResult(result);
+        return 1;
+    }
+
     private void Sleep()
     {
         // Reset, then look again: an event that arrived before the reset is seen by the look; one that arrives after
-        // it sets the event again, so the wait returns at once. Either way nothing is slept through.
+        // it sets the event again, so the wait returns at once. Either way nothing is slept through. (While a swap
+        // waits, inbound events are left where they are, and only its deadline and posted work matter.)
         _wake.Reset();
-        if (Inbound.Count > 0 || !_syncContext.IsEmpty || _stopRequested)
+        bool swapWaiting = _swaps.Count > 0;
+        if ((!swapWaiting && Inbound.Count > 0) || !_syncContext.IsEmpty || _stopRequested)
         {
             return;
         }
 
-        _wake.Wait(Timers.MillisecondsUntilNext());
+        int timeout = Timers.MillisecondsUntilNext();
+        if (swapWaiting)
+        {
+            int untilDeadline = MillisecondsUntil(_swaps.Peek().Deadline);
+            timeout = timeout == Timeout.Infinite ? untilDeadline : Math.Min(timeout, untilDeadline);
+        }
+
+        _wake.Wait(timeout);
+    }
+
+    private int MillisecondsUntil(long timestamp)
+    {
+        long remaining = timestamp - _clock.GetTimestamp();
+        return remaining <= 0 ? 0 : (int)Math.Min(Math.Ceiling(remaining * 1000.0 / _clock.TimestampFrequency), int.MaxValue - 1);
     }
 
     private void OnPostedFailure(Exception e) => _log.LogError(e, "Game code failed in a continuation");
@@ -251,4 +314,17 @@ internal sealed class GameLoop
 
     /// <summary>What <see cref="Start"/> hands the game thread.</summary>
     private sealed record FirstGeneration(IGameModule Module, ReadOnlyMemory<byte> State, StateSerializer Serializer);
+
+    /// <summary>A swap asked for and not run yet.</summary>
+    private sealed class SwapRequest(Func<IGameModule> create, StateSerializer serializer, TaskCompletionSource<SwapResult> done)
+    {
+        public Func<IGameModule> Create { get; } = create;
+
+        public StateSerializer Serializer { get; } = serializer;
+
+        public TaskCompletionSource<SwapResult> Done { get; } = done;
+
+        /// <summary>When it stops waiting for the inputs in flight (a timestamp of the loop's clock).</summary>
+        public long Deadline { get; set; }
+    }
 }

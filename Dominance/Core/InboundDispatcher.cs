@@ -4,17 +4,38 @@ using Microsoft.Extensions.Logging;
 namespace Dominance.Core;
 
 /// <summary>
-/// Hands the portal's events to the game module, in arrival order. Game thread only, except
-/// <see cref="InputsHandled"/>.
+/// Hands the portal's events to the game module, in order per session and one input at a time per session. Game
+/// thread only, except <see cref="InputsHandled"/>.
 /// </summary>
-internal sealed class InboundDispatcher(InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, TimeProvider clock, ILogger log)
+/// <remarks>
+/// <para><b>One input at a time per session.</b> When a session's <see cref="IGameModule.OnInput"/> returns a task that
+/// has not completed (game code awaited something), that input is <i>in flight</i>: the session's later inputs and
+/// out-of-band messages wait, in arrival order, in the session's own queue (<see cref="CoreSession.Waiting"/>), and run
+/// once it completes. Other sessions, timers and continuations go on meanwhile. A session whose queue holds
+/// <see cref="CoreSettings.InboundCapacity"/> events has further inputs dropped, and is told so once.</para>
+/// <para>Negotiation changes (<see cref="InboundKind.InfoChanged"/>) apply at once. A disconnect does not wait either:
+/// the session leaves, what it had waiting is dropped (nobody is left to read the answers), and
+/// <see cref="IGameModule.OnDisconnect"/> runs; an input still in flight finds the session gone after its await.</para>
+/// <para>While the loop <see cref="Hold"/>s inputs (a reload's swap waits for the inputs in flight to finish), no input
+/// starts; completing ones leave their sessions' queues for <see cref="Resume"/>.</para>
+/// </remarks>
+internal sealed class InboundDispatcher(
+    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, TimeProvider clock, int queueLimit, ILogger log)
 {
     private const string FailureNotice = "Something went wrong while handling that. The error has been logged.";
 
+    /// <summary>Sessions with an input in flight.</summary>
+    private readonly HashSet<CoreSession> _inFlight = [];
     private long _inputsHandled;
 
     /// <summary>Inputs handed to the module so far. Readable from any thread.</summary>
     public long InputsHandled => Interlocked.Read(ref _inputsHandled);
+
+    /// <summary>How many sessions have an input in flight.</summary>
+    public int InFlight => _inFlight.Count;
+
+    /// <summary>Whether inputs are held: none starts until <see cref="Resume"/>.</summary>
+    public bool Held { get; private set; }
 
     /// <summary>Dispatches up to <paramref name="max"/> events from the inbound channel. Returns how many it took.</summary>
     public int DispatchInbound(int max)
@@ -27,6 +48,35 @@ internal sealed class InboundDispatcher(InboundPipe inbound, SessionTable sessio
         }
 
         return taken;
+    }
+
+    /// <summary>Holds inputs: from now on none starts, and events stay in the inbound channel, until <see cref="Resume"/>.</summary>
+    public void Hold() => Held = true;
+
+    /// <summary>
+    /// Lets go of the inputs in flight without waiting for them: their sessions' next inputs may start, and their
+    /// completions will start nothing. Returns the sessions let go. Used when a swap could wait no longer.
+    /// </summary>
+    public List<CoreSession> LetGoOfInFlight()
+    {
+        List<CoreSession> letGo = [.. _inFlight];
+        foreach (CoreSession session in letGo)
+        {
+            session.InFlight = 0;
+        }
+
+        _inFlight.Clear();
+        return letGo;
+    }
+
+    /// <summary>Ends a <see cref="Hold"/>: every session's waiting events run, in order, until one goes in flight.</summary>
+    public void Resume()
+    {
+        Held = false;
+        foreach (CoreSession session in sessions.All)
+        {
+            RunWaiting(session);
+        }
     }
 
     private void Dispatch(in InboundEvent item)
@@ -49,7 +99,15 @@ internal sealed class InboundDispatcher(InboundPipe inbound, SessionTable sessio
 
             case InboundKind.Input or InboundKind.Data when sessions.TryGet(item.Session, out CoreSession? session) && !session.Closing:
                 session.LastInput = clock.GetTimestamp();
-                Run(session, item);
+                if (session.InFlight != 0 || session.Waiting is { Count: > 0 })
+                {
+                    Wait(session, item);
+                }
+                else
+                {
+                    Run(session, item);
+                }
+
                 break;
 
             case InboundKind.InfoChanged when sessions.TryGet(item.Session, out CoreSession? session):
@@ -70,7 +128,7 @@ internal sealed class InboundDispatcher(InboundPipe inbound, SessionTable sessio
         }
     }
 
-    /// <summary>Hands one input or out-of-band message to the module.</summary>
+    /// <summary>Hands one input or out-of-band message of a session with nothing in flight to the module.</summary>
     private void Run(CoreSession session, in InboundEvent item)
     {
         if (item.Kind == InboundKind.Data)
@@ -99,13 +157,33 @@ internal sealed class InboundDispatcher(InboundPipe inbound, SessionTable sessio
             return;
         }
 
-        if (!pending.IsCompletedSuccessfully)
+        if (pending.IsCompletedSuccessfully)
         {
-            _ = ObserveAsync(pending, session, item.Text!);
+            return;
         }
+
+        if (pending.IsCompleted)
+        {
+            try
+            {
+                pending.GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                ReportFailure(session, e, item.Text);
+            }
+
+            return;
+        }
+
+        int number = ++session.InputsStarted;
+        session.InFlight = number;
+        _inFlight.Add(session);
+        _ = CompleteAsync(pending, session, item.Text!, number);
     }
 
-    private async Task ObserveAsync(ValueTask pending, CoreSession session, string input)
+    /// <summary>Waits for an input in flight, then starts what its session has waiting.</summary>
+    private async Task CompleteAsync(ValueTask pending, CoreSession session, string input, int number)
     {
         try
         {
@@ -114,6 +192,49 @@ internal sealed class InboundDispatcher(InboundPipe inbound, SessionTable sessio
         catch (Exception e)
         {
             ReportFailure(session, e, input);
+        }
+
+        if (session.InFlight != number)
+        {
+            return; // let go of (LetGoOfInFlight): its session has moved on without it
+        }
+
+        session.InFlight = 0;
+        _inFlight.Remove(session);
+        RunWaiting(session);
+    }
+
+    /// <summary>Runs the session's waiting events in order until one goes in flight, unless inputs are held.</summary>
+    private void RunWaiting(CoreSession session)
+    {
+        while (!Held && session.InFlight == 0 && session.Waiting is { Count: > 0 } waiting)
+        {
+            InboundEvent next = waiting.Dequeue();
+            if (waiting.Count == 0)
+            {
+                session.ToldQueueFull = false;
+            }
+
+            Run(session, next);
+        }
+    }
+
+    /// <summary>Queues an event behind the session's input in flight, within the queue's limit.</summary>
+    private void Wait(CoreSession session, in InboundEvent item)
+    {
+        Queue<InboundEvent> waiting = session.Waiting ??= new Queue<InboundEvent>();
+        if (waiting.Count < queueLimit)
+        {
+            waiting.Enqueue(item);
+            return;
+        }
+
+        if (!session.ToldQueueFull)
+        {
+            session.ToldQueueFull = true;
+            log.LogWarning("Session {Session} has {Count} inputs waiting behind one still running; dropping its further input until they have run", session.Id, waiting.Count);
+            SessionTable.Send(session, OutputKind.Text, OutputPayload.ForLine(
+                $"Your earlier command is still running, and {waiting.Count} more are waiting for it. Input is dropped until they have run."));
         }
     }
 

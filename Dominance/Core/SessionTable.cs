@@ -37,7 +37,7 @@ internal sealed class SessionTable
 
     public bool TryGet(SessionId id, [NotNullWhen(true)] out CoreSession? session) => _sessions.TryGetValue(id, out session);
 
-    /// <summary>Removes a session (its connection has closed) and takes it out of all its groups.</summary>
+    /// <summary>Removes a session (its connection has closed), takes it out of all its groups and drops what it had waiting.</summary>
     public bool Remove(SessionId id, [NotNullWhen(true)] out CoreSession? session)
     {
         if (!_sessions.Remove(id, out session))
@@ -51,6 +51,7 @@ internal sealed class SessionTable
         }
 
         session.IdleTimer?.Cancel();
+        session.Waiting?.Clear();
         foreach (string group in session.Groups)
         {
             RemoveMember(group, session);
@@ -75,6 +76,7 @@ internal sealed class SessionTable
         session.Closing = true;
         _open--;
         session.IdleTimer?.Cancel();
+        session.Waiting?.Clear();
         session.Link.Close(goodbye);
     }
 

@@ -52,7 +52,7 @@ public sealed partial class DominanceGame
             new("announce", "announce <text>", "Send a message to everyone.", "Admin", Need.Admin, Sync(Announce)),
             new("kick", "kick <player>", "Disconnect a player.", "Admin", Need.Admin, Sync(Kick)),
             new("tick", "tick", "Advance the realm by one tick now: yields and battles.", "Admin", Need.Admin, Sync((_, _) => Tick())),
-            new("save", "save", "Save the world now. It is also saved every minute and on shutdown.", "Admin", Need.Admin, SaveWorld),
+            new("save", "save", "Save the world now. It is also saved every minute and on shutdown.", "Admin", Need.Admin, Sync(SaveWorld)),
             new("shutdown", "shutdown", "Shut the server down gracefully.", "Admin", Need.Admin, Sync(Shutdown)),
         ];
 
@@ -428,11 +428,16 @@ public sealed partial class DominanceGame
         _game.Log.LogWarning("{Admin} kicked {Player}", caller.Player!.Name, target.Name);
     }
 
-    private async ValueTask SaveWorld(Caller caller, string args)
+    private void SaveWorld(Caller caller, string args)
     {
         _game.Send(caller.Session, "Saving the world...");
+        _ = ReportSaveAsync(caller.Session); // not awaited here: the admin plays on while the database writes
+    }
+
+    private async Task ReportSaveAsync(SessionId session)
+    {
         SaveResult saved = await _game.SaveAsync(); // the game goes on while the database writes; this resumes here after
-        _game.Send(caller.Session, saved.Succeeded
+        _game.Send(session, saved.Succeeded
             ? $"Saved (save #{saved.SaveId}, {saved.Bytes:N0} bytes): the game paused {saved.Stall.TotalMilliseconds:F1} ms, the database took {saved.Total.TotalMilliseconds:F0} ms."
             : Ansi.Red($"The save failed: {saved.Error}. The server keeps retrying and tells admins when it works again."));
     }
