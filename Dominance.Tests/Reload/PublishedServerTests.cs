@@ -40,6 +40,12 @@ public sealed class PublishedServerTests
         string maps = await File.ReadAllTextAsync($"/proc/{server.Id}/maps");
         Assert.That(maps, Does.Not.Contain("/usr/share/dotnet"), "the server uses no installed .NET");
 
+        using (var http = new HttpClient())
+        {
+            string page = await http.GetStringAsync($"http://{server.Http}/");
+            Assert.That(page, Does.Contain("<title>Dominance</title>"), "the web client is served from inside the single file");
+        }
+
         await using TelnetTestClient player = await TelnetTestClient.ConnectAsync(server.Telnet);
         await player.Lines.WaitForAsync("for everything else.");
         await player.SendAsync("who");

@@ -153,7 +153,7 @@ internal sealed class DominanceServer : IAsyncDisposable
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.Map("/ws", (HttpContext http) => WebSocketEndpoint.HandleAsync(http, portal));
         app.MapGet("/healthz", () => Results.Json(HealthStatus.Read(core, portal)));
-        WebClientFiles.Map(app);
+        app.UseWebClient();
         AdminEndpoint.Map(app, settings.Reload);
 
         return new DominanceServer(app, core, portal, telnet!, http!);
