@@ -57,6 +57,15 @@ public sealed class CommandLineTests
     }
 
     [Test]
+    public async Task ASettingWithoutItsValueIsExplained()
+    {
+        // The value must follow an equals sign: a separate word would be taken for the game folder.
+        await using ServerProcess server = ServerProcess.Start(["--Core:IdleTimeout", "00:10:00"], ephemeralPorts: false);
+        Assert.That(await server.ExitCodeAsync(), Is.Not.Zero);
+        Assert.That(server.Output, Does.Contain("--Core:IdleTimeout=value"));
+    }
+
+    [Test]
     public async Task AMissingGameFolderIsExplained()
     {
         await using ServerProcess server = ServerProcess.Start([Path.Combine(Path.GetTempPath(), "no-such-game-" + Guid.NewGuid())]);

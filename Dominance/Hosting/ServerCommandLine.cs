@@ -1,8 +1,14 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Net.Sockets;
+using Dominance.Accounts;
+using Dominance.Core;
+using Dominance.Persistence;
+using Dominance.Portal;
 using Dominance.Reload;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.Memory;
 using Microsoft.Extensions.Options;
 
 namespace Dominance.Hosting;
@@ -37,37 +43,27 @@ internal static class ServerCommandLine
 
         """;
 
+    /// <summary>
+    /// The configuration sections a setting can be given for on the command line, as <c>--Section:Key=value</c>: the
+    /// server's parts, the game's own, and the host's (logging, Kestrel). Each is a (hidden) option of the parser, which
+    /// splits <c>--Portal:TelnetPort=5000</c> at the colon into the option <c>--Portal</c> and its value
+    /// <c>TelnetPort=5000</c>.
+    /// </summary>
+    private static readonly string[] s_sections =
+        [PortalSettings.Section, CoreSettings.Section, AccountSettings.Section, PersistenceSettings.Section, ReloadSettings.Section, "Game", "Logging", "Kestrel"];
+
     /// <summary>Parses <paramref name="args"/> and runs the chosen verb. Returns the process exit code.</summary>
-    public static Task<int> InvokeAsync(string[] args)
-    {
-        // Settings overrides (--Section:Key=value, or --Section:Key value) are configuration, not options of a verb: take
-        // them out first, so that the parser can neither mistake one for the game folder nor reject it as unknown.
-        var settings = new List<string>();
-        var verbArguments = new List<string>();
-        for (int i = 0; i < args.Length; i++)
-        {
-            string arg = args[i];
-            int colon = arg.IndexOf(':');
-            int equals = arg.IndexOf('=');
-            if (arg.StartsWith("--", StringComparison.Ordinal) && colon > 2 && (equals < 0 || colon < equals))
-            {
-                settings.Add(equals < 0 && i + 1 < args.Length && !args[i + 1].StartsWith('-') ? $"{arg}={args[++i]}" : arg);
-            }
-            else
-            {
-                verbArguments.Add(arg);
-            }
-        }
-
+    public static Task<int> InvokeAsync(string[] args) =>
         // The host handles Ctrl-C and SIGTERM itself (graceful shutdown); the parser must not cut it short.
-        return Build(settings).Parse(verbArguments).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
-    }
+        Build().Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = null });
 
-    private static RootCommand Build(IReadOnlyList<string> settings)
+    private static RootCommand Build()
     {
-        var host = new Option<string?>("--host") { Description = "Address to listen on (Portal:Host), e.g. 0.0.0.0. Default 127.0.0.1." };
-        var telnetPort = new Option<int?>("--telnet-port") { Description = "Telnet port (Portal:TelnetPort). Default 4000." };
-        var httpPort = new Option<int?>("--http-port") { Description = "HTTP and WebSocket port (Portal:HttpPort). Default 4001." };
+        var options = new RunOptions(
+            new Option<string?>("--host") { Description = "Address to listen on (Portal:Host), e.g. 0.0.0.0. Default 127.0.0.1." },
+            new Option<int?>("--telnet-port") { Description = "Telnet port (Portal:TelnetPort). Default 4000." },
+            new Option<int?>("--http-port") { Description = "HTTP and WebSocket port (Portal:HttpPort). Default 4001." },
+            [.. s_sections.Select(SectionOption)]);
         var runFolder = new Argument<DirectoryInfo?>("game-folder")
         {
             Description = "A game folder (C# sources and appsettings.json) to serve and watch. Without one, the built-in game runs.",
@@ -82,14 +78,9 @@ internal static class ServerCommandLine
         });
         var initFolder = new Argument<DirectoryInfo>("folder") { Description = "A new (or empty) folder to create the game in." };
 
-        var run = new Command("run", "Serve a game: the built-in one, or a game folder, reloaded whenever one of its .cs files is saved.")
-        {
-            runFolder,
-            host,
-            telnetPort,
-            httpPort,
-        };
-        run.SetAction((parse, _) => RunAsync(parse, settings, parse.GetValue(runFolder), host, telnetPort, httpPort));
+        var run = new Command("run", "Serve a game: the built-in one, or a game folder, reloaded whenever one of its .cs files is saved.") { runFolder };
+        options.AddNamedTo(run);
+        run.SetAction((parse, _) => RunAsync(parse.GetValue(runFolder), options.Overrides(parse)));
 
         var init = new Command("init", "Create a game folder: a copy of the built-in game's source and a settings file, ready to edit and run.")
         {
@@ -100,17 +91,38 @@ internal static class ServerCommandLine
         var root = new RootCommand(
             "Dominance: a single-binary game server for MUDs and persistent strategy games. "
             + "Telnet on 127.0.0.1:4000, web client and WebSocket on http://127.0.0.1:4001. Without a verb, runs the server. "
-            + "Any setting can be given as --Section:Key=value (e.g. --Core:IdleTimeout=00:10:00), or as DOMINANCE__Section__Key in the environment.")
+            + $"Any setting can be given as --Section:Key=value (e.g. --Core:IdleTimeout=00:10:00; sections: {string.Join(", ", s_sections)}), "
+            + "or as DOMINANCE__Section__Key in the environment.")
         {
             run,
             init,
             runFolder,
-            host,
-            telnetPort,
-            httpPort,
         };
-        root.SetAction((parse, _) => RunAsync(parse, settings, parse.GetValue(runFolder), host, telnetPort, httpPort));
+        options.AddNamedTo(root);
+        foreach (Option<string[]> section in options.Sections)
+        {
+            root.Options.Add(section); // recursive: every verb takes settings, as the environment gives them to every verb
+        }
+
+        root.SetAction((parse, _) => RunAsync(parse.GetValue(runFolder), options.Overrides(parse)));
         return root;
+    }
+
+    /// <summary>The option that takes the settings of one section: <c>--Section:Key=value</c>, as often as needed.</summary>
+    private static Option<string[]> SectionOption(string section)
+    {
+        var option = new Option<string[]>("--" + section) { Hidden = true, Arity = ArgumentArity.OneOrMore, Recursive = true };
+        option.Validators.Add(result =>
+        {
+            foreach (Token token in result.Tokens)
+            {
+                if (!token.Value.Contains('=', StringComparison.Ordinal))
+                {
+                    result.AddError($"Give a setting with its value: --{section}:{token.Value}=value.");
+                }
+            }
+        });
+        return option;
     }
 
     private static int Init(DirectoryInfo folder)
@@ -130,25 +142,8 @@ internal static class ServerCommandLine
         return 0;
     }
 
-    private static async Task<int> RunAsync(
-        ParseResult parse, IReadOnlyList<string> settingsOverrides, DirectoryInfo? folder, Option<string?> host, Option<int?> telnetPort, Option<int?> httpPort)
+    private static async Task<int> RunAsync(DirectoryInfo? folder, Dictionary<string, string?> overrides)
     {
-        var overrides = new List<string>(settingsOverrides);
-        if (parse.GetValue(host) is { } h)
-        {
-            overrides.Add($"--Portal:Host={h}");
-        }
-
-        if (parse.GetValue(telnetPort) is { } t)
-        {
-            overrides.Add($"--Portal:TelnetPort={t}");
-        }
-
-        if (parse.GetValue(httpPort) is { } p)
-        {
-            overrides.Add($"--Portal:HttpPort={p}");
-        }
-
         if (folder is { Exists: false })
         {
             Console.Error.WriteLine($"dominance: there is no game folder at '{folder.FullName}'. Create one with: dominance init {folder.FullName}");
@@ -156,7 +151,8 @@ internal static class ServerCommandLine
         }
 
         string settingsFolder = folder?.FullName ?? Directory.GetCurrentDirectory();
-        if (!SettingsLoader.TryLoad(settingsFolder, overrides, out IConfigurationRoot configuration, out DominanceSettings settings, out IReadOnlyList<string> errors))
+        var given = new MemoryConfigurationSource { InitialData = overrides };
+        if (!SettingsLoader.TryLoad(settingsFolder, given, out IConfigurationRoot configuration, out DominanceSettings settings, out IReadOnlyList<string> errors))
         {
             foreach (string error in errors)
             {
@@ -190,7 +186,7 @@ internal static class ServerCommandLine
 
             return 2;
         }
-        catch (Exception e) when (e is GameLoadException or Persistence.StoreException)
+        catch (Exception e) when (e is GameLoadException or StoreException)
         {
             Console.Error.WriteLine($"dominance: {e.Message}");
             return 1;
@@ -207,5 +203,47 @@ internal static class ServerCommandLine
         }
 
         return 0;
+    }
+
+    /// <summary>The options of the verb that runs the server, each mapped to the setting it sets.</summary>
+    private sealed record RunOptions(Option<string?> Host, Option<int?> TelnetPort, Option<int?> HttpPort, Option<string[]>[] Sections)
+    {
+        public void AddNamedTo(Command command)
+        {
+            command.Options.Add(Host);
+            command.Options.Add(TelnetPort);
+            command.Options.Add(HttpPort);
+        }
+
+        /// <summary>The settings given on the command line, as configuration keys; the named options win over <c>--Portal:...</c>.</summary>
+        public Dictionary<string, string?> Overrides(ParseResult parse)
+        {
+            var overrides = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+            foreach (Option<string[]> section in Sections)
+            {
+                foreach (string setting in parse.GetValue(section) ?? [])
+                {
+                    int equals = setting.IndexOf('=', StringComparison.Ordinal);
+                    overrides[$"{section.Name[2..]}:{setting[..equals]}"] = setting[(equals + 1)..];
+                }
+            }
+
+            if (parse.GetValue(Host) is { } host)
+            {
+                overrides["Portal:Host"] = host;
+            }
+
+            if (parse.GetValue(TelnetPort) is { } telnet)
+            {
+                overrides["Portal:TelnetPort"] = telnet.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (parse.GetValue(HttpPort) is { } http)
+            {
+                overrides["Portal:HttpPort"] = http.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            return overrides;
+        }
     }
 }

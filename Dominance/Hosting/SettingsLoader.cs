@@ -1,11 +1,12 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Configuration.CommandLine;
 
 namespace Dominance.Hosting;
 
 /// <summary>
 /// Reads the configuration in Generic Host order: embedded defaults (the property initializers of the settings
-/// classes), then <c>appsettings.json</c>, then <c>DOMINANCE__</c> environment variables, then
-/// <c>--Section:Key=value</c> overrides. Bad values come back as messages that name the setting.
+/// classes), then <c>appsettings.json</c>, then <c>DOMINANCE__</c> environment variables, then command-line
+/// overrides. Bad values come back as messages that name the setting.
 /// </summary>
 internal static class SettingsLoader
 {
@@ -13,13 +14,22 @@ internal static class SettingsLoader
     public const string EnvironmentPrefix = "DOMINANCE__";
 
     /// <summary>
-    /// Builds and binds the configuration. Returns <see langword="false"/> with one message per problem if the
-    /// configuration cannot be read or a value is out of range (checked as the host checks it at start:
-    /// <see cref="SettingsRegistration.Check"/>).
+    /// Builds and binds the configuration, with <paramref name="overrides"/> (<c>--Section:Key=value</c>) last.
+    /// Returns <see langword="false"/> with one message per problem if the configuration cannot be read or a value is
+    /// out of range (checked as the host checks it at start: <see cref="SettingsRegistration.Check"/>).
     /// </summary>
     public static bool TryLoad(
         string settingsFolder,
         IReadOnlyList<string> overrides,
+        out IConfigurationRoot configuration,
+        out DominanceSettings settings,
+        out IReadOnlyList<string> errors) =>
+        TryLoad(settingsFolder, new CommandLineConfigurationSource { Args = overrides }, out configuration, out settings, out errors);
+
+    /// <summary>As the other overload, with the overrides given as a configuration source of their own.</summary>
+    public static bool TryLoad(
+        string settingsFolder,
+        IConfigurationSource overrides,
         out IConfigurationRoot configuration,
         out DominanceSettings settings,
         out IReadOnlyList<string> errors)
@@ -31,7 +41,7 @@ internal static class SettingsLoader
             configuration = new ConfigurationBuilder()
                 .AddJsonFile(Path.Combine(Path.GetFullPath(settingsFolder), "appsettings.json"), optional: true, reloadOnChange: false)
                 .AddEnvironmentVariables(EnvironmentPrefix)
-                .AddCommandLine(overrides.ToArray())
+                .Add(overrides)
                 .Build();
             configuration.Bind(settings);
         }
