@@ -426,6 +426,67 @@ public sealed partial class BrowserClientTests
         client.AssertNoErrors();
     }
 
+    /// <summary>
+    /// Plays a short scene and photographs it for the README (<c>docs/screenshots</c>, committed), at desktop and phone
+    /// size; each view is checked with axe-core (WCAG 2.1 A and AA, and best practices) as it is photographed.
+    /// </summary>
+    [Test]
+    public async Task TheReadmeScreenshotsShowTheRealPageWhichPassesAxe()
+    {
+        string axe = Path.Combine(Repository.Root, "Dominance.Tests", "node_modules", "axe-core", "axe.min.js");
+        string folder = Path.Combine(Repository.Root, "docs", "screenshots");
+        Directory.CreateDirectory(folder);
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient bob = await server.CreateAsync("Bob", "hunter22");
+        await using ClientPage client = await ClientPage.OpenAsync(_browser, server);
+        IPage page = client.Page;
+        await Assertions.Expect(client.Output).ToContainTextAsync("for everything else."); // the same picture every time
+        await client.TypeAsync("create Alice secret1");
+        await Assertions.Expect(page.Locator("body")).ToHaveAttributeAsync("data-realm", "live");
+        await bob.SendAsync("chat Welcome to the realm, Alice. Stonebridge is mine next.");
+        await Assertions.Expect(client.Output).ToContainTextAsync("Stonebridge is mine next.");
+        await client.TypeAsync("chat We will see about that.");
+        await client.TypeAsync("map");
+        await Assertions.Expect(client.Output).ToContainTextAsync("The realm at tick 0.");
+        await page.Locator("#map [data-territory=Stonebridge]").ClickAsync();
+        await client.Input.FocusAsync();
+
+        var shots = new List<string>();
+        foreach ((string name, ViewportSize size, string? view) in new (string, ViewportSize, string?)[]
+        {
+            ("desktop", ClientPage.Desktop, null), ("phone", ClientPage.Phone, "text"), ("phone-map", ClientPage.Phone, "map"),
+        })
+        {
+            await page.SetViewportSizeAsync(size.Width, size.Height);
+            if (view is not null)
+            {
+                await page.Locator($"#views button[data-view={view}]").ClickAsync();
+                await Assertions.Expect(page.Locator("body")).ToHaveAttributeAsync("data-view", view);
+            }
+
+            string file = Path.Combine(folder, name + ".png");
+            await Screenshot.SaveAsync(page, file);
+            shots.Add(file);
+            if (File.Exists(axe))
+            {
+                await AssertAccessibleAsync(page, axe, name);
+            }
+        }
+
+        string readme = File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
+        foreach (string shot in shots)
+        {
+            Assert.That(new FileInfo(shot).Length, Is.GreaterThan(10_000), shot);
+            Assert.That(readme, Does.Contain($"docs/screenshots/{Path.GetFileName(shot)}"), "the README shows it");
+        }
+
+        client.AssertNoErrors();
+        if (!File.Exists(axe))
+        {
+            Prerequisite.Missing($"axe-core is not installed at {axe} (./run.sh test runs npm ci in Dominance.Tests).");
+        }
+    }
+
     [Test]
     public async Task TheFaviconIsServed()
     {
@@ -437,6 +498,21 @@ public sealed partial class BrowserClientTests
         Assert.That((await icon.Content.ReadAsByteArrayAsync())[..4], Is.EqualTo(new byte[] { 0, 0, 1, 0 }));
         using HttpResponseMessage svg = await http.GetAsync($"http://{server.Http}/favicon.svg");
         Assert.That(svg.Content.Headers.ContentType?.MediaType, Is.EqualTo("image/svg+xml"));
+    }
+
+    /// <summary>Runs axe-core in the page and fails with every violation it finds, named and located.</summary>
+    private static async Task AssertAccessibleAsync(IPage page, string axe, string view)
+    {
+        if (!await page.EvaluateAsync<bool>("typeof axe !== 'undefined'"))
+        {
+            await page.AddScriptTagAsync(new() { Path = axe });
+        }
+
+        string[] violations = await page.EvaluateAsync<string[]>("""
+            async () => (await axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] }))
+              .violations.flatMap(v => v.nodes.map(n => `${v.id} (${v.impact}): ${n.target.join(' ')}: ${n.failureSummary}`))
+            """);
+        Assert.That(violations, Is.Empty, $"axe-core on the {view} view");
     }
 
     /// <summary>A computed style property of the last output span whose text is exactly <paramref name="text"/>.</summary>
