@@ -239,6 +239,25 @@ public sealed partial class BrowserClientTests
     }
 
     [Test]
+    public async Task AColourLeftOnByOneConnectionDoesNotColourTheNext()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using ClientPage client = await ClientPage.OpenAsync(_browser, server);
+        await Assertions.Expect(client.Output).ToContainTextAsync("Welcome");
+        await client.TypeAsync("echo \u001b[31mred, and never reset");
+        await Assertions.Expect(client.Output).ToContainTextAsync("red, and never reset");
+        await client.TypeAsync("quit");
+        await Assertions.Expect(client.Output).ToContainTextAsync("Connection lost. Reconnecting");
+        await Assertions.Expect(client.Page.Locator("#status")).ToHaveAttributeAsync("data-state", "connected");
+        await Assertions.Expect(client.Page.Locator("#output span", new() { HasTextRegex = new Regex("^Welcome") })).ToHaveCountAsync(2);
+
+        string text = await client.Output.EvaluateAsync<string>("e => getComputedStyle(e).color");
+        string welcome = await client.Page.Locator("#output span", new() { HasTextRegex = new Regex("^Welcome") }).Last.EvaluateAsync<string>("e => getComputedStyle(e).color");
+        Assert.That(welcome, Is.EqualTo(text));
+        client.AssertNoErrors();
+    }
+
+    [Test]
     public async Task TheClientReportsItsColumnsRowsAndColourDepthLikeNaws()
     {
         await using TestServer server = await TestServer.StartAsync();

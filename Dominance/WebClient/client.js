@@ -24,8 +24,8 @@ const settingsDialog = $("settings");
 const fontSize = $("font-size");
 const colours = $("colours");
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const parser = new AnsiParser();
+let decoder = new TextDecoder();
+let parser = new AnsiParser();
 
 const map = new RealmMap(
   { map: $("map"), details: $("details"), holdings: $("holdings"), note: $("realm-note") },
@@ -50,6 +50,9 @@ function connect() {
   setStatus("connecting", "connecting…");
   socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`, [SUBPROTOCOL]);
   socket.binaryType = "arraybuffer";
+  // A new connection starts with plain text: nothing half-received or still styled carries over from the last one.
+  decoder = new TextDecoder();
+  parser = new AnsiParser();
   socket.onopen = () => {
     attempts = 0;
     setStatus("connected", "connected");
