@@ -50,6 +50,7 @@ internal static class WebClientFiles
                 ".js" => "text/javascript; charset=utf-8",
                 ".css" => "text/css; charset=utf-8",
                 ".svg" => "image/svg+xml",
+                ".ico" => "image/x-icon",
                 _ => "application/octet-stream",
             };
             files[file] = (content, type, $"\"{Convert.ToHexString(SHA256.HashData(content))[..16]}\"");
