@@ -47,6 +47,11 @@ case "$verb" in
     ;;
   test)
     shift
+    # The browser tests check accessibility with axe-core, from npm (Dominance.Tests/package.json and its lock file).
+    if [[ ! -f Dominance.Tests/node_modules/axe-core/axe.min.js ]] && command -v npm >/dev/null; then
+      npm ci --prefix Dominance.Tests --no-audit --no-fund --loglevel=error >/dev/null ||
+        echo "npm ci failed in Dominance.Tests: the accessibility test will say axe-core is missing." >&2
+    fi
     filter=()
     if [[ $# -gt 0 ]]; then filter=(--filter "FullyQualifiedName~$1"); fi
     dotnet test Dominance.sln -c Release "${filter[@]}"

@@ -20,4 +20,19 @@ internal static class Poll
             await Task.Delay(5);
         }
     }
+
+    /// <summary>As <see cref="UntilAsync(Func{bool}, string, TimeSpan?)"/>, for a condition that takes a round trip to check.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null)
+    {
+        DateTime end = DateTime.UtcNow + (deadline ?? Deadline);
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > end)
+            {
+                Assert.Fail($"Timed out waiting until {what}.");
+            }
+
+            await Task.Delay(5);
+        }
+    }
 }

@@ -153,6 +153,12 @@ internal sealed class TestModule : IGameModule
                 SessionInfo info = _context.GetInfo(session)!;
                 _context.Send(session, $"info protocol={info.Protocol} width={info.Width} height={info.Height} terminal={info.TerminalType} oob={info.SupportsOutOfBand}");
                 break;
+            case "ansi":
+                // One line in every SGR form a terminal renders: 256 colours and 24-bit colour, foreground and
+                // background, underline and reverse video, and the resets of each.
+                _context.Send(session, "\u001b[38;5;196mred256\u001b[0m \u001b[48;5;21mbg256\u001b[49m \u001b[38;2;255;128;0mtrue\u001b[39m " +
+                    "\u001b[48;2;0;64;0mtruebg\u001b[0m \u001b[4munder\u001b[24m \u001b[7mreverse\u001b[27m \u001b[1;32mgreen\u001b[39mdefault\u001b[0m end");
+                break;
             case "data":
                 _context.SendData(session, "Test.Data", "{\"n\":1}");
                 _context.Send(session, "data sent");

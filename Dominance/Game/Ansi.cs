@@ -1,6 +1,12 @@
 namespace DominanceGame;
 
 /// <summary>ANSI colours for game text. Telnet clients show them; the browser client renders the same codes.</summary>
+/// <remarks>
+/// The game keeps to one meaning per colour, and the browser client relies on it: <see cref="Cyan"/> marks a command
+/// the player can type (the client makes it clickable), <see cref="Yellow"/> a territory's name, and the map's owners are
+/// <see cref="Green"/> for yours, <see cref="Red"/> for others' and <see cref="Gray"/> for neutral, in the text map and
+/// the browser's map alike. Player names are blue, magenta for admins, gray for guests.
+/// </remarks>
 public static class Ansi
 {
     public const string Reset = "\u001b[0m";

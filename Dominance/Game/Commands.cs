@@ -231,7 +231,7 @@ public sealed partial class DominanceGame
         }
 
         Account account = result.Account!;
-        _game.Send(session, $"Your account {Ansi.Cyan(account.Name)} is ready.{(account.IsAdmin ? " It is an admin account." : "")}");
+        _game.Send(session, $"Your account {Ansi.Blue(account.Name)} is ready.{(account.IsAdmin ? " It is an admin account." : "")}");
         Enter(session, visitor, CharacterOf(account));
     }
 

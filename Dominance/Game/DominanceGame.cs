@@ -80,6 +80,7 @@ public sealed partial class DominanceGame : IGameModule
 
             Type {Ansi.Cyan("help")} for everything else.
             """);
+        _game.SendData(session, "Dominance.Map", MapJson()); // the browser client's realm overview before login
     }
 
     public ValueTask OnInput(SessionId session, string line)
@@ -164,7 +165,7 @@ public sealed partial class DominanceGame : IGameModule
     }
 
     private static string NameOf(Player player) =>
-        player.IsGuest ? Ansi.Gray(player.Name) : player.IsAdmin ? Ansi.Magenta(player.Name) : Ansi.Cyan(player.Name);
+        player.IsGuest ? Ansi.Gray(player.Name) : player.IsAdmin ? Ansi.Magenta(player.Name) : Ansi.Blue(player.Name);
 
     private static string TerritoryGroup(string territory) => "territory:" + territory;
 

@@ -12,7 +12,8 @@ namespace Dominance.Portal.WebSockets;
 /// <item>No subprotocol (plain): each text frame is one input line and output arrives as text frames. Binary frames are
 /// refused with a message. No out-of-band data.</item>
 /// <item><c>gmcp.mudstandards.org</c> (https://mudstandards.org/websocket): binary frames carry game text (input and
-/// output, UTF-8 with ANSI), text frames carry GMCP messages (<c>Package.Name json</c>) both ways.</item>
+/// output, UTF-8 with ANSI), text frames carry GMCP messages (<c>Package.Name json</c>) both ways. The client's
+/// window size and terminal type (<see cref="ClientReport"/>) are kept in the session's info, not relayed.</item>
 /// </list>
 /// </summary>
 internal sealed class WebSocketSession : PortalSession
@@ -190,7 +191,21 @@ internal sealed class WebSocketSession : PortalSession
         }
 
         int space = text.IndexOf(' ');
-        return space < 0 ? RelayDataAsync(text, "") : RelayDataAsync(text[..space], text[(space + 1)..]);
+        string package = space < 0 ? text : text[..space];
+        string json = space < 0 ? "" : text[(space + 1)..];
+        if (!ClientReport.Handles(package))
+        {
+            return RelayDataAsync(package, json);
+        }
+
+        // The client's window size and terminal type: negotiation with the portal, as NAWS and TTYPE are for telnet.
+        if (ClientReport.Read(package, json, out string problem) is not { } change)
+        {
+            RejectMalformed(problem, $"malformed {package}");
+            return ValueTask.CompletedTask;
+        }
+
+        return UpdateInfoAsync(change);
     }
 
     private async ValueTask SendPendingAsync()
