@@ -1,3 +1,5 @@
+using System.Text;
+using Dominance.Accounts;
 using Dominance.Tests.Support;
 using static Dominance.Portal.Telnet.TelnetCodes;
 
@@ -154,5 +156,61 @@ public sealed class AccountTests
         await using TelnetTestClient alice = await server.CreateAsync("Alice");
         Assert.That(await alice.DoAsync("quit", "Farewell"), Is.EqualTo("Farewell, Alice. Your territories await your return."));
         await alice.Lines.ClosedAsync();
+    }
+
+    [Test]
+    public async Task ATakenNameIsRefusedBeforeAnyHashingAndPastTheQueueTheServerSaysItIsBusy()
+    {
+        await using TestServer server = await GameServer.StartAsync(s =>
+        {
+            s.Accounts.PasswordWorkers = 1;
+            s.Accounts.PasswordQueue = 1;
+        });
+        await (await server.CreateAsync("Alice")).DisposeAsync();
+        var accounts = (AccountService)server.Server.Core.Accounts!;
+        using var gate = new ManualResetEventSlim();
+        Task<bool> running = accounts.Passwords.TryRun(() => gate.Wait(Poll.Deadline))!;
+        await Poll.UntilAsync(() => accounts.Passwords.Waiting == 0, "the worker holds the gate");
+        Task<bool> queued = accounts.Passwords.TryRun(() => gate.Wait(Poll.Deadline))!; // and the queue is full
+
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("for everything else.");
+        Assert.That(await client.DoAsync("create alice hunter22", "taken"), Is.EqualTo("The name 'alice' is taken. Choose another."));
+        Assert.That(await client.DoAsync("create Zed hunter22", "busy"), Is.EqualTo(AccountService.Busy));
+        Assert.That(await client.DoAsync("connect Alice secret1", "busy"), Is.EqualTo(AccountService.Busy));
+
+        gate.Set();
+        await Task.WhenAll(running, queued);
+        Assert.That(await client.DoAsync("create Zed hunter22", "ready"), Is.EqualTo("Your account Zed is ready."));
+    }
+
+    [Test]
+    public async Task AccountsCreatedFromOneAddressAreLimited()
+    {
+        await using TestServer server = await GameServer.StartAsync(s => s.Accounts.CreateLimit = 2);
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await using TelnetTestClient bob = await server.CreateAsync("Bob");
+        await using TelnetTestClient carol = await server.TelnetAsync();
+        Assert.That(await carol.DoAsync("create Carol secret3", "Too many"), Is.EqualTo("Too many accounts have been created from your address. Try again in 60 minutes."));
+        Assert.That(await carol.DoAsync("create Alice secret3", "taken"), Is.EqualTo("The name 'Alice' is taken. Choose another."), "a taken name is answered first");
+        Assert.That(await carol.DoAsync("connect Alice secret1", "Welcome"), Is.EqualTo("Welcome, Alice. You are an admin."), "logins are not limited by it");
+    }
+
+    [Test]
+    public async Task ANameThatIsNoAccountIsNeverLoggedOnlyItsLength()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await (await server.CreateAsync("Alice")).DisposeAsync();
+        await using TelnetTestClient client = await server.TelnetAsync();
+
+        // A player who swapped name and password: the password must not reach the log.
+        Assert.That(await client.DoAsync("connect Sup3rSecretC0de! Alice", "Wrong"), Is.EqualTo("Wrong name or password."));
+        Assert.That(await client.DoAsync("connect Sup3rSecretC Alice", "Wrong"), Is.EqualTo("Wrong name or password."));
+        Assert.That(await client.DoAsync("connect alice Sup3rSecretC", "Wrong"), Is.EqualTo("Wrong name or password."));
+        await Poll.UntilAsync(() => server.Log.Contains("Failed login for Alice from"), "the failure against a real account names it");
+
+        Assert.That(server.Log.Text, Does.Not.Contain("Sup3rSecret"));
+        Assert.That(server.Log.Text, Does.Contain("Failed login for a name that breaks the name rules (16 characters) from"));
+        Assert.That(server.Log.Text, Does.Contain("Failed login for a name that is no account (12 characters) from"));
     }
 }

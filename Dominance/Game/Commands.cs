@@ -217,7 +217,8 @@ public sealed partial class DominanceGame
         }
 
         visitor.Busy = true;
-        AccountResult result = await _game.Accounts.CreateAsync(name, password); // hashing runs off the game thread
+        IPAddress address = _game.GetInfo(session)?.RemoteAddress ?? IPAddress.None;
+        AccountResult result = await _game.Accounts.CreateAsync(name, password, address); // hashing runs off the game thread
         visitor.Busy = false;
         if (_game.GetInfo(session) is null)
         {
