@@ -159,6 +159,55 @@ public sealed class AccountTests
     }
 
     [Test]
+    public async Task LinesSentWhileALoginIsCheckedWaitForItSoASessionPlaysOneCharacterAtATime()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await (await server.CreateAsync("Bob")).DisposeAsync();
+        await alice.Lines.WaitForAsync("Bob has left the realm.");
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("for everything else.");
+
+        // One write: the guest login must not slip in while Bob's password is being checked.
+        await client.SendRawAsync("connect Bob secret1\r\nconnect guest\r\nwho\r\n"u8.ToArray());
+        Assert.That(await client.Lines.WaitForAsync("Welcome"), Is.EqualTo("Welcome, Bob."));
+        Assert.That(await client.Lines.WaitForAsync("already"), Is.EqualTo("You are already playing as Bob."));
+        Assert.That(await client.Lines.WaitForAsync("Playing now"), Is.EqualTo("Playing now (2):"));
+
+        await client.SendAsync("quit");
+        await client.Lines.ClosedAsync();
+        await alice.Lines.WaitForAsync("Bob has left the realm.");
+        Assert.That(await alice.DoAsync("who", "Playing now"), Is.EqualTo("Playing now (1):"), "no ghost stays behind");
+        Assert.That(await alice.Lines.NextAsync(), Does.StartWith("  Alice (admin) in "));
+    }
+
+    [Test]
+    public async Task AReloadWhileAPasswordIsCheckedLeavesNoSessionStuck()
+    {
+        await using TestServer server = await GameServer.StartAsync(s => s.Accounts.PasswordWorkers = 1);
+        await (await server.CreateAsync("Alice")).DisposeAsync();
+        var accounts = (AccountService)server.Server.Core.Accounts!;
+        using var gate = new ManualResetEventSlim();
+        Task<bool> holding = accounts.Passwords.TryRun(() => gate.Wait(Poll.Deadline))!; // the one worker, held
+        await Poll.UntilAsync(() => accounts.Passwords.Waiting == 0, "the worker holds the gate");
+
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("for everything else.");
+        await client.SendAsync("connect Alice secret1");
+        await client.SendAsync("look");
+        await Poll.UntilAsync(() => accounts.Passwords.Waiting == 1, "the login waits for the worker");
+
+        Assert.That((await server.Reloads.ReloadAsync("a reload during a login")).Succeeded, Is.True);
+        gate.Set();
+        Assert.That(await holding, Is.True);
+
+        Assert.That(await client.Lines.WaitForAsync("updated"), Is.EqualTo("The game was updated while your password was being checked. Please log in again."));
+        Assert.That(await client.Lines.WaitForAsync("updated"), Is.EqualTo("The game was updated while your command was running, so the 1 line you typed meanwhile did not run. Type it again."));
+        Assert.That(await client.DoAsync("connect Alice secret1", "Welcome"), Is.EqualTo("Welcome, Alice. You are an admin."), "the new generation takes the login");
+        Assert.That(await client.DoAsync("who", "Playing now"), Is.EqualTo("Playing now (1):"));
+    }
+
+    [Test]
     public async Task ATakenNameIsRefusedBeforeAnyHashingAndPastTheQueueTheServerSaysItIsBusy()
     {
         await using TestServer server = await GameServer.StartAsync(s =>

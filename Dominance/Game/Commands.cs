@@ -210,16 +210,8 @@ public sealed partial class DominanceGame
 
     private async ValueTask CreateAccountAsync(SessionId session, Visitor visitor, string name, string password)
     {
-        if (visitor.Busy)
-        {
-            _game.Send(session, "Still working on your last request...");
-            return;
-        }
-
-        visitor.Busy = true;
         IPAddress address = _game.GetInfo(session)?.RemoteAddress ?? IPAddress.None;
         AccountResult result = await _game.Accounts.CreateAsync(name, password, address); // hashing runs off the game thread
-        visitor.Busy = false;
         if (_game.GetInfo(session) is null)
         {
             return; // gone while the password was hashed
@@ -232,22 +224,21 @@ public sealed partial class DominanceGame
         }
 
         Account account = result.Account!;
+        if (_stopped)
+        {
+            // This generation's state is no longer the world's: the new code runs it, and knows nothing of this create.
+            _game.Send(session, $"Your account {Ansi.Cyan(account.Name)} is ready, but the game was updated meanwhile. Type {Ansi.Cyan($"connect {account.Name}")} to come in.");
+            return;
+        }
+
         _game.Send(session, $"Your account {Ansi.Cyan(account.Name)} is ready.{(account.IsAdmin ? " It is an admin account." : "")}");
         Enter(session, visitor, CharacterOf(account));
     }
 
     private async ValueTask LogInAsync(SessionId session, Visitor visitor, string name, string password)
     {
-        if (visitor.Busy)
-        {
-            _game.Send(session, "Still working on your last request...");
-            return;
-        }
-
-        visitor.Busy = true;
         IPAddress address = _game.GetInfo(session)?.RemoteAddress ?? IPAddress.None;
         AccountResult result = await _game.Accounts.LoginAsync(name, password, address); // checked off the game thread
-        visitor.Busy = false;
         if (_game.GetInfo(session) is null)
         {
             return;
@@ -256,6 +247,12 @@ public sealed partial class DominanceGame
         if (!result.Succeeded)
         {
             _game.Send(session, Ansi.Red(result.Error!));
+            return;
+        }
+
+        if (_stopped)
+        {
+            _game.Send(session, Ansi.Red("The game was updated while your password was being checked. Please log in again."));
             return;
         }
 

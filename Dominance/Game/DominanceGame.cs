@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 
 namespace DominanceGame;
 
@@ -23,10 +24,24 @@ public sealed partial class DominanceGame : IGameModule
 
     /// <summary>The session playing each character, by player key: the reverse of <see cref="Visitor.Player"/>, rebuilt on start.</summary>
     private readonly Dictionary<string, SessionId> _playing = [];
+
+    /// <summary>
+    /// Lines that arrived for a session while one of its commands was still waiting (a password being checked), in
+    /// order. A session listed here runs nothing else until its line ends: one command at a time per session, so it
+    /// can never act as two identities at once. Not part of the state: the work it waits for belongs to this generation.
+    /// </summary>
+    private readonly Dictionary<SessionId, Queue<string>> _waiting = [];
+
+    /// <summary>The most lines one session may have waiting; past it, lines are refused with a word to the player.</summary>
+    private const int MaxWaitingLines = 100;
+
     private Dictionary<string, Command> _commands = [];
     private TimeSpan _tickInterval;
     private bool _guestsAllowed;
     private int _startingResources;
+
+    /// <summary>Set when this generation is replaced or the server stops: work still pending must not touch its state.</summary>
+    private bool _stopped;
 
     public void Start(IGameContext context, ReadOnlyMemory<byte> state)
     {
@@ -66,6 +81,8 @@ public sealed partial class DominanceGame : IGameModule
 
     public void ExportState(IBufferWriter<byte> output) => _game.State.Write(output, _state);
 
+    public void Stop() => _stopped = true;
+
     public void OnConnect(SessionId session)
     {
         _state.Sessions[session] = new Visitor();
@@ -83,6 +100,86 @@ public sealed partial class DominanceGame : IGameModule
     }
 
     public ValueTask OnInput(SessionId session, string line)
+    {
+        if (_waiting.TryGetValue(session, out Queue<string>? waiting))
+        {
+            if (waiting.Count < MaxWaitingLines)
+            {
+                waiting.Enqueue(line);
+            }
+            else
+            {
+                _game.Send(session, Ansi.Red("Still working on your last command; that line was not run. Type it again in a moment."));
+            }
+
+            return ValueTask.CompletedTask;
+        }
+
+        ValueTask running = Handle(session, line);
+        if (running.IsCompleted)
+        {
+            return running;
+        }
+
+        _waiting[session] = new Queue<string>();
+        return RunInOrderAsync(session, running);
+    }
+
+    /// <summary>Waits for a session's pending command, then runs the lines that arrived meanwhile, one at a time, in order.</summary>
+    private async ValueTask RunInOrderAsync(SessionId session, ValueTask running)
+    {
+        try
+        {
+            while (true)
+            {
+                try
+                {
+                    await running; // resumes on the game thread
+                }
+                catch (Exception e)
+                {
+                    _game.Log.LogError(e, "Game code failed while handling input from session {Session}", session);
+                    _game.Send(session, "Something went wrong while handling that. The error has been logged.");
+                }
+
+                if (!_waiting.TryGetValue(session, out Queue<string>? waiting) || _game.GetInfo(session) is null)
+                {
+                    return; // the session has gone
+                }
+
+                if (_stopped)
+                {
+                    if (waiting.Count > 0)
+                    {
+                        _game.Send(session, Ansi.Red($"The game was updated while your command was running, so the {waiting.Count} line{(waiting.Count == 1 ? "" : "s")} you typed meanwhile did not run. Type {(waiting.Count == 1 ? "it" : "them")} again."));
+                    }
+
+                    return;
+                }
+
+                if (!waiting.TryDequeue(out string? line))
+                {
+                    return;
+                }
+
+                try
+                {
+                    running = Handle(session, line);
+                }
+                catch (Exception e)
+                {
+                    running = ValueTask.FromException(e); // reported above, like a failure after an await
+                }
+            }
+        }
+        finally
+        {
+            _waiting.Remove(session);
+        }
+    }
+
+    /// <summary>Runs one line of input: a password being typed, or a command.</summary>
+    private ValueTask Handle(SessionId session, string line)
     {
         if (!_state.Sessions.TryGetValue(session, out Visitor? visitor))
         {
@@ -127,14 +224,26 @@ public sealed partial class DominanceGame : IGameModule
 
     public void OnDisconnect(SessionId session)
     {
+        _waiting.Remove(session);
         if (_state.Sessions.Remove(session, out Visitor? visitor) && PlayerOf(visitor) is { } player)
         {
-            _playing.Remove(visitor.Player!);
+            LeaveWorld(session, visitor, player);
             _game.SendToGroup(Online, $"{NameOf(player)} has left the realm.");
-            if (player.IsGuest)
-            {
-                _state.Players.Remove(Key(player.Name));
-            }
+        }
+    }
+
+    /// <summary>Takes the character a session plays out of the world: it is no longer online, and a guest is forgotten.</summary>
+    private void LeaveWorld(SessionId session, Visitor visitor, Player player)
+    {
+        visitor.Player = null;
+        if (_playing.TryGetValue(Key(player.Name), out SessionId playing) && playing == session)
+        {
+            _playing.Remove(Key(player.Name));
+        }
+
+        if (player.IsGuest)
+        {
+            _state.Players.Remove(Key(player.Name));
         }
     }
 
@@ -171,6 +280,13 @@ public sealed partial class DominanceGame : IGameModule
     /// <summary>Puts a logged-in character into the world on this connection.</summary>
     private void Enter(SessionId session, Visitor visitor, Player player)
     {
+        // One identity per session: whatever this session played before leaves the world first. (Commands run one at a
+        // time per session, and create and connect refuse a session that plays: this only guards that rule.)
+        if (PlayerOf(visitor) is { } before && before != player)
+        {
+            LeaveWorld(session, visitor, before);
+        }
+
         // The same character logged in twice: the newer connection takes over and the older one is told why.
         string key = Key(player.Name);
         if (_playing.TryGetValue(key, out SessionId other) && other != session)

@@ -73,7 +73,4 @@ public sealed class Visitor
 
     /// <summary>Whether the password being typed is for a new account.</summary>
     public bool Creating { get; set; }
-
-    /// <summary>Set while a password is being checked, so that a second login does not race the first.</summary>
-    public bool Busy { get; set; }
 }
