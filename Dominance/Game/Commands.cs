@@ -102,6 +102,9 @@ public sealed partial class DominanceGame
         _game.Send(session, $"Unknown command '{verb}'.{(guess is null ? "" : $" Did you mean {Ansi.Cyan(guess)}?")} Type {Ansi.Cyan("help")} for the list.");
     }
 
+    /// <summary>Player text quoted back in a reply, cut to a sensible length.</summary>
+    private static string Shorten(string text) => text.Length <= 24 ? text : text[..24] + "...";
+
     private void Usage(Caller caller, string command, string? problem = null) =>
         _game.Send(caller.Session, $"{(problem is null ? "" : Ansi.Red(problem) + " ")}Usage: {Ansi.Cyan(_commands[command].Usage)}");
 

@@ -48,11 +48,16 @@ public sealed partial class DominanceGame : IGameModule
         _game = context;
         _tickInterval = TimeSpan.FromSeconds(context.Settings.GetValue("TickSeconds", 10.0));
         _guestsAllowed = context.Settings.GetValue("Guests", true);
-        _startingResources = context.Settings.GetValue("StartingResources", 100);
+        _startingResources = Math.Clamp(context.Settings.GetValue("StartingResources", 100), 0, MaxResources);
         _state = context.State.Read<GameState>(state) ?? NewWorld(context.Settings.GetValue<ulong?>("Seed"));
         foreach (Realm.Territory territory in Realm.Territories)
         {
             _state.Territories.TryAdd(territory.Name, new Holding { Garrison = territory.NeutralGarrison });
+        }
+
+        if (Repair() is > 0 and int repaired)
+        {
+            _game.Log.LogWarning("Brought {Count} quantities of the saved world back within the game's limits", repaired);
         }
 
         // After a reload every session is still connected; after a restart (state from a world save) none is. Forget

@@ -18,6 +18,22 @@ public sealed partial class DominanceGame
     /// <summary>The chance, in percent, that an attacker wins one round of a battle (defenders have the edge).</summary>
     private const int AttackerRoundChance = 45;
 
+    /// <summary>
+    /// The most soldiers a territory holds, and so the largest army (an army is sent from one garrison). With it and
+    /// <see cref="MaxResources"/>, every quantity of the game and every sum of them (a score: 16 garrisons and a
+    /// treasury) stays far inside an <see cref="int"/>; arithmetic on them is checked all the same.
+    /// </summary>
+    private const int MaxGarrison = 1_000_000;
+
+    /// <summary>The most resources a player holds; yields past it are lost.</summary>
+    private const int MaxResources = 1_000_000_000;
+
+    /// <summary>
+    /// Battle rounds rolled one by one, with the dice, in a block of at most this many; a larger block is drawn at once
+    /// from the normal approximation of its binomial distribution. See <see cref="Battle"/>.
+    /// </summary>
+    private const int ExactRounds = 64;
+
     /// <summary>The character of an account: found in the world, or created with a free home territory.</summary>
     private Player CharacterOf(Account account)
     {
@@ -47,21 +63,75 @@ public sealed partial class DominanceGame
         return player;
     }
 
-    /// <summary>A number from 0 to <paramref name="count"/> - 1 from the game's seeded dice (SplitMix64).</summary>
-    private int Roll(int count)
+    /// <summary>
+    /// Brings every quantity in the state within the game's limits (a world saved by older code, or by the overflow
+    /// that once let <c>train</c> wrap around). Returns how many it changed.
+    /// </summary>
+    private int Repair()
+    {
+        int repaired = _state.Attacks.RemoveAll(a => a.Soldiers is <= 0 or > MaxGarrison);
+        foreach (Holding holding in _state.Territories.Values)
+        {
+            int garrison = Math.Clamp(holding.Garrison, 0, MaxGarrison);
+            repaired += garrison == holding.Garrison ? 0 : 1;
+            holding.Garrison = garrison;
+        }
+
+        foreach (Player player in _state.Players.Values)
+        {
+            int resources = Math.Clamp(player.Resources, 0, MaxResources);
+            repaired += resources == player.Resources ? 0 : 1;
+            player.Resources = resources;
+        }
+
+        return repaired;
+    }
+
+    /// <summary>The next 64 bits from the game's seeded dice (SplitMix64).</summary>
+    private ulong NextDice()
     {
         ulong z = _state.Dice += 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return (int)((z ^ (z >> 31)) % (ulong)count);
+        return z ^ (z >> 31);
+    }
+
+    /// <summary>A number from 0 to <paramref name="count"/> - 1 from the game's seeded dice.</summary>
+    private int Roll(int count) => (int)(NextDice() % (ulong)count);
+
+    /// <summary>A number from 0 (inclusive) to 1 (exclusive) from the game's seeded dice.</summary>
+    private double Uniform() => (NextDice() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>
+    /// Reads a number of soldiers a player typed: digits only, at least 1. A number larger than any garrison can be
+    /// (however many digits it has) comes back as <see cref="MaxGarrison"/> + 1, for the caller's own limit to answer.
+    /// Otherwise tells the player what is wrong, with the command's usage, and returns <see langword="false"/>.
+    /// </summary>
+    private bool TryReadSoldiers(Caller caller, string command, string text, string missing, out int soldiers)
+    {
+        soldiers = 0;
+        string digits = text.TrimStart('0');
+        if (text.Length == 0 || !text.All(char.IsAsciiDigit))
+        {
+            Usage(caller, command, text.Length == 0 ? missing : $"'{Shorten(text)}' is not a number of soldiers.");
+            return false;
+        }
+
+        if (digits.Length == 0)
+        {
+            Usage(caller, command, "Zero soldiers is no army: give a number from 1 up.");
+            return false;
+        }
+
+        soldiers = digits.Length > 7 ? MaxGarrison + 1 : Math.Min(int.Parse(digits, System.Globalization.CultureInfo.InvariantCulture), MaxGarrison + 1);
+        return true;
     }
 
     private void Train(Caller caller, string args)
     {
         Player player = caller.Player!;
-        if (!int.TryParse(args, out int soldiers) || soldiers <= 0)
+        if (!TryReadSoldiers(caller, "train", args, "Train how many?", out int soldiers))
         {
-            Usage(caller, "train", args.Length == 0 ? "Train how many?" : $"'{args}' is not a number of soldiers.");
             return;
         }
 
@@ -72,15 +142,22 @@ public sealed partial class DominanceGame
             return;
         }
 
-        int cost = soldiers * SoldierCost;
+        int room = MaxGarrison - here.Garrison;
+        if (soldiers > room)
+        {
+            _game.Send(caller.Session, $"A territory holds at most {MaxGarrison:N0} soldiers and {player.Location} has {here.Garrison:N0}: you can train {room:N0} more there.");
+            return;
+        }
+
+        int cost = checked(soldiers * SoldierCost); // at most MaxGarrison * SoldierCost: far inside an int
         if (cost > player.Resources)
         {
             _game.Send(caller.Session, $"{soldiers} soldiers cost {cost} resources; you have {player.Resources}. You can afford {player.Resources / SoldierCost}.");
             return;
         }
 
-        player.Resources -= cost;
-        here.Garrison += soldiers;
+        player.Resources = checked(player.Resources - cost);
+        here.Garrison = checked(here.Garrison + soldiers);
         _game.Send(caller.Session, $"You train {soldiers} soldier{(soldiers == 1 ? "" : "s")} in {Ansi.Yellow(player.Location)} for {cost} resources. It now holds {here.Garrison}; you have {player.Resources} resources left.");
         SendPlayer(player);
         _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
@@ -90,9 +167,14 @@ public sealed partial class DominanceGame
     {
         Player player = caller.Player!;
         string[] words = args.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        if (words.Length != 2 || !int.TryParse(words[1], out int soldiers) || soldiers <= 0)
+        if (words.Length is 0 or > 2)
         {
-            Usage(caller, "attack", words.Length == 0 ? "Attack what?" : words.Length == 1 ? "With how many soldiers?" : null);
+            Usage(caller, "attack", words.Length == 0 ? "Attack what?" : null);
+            return;
+        }
+
+        if (!TryReadSoldiers(caller, "attack", words.Length == 2 ? words[1] : "", "With how many soldiers?", out int soldiers))
+        {
             return;
         }
 
@@ -113,7 +195,7 @@ public sealed partial class DominanceGame
 
         if (target is null || Realm.Neighbour(from, target.Name) is null)
         {
-            _game.Send(caller.Session, $"{target?.Name ?? words[0]} is not a neighbour of {from.Name}. You can attack {string.Join(", ", Realm.Exits(from).Select(e => e.To.Name))}.");
+            _game.Send(caller.Session, $"{target?.Name ?? Shorten(words[0])} is not a neighbour of {from.Name}. You can attack {string.Join(", ", Realm.Exits(from).Select(e => e.To.Name))}.");
             return;
         }
 
@@ -123,7 +205,7 @@ public sealed partial class DominanceGame
             return;
         }
 
-        source.Garrison -= soldiers;
+        source.Garrison = checked(source.Garrison - soldiers);
         _state.Attacks.Add(new Attack { Attacker = player.Name, From = from.Name, To = target.Name, Soldiers = soldiers });
         _game.Send(caller.Session, $"You send {soldiers} soldier{(soldiers == 1 ? "" : "s")} from {Ansi.Yellow(from.Name)} against {Ansi.Yellow(target.Name)}. The battle is fought at the next tick.");
         if (_state.Territories[target.Name].Owner is { } defender && OnlinePlayer(defender) is { } defending)
@@ -149,7 +231,7 @@ public sealed partial class DominanceGame
         {
             if (_state.Territories[territory.Name].Owner is { } owner && _state.Players.TryGetValue(Key(owner), out Player? player))
             {
-                player.Resources += territory.Yield;
+                player.Resources = Math.Min(MaxResources, checked(player.Resources + territory.Yield));
             }
         }
 
@@ -167,28 +249,18 @@ public sealed partial class DominanceGame
         Player? attacker = _state.Players.GetValueOrDefault(Key(attack.Attacker));
         if (target.Owner == attack.Attacker)
         {
-            target.Garrison += attack.Soldiers; // someone else's attack already took it for them
+            // Someone else's attack already took it for them. A garrison has a ceiling; soldiers past it go home to rest.
+            int joining = Math.Min(attack.Soldiers, MaxGarrison - target.Garrison);
+            target.Garrison = checked(target.Garrison + joining);
             if (attacker is not null)
             {
-                Tell(attacker, $"Your {attack.Soldiers} soldiers reach {attack.To}, which you already hold, and join its garrison.");
+                Tell(attacker, $"Your {attack.Soldiers} soldiers reach {attack.To}, which you already hold, and {(joining == attack.Soldiers ? "join its garrison" : $"{joining} of them join its garrison, which is full; the rest disband")}.");
             }
 
             return;
         }
 
-        int attackers = attack.Soldiers;
-        int defenders = target.Garrison;
-        while (attackers > 0 && defenders > 0)
-        {
-            if (Roll(100) < AttackerRoundChance)
-            {
-                defenders--;
-            }
-            else
-            {
-                attackers--;
-            }
-        }
+        (int attackers, int defenders) = Battle(attack.Soldiers, target.Garrison);
 
         string? defender = target.Owner;
         Player? defending = defender is null ? null : _state.Players.GetValueOrDefault(Key(defender));
@@ -224,6 +296,59 @@ public sealed partial class DominanceGame
         }
     }
 
+    /// <summary>
+    /// Fights a battle and returns what is left of each side. Each round, the attackers win with
+    /// <see cref="AttackerRoundChance"/> percent; the loser of a round loses one soldier; the battle ends when a side has
+    /// none left. The work is O(log n) in the armies' sizes, not O(n): a battle of a million a side takes about as long
+    /// as one of ten.
+    /// </summary>
+    /// <remarks>
+    /// Rounds are rolled in blocks. While both sides have at least k = min(attackers, defenders) soldiers, neither can
+    /// be wiped out in fewer than k rounds, so the next k rounds can be rolled together: how many of them the attackers
+    /// win is one binomial draw, B(k, 45%). Each block leaves the smaller side with about 45% or 55% of what it had, so a
+    /// battle takes O(log n) blocks. A block of up to <see cref="ExactRounds"/> rounds is rolled round by round, the very
+    /// rolls a round-by-round battle makes (a battle of small armies comes out as it always did); a larger block is one
+    /// draw from the normal approximation of its binomial. The normal draw is the sum of twelve uniform draws less six:
+    /// plain IEEE arithmetic, so the same seed fights the same battle on every machine.
+    /// </remarks>
+    private (int Attackers, int Defenders) Battle(int attackers, int defenders)
+    {
+        while (attackers > 0 && defenders > 0)
+        {
+            int rounds = Math.Min(attackers, defenders);
+            int won = AttackerWins(rounds);
+            defenders -= won;
+            attackers -= rounds - won;
+        }
+
+        return (attackers, defenders);
+    }
+
+    /// <summary>How many of <paramref name="rounds"/> rounds the attackers win.</summary>
+    private int AttackerWins(int rounds)
+    {
+        if (rounds <= ExactRounds)
+        {
+            int won = 0;
+            for (int i = 0; i < rounds; i++)
+            {
+                won += Roll(100) < AttackerRoundChance ? 1 : 0;
+            }
+
+            return won;
+        }
+
+        const double p = AttackerRoundChance / 100.0;
+        double normal = -6;
+        for (int i = 0; i < 12; i++)
+        {
+            normal += Uniform();
+        }
+
+        double draw = Math.Round((rounds * p) + (normal * Math.Sqrt(rounds * p * (1 - p))));
+        return (int)Math.Clamp(draw, 0, rounds);
+    }
+
     private int ScoreOf(Player player)
     {
         int territories = 0;
@@ -233,11 +358,11 @@ public sealed partial class DominanceGame
             if (holding.Owner == player.Name)
             {
                 territories++;
-                soldiers += holding.Garrison;
+                soldiers = checked(soldiers + holding.Garrison);
             }
         }
 
-        return (territories * 100) + soldiers + (player.Resources / 10);
+        return checked((territories * 100) + soldiers + (player.Resources / 10)); // at most 16 * 1,000,100 + 100,000,000
     }
 
     private void Score(Caller caller, string args)
