@@ -346,6 +346,16 @@ public sealed partial class PlayTests
         Assert.That(firstRolls, Is.LessThan(2_000), "a round-by-round battle rolls the dice at least a million times");
     }
 
+    [Test]
+    public async Task AnUnknownCommandOfAnyLengthGetsAShortAnswer()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        Assert.That(await alice.DoAsync(new string('a', 6000), "Unknown"), Is.EqualTo($"Unknown command '{new string('a', 24)}...'. Type help for the list."));
+        Assert.That(await alice.DoAsync("attackkk", "Unknown"), Is.EqualTo("Unknown command 'attackkk'. Did you mean attack? Type help for the list."), "near misses are still guessed");
+        Assert.That(await alice.DoAsync("help " + new string('b', 5990), "There is no"), Is.EqualTo($"There is no command '{new string('b', 24)}...'. Type help for the list."));
+    }
+
     /// <summary>Two players a garrison of a million each, side by side; one attacks the other. Returns the outcome and the dice rolled.</summary>
     private static async Task<(string Outcome, ulong Rolls)> MillionBattleAsync()
     {

@@ -23,6 +23,9 @@ public sealed partial class DominanceGame
         Admin,
     }
 
+    /// <summary>The length of the longest command name.</summary>
+    private int _longestCommand;
+
     /// <summary>One command: what <c>help</c> shows about it, who may use it, and what it does.</summary>
     private sealed record Command(string Name, string Usage, string Summary, string Topic, Need Need, Func<Caller, string, ValueTask> Run, params string[] Aliases);
 
@@ -57,6 +60,7 @@ public sealed partial class DominanceGame
         ];
 
         var table = new Dictionary<string, Command>();
+        _longestCommand = commands.Max(c => c.Name.Length);
         foreach (Command command in commands)
         {
             table[command.Name] = command;
@@ -96,10 +100,12 @@ public sealed partial class DominanceGame
 
     private void Unknown(SessionId session, string verb)
     {
-        string? guess = _commands.Values.Select(c => c.Name).Distinct()
+        // A guess starts with the verb or is at most two edits from it, so a verb more than two characters longer than
+        // every command can have none: it is not compared at all. That bounds the cost whatever a player types.
+        string? guess = verb.Length > _longestCommand + 2 ? null : _commands.Values.Select(c => c.Name).Distinct()
             .Where(name => name.StartsWith(verb, StringComparison.Ordinal) || Distance(name, verb) <= 2)
             .OrderBy(name => Distance(name, verb)).FirstOrDefault();
-        _game.Send(session, $"Unknown command '{verb}'.{(guess is null ? "" : $" Did you mean {Ansi.Cyan(guess)}?")} Type {Ansi.Cyan("help")} for the list.");
+        _game.Send(session, $"Unknown command '{Shorten(verb)}'.{(guess is null ? "" : $" Did you mean {Ansi.Cyan(guess)}?")} Type {Ansi.Cyan("help")} for the list.");
     }
 
     /// <summary>Player text quoted back in a reply, cut to a sensible length.</summary>
@@ -115,7 +121,7 @@ public sealed partial class DominanceGame
         {
             if (!_commands.TryGetValue(args.ToLowerInvariant(), out Command? command) || (command.Need == Need.Admin && !admin))
             {
-                _game.Send(caller.Session, $"There is no command '{args}'. Type {Ansi.Cyan("help")} for the list.");
+                _game.Send(caller.Session, $"There is no command '{Shorten(args)}'. Type {Ansi.Cyan("help")} for the list.");
                 return;
             }
 
