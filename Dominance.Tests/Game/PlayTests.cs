@@ -356,6 +356,46 @@ public sealed partial class PlayTests
         Assert.That(await alice.DoAsync("help " + new string('b', 5990), "There is no"), Is.EqualTo($"There is no command '{new string('b', 24)}...'. Type help for the list."));
     }
 
+    [Test]
+    public async Task NothingAPlayerTypesReachesAnotherPlayersTerminalAsAControlCodeOrAFakeLine()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await using WebSocketTestClient mallory = await server.WebSocketAsync();
+        await mallory.Lines.WaitForAsync("for everything else.");
+        await mallory.SendAsync("connect guest");
+        string guest = (await mallory.Lines.WaitForAsync("Welcome"))["Welcome, ".Length..^1];
+
+        await mallory.SendAsync("chat M1 \u001b[2J\u001b[H\u001b]0;pwned-title\u0007 \u009b2J done");
+        Assert.That(await alice.Lines.WaitForAsync("[chat]"), Is.EqualTo($"[chat] {guest}: M1 [2J[H]0;pwned-title 2J done"));
+
+        await mallory.SendAsync("chat hi\n[announcement] The server restarts. Type your password again:");
+        Assert.That(await alice.Lines.WaitForAsync("[chat]"), Is.EqualTo($"[chat] {guest}: hi"));
+        Assert.That(await mallory.Lines.WaitForAsync("Unknown"), Does.StartWith("Unknown command '[announcement]'."), "the second line is a command of its own");
+
+        await mallory.SendAsync("tell alice a\u0007b\0c\bd\u007fe");
+        Assert.That(await alice.Lines.WaitForAsync("tells you"), Is.EqualTo($"{guest} tells you: abcde"));
+
+        await using WebSocketTestClient stranger = await server.WebSocketAsync();
+        await stranger.SendAsync("connect \u001b[2JMallory\u0007 secret1");
+        Assert.That(await stranger.Lines.WaitForAsync("Wrong"), Is.EqualTo("Wrong name or password."));
+        await Poll.UntilAsync(() => server.Log.Contains("Failed login for a name that breaks the name rules"), "the failed login was logged");
+
+        await alice.DoAsync("who", "Playing now");
+        Assert.That(alice.Lines.Seen.Where(l => l.Contains("announcement", StringComparison.Ordinal)), Is.Empty, "no fake line");
+        foreach (string line in alice.Lines.Raw)
+        {
+            Assert.That(GameColours().Replace(line, "").Where(IsControl), Is.Empty, $"a control code reached Alice's terminal: {line}");
+        }
+
+        foreach (string line in server.Log.Lines)
+        {
+            Assert.That(line.Where(IsControl), Is.Empty, $"a control code reached the log: {line}");
+        }
+
+        static bool IsControl(char c) => char.IsControl(c) && c != '\t';
+    }
+
     /// <summary>Two players a garrison of a million each, side by side; one attacks the other. Returns the outcome and the dice rolled.</summary>
     private static async Task<(string Outcome, ulong Rolls)> MillionBattleAsync()
     {
@@ -494,4 +534,8 @@ public sealed partial class PlayTests
 
     [GeneratedRegex(@"It yields (\d+) resources")]
     private static partial Regex YieldOf();
+
+    /// <summary>The game's own colours (SGR sequences), which are allowed through.</summary>
+    [GeneratedRegex("\u001b\\[[0-9;]*m")]
+    private static partial Regex GameColours();
 }
