@@ -396,6 +396,41 @@ public sealed partial class PlayTests
         static bool IsControl(char c) => char.IsControl(c) && c != '\t';
     }
 
+    [Test]
+    public async Task WhenEveryTerritoryIsHeldANewcomerWaitsWithoutLandUntilSomeFallsFree()
+    {
+        await using TestServer server = await GameServer.StartAsync(game: ("AbandonDays", "0.125")); // 3 hours: 3 ticks of this server
+        await using TelnetTestClient admin = await server.CreateAsync("Lord0");
+        for (int i = 1; i < 16; i++)
+        {
+            await (await server.CreateAsync($"Lord{i}")).DisposeAsync();
+            await admin.Lines.WaitForAsync($"Lord{i} has left the realm.");
+        }
+
+        await using TelnetTestClient newcomer = await server.TelnetAsync();
+        await newcomer.Lines.WaitForAsync("for everything else.");
+        await newcomer.SendAsync("create Newcomer secret1");
+        Assert.That(await newcomer.Lines.WaitForAsync("Every territory is held"), Does.StartWith("Every territory is held, so you have no land yet. When a ruler has been away for 3 hours"));
+        Assert.That(await newcomer.DoAsync("score", "You hold"), Is.EqualTo("You hold 0 territories."));
+        Assert.That(await newcomer.DoAsync("train 1", "only train"), Does.StartWith("You can only train soldiers in a territory you hold"));
+
+        for (int i = 0; i < 3; i++)
+        {
+            await admin.SendAsync("tick");
+        }
+
+        await admin.DoAsync("score", "You hold");
+        Assert.That(admin.Lines.Seen.Any(l => l.Contains("falls free", StringComparison.Ordinal)), Is.False, "three ticks away is not more than three hours");
+        Assert.That(newcomer.Lines.Seen.Any(l => l.Contains("granted", StringComparison.Ordinal)), Is.False);
+
+        await admin.SendAsync("tick");
+        Assert.That(await admin.Lines.WaitForAsync("falls free"), Does.EndWith("has been away for more than 3 hours."));
+        string granted = await newcomer.Lines.WaitForAsync("You are granted");
+        Assert.That(granted, Does.Match(@"^You are granted \w+, with 5 soldiers\. It is your home now\.$"));
+        Assert.That(await newcomer.DoAsync("score", "You hold"), Is.EqualTo($"You hold 1 territory: {granted.Split(' ')[3].TrimEnd(',')}."));
+        Assert.That(await admin.DoAsync("score", "You hold"), Does.StartWith("You hold 1 territory"), "a ruler who is here keeps their land");
+    }
+
     /// <summary>Two players a garrison of a million each, side by side; one attacks the other. Returns the outcome and the dice rolled.</summary>
     private static async Task<(string Outcome, ulong Rolls)> MillionBattleAsync()
     {

@@ -12,7 +12,8 @@ namespace DominanceGame;
 /// yours there), <c>Strategy.cs</c> the tick, the battles and the map, <c>Realm.cs</c> the map itself and
 /// <c>GameState.cs</c> everything that is remembered. Every method runs on the game thread, one at a time.
 /// Settings (section <c>Game</c>): <c>TickSeconds</c> (10), <c>Seed</c> (random), <c>Guests</c> (true),
-/// <c>StartingResources</c> (100).
+/// <c>StartingResources</c> (100), <c>AbandonDays</c> (14: territories of a player away this long, in the realm's
+/// time, fall free; 0 never).
 /// </remarks>
 public sealed partial class DominanceGame : IGameModule
 {
@@ -39,6 +40,8 @@ public sealed partial class DominanceGame : IGameModule
     private TimeSpan _tickInterval;
     private bool _guestsAllowed;
     private int _startingResources;
+    private TimeSpan _abandonAfter;
+    private long _abandonTicks;
 
     /// <summary>Set when this generation is replaced or the server stops: work still pending must not touch its state.</summary>
     private bool _stopped;
@@ -49,6 +52,8 @@ public sealed partial class DominanceGame : IGameModule
         _tickInterval = TimeSpan.FromSeconds(context.Settings.GetValue("TickSeconds", 10.0));
         _guestsAllowed = context.Settings.GetValue("Guests", true);
         _startingResources = Math.Clamp(context.Settings.GetValue("StartingResources", 100), 0, MaxResources);
+        _abandonAfter = TimeSpan.FromDays(Math.Max(0, context.Settings.GetValue("AbandonDays", 14.0)));
+        _abandonTicks = (long)Math.Ceiling(_abandonAfter / _tickInterval);
         _state = context.State.Read<GameState>(state) ?? NewWorld(context.Settings.GetValue<ulong?>("Seed"));
         foreach (Realm.Territory territory in Realm.Territories)
         {
@@ -58,6 +63,11 @@ public sealed partial class DominanceGame : IGameModule
         if (Repair() is > 0 and int repaired)
         {
             _game.Log.LogWarning("Brought {Count} quantities of the saved world back within the game's limits", repaired);
+        }
+
+        foreach (Player player in _state.Players.Values)
+        {
+            player.LastSeenTick ??= _state.Tick; // a world from before LastSeenTick: nobody has been away yet
         }
 
         // After a reload every session is still connected; after a restart (state from a world save) none is. Forget
@@ -246,6 +256,7 @@ public sealed partial class DominanceGame : IGameModule
             _playing.Remove(Key(player.Name));
         }
 
+        player.LastSeenTick = _state.Tick;
         if (player.IsGuest)
         {
             _state.Players.Remove(Key(player.Name));
@@ -301,7 +312,9 @@ public sealed partial class DominanceGame : IGameModule
         }
 
         visitor.Player = key;
+        player.LastSeenTick = _state.Tick;
         _playing[key] = session;
+        bool landless = !player.IsGuest && !Holds(player) && GrantLand(player) is null; // a newcomer's home, or a second chance
         _game.Join(session, Online);
         _game.Join(session, TerritoryGroup(player.Location));
         if (player.IsAdmin)
@@ -311,6 +324,11 @@ public sealed partial class DominanceGame : IGameModule
 
         _game.Send(session, $"Welcome, {NameOf(player)}.{(player.IsAdmin ? " You are an admin." : "")}");
         _game.SendToGroup(Online, $"{NameOf(player)} has entered the realm.", except: session);
+        if (landless)
+        {
+            _game.Send(session, LandlessNotice);
+        }
+
         Look(new Caller(session, visitor, player), "");
         SendPlayer(player);
         _game.SendData(session, "Dominance.Map", MapJson());

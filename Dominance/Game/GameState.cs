@@ -48,6 +48,12 @@ public sealed class Player
     public string Location { get; set; } = "";
 
     public string? Home { get; set; }
+
+    /// <summary>
+    /// The tick at which the player last entered or left the realm (realm time: a server that is down does not count).
+    /// Territories of a player away too long fall free.
+    /// </summary>
+    public long? LastSeenTick { get; set; }
 }
 
 /// <summary>Soldiers sent from one territory against another.</summary>

@@ -34,33 +34,61 @@ public sealed partial class DominanceGame
     /// </summary>
     private const int ExactRounds = 64;
 
-    /// <summary>The character of an account: found in the world, or created with a free home territory.</summary>
+    /// <summary>The character of an account: found in the world, or created (it gets its land when it enters: see <see cref="Enter"/>).</summary>
     private Player CharacterOf(Account account)
     {
-        if (_state.Players.TryGetValue(Key(account.Name), out Player? existing))
+        if (!_state.Players.TryGetValue(Key(account.Name), out Player? player))
         {
-            existing.IsAdmin = account.IsAdmin;
-            return existing;
+            player = new Player { Name = account.Name, Resources = _startingResources, Location = Realm.Territories[0].Name };
+            _state.Players[Key(player.Name)] = player;
         }
 
-        string[] free = [.. Realm.Territories.Select(t => t.Name).Where(name => _state.Territories[name].Owner is null)];
-        string? home = free.Length == 0 ? null : free[Roll(free.Length)];
-        var player = new Player
-        {
-            Name = account.Name,
-            IsAdmin = account.IsAdmin,
-            Resources = _startingResources,
-            Home = home,
-            Location = home ?? Realm.Territories[0].Name,
-        };
-        if (home is not null)
-        {
-            _state.Territories[home] = new Holding { Owner = player.Name, Garrison = HomeGarrison };
-        }
-
-        _state.Players[Key(player.Name)] = player;
-        _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
+        player.IsAdmin = account.IsAdmin;
         return player;
+    }
+
+    /// <summary>A span of realm time in words: "14 days", "3 hours".</summary>
+    private static string Describe(TimeSpan span) =>
+        span.TotalDays >= 1 ? $"{span.TotalDays:0.#} day{(span.TotalDays == 1 ? "" : "s")}" : $"{span.TotalHours:0.#} hour{(span.TotalHours == 1 ? "" : "s")}";
+
+    /// <summary>Whether <paramref name="player"/> holds any territory.</summary>
+    private bool Holds(Player player) => _state.Territories.Values.Any(h => h.Owner == player.Name);
+
+    /// <summary>What a player who enters without land is told.</summary>
+    private string LandlessNotice => Ansi.Yellow(
+        $"Every territory is held, so you have no land yet. When a ruler has been away for {Describe(_abandonAfter)} their territories fall free, and a landless player who is here gets one at the next tick (or on entering, if one is free then).");
+
+    /// <summary>
+    /// Gives a player who holds nothing a free territory, at random, with <see cref="HomeGarrison"/> soldiers, and moves
+    /// them there. Returns it, or <see langword="null"/> if no territory is free.
+    /// </summary>
+    /// <remarks>
+    /// Land is free when nobody holds it: at the start, or when its ruler has been away longer than <c>AbandonDays</c>
+    /// (see <see cref="FreeAbandonedLand"/>). A player gets land only from free land, never from someone else's:
+    /// creating an account must not be a way to take a territory from its ruler. So when the realm is full a newcomer
+    /// waits, landless but able to look around and talk, until land falls free. Creation is limited per address, so one
+    /// person cannot fill the realm quickly, and what they grabbed falls free when they stop playing it.
+    /// </remarks>
+    private string? GrantLand(Player player)
+    {
+        string[] free = [.. Realm.Territories.Select(t => t.Name).Where(name => _state.Territories[name].Owner is null)];
+        if (free.Length == 0)
+        {
+            return null;
+        }
+
+        string home = free[Roll(free.Length)];
+        _state.Territories[home] = new Holding { Owner = player.Name, Garrison = HomeGarrison };
+        if (SessionOf(player) is { } session && player.Location != home)
+        {
+            _game.Leave(session, TerritoryGroup(player.Location));
+            _game.Join(session, TerritoryGroup(home));
+        }
+
+        player.Home = home;
+        player.Location = home;
+        _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
+        return home;
     }
 
     /// <summary>
@@ -235,12 +263,46 @@ public sealed partial class DominanceGame
             }
         }
 
+        FreeAbandonedLand();
+
         foreach (string key in _playing.Keys)
         {
             SendPlayer(_state.Players[key]);
         }
 
         _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
+    }
+
+    /// <summary>
+    /// Territories whose ruler has been away longer than <c>AbandonDays</c> fall free (back to their neutral
+    /// garrison), and landless players who are here get free land, one territory each.
+    /// </summary>
+    private void FreeAbandonedLand()
+    {
+        if (_abandonTicks > 0)
+        {
+            foreach (Realm.Territory territory in Realm.Territories)
+            {
+                Holding holding = _state.Territories[territory.Name];
+                if (holding.Owner is { } owner && _state.Players.TryGetValue(Key(owner), out Player? ruler) &&
+                    SessionOf(ruler) is null && _state.Tick - ruler.LastSeenTick > _abandonTicks)
+                {
+                    _state.Territories[territory.Name] = new Holding { Garrison = territory.NeutralGarrison };
+                    _game.SendToGroup(Online, $"{Ansi.Yellow("[war]")} {territory.Name} falls free: {owner} has been away for more than {Describe(_abandonAfter)}.");
+                }
+            }
+        }
+
+        foreach (Player landless in _playing.Keys.Select(key => _state.Players[key]).Where(p => !p.IsGuest && !Holds(p)).OrderBy(p => p.Name).ToList())
+        {
+            if (GrantLand(landless) is not { } home)
+            {
+                break;
+            }
+
+            Tell(landless, Ansi.Green($"You are granted {home}, with {HomeGarrison} soldiers. It is your home now."));
+            SendPlayer(landless);
+        }
     }
 
     private void Fight(Attack attack)
