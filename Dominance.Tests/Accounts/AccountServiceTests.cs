@@ -186,7 +186,7 @@ public sealed class AccountServiceTests
     }
 
     [Test]
-    public async Task PasswordWorkRunsOnAFixedNumberOfWorkersAndIsRefusedPastTheQueue()
+    public async Task PasswordWorkRunsOnAFixedNumberOfWorkersAndIsRefusedPastItsQueue()
     {
         using var workers = new PasswordWorkers(workers: 2, queue: 3);
         using var gate = new ManualResetEventSlim();
@@ -201,20 +201,44 @@ public sealed class AccountServiceTests
             return now;
         }
 
-        var accepted = new List<Task<int>> { workers.TryRun(Job)!, workers.TryRun(Job)! };
+        var accepted = new List<Task<int>> { workers.TryRun(PasswordWork.Create, Job)!, workers.TryRun(PasswordWork.Create, Job)! };
         await Poll.UntilAsync(() => Volatile.Read(ref running) == 2, "both workers run a job");
         for (int i = 0; i < 3; i++)
         {
-            accepted.Add(workers.TryRun(Job) ?? throw new AssertionException("the queue has room for three"));
+            accepted.Add(workers.TryRun(PasswordWork.Create, Job) ?? throw new AssertionException("the queue has room for three"));
         }
 
         Assert.That(workers.Waiting, Is.EqualTo(3));
-        Assert.That(workers.TryRun(Job), Is.Null, "past the queue, work is refused at once");
+        Assert.That(workers.TryRun(PasswordWork.Create, Job), Is.Null, "past the queue, work is refused at once");
 
         gate.Set();
         await Task.WhenAll(accepted);
         Assert.That(peak, Is.EqualTo(2), "never more than two at once");
-        Assert.That(workers.TryRun(() => 42) is { } after ? await after : 0, Is.EqualTo(42), "room again once the queue drained");
+        Assert.That(workers.TryRun(PasswordWork.Create, () => 42) is { } after ? await after : 0, Is.EqualTo(42), "room again once the queue drained");
+    }
+
+    [Test]
+    public async Task ALoginIsCheckedBeforeCreatesThatQueuedEarlierAndHasAQueueOfItsOwn()
+    {
+        using var workers = new PasswordWorkers(workers: 1, queue: 2);
+        using var gate = new ManualResetEventSlim();
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        Task<bool> holding = workers.TryRun(PasswordWork.Create, () => gate.Wait(Poll.Deadline))!;
+        await Poll.UntilAsync(() => workers.Waiting == 0, "the worker holds the gate");
+
+        Task<int>[] creates = [workers.TryRun(PasswordWork.Create, () => Record("create 1"))!, workers.TryRun(PasswordWork.Create, () => Record("create 2"))!];
+        Assert.That(workers.TryRun(PasswordWork.Create, () => Record("create 3")), Is.Null, "the creates' queue is full");
+        Task<int> login = workers.TryRun(PasswordWork.Login, () => Record("login")) ?? throw new AssertionException("logins have a queue of their own");
+
+        gate.Set();
+        await Task.WhenAll([holding, login, .. creates]);
+        Assert.That(order, Is.EqualTo(new[] { "login", "create 1", "create 2" }));
+
+        int Record(string job)
+        {
+            order.Enqueue(job);
+            return 0;
+        }
     }
 
     private static void InterlockedMax(ref int target, int value)

@@ -1,4 +1,3 @@
-using System.Text;
 using Dominance.Accounts;
 using Dominance.Tests.Support;
 using static Dominance.Portal.Telnet.TelnetCodes;
@@ -188,7 +187,7 @@ public sealed class AccountTests
         await (await server.CreateAsync("Alice")).DisposeAsync();
         var accounts = (AccountService)server.Server.Core.Accounts!;
         using var gate = new ManualResetEventSlim();
-        Task<bool> holding = accounts.Passwords.TryRun(() => gate.Wait(Poll.Deadline))!; // the one worker, held
+        Task<bool> holding = accounts.Passwords.TryRun(PasswordWork.Create, () => gate.Wait(Poll.Deadline))!; // the one worker, held
         await Poll.UntilAsync(() => accounts.Passwords.Waiting == 0, "the worker holds the gate");
 
         await using TelnetTestClient client = await server.TelnetAsync();
@@ -218,9 +217,10 @@ public sealed class AccountTests
         await (await server.CreateAsync("Alice")).DisposeAsync();
         var accounts = (AccountService)server.Server.Core.Accounts!;
         using var gate = new ManualResetEventSlim();
-        Task<bool> running = accounts.Passwords.TryRun(() => gate.Wait(Poll.Deadline))!;
+        Task<bool> running = accounts.Passwords.TryRun(PasswordWork.Create, () => gate.Wait(Poll.Deadline))!;
         await Poll.UntilAsync(() => accounts.Passwords.Waiting == 0, "the worker holds the gate");
-        Task<bool> queued = accounts.Passwords.TryRun(() => gate.Wait(Poll.Deadline))!; // and the queue is full
+        Task<bool> queuedCreate = accounts.Passwords.TryRun(PasswordWork.Create, () => gate.Wait(Poll.Deadline))!; // and both queues are full
+        Task<bool> queuedLogin = accounts.Passwords.TryRun(PasswordWork.Login, () => gate.Wait(Poll.Deadline))!;
 
         await using TelnetTestClient client = await server.TelnetAsync();
         await client.Lines.WaitForAsync("for everything else.");
@@ -229,7 +229,7 @@ public sealed class AccountTests
         Assert.That(await client.DoAsync("connect Alice secret1", "busy"), Is.EqualTo(AccountService.Busy));
 
         gate.Set();
-        await Task.WhenAll(running, queued);
+        await Task.WhenAll(running, queuedCreate, queuedLogin);
         Assert.That(await client.DoAsync("create Zed hunter22", "ready"), Is.EqualTo("Your account Zed is ready."));
     }
 

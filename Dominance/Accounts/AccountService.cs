@@ -110,7 +110,7 @@ internal sealed class AccountService : IAccounts, IDisposable
         bool counts = false;
         try
         {
-            if (Passwords.TryRun(() => PasswordHasher.Hash(password)) is not { } hashing)
+            if (Passwords.TryRun(PasswordWork.Create, () => PasswordHasher.Hash(password)) is not { } hashing)
             {
                 return new AccountResult(null, Busy);
             }
@@ -187,7 +187,7 @@ internal sealed class AccountService : IAccounts, IDisposable
 
             // Hash even for unknown names, so that timing does not tell which names exist. The dummy hash is made by
             // the worker too: the first one costs a full PBKDF2.
-            if (Passwords.TryRun(() => PasswordHasher.Verify(password, record?.PasswordHash ?? s_dummyHash.Value)) is not { } checking)
+            if (Passwords.TryRun(PasswordWork.Login, () => PasswordHasher.Verify(password, record?.PasswordHash ?? s_dummyHash.Value)) is not { } checking)
             {
                 return new AccountResult(null, Busy);
             }
