@@ -220,7 +220,17 @@ public sealed partial class DominanceGame
     private async ValueTask CreateAccountAsync(SessionId session, Visitor visitor, string name, string password)
     {
         IPAddress address = _game.GetInfo(session)?.RemoteAddress ?? IPAddress.None;
-        AccountResult result = await _game.Accounts.CreateAsync(name, password, address); // hashing runs off the game thread
+        AccountResult result;
+        _loggingIn.Add(session); // the session's next lines wait for this (see OnInput)
+        try
+        {
+            result = await _game.Accounts.CreateAsync(name, password, address); // hashing runs off the game thread
+        }
+        finally
+        {
+            _loggingIn.Remove(session);
+        }
+
         if (_game.GetInfo(session) is null)
         {
             return; // gone while the password was hashed
@@ -247,7 +257,17 @@ public sealed partial class DominanceGame
     private async ValueTask LogInAsync(SessionId session, Visitor visitor, string name, string password)
     {
         IPAddress address = _game.GetInfo(session)?.RemoteAddress ?? IPAddress.None;
-        AccountResult result = await _game.Accounts.LoginAsync(name, password, address); // checked off the game thread
+        AccountResult result;
+        _loggingIn.Add(session);
+        try
+        {
+            result = await _game.Accounts.LoginAsync(name, password, address); // checked off the game thread
+        }
+        finally
+        {
+            _loggingIn.Remove(session);
+        }
+
         if (_game.GetInfo(session) is null)
         {
             return;

@@ -26,10 +26,14 @@ public sealed partial class DominanceGame : IGameModule
     /// <summary>The session playing each character, by player key: the reverse of <see cref="Visitor.Player"/>, rebuilt on start.</summary>
     private readonly Dictionary<string, SessionId> _playing = [];
 
+    /// <summary>Sessions whose create or login is being checked (off the game thread, so other input comes meanwhile).</summary>
+    private readonly HashSet<SessionId> _loggingIn = [];
+
     /// <summary>
-    /// Lines that arrived for a session while one of its commands was still waiting (a password being checked), in
-    /// order. A session listed here runs nothing else until its line ends: one command at a time per session, so it
-    /// can never act as two identities at once. Not part of the state: the work it waits for belongs to this generation.
+    /// Lines that arrived for a session while its create or login was being checked, in order. A session listed here
+    /// runs nothing else until the check has ended and these lines have run, so it can never act as two identities at
+    /// once. (A command that takes its time for another reason, an admin's save, does not hold the session's next lines
+    /// up.) This and <see cref="_loggingIn"/> are not part of the state: the work they wait for belongs to this generation.
     /// </summary>
     private readonly Dictionary<SessionId, Queue<string>> _waiting = [];
 
@@ -131,16 +135,16 @@ public sealed partial class DominanceGame : IGameModule
         }
 
         ValueTask running = Handle(session, line);
-        if (running.IsCompleted)
+        if (running.IsCompleted || !_loggingIn.Contains(session))
         {
-            return running;
+            return running; // done, or a command the session's next lines need not wait for
         }
 
         _waiting[session] = new Queue<string>();
         return RunInOrderAsync(session, running);
     }
 
-    /// <summary>Waits for a session's pending command, then runs the lines that arrived meanwhile, one at a time, in order.</summary>
+    /// <summary>Waits for a session's create or login, then runs the lines that arrived meanwhile, one at a time, in order.</summary>
     private async ValueTask RunInOrderAsync(SessionId session, ValueTask running)
     {
         try
@@ -153,8 +157,7 @@ public sealed partial class DominanceGame : IGameModule
                 }
                 catch (Exception e)
                 {
-                    _game.Log.LogError(e, "Game code failed while handling input from session {Session}", session);
-                    _game.Send(session, "Something went wrong while handling that. The error has been logged.");
+                    ReportFailure(session, e);
                 }
 
                 if (!_waiting.TryGetValue(session, out Queue<string>? waiting) || _game.GetInfo(session) is null)
@@ -185,12 +188,37 @@ public sealed partial class DominanceGame : IGameModule
                 {
                     running = ValueTask.FromException(e); // reported above, like a failure after an await
                 }
+
+                if (!running.IsCompleted && !_loggingIn.Contains(session))
+                {
+                    _ = ObserveAsync(session, running); // not a login: the lines after it need not wait for it
+                    running = ValueTask.CompletedTask;
+                }
             }
         }
         finally
         {
             _waiting.Remove(session);
         }
+    }
+
+    private async Task ObserveAsync(SessionId session, ValueTask running)
+    {
+        try
+        {
+            await running;
+        }
+        catch (Exception e)
+        {
+            ReportFailure(session, e);
+        }
+    }
+
+    /// <summary>What the server does for a failed command (see <see cref="IGameModule"/>), for the commands this module runs itself.</summary>
+    private void ReportFailure(SessionId session, Exception e)
+    {
+        _game.Log.LogError(e, "Game code failed while handling input from session {Session}", session);
+        _game.Send(session, "Something went wrong while handling that. The error has been logged.");
     }
 
     /// <summary>Runs one line of input: a password being typed, or a command.</summary>
@@ -240,6 +268,7 @@ public sealed partial class DominanceGame : IGameModule
     public void OnDisconnect(SessionId session)
     {
         _waiting.Remove(session);
+        _loggingIn.Remove(session);
         if (_state.Sessions.Remove(session, out Visitor? visitor) && PlayerOf(visitor) is { } player)
         {
             LeaveWorld(session, visitor, player);
