@@ -269,16 +269,19 @@ internal abstract class PortalSession
         SendLine(notice);
     }
 
-    /// <summary>Relays one input line to the core, waiting while the inbound channel is full.</summary>
+    /// <summary>
+    /// Relays one input line to the core, waiting while the inbound channel is full. Control codes are removed first
+    /// (<see cref="InputText"/>): this is the one way in for player text, whatever the transport.
+    /// </summary>
     protected ValueTask RelayLineAsync(string line)
     {
         Interlocked.Increment(ref Portal.Counters.InputsRelayed);
-        return Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Input, this, line));
+        return Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Input, this, InputText.Clean(line)));
     }
 
-    /// <summary>Relays one out-of-band message to the core.</summary>
+    /// <summary>Relays one out-of-band message to the core, its control codes removed as for <see cref="RelayLineAsync"/>.</summary>
     protected ValueTask RelayDataAsync(string package, string json) =>
-        Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Data, this, json, package));
+        Portal.Inbound.WriteAsync(new InboundEvent(InboundKind.Data, this, InputText.Clean(json), InputText.Clean(package)));
 
     /// <summary>Publishes renegotiated session facts and tells the core.</summary>
     protected ValueTask UpdateInfoAsync(Func<SessionInfo, SessionInfo> change)
