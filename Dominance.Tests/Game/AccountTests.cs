@@ -1,3 +1,4 @@
+using Dominance.Accounts;
 using Dominance.Tests.Support;
 using static Dominance.Portal.Telnet.TelnetCodes;
 
@@ -154,5 +155,112 @@ public sealed class AccountTests
         await using TelnetTestClient alice = await server.CreateAsync("Alice");
         Assert.That(await alice.DoAsync("quit", "Farewell"), Is.EqualTo("Farewell, Alice. Your territories await your return."));
         await alice.Lines.ClosedAsync();
+    }
+
+    [Test]
+    public async Task LinesSentWhileALoginIsCheckedWaitForItSoASessionPlaysOneCharacterAtATime()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await (await server.CreateAsync("Bob")).DisposeAsync();
+        await alice.Lines.WaitForAsync("Bob has left the realm.");
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("for everything else.");
+
+        // One write: the guest login must not slip in while Bob's password is being checked.
+        await client.SendRawAsync("connect Bob secret1\r\nconnect guest\r\nwho\r\n"u8.ToArray());
+        Assert.That(await client.Lines.WaitForAsync("Welcome"), Is.EqualTo("Welcome, Bob."));
+        Assert.That(await client.Lines.WaitForAsync("already"), Is.EqualTo("You are already playing as Bob."));
+        Assert.That(await client.Lines.WaitForAsync("Playing now"), Is.EqualTo("Playing now (2):"));
+
+        await client.SendAsync("quit");
+        await client.Lines.ClosedAsync();
+        await alice.Lines.WaitForAsync("Bob has left the realm.");
+        Assert.That(await alice.DoAsync("who", "Playing now"), Is.EqualTo("Playing now (1):"), "no ghost stays behind");
+        Assert.That(await alice.Lines.NextAsync(), Does.StartWith("  Alice (admin) in "));
+    }
+
+    [Test]
+    public async Task AReloadWhileAPasswordIsCheckedLeavesNoSessionStuck()
+    {
+        await using TestServer server = await GameServer.StartAsync(s => s.Accounts.PasswordWorkers = 1);
+        await (await server.CreateAsync("Alice")).DisposeAsync();
+        AccountService accounts = server.Server.Accounts;
+        using var gate = new ManualResetEventSlim();
+        Task<bool> holding = accounts.Passwords.TryRun(PasswordWork.Create, () => gate.Wait(Poll.Deadline))!; // the one worker, held
+        await Poll.UntilAsync(() => accounts.Passwords.Waiting == 0, "the worker holds the gate");
+
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("for everything else.");
+        await client.SendAsync("connect Alice secret1");
+        await client.SendAsync("look");
+        await Poll.UntilAsync(() => accounts.Passwords.Waiting == 1, "the login waits for the worker");
+
+        // The reload waits for the login in progress, but only so long; then the line typed behind it runs in the new code.
+        Assert.That((await server.Reloads.ReloadAsync("a reload during a login")).Succeeded, Is.True);
+        Assert.That(await client.Lines.WaitForAsync("not playing"), Does.StartWith("You are not playing yet."));
+        gate.Set();
+        Assert.That(await holding, Is.True);
+
+        Assert.That(await client.Lines.WaitForAsync("updated"), Is.EqualTo("The game was updated while your password was being checked. Please log in again."));
+        Assert.That(await client.DoAsync("connect Alice secret1", "Welcome"), Is.EqualTo("Welcome, Alice. You are an admin."), "the new generation takes the login");
+        Assert.That(await client.DoAsync("who", "Playing now"), Is.EqualTo("Playing now (1):"));
+    }
+
+    [Test]
+    public async Task ATakenNameIsRefusedBeforeAnyHashingAndPastTheQueueTheServerSaysItIsBusy()
+    {
+        await using TestServer server = await GameServer.StartAsync(s =>
+        {
+            s.Accounts.PasswordWorkers = 1;
+            s.Accounts.PasswordQueue = 1;
+        });
+        await (await server.CreateAsync("Alice")).DisposeAsync();
+        AccountService accounts = server.Server.Accounts;
+        using var gate = new ManualResetEventSlim();
+        Task<bool> running = accounts.Passwords.TryRun(PasswordWork.Create, () => gate.Wait(Poll.Deadline))!;
+        await Poll.UntilAsync(() => accounts.Passwords.Waiting == 0, "the worker holds the gate");
+        Task<bool> queuedCreate = accounts.Passwords.TryRun(PasswordWork.Create, () => gate.Wait(Poll.Deadline))!; // and both queues are full
+        Task<bool> queuedLogin = accounts.Passwords.TryRun(PasswordWork.Login, () => gate.Wait(Poll.Deadline))!;
+
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("for everything else.");
+        Assert.That(await client.DoAsync("create alice hunter22", "taken"), Is.EqualTo("The name 'alice' is taken. Choose another."));
+        Assert.That(await client.DoAsync("create Zed hunter22", "busy"), Is.EqualTo(AccountService.Busy));
+        Assert.That(await client.DoAsync("connect Alice secret1", "busy"), Is.EqualTo(AccountService.Busy));
+
+        gate.Set();
+        await Task.WhenAll(running, queuedCreate, queuedLogin);
+        Assert.That(await client.DoAsync("create Zed hunter22", "ready"), Is.EqualTo("Your account Zed is ready."));
+    }
+
+    [Test]
+    public async Task AccountsCreatedFromOneAddressAreLimited()
+    {
+        await using TestServer server = await GameServer.StartAsync(s => s.Accounts.CreateLimit = 2);
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await using TelnetTestClient bob = await server.CreateAsync("Bob");
+        await using TelnetTestClient carol = await server.TelnetAsync();
+        Assert.That(await carol.DoAsync("create Carol secret3", "Too many"), Is.EqualTo("Too many accounts have been created from your address. Try again in 60 minutes."));
+        Assert.That(await carol.DoAsync("create Alice secret3", "taken"), Is.EqualTo("The name 'Alice' is taken. Choose another."), "a taken name is answered first");
+        Assert.That(await carol.DoAsync("connect Alice secret1", "Welcome"), Is.EqualTo("Welcome, Alice. You are an admin."), "logins are not limited by it");
+    }
+
+    [Test]
+    public async Task ANameThatIsNoAccountIsNeverLoggedOnlyItsLength()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await (await server.CreateAsync("Alice")).DisposeAsync();
+        await using TelnetTestClient client = await server.TelnetAsync();
+
+        // A player who swapped name and password: the password must not reach the log.
+        Assert.That(await client.DoAsync("connect Sup3rSecretC0de! Alice", "Wrong"), Is.EqualTo("Wrong name or password."));
+        Assert.That(await client.DoAsync("connect Sup3rSecretC Alice", "Wrong"), Is.EqualTo("Wrong name or password."));
+        Assert.That(await client.DoAsync("connect alice Sup3rSecretC", "Wrong"), Is.EqualTo("Wrong name or password."));
+        await Poll.UntilAsync(() => server.Log.Contains("Failed login for Alice from"), "the failure against a real account names it");
+
+        Assert.That(server.Log.Text, Does.Not.Contain("Sup3rSecret"));
+        Assert.That(server.Log.Text, Does.Contain("Failed login for a name that breaks the name rules (16 characters) from"));
+        Assert.That(server.Log.Text, Does.Contain("Failed login for a name that is no account (12 characters) from"));
     }
 }

@@ -121,7 +121,7 @@ public sealed partial class PlayTests
         (string home, _, string neighbour) = await FirstExitAsync(alice);
         Assert.That(await alice.DoAsync("attack", "Usage"), Is.EqualTo("Attack what? Usage: attack <territory> <soldiers>"));
         Assert.That(await alice.DoAsync($"attack {neighbour}", "Usage"), Is.EqualTo("With how many soldiers? Usage: attack <territory> <soldiers>"));
-        Assert.That(await alice.DoAsync($"attack {neighbour} many", "Usage"), Is.EqualTo("Usage: attack <territory> <soldiers>"));
+        Assert.That(await alice.DoAsync($"attack {neighbour} many", "Usage"), Is.EqualTo("'many' is not a number of soldiers. Usage: attack <territory> <soldiers>"));
         Assert.That(await alice.DoAsync("attack Atlantis 1", "not a neighbour"), Does.StartWith($"Atlantis is not a neighbour of {home}. You can attack "));
         Assert.That(await alice.DoAsync($"attack {home} 1", "already hold"), Is.EqualTo($"You already hold {home}."));
         Assert.That(await alice.DoAsync($"attack {neighbour} 6", "only"), Is.EqualTo($"{home} has only 5 soldiers."));
@@ -272,6 +272,239 @@ public sealed partial class PlayTests
         Assert.That(plain.Commands.Any(c => c.Length > 2 && c[1] == Sb && c[2] == Gmcp), Is.False, "no GMCP for a client that did not ask");
     }
 
+    [Test]
+    public async Task EveryNumberAPlayerTypesIsCheckedAndNoneOverflows()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        (string home, _, string neighbour) = await FirstExitAsync(alice);
+        string full = $"A territory holds at most 1,000,000 soldiers and {home} has 5: you can train 999,995 more there.";
+        foreach (string huge in new[] { "429496730", "1717986920", "2147483648", "99999999999999999999999999", "1000000" })
+        {
+            Assert.That(await alice.DoAsync("train " + huge, "territory holds"), Is.EqualTo(full), huge);
+        }
+
+        Assert.That(await alice.DoAsync("train 999995", "cost"), Is.EqualTo("999995 soldiers cost 9999950 resources; you have 100. You can afford 10."));
+        Assert.That(await alice.DoAsync("train 0", "Usage"), Is.EqualTo("Zero soldiers is no army: give a number from 1 up. Usage: train <soldiers>"));
+        Assert.That(await alice.DoAsync("train 000", "Usage"), Is.EqualTo("Zero soldiers is no army: give a number from 1 up. Usage: train <soldiers>"));
+        Assert.That(await alice.DoAsync("train -1", "Usage"), Is.EqualTo("'-1' is not a number of soldiers. Usage: train <soldiers>"));
+        Assert.That(await alice.DoAsync("train 1e3", "Usage"), Is.EqualTo("'1e3' is not a number of soldiers. Usage: train <soldiers>"));
+        Assert.That(await alice.DoAsync("train \uff15", "Usage"), Is.EqualTo("'\uff15' is not a number of soldiers. Usage: train <soldiers>"), "digits of other scripts are not numbers here");
+
+        Assert.That(await alice.DoAsync($"attack {neighbour} 2147483648", "has only"), Is.EqualTo($"{home} has only 5 soldiers."));
+        Assert.That(await alice.DoAsync($"attack {neighbour} 99999999999999999999", "has only"), Is.EqualTo($"{home} has only 5 soldiers."));
+        Assert.That(await alice.DoAsync($"attack {neighbour} 0", "Usage"), Is.EqualTo("Zero soldiers is no army: give a number from 1 up. Usage: attack <territory> <soldiers>"));
+        Assert.That(await alice.DoAsync($"attack {neighbour} -5", "Usage"), Is.EqualTo("'-5' is not a number of soldiers. Usage: attack <territory> <soldiers>"));
+        Assert.That(await alice.DoAsync($"attack {neighbour} 1 2", "Usage"), Is.EqualTo("Usage: attack <territory> <soldiers>"));
+
+        Assert.That(await alice.DoAsync("score", "Resources:"), Is.EqualTo("Resources: 100. Score: 115."), "nothing was spent, nothing was gained");
+    }
+
+    [Test]
+    public async Task AGarrisonHasACeiling()
+    {
+        await using TestServer server = await GameServer.StartAsync(game: ("StartingResources", "20000000"));
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        (string home, _, _) = await FirstExitAsync(alice);
+        Assert.That(await alice.DoAsync("train 999995", "You train"), Does.EndWith("It now holds 1000000; you have 10000050 resources left."));
+        Assert.That(await alice.DoAsync("train 1", "territory holds"), Is.EqualTo($"A territory holds at most 1,000,000 soldiers and {home} has 1,000,000: you can train 0 more there."));
+    }
+
+    [Test]
+    public async Task AWorldSavedWithQuantitiesOutOfRangeIsBroughtBackWithinTheLimitsOnStart()
+    {
+        await using TestDatabase database = await TestDatabase.CreateAsync(StoreKind.Sqlite);
+        await using (Dominance.Persistence.IGameStore store = database.OpenStore())
+        {
+            // What the overflow in train left behind: a garrison wrapped negative, a huge one, a negative treasury.
+            byte[] world = System.Text.Encoding.UTF8.GetBytes("""
+                {"Tick":3,"Dice":7,"Territories":{"Highkeep":{"Owner":"Mallory","Garrison":-1294967296},"Ironhold":{"Owner":"Mallory","Garrison":2147483647}},
+                 "Players":{"mallory":{"Name":"Mallory","Resources":-2000000000,"Location":"Highkeep","Home":"Highkeep"}},
+                 "Attacks":[{"Attacker":"Mallory","From":"Ironhold","To":"Ashford","Soldiers":-5}]}
+                """);
+            await store.MigrateAsync();
+            await store.WriteSaveAsync(world, System.Security.Cryptography.SHA256.HashData(world), DateTimeOffset.UtcNow, keep: 3);
+        }
+
+        await using TestServer server = await GameServer.StartAsync(database.Configure);
+        using System.Text.Json.JsonDocument state = await StateAsync(server);
+        System.Text.Json.JsonElement territories = state.RootElement.GetProperty("Territories");
+        Assert.That(territories.GetProperty("Highkeep").GetProperty("Garrison").GetInt32(), Is.Zero);
+        Assert.That(territories.GetProperty("Ironhold").GetProperty("Garrison").GetInt32(), Is.EqualTo(1_000_000));
+        Assert.That(state.RootElement.GetProperty("Players").GetProperty("mallory").GetProperty("Resources").GetInt32(), Is.Zero);
+        Assert.That(state.RootElement.GetProperty("Attacks").GetArrayLength(), Is.Zero);
+        Assert.That(server.Log.Contains("Brought 4 quantities of the saved world back within the game's limits"), Is.True, server.Log.Text);
+    }
+
+    [Test]
+    public async Task ABattleOfAMillionASideTakesAFewHundredRollsNotAMillionAndTheSameSeedFightsItTheSameWay()
+    {
+        (string first, ulong firstRolls) = await MillionBattleAsync();
+        (string second, ulong secondRolls) = await MillionBattleAsync();
+        Assert.That(second, Is.EqualTo(first), "same seed, same battle");
+        Assert.That(secondRolls, Is.EqualTo(firstRolls));
+        Assert.That(firstRolls, Is.LessThan(2_000), "a round-by-round battle rolls the dice at least a million times");
+    }
+
+    [Test]
+    public async Task AnUnknownCommandOfAnyLengthGetsAShortAnswer()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        Assert.That(await alice.DoAsync(new string('a', 6000), "Unknown"), Is.EqualTo($"Unknown command '{new string('a', 24)}...'. Type help for the list."));
+        Assert.That(await alice.DoAsync("attackkk", "Unknown"), Is.EqualTo("Unknown command 'attackkk'. Did you mean attack? Type help for the list."), "near misses are still guessed");
+        Assert.That(await alice.DoAsync("help " + new string('b', 5990), "There is no"), Is.EqualTo($"There is no command '{new string('b', 24)}...'. Type help for the list."));
+    }
+
+    [Test]
+    public async Task NothingAPlayerTypesReachesAnotherPlayersTerminalAsAControlCodeOrAFakeLine()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await using WebSocketTestClient mallory = await server.WebSocketAsync();
+        await mallory.Lines.WaitForAsync("for everything else.");
+        await mallory.SendAsync("connect guest");
+        string guest = (await mallory.Lines.WaitForAsync("Welcome"))["Welcome, ".Length..^1];
+
+        await mallory.SendAsync("chat M1 \u001b[2J\u001b[H\u001b]0;pwned-title\u0007 \u009b2J done");
+        Assert.That(await alice.Lines.WaitForAsync("[chat]"), Is.EqualTo($"[chat] {guest}: M1 [2J[H]0;pwned-title 2J done"));
+
+        await mallory.SendAsync("chat hi\n[announcement] The server restarts. Type your password again:");
+        Assert.That(await alice.Lines.WaitForAsync("[chat]"), Is.EqualTo($"[chat] {guest}: hi"));
+        Assert.That(await mallory.Lines.WaitForAsync("Unknown"), Does.StartWith("Unknown command '[announcement]'."), "the second line is a command of its own");
+
+        await mallory.SendAsync("tell alice a\u0007b\0c\bd\u007fe");
+        Assert.That(await alice.Lines.WaitForAsync("tells you"), Is.EqualTo($"{guest} tells you: abcde"));
+
+        await using WebSocketTestClient stranger = await server.WebSocketAsync();
+        await stranger.SendAsync("connect \u001b[2JMallory\u0007 secret1");
+        Assert.That(await stranger.Lines.WaitForAsync("Wrong"), Is.EqualTo("Wrong name or password."));
+        await Poll.UntilAsync(() => server.Log.Contains("Failed login for a name that breaks the name rules"), "the failed login was logged");
+
+        await alice.DoAsync("who", "Playing now");
+        Assert.That(alice.Lines.Seen.Where(l => l.Contains("announcement", StringComparison.Ordinal)), Is.Empty, "no fake line");
+        foreach (string line in alice.Lines.Raw)
+        {
+            Assert.That(GameColours().Replace(line, "").Where(IsControl), Is.Empty, $"a control code reached Alice's terminal: {line}");
+        }
+
+        foreach (string line in server.Log.Lines)
+        {
+            Assert.That(line.Where(IsControl), Is.Empty, $"a control code reached the log: {line}");
+        }
+
+        static bool IsControl(char c) => char.IsControl(c) && c != '\t';
+    }
+
+    [Test]
+    public async Task WhenEveryTerritoryIsHeldANewcomerWaitsWithoutLandUntilSomeFallsFree()
+    {
+        await using TestServer server = await GameServer.StartAsync(game: ("AbandonDays", "0.125")); // 3 hours: 3 ticks of this server
+        await using TelnetTestClient admin = await server.CreateAsync("Lord0");
+        for (int i = 1; i < 16; i++)
+        {
+            await (await server.CreateAsync($"Lord{i}")).DisposeAsync();
+            await admin.Lines.WaitForAsync($"Lord{i} has left the realm.");
+        }
+
+        await using TelnetTestClient newcomer = await server.TelnetAsync();
+        await newcomer.Lines.WaitForAsync("for everything else.");
+        await newcomer.SendAsync("create Newcomer secret1");
+        Assert.That(await newcomer.Lines.WaitForAsync("Every territory is held"), Does.StartWith("Every territory is held, so you have no land yet. When a ruler has been away for 3 hours"));
+        Assert.That(await newcomer.DoAsync("score", "You hold"), Is.EqualTo("You hold 0 territories."));
+        Assert.That(await newcomer.DoAsync("train 1", "only train"), Does.StartWith("You can only train soldiers in a territory you hold"));
+
+        for (int i = 0; i < 3; i++)
+        {
+            await admin.SendAsync("tick");
+        }
+
+        await admin.DoAsync("score", "You hold");
+        Assert.That(admin.Lines.Seen.Any(l => l.Contains("falls free", StringComparison.Ordinal)), Is.False, "three ticks away is not more than three hours");
+        Assert.That(newcomer.Lines.Seen.Any(l => l.Contains("granted", StringComparison.Ordinal)), Is.False);
+
+        await admin.SendAsync("tick");
+        Assert.That(await admin.Lines.WaitForAsync("falls free"), Does.EndWith("has been away for more than 3 hours."));
+        string granted = await newcomer.Lines.WaitForAsync("You are granted");
+        Assert.That(granted, Does.Match(@"^You are granted \w+, with 5 soldiers\. It is your home now\.$"));
+        Assert.That(await newcomer.DoAsync("score", "You hold"), Is.EqualTo($"You hold 1 territory: {granted.Split(' ')[3].TrimEnd(',')}."));
+        Assert.That(await admin.DoAsync("score", "You hold"), Does.StartWith("You hold 1 territory"), "a ruler who is here keeps their land");
+    }
+
+    /// <summary>Two players a garrison of a million each, side by side; one attacks the other. Returns the outcome and the dice rolled.</summary>
+    private static async Task<(string Outcome, ulong Rolls)> MillionBattleAsync()
+    {
+        await using TestServer server = await GameServer.StartAsync(game: ("StartingResources", "20000000"));
+        var players = new List<(TelnetTestClient Client, string Home)>();
+        try
+        {
+            (TelnetTestClient Client, string Home) attacker = default, defender = default;
+            for (int i = 0; defender.Client is null; i++)
+            {
+                TelnetTestClient client = await server.CreateAsync($"Lord{i}");
+                (string home, _, _) = await FirstExitAsync(client);
+                players.Add((client, home));
+                foreach ((TelnetTestClient Client, string Home) other in players.SkipLast(1))
+                {
+                    if (Neighbours(other.Home, home))
+                    {
+                        (attacker, defender) = (other, (client, home));
+                    }
+                }
+            }
+
+            await attacker.Client!.DoAsync("train 999995", "You train");
+            await defender.Client!.DoAsync("train 999995", "You train");
+            await attacker.Client!.DoAsync($"attack {defender.Home} 1000000", "You send");
+            ulong before = await DiceAsync(server);
+            await players[0].Client.SendAsync("tick");
+            string outcome = await attacker.Client!.Lines.WaitForAsync(l => l.StartsWith("Victory", StringComparison.Ordinal) || l.StartsWith("Defeat", StringComparison.Ordinal));
+            ulong after = await DiceAsync(server);
+            return (outcome, (after - before) * Inverse(0x9E3779B97F4A7C15UL)); // each roll adds the constant once
+        }
+        finally
+        {
+            foreach ((TelnetTestClient client, _) in players)
+            {
+                await client.DisposeAsync();
+            }
+        }
+    }
+
+    private static bool Neighbours(string a, string b)
+    {
+        int i = Array.IndexOf(s_territories, a);
+        int j = Array.IndexOf(s_territories, b);
+        return (i / 4 == j / 4 && Math.Abs(i - j) == 1) || Math.Abs(i - j) == 4;
+    }
+
+    /// <summary>The state of the game's dice.</summary>
+    private static async Task<ulong> DiceAsync(TestServer server)
+    {
+        using System.Text.Json.JsonDocument state = await StateAsync(server);
+        return state.RootElement.GetProperty("Dice").GetUInt64();
+    }
+
+    /// <summary>The game's state as it exports it, read on the game thread.</summary>
+    private static Task<System.Text.Json.JsonDocument> StateAsync(TestServer server) => server.Server.Core.InvokeAsync(() =>
+    {
+        var state = new System.Buffers.ArrayBufferWriter<byte>();
+        server.Server.Core.ExportState(state);
+        return System.Text.Json.JsonDocument.Parse(state.WrittenMemory.ToArray());
+    });
+
+    /// <summary>The inverse of an odd number modulo 2^64 (Newton's iteration).</summary>
+    private static ulong Inverse(ulong odd)
+    {
+        ulong x = odd;
+        for (int i = 0; i < 6; i++)
+        {
+            x *= 2 - (odd * x);
+        }
+
+        return x;
+    }
+
     private static string GmcpText(byte[] command) =>
         command.Length > 5 && command[1] == Sb && command[2] == Gmcp ? System.Text.Encoding.UTF8.GetString(command, 3, command.Length - 5) : "";
 
@@ -336,4 +569,8 @@ public sealed partial class PlayTests
 
     [GeneratedRegex(@"It yields (\d+) resources")]
     private static partial Regex YieldOf();
+
+    /// <summary>The game's own colours (SGR sequences), which are allowed through.</summary>
+    [GeneratedRegex("\u001b\\[[0-9;]*m")]
+    private static partial Regex GameColours();
 }

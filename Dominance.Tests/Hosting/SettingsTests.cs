@@ -1,3 +1,4 @@
+using Dominance.Accounts;
 using Dominance.Hosting;
 using Microsoft.Extensions.Configuration;
 
@@ -69,6 +70,23 @@ public sealed class SettingsTests
         Assert.That(SettingsLoader.TryLoad(_folder, bad, out _, out _, out IReadOnlyList<string> errors), Is.False);
         foreach (string name in new[] { "Portal:Host", "Portal:TelnetPort and Portal:HttpPort", "Portal:CommandRateLimit", "Portal:CommandRateWindow", "Portal:SendQueueCapacity", "Core:InboundCapacity", "Core:IdleTimeout",
             "Persistence:KeepSaves", "Persistence:SaveInterval", "Persistence:RetryDelay", "Persistence:PostgreSQL", "Accounts:PasswordIterations", "Reload:AdminToken" })
+        {
+            Assert.That(errors, Has.Some.StartsWith(name), name);
+        }
+    }
+
+    [Test]
+    public void AccountLimitsHaveTheDocumentedDefaultsAndBadOnesAreReportedByName()
+    {
+        Assert.That(SettingsLoader.TryLoad(_folder, [], out _, out DominanceSettings s, out _), Is.True);
+        AccountSettings a = s.Accounts;
+        Assert.That((a.LoginFailureLimit, a.AccountFailureLimit, a.LoginFailureWindow), Is.EqualTo((5, 20, TimeSpan.FromMinutes(5))));
+        Assert.That((a.CreateLimit, a.CreateWindow), Is.EqualTo((3, TimeSpan.FromHours(1))));
+        Assert.That((a.PasswordWorkers, a.PasswordQueue), Is.EqualTo((Math.Max(1, Environment.ProcessorCount / 4), 16)));
+
+        string[] bad = ["--Accounts:AccountFailureLimit=-1", "--Accounts:CreateLimit=-1", "--Accounts:CreateWindow=00:00:00", "--Accounts:PasswordWorkers=0", "--Accounts:PasswordQueue=0"];
+        Assert.That(SettingsLoader.TryLoad(_folder, bad, out _, out _, out IReadOnlyList<string> errors), Is.False);
+        foreach (string name in new[] { "Accounts:AccountFailureLimit", "Accounts:CreateLimit", "Accounts:CreateWindow", "Accounts:PasswordWorkers", "Accounts:PasswordQueue" })
         {
             Assert.That(errors, Has.Some.StartsWith(name), name);
         }

@@ -141,4 +141,43 @@ public sealed class InputProtectionTests
         await client.SendAsync("echooff");
         Assert.That(await client.Data.NextAsync(), Is.EqualTo("Client.Echo {\"enabled\":false}"));
     }
+
+    [Test]
+    public async Task ControlCodesNeverReachTheCoreWhateverTheTransport()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using WebSocketTestClient web = await server.WebSocketAsync();
+        await using TelnetTestClient telnet = await server.TelnetAsync();
+        await web.Lines.WaitForAsync("Welcome");
+        await telnet.Lines.WaitForAsync("Welcome");
+
+        // ESC (with a screen clear and a window title), BEL, NUL, BS, DEL, C1 CSI (U+009B), and a right-to-left override.
+        await web.SendAsync("echo a\u001b[2J\u001b]0;title\u0007b\0c\bd\u007fe\u009b31mf\u202eg\th");
+        Assert.That(await web.Lines.NextAsync(), Is.EqualTo("a[2J]0;titlebcde31mfg h"));
+
+        // Telnet drops C0 bytes itself; C1 arrives as UTF-8 (C2 9B) or as a lone byte (not UTF-8: a replacement character).
+        await telnet.SendRawAsync([.. "echo x"u8, 0xC2, 0x9B, .. "2Jy"u8, 0x9B, .. "z\r\n"u8]);
+        Assert.That(await telnet.Lines.NextAsync(), Is.EqualTo("x2Jy\uFFFDz"));
+
+        Assert.That(server.TestModule.Inputs.Select(i => i.Line), Is.EqualTo(new[] { "echo a[2J]0;titlebcde31mfg h", "echo x2Jy\uFFFDz" }));
+    }
+
+    [Test]
+    public async Task ALineBreakInsideAWebSocketMessageEndsALineAndEachLineIsCountedByTheRateLimit()
+    {
+        await using TestServer server = await TestServer.StartAsync(s => s.Portal.CommandRateLimit = 4, clock: new ManualClock());
+        await using WebSocketTestClient client = await server.WebSocketAsync();
+        await client.Lines.WaitForAsync("Welcome");
+
+        await client.SendAsync("echo 1\necho 2\r\necho 3\recho 4\r\0echo 5\n");
+        var lines = new List<string>();
+        for (int i = 0; i < 5; i++)
+        {
+            lines.Add(await client.Lines.NextAsync()); // the portal's warning may come before the core's answers
+        }
+
+        Assert.That(lines.Where(l => !l.Contains("too fast", StringComparison.Ordinal)), Is.EqualTo(new[] { "1", "2", "3", "4" }));
+        Assert.That(lines.Count(l => l.StartsWith("You are sending commands too fast", StringComparison.Ordinal)), Is.EqualTo(1), "the fifth line is the fifth input");
+        Assert.That(server.TestModule.Inputs.Select(i => i.Line), Is.EqualTo(new[] { "echo 1", "echo 2", "echo 3", "echo 4" }));
+    }
 }

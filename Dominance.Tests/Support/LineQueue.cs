@@ -7,6 +7,7 @@ internal sealed partial class LineQueue
 {
     private readonly Channel<string> _lines = Channel.CreateUnbounded<string>();
     private readonly List<string> _seen = [];
+    private readonly List<string> _raw = [];
 
     /// <summary>Every line taken so far, for failure messages.</summary>
     public IReadOnlyList<string> Seen
@@ -20,8 +21,28 @@ internal sealed partial class LineQueue
         }
     }
 
+    /// <summary>Every line received so far, as it arrived (with its colour codes), for tests of what reaches a terminal.</summary>
+    public IReadOnlyList<string> Raw
+    {
+        get
+        {
+            lock (_raw)
+            {
+                return [.. _raw];
+            }
+        }
+    }
+
     /// <summary>Adds a received line, without its ANSI colour codes (tests compare text, not colours).</summary>
-    public void Add(string line) => _lines.Writer.TryWrite(AnsiCodes().Replace(line, ""));
+    public void Add(string line)
+    {
+        lock (_raw)
+        {
+            _raw.Add(line);
+        }
+
+        _lines.Writer.TryWrite(AnsiCodes().Replace(line, ""));
+    }
 
     [System.Text.RegularExpressions.GeneratedRegex("\u001b\\[[0-9;]*[A-Za-z]")]
     private static partial System.Text.RegularExpressions.Regex AnsiCodes();

@@ -36,14 +36,19 @@ internal sealed partial class ServerProcess : IAsyncDisposable
         string? database = given.Any(a => a.StartsWith("--Persistence:", StringComparison.Ordinal))
             ? null
             : Directory.CreateTempSubdirectory("dominance-process-").FullName;
+        // A process started from a background job inherits SIGINT as ignored (as POSIX shells start background jobs),
+        // and .NET keeps it so: then Ctrl-C could not reach the server. env resets it to the default before it starts
+        // dotnet, as a user's terminal would have it, and then is dotnet (same process id).
         string[] all =
         [
+            "--default-signal=INT",
+            Environment.ProcessPath ?? "dotnet",
             Path.Combine(AppContext.BaseDirectory, "dominance.dll"),
             .. given,
             .. (ephemeralPorts ? (string[])["--telnet-port", "0", "--http-port", "0"] : []),
             .. (database is null ? (string[])[] : [$"--Persistence:SqliteFile={Path.Combine(database, "dominance.db")}"]),
         ];
-        return new ServerProcess(onLine => ChildProcess.Start(Environment.ProcessPath ?? "dotnet", all, environment, workingDirectory, onLine: onLine), database);
+        return new ServerProcess(onLine => ChildProcess.Start("/usr/bin/env", all, environment, workingDirectory, onLine: onLine), database);
     }
 
     /// <summary>Starts any executable, capturing its output; with <paramref name="clearEnvironment"/>, only <paramref name="environment"/> is passed.</summary>

@@ -67,7 +67,10 @@ internal sealed class TestServer : IAsyncDisposable
         return new TestServer(server, null, log, temporary);
     }
 
-    /// <summary>Test defaults: ephemeral ports, no connection rate, and a SQLite file of its own in a new temporary folder.</summary>
+    /// <summary>
+    /// Test defaults: ephemeral ports, no limit on connections or account creation per address (every test client is on
+    /// loopback), and a SQLite file of its own in a new temporary folder.
+    /// </summary>
     private static (DominanceSettings Settings, string Folder) Settings(Action<DominanceSettings>? configure)
     {
         string folder = Directory.CreateTempSubdirectory("dominance-test-").FullName;
@@ -75,6 +78,7 @@ internal sealed class TestServer : IAsyncDisposable
         settings.Portal.TelnetPort = 0;
         settings.Portal.HttpPort = 0;
         settings.Portal.ConnectionRateLimit = 0;
+        settings.Accounts.CreateLimit = 0;
         settings.Persistence.SqliteFile = Path.Combine(folder, "dominance.db");
         settings.Accounts.AllowWeakPasswordHashing = true; // 600,000 PBKDF2 rounds per login test would be minutes of the suite
         settings.Accounts.PasswordIterations = 1_000;

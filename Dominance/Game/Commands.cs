@@ -23,6 +23,9 @@ public sealed partial class DominanceGame
         Admin,
     }
 
+    /// <summary>The length of the longest command name.</summary>
+    private int _longestCommand;
+
     /// <summary>One command: what <c>help</c> shows about it, who may use it, and what it does.</summary>
     private sealed record Command(string Name, string Usage, string Summary, string Topic, Need Need, Func<Caller, string, ValueTask> Run, params string[] Aliases);
 
@@ -57,6 +60,7 @@ public sealed partial class DominanceGame
         ];
 
         var table = new Dictionary<string, Command>();
+        _longestCommand = commands.Max(c => c.Name.Length);
         foreach (Command command in commands)
         {
             table[command.Name] = command;
@@ -96,11 +100,16 @@ public sealed partial class DominanceGame
 
     private void Unknown(SessionId session, string verb)
     {
-        string? guess = _commands.Values.Select(c => c.Name).Distinct()
+        // A guess starts with the verb or is at most two edits from it, so a verb more than two characters longer than
+        // every command can have none: it is not compared at all. That bounds the cost whatever a player types.
+        string? guess = verb.Length > _longestCommand + 2 ? null : _commands.Values.Select(c => c.Name).Distinct()
             .Where(name => name.StartsWith(verb, StringComparison.Ordinal) || Distance(name, verb) <= 2)
             .OrderBy(name => Distance(name, verb)).FirstOrDefault();
-        _game.Send(session, $"Unknown command '{verb}'.{(guess is null ? "" : $" Did you mean {Ansi.Cyan(guess)}?")} Type {Ansi.Cyan("help")} for the list.");
+        _game.Send(session, $"Unknown command '{Shorten(verb)}'.{(guess is null ? "" : $" Did you mean {Ansi.Cyan(guess)}?")} Type {Ansi.Cyan("help")} for the list.");
     }
+
+    /// <summary>Player text quoted back in a reply, cut to a sensible length.</summary>
+    private static string Shorten(string text) => text.Length <= 24 ? text : text[..24] + "...";
 
     private void Usage(Caller caller, string command, string? problem = null) =>
         _game.Send(caller.Session, $"{(problem is null ? "" : Ansi.Red(problem) + " ")}Usage: {Ansi.Cyan(_commands[command].Usage)}");
@@ -112,7 +121,7 @@ public sealed partial class DominanceGame
         {
             if (!_commands.TryGetValue(args.ToLowerInvariant(), out Command? command) || (command.Need == Need.Admin && !admin))
             {
-                _game.Send(caller.Session, $"There is no command '{args}'. Type {Ansi.Cyan("help")} for the list.");
+                _game.Send(caller.Session, $"There is no command '{Shorten(args)}'. Type {Ansi.Cyan("help")} for the list.");
                 return;
             }
 
@@ -210,15 +219,18 @@ public sealed partial class DominanceGame
 
     private async ValueTask CreateAccountAsync(SessionId session, Visitor visitor, string name, string password)
     {
-        if (visitor.Busy)
+        IPAddress address = _game.GetInfo(session)?.RemoteAddress ?? IPAddress.None;
+        AccountResult result;
+        _loggingIn.Add(session); // the session's next lines wait for this (see OnInput)
+        try
         {
-            _game.Send(session, "Still working on your last request...");
-            return;
+            result = await _game.Accounts.CreateAsync(name, password, address); // hashing runs off the game thread
+        }
+        finally
+        {
+            _loggingIn.Remove(session);
         }
 
-        visitor.Busy = true;
-        AccountResult result = await _game.Accounts.CreateAsync(name, password); // hashing runs off the game thread
-        visitor.Busy = false;
         if (_game.GetInfo(session) is null)
         {
             return; // gone while the password was hashed
@@ -231,22 +243,31 @@ public sealed partial class DominanceGame
         }
 
         Account account = result.Account!;
+        if (_stopped)
+        {
+            // This generation's state is no longer the world's: the new code runs it, and knows nothing of this create.
+            _game.Send(session, $"Your account {Ansi.Blue(account.Name)} is ready, but the game was updated meanwhile. Type {Ansi.Cyan($"connect {account.Name}")} to come in.");
+            return;
+        }
+
         _game.Send(session, $"Your account {Ansi.Blue(account.Name)} is ready.{(account.IsAdmin ? " It is an admin account." : "")}");
         Enter(session, visitor, CharacterOf(account));
     }
 
     private async ValueTask LogInAsync(SessionId session, Visitor visitor, string name, string password)
     {
-        if (visitor.Busy)
+        IPAddress address = _game.GetInfo(session)?.RemoteAddress ?? IPAddress.None;
+        AccountResult result;
+        _loggingIn.Add(session);
+        try
         {
-            _game.Send(session, "Still working on your last request...");
-            return;
+            result = await _game.Accounts.LoginAsync(name, password, address); // checked off the game thread
+        }
+        finally
+        {
+            _loggingIn.Remove(session);
         }
 
-        visitor.Busy = true;
-        IPAddress address = _game.GetInfo(session)?.RemoteAddress ?? IPAddress.None;
-        AccountResult result = await _game.Accounts.LoginAsync(name, password, address); // checked off the game thread
-        visitor.Busy = false;
         if (_game.GetInfo(session) is null)
         {
             return;
@@ -255,6 +276,12 @@ public sealed partial class DominanceGame
         if (!result.Succeeded)
         {
             _game.Send(session, Ansi.Red(result.Error!));
+            return;
+        }
+
+        if (_stopped)
+        {
+            _game.Send(session, Ansi.Red("The game was updated while your password was being checked. Please log in again."));
             return;
         }
 

@@ -48,6 +48,12 @@ public sealed class Player
     public string Location { get; set; } = "";
 
     public string? Home { get; set; }
+
+    /// <summary>
+    /// The tick at which the player last entered or left the realm (realm time: a server that is down does not count).
+    /// Territories of a player away too long fall free.
+    /// </summary>
+    public long? LastSeenTick { get; set; }
 }
 
 /// <summary>Soldiers sent from one territory against another.</summary>
@@ -73,7 +79,4 @@ public sealed class Visitor
 
     /// <summary>Whether the password being typed is for a new account.</summary>
     public bool Creating { get; set; }
-
-    /// <summary>Set while a password is being checked, so that a second login does not race the first.</summary>
-    public bool Busy { get; set; }
 }

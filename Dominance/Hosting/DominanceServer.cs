@@ -172,6 +172,9 @@ internal sealed class DominanceServer : IAsyncDisposable
     /// <summary>The live-reload coordinator, if the game was compiled from source.</summary>
     internal ReloadCoordinator? Reloads => _app.Services.GetService<ReloadCoordinator>();
 
+    /// <summary>The account service the game is given.</summary>
+    internal AccountService Accounts => _app.Services.GetRequiredService<AccountService>();
+
     /// <summary>Starts listening and starts the game thread.</summary>
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
 

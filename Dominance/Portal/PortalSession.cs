@@ -263,12 +263,15 @@ internal abstract class PortalSession : ISessionLink
         SendLine(notice);
     }
 
-    /// <summary>Relays one input line to the core, waiting while the inbound channel is full.</summary>
-    protected ValueTask RelayLineAsync(string line) => Portal.Inbound.WriteAsync(InboundEvent.Input(Id, line));
+    /// <summary>
+    /// Relays one input line to the core, waiting while the inbound channel is full. Control codes are removed first
+    /// (<see cref="InputText"/>): this is the one way in for player text, whatever the transport.
+    /// </summary>
+    protected ValueTask RelayLineAsync(string line) => Portal.Inbound.WriteAsync(InboundEvent.Input(Id, InputText.Clean(line)));
 
-    /// <summary>Relays one out-of-band message to the core.</summary>
+    /// <summary>Relays one out-of-band message to the core, its control codes removed as for <see cref="RelayLineAsync"/>.</summary>
     protected ValueTask RelayDataAsync(string package, string json) =>
-        Portal.Inbound.WriteAsync(InboundEvent.Data(Id, package, json));
+        Portal.Inbound.WriteAsync(InboundEvent.Data(Id, InputText.Clean(package), InputText.Clean(json)));
 
     /// <summary>Publishes renegotiated session facts and tells the core.</summary>
     protected ValueTask UpdateInfoAsync(Func<SessionInfo, SessionInfo> change)

@@ -227,7 +227,7 @@ internal sealed class TelnetSession : PortalSession
                 int height = (data[2] << 8) | data[3];
                 return UpdateInfoAsync(info => info with { Width = width, Height = height });
             case TerminalType when data.Length > 1 && data[0] == TerminalTypeIs:
-                string terminal = Encoding.ASCII.GetString(data[1..Math.Min(data.Length, 65)]);
+                string terminal = InputText.Clean(Encoding.ASCII.GetString(data[1..Math.Min(data.Length, 65)]));
                 return UpdateInfoAsync(info => info with { TerminalType = terminal });
             case Gmcp when _gmcp && data.Length > 0:
                 string message = s_utf8.GetString(data);

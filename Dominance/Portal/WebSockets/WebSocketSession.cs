@@ -166,28 +166,36 @@ internal sealed class WebSocketSession : PortalSession
     private ValueTask HandleMessageAsync(WebSocketMessageType type, ReadOnlySpan<byte> message, bool tooLarge)
     {
         bool isGameText = _gmcp ? type == WebSocketMessageType.Binary : type == WebSocketMessageType.Text;
-        if (!AdmitInput())
-        {
-            return ValueTask.CompletedTask;
-        }
-
         if (!isGameText && !_gmcp)
         {
-            RejectMalformed("Binary WebSocket frames are not accepted: send each command as one text frame.", "binary frame");
+            if (AdmitInput())
+            {
+                RejectMalformed("Binary WebSocket frames are not accepted: send each command as one text frame.", "binary frame");
+            }
+
             return ValueTask.CompletedTask;
         }
 
         int characters = tooLarge ? 0 : CountCharacters(message);
         if (tooLarge || characters > Portal.Settings.MaxInputLength)
         {
-            RejectTooLong(characters);
+            if (AdmitInput())
+            {
+                RejectTooLong(characters);
+            }
+
             return ValueTask.CompletedTask;
         }
 
-        string text = s_utf8.GetString(message).TrimEnd('\r', '\n');
+        string text = s_utf8.GetString(message);
         if (isGameText)
         {
-            return RelayLineAsync(text);
+            return text.AsSpan().IndexOfAny('\r', '\n') < 0 ? RelayIfAdmittedAsync(text) : RelayLinesAsync(text);
+        }
+
+        if (!AdmitInput())
+        {
+            return ValueTask.CompletedTask;
         }
 
         int space = text.IndexOf(' ');
@@ -206,6 +214,31 @@ internal sealed class WebSocketSession : PortalSession
         }
 
         return UpdateInfoAsync(change);
+    }
+
+    private ValueTask RelayIfAdmittedAsync(string line) => AdmitInput() ? RelayLineAsync(line) : ValueTask.CompletedTask;
+
+    /// <summary>
+    /// A message of several lines is several inputs, as a telnet paste is: lines end as telnet's do (CR LF, CR NUL, a
+    /// lone CR or a lone LF), a line break at the very end ends the last line, and each line is counted by the rate
+    /// limiter. A line break inside a message can therefore never put a line of the player's making on anyone's screen.
+    /// </summary>
+    private async ValueTask RelayLinesAsync(string text)
+    {
+        int start = 0;
+        while (start < text.Length)
+        {
+            int end = text.AsSpan(start).IndexOfAny('\r', '\n');
+            end = end < 0 ? text.Length : start + end;
+            int next = end + 1;
+            if (end < text.Length && text[end] == '\r' && next < text.Length && text[next] is '\n' or '\0')
+            {
+                next++;
+            }
+
+            await RelayIfAdmittedAsync(text[start..end]).ConfigureAwait(false);
+            start = next;
+        }
     }
 
     private async ValueTask SendPendingAsync()
