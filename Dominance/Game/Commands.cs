@@ -220,17 +220,9 @@ public sealed partial class DominanceGame
     private async ValueTask CreateAccountAsync(SessionId session, Visitor visitor, string name, string password)
     {
         IPAddress address = _game.GetInfo(session)?.RemoteAddress ?? IPAddress.None;
-        AccountResult result;
-        _loggingIn.Add(session); // the session's next lines wait for this (see OnInput)
-        try
-        {
-            result = await _game.Accounts.CreateAsync(name, password, address); // hashing runs off the game thread
-        }
-        finally
-        {
-            _loggingIn.Remove(session);
-        }
-
+        // Hashing runs off the game thread. Meanwhile the server holds this session's next lines (one input at a time
+        // per session), so it can never act as two identities at once; other players are served.
+        AccountResult result = await _game.Accounts.CreateAsync(name, password, address);
         if (_game.GetInfo(session) is null)
         {
             return; // gone while the password was hashed
@@ -245,7 +237,8 @@ public sealed partial class DominanceGame
         Account account = result.Account!;
         if (_stopped)
         {
-            // This generation's state is no longer the world's: the new code runs it, and knows nothing of this create.
+            // This generation's state is no longer the world's (a reload could wait no longer for this create): the new code
+        // runs it, and knows nothing of this create.
             _game.Send(session, $"Your account {Ansi.Blue(account.Name)} is ready, but the game was updated meanwhile. Type {Ansi.Cyan($"connect {account.Name}")} to come in.");
             return;
         }
@@ -257,17 +250,7 @@ public sealed partial class DominanceGame
     private async ValueTask LogInAsync(SessionId session, Visitor visitor, string name, string password)
     {
         IPAddress address = _game.GetInfo(session)?.RemoteAddress ?? IPAddress.None;
-        AccountResult result;
-        _loggingIn.Add(session);
-        try
-        {
-            result = await _game.Accounts.LoginAsync(name, password, address); // checked off the game thread
-        }
-        finally
-        {
-            _loggingIn.Remove(session);
-        }
-
+        AccountResult result = await _game.Accounts.LoginAsync(name, password, address); // checked off the game thread, as above
         if (_game.GetInfo(session) is null)
         {
             return;

@@ -26,20 +26,6 @@ public sealed partial class DominanceGame : IGameModule
     /// <summary>The session playing each character, by player key: the reverse of <see cref="Visitor.Player"/>, rebuilt on start.</summary>
     private readonly Dictionary<string, SessionId> _playing = [];
 
-    /// <summary>Sessions whose create or login is being checked (off the game thread, so other input comes meanwhile).</summary>
-    private readonly HashSet<SessionId> _loggingIn = [];
-
-    /// <summary>
-    /// Lines that arrived for a session while its create or login was being checked, in order. A session listed here
-    /// runs nothing else until the check has ended and these lines have run, so it can never act as two identities at
-    /// once. (A command that takes its time for another reason, an admin's save, does not hold the session's next lines
-    /// up.) This and <see cref="_loggingIn"/> are not part of the state: the work they wait for belongs to this generation.
-    /// </summary>
-    private readonly Dictionary<SessionId, Queue<string>> _waiting = [];
-
-    /// <summary>The most lines one session may have waiting; past it, lines are refused with a word to the player.</summary>
-    private const int MaxWaitingLines = 100;
-
     private Dictionary<string, Command> _commands = [];
     private TimeSpan _tickInterval;
     private bool _guestsAllowed;
@@ -47,7 +33,10 @@ public sealed partial class DominanceGame : IGameModule
     private TimeSpan _abandonAfter;
     private long _abandonTicks;
 
-    /// <summary>Set when this generation is replaced or the server stops: work still pending must not touch its state.</summary>
+    /// <summary>
+    /// Set when this generation is replaced or the server stops: work still pending must not touch its state. (A reload
+    /// waits for a create or login in progress, but only so long: one that takes longer finishes here.)
+    /// </summary>
     private bool _stopped;
 
     public void Start(IGameContext context, ReadOnlyMemory<byte> state)
@@ -119,111 +108,11 @@ public sealed partial class DominanceGame : IGameModule
         _game.SendData(session, "Dominance.Map", MapJson()); // the browser client's realm overview before login
     }
 
+    /// <summary>
+    /// One line of input: a password being typed, or a command. The server hands a session's lines over one at a time:
+    /// while a create or login awaits its password check, that player's next lines wait (and other players' do not).
+    /// </summary>
     public ValueTask OnInput(SessionId session, string line)
-    {
-        if (_waiting.TryGetValue(session, out Queue<string>? waiting))
-        {
-            if (waiting.Count < MaxWaitingLines)
-            {
-                waiting.Enqueue(line);
-            }
-            else
-            {
-                _game.Send(session, Ansi.Red("Still working on your last command; that line was not run. Type it again in a moment."));
-            }
-
-            return ValueTask.CompletedTask;
-        }
-
-        ValueTask running = Handle(session, line);
-        if (running.IsCompleted || !_loggingIn.Contains(session))
-        {
-            return running; // done, or a command the session's next lines need not wait for
-        }
-
-        _waiting[session] = new Queue<string>();
-        return RunInOrderAsync(session, running);
-    }
-
-    /// <summary>Waits for a session's create or login, then runs the lines that arrived meanwhile, one at a time, in order.</summary>
-    private async ValueTask RunInOrderAsync(SessionId session, ValueTask running)
-    {
-        try
-        {
-            while (true)
-            {
-                try
-                {
-                    await running; // resumes on the game thread
-                }
-                catch (Exception e)
-                {
-                    ReportFailure(session, e);
-                }
-
-                if (!_waiting.TryGetValue(session, out Queue<string>? waiting) || _game.GetInfo(session) is null)
-                {
-                    return; // the session has gone
-                }
-
-                if (_stopped)
-                {
-                    if (waiting.Count > 0)
-                    {
-                        _game.Send(session, Ansi.Red($"The game was updated while your command was running, so the {waiting.Count} line{(waiting.Count == 1 ? "" : "s")} you typed meanwhile did not run. Type {(waiting.Count == 1 ? "it" : "them")} again."));
-                    }
-
-                    return;
-                }
-
-                if (!waiting.TryDequeue(out string? line))
-                {
-                    return;
-                }
-
-                try
-                {
-                    running = Handle(session, line);
-                }
-                catch (Exception e)
-                {
-                    running = ValueTask.FromException(e); // reported above, like a failure after an await
-                }
-
-                if (!running.IsCompleted && !_loggingIn.Contains(session))
-                {
-                    _ = ObserveAsync(session, running); // not a login: the lines after it need not wait for it
-                    running = ValueTask.CompletedTask;
-                }
-            }
-        }
-        finally
-        {
-            _waiting.Remove(session);
-        }
-    }
-
-    private async Task ObserveAsync(SessionId session, ValueTask running)
-    {
-        try
-        {
-            await running;
-        }
-        catch (Exception e)
-        {
-            ReportFailure(session, e);
-        }
-    }
-
-    /// <summary>What the server does for a failed command (see <see cref="IGameModule"/>), for the commands this module runs itself.</summary>
-    private void ReportFailure(SessionId session, Exception e)
-    {
-        _game.Log.LogError(e, "Game code failed while handling input from session {Session}", session);
-        _game.Send(session, "Something went wrong while handling that. The error has been logged.");
-    }
-
-    /// <summary>Runs one line of input: a password being typed, or a command.</summary>
-    private ValueTask Handle(SessionId session, string line)
     {
         if (!_state.Sessions.TryGetValue(session, out Visitor? visitor))
         {
@@ -268,8 +157,6 @@ public sealed partial class DominanceGame : IGameModule
 
     public void OnDisconnect(SessionId session)
     {
-        _waiting.Remove(session);
-        _loggingIn.Remove(session);
         if (_state.Sessions.Remove(session, out Visitor? visitor) && PlayerOf(visitor) is { } player)
         {
             LeaveWorld(session, visitor, player);
