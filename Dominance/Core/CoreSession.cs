@@ -30,17 +30,8 @@ internal sealed class CoreSession(ISessionLink link, SessionInfo info, long conn
     public GameTimer? IdleTimer { get; set; }
 
     /// <summary>
-    /// The number of this session's input in flight (its <see cref="IGameModule.OnInput"/> returned a task that has not
-    /// completed), or 0 if none is. While one is, the session's later inputs wait in <see cref="Waiting"/>.
+    /// The session's input in flight (its <see cref="IGameModule.OnInput"/> returned a task that has not completed) and
+    /// the inputs waiting behind it; <see langword="null"/> until one of its inputs first awaits.
     /// </summary>
-    public int InFlight { get; set; }
-
-    /// <summary>Numbers the session's inputs that went in flight, so that a late completion can tell it was let go.</summary>
-    public int InputsStarted { get; set; }
-
-    /// <summary>Inputs and out-of-band messages that arrived while an input was in flight, in arrival order. Created when first needed.</summary>
-    public Queue<InboundEvent>? Waiting { get; set; }
-
-    /// <summary>Whether the client has been told, since its queue last emptied, that its inputs are being dropped.</summary>
-    public bool ToldQueueFull { get; set; }
+    public SessionInputs? Inputs { get; set; }
 }

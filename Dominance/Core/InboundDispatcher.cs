@@ -10,7 +10,7 @@ namespace Dominance.Core;
 /// <remarks>
 /// <para><b>One input at a time per session.</b> When a session's <see cref="IGameModule.OnInput"/> returns a task that
 /// has not completed (game code awaited something), that input is <i>in flight</i>: the session's later inputs and
-/// out-of-band messages wait, in arrival order, in the session's own queue (<see cref="CoreSession.Waiting"/>), and run
+/// out-of-band messages wait, in arrival order, in the session's own queue (<see cref="CoreSession.Inputs"/>), and run
 /// once it completes. Other sessions, timers and continuations go on meanwhile. A session whose queue holds
 /// <see cref="CoreSettings.InboundCapacity"/> events has further inputs dropped, and is told so once.</para>
 /// <para>Negotiation changes (<see cref="InboundKind.InfoChanged"/>) apply at once. A disconnect does not wait either:
@@ -62,7 +62,7 @@ internal sealed class InboundDispatcher(
         List<CoreSession> letGo = [.. _inFlight];
         foreach (CoreSession session in letGo)
         {
-            session.InFlight = 0;
+            session.Inputs!.InFlight = 0;
         }
 
         _inFlight.Clear();
@@ -99,9 +99,9 @@ internal sealed class InboundDispatcher(
 
             case InboundKind.Input or InboundKind.Data when sessions.TryGet(item.Session, out CoreSession? session) && !session.Closing:
                 session.LastInput = clock.GetTimestamp();
-                if (session.InFlight != 0 || session.Waiting is { Count: > 0 })
+                if (session.Inputs is { } inputs && (inputs.InFlight != 0 || inputs.Waiting.Count > 0))
                 {
-                    Wait(session, item);
+                    Wait(session, inputs, item);
                 }
                 else
                 {
@@ -176,14 +176,15 @@ internal sealed class InboundDispatcher(
             return;
         }
 
-        int number = ++session.InputsStarted;
-        session.InFlight = number;
+        SessionInputs queue = session.Inputs ??= new SessionInputs();
+        int number = ++queue.Started;
+        queue.InFlight = number;
         _inFlight.Add(session);
-        _ = CompleteAsync(pending, session, item.Text!, number);
+        _ = CompleteAsync(pending, session, queue, item.Text!, number);
     }
 
     /// <summary>Waits for an input in flight, then starts what its session has waiting.</summary>
-    private async Task CompleteAsync(ValueTask pending, CoreSession session, string input, int number)
+    private async Task CompleteAsync(ValueTask pending, CoreSession session, SessionInputs queue, string input, int number)
     {
         try
         {
@@ -194,12 +195,12 @@ internal sealed class InboundDispatcher(
             ReportFailure(session, e, input);
         }
 
-        if (session.InFlight != number)
+        if (queue.InFlight != number)
         {
             return; // let go of (LetGoOfInFlight): its session has moved on without it
         }
 
-        session.InFlight = 0;
+        queue.InFlight = 0;
         _inFlight.Remove(session);
         RunWaiting(session);
     }
@@ -207,12 +208,12 @@ internal sealed class InboundDispatcher(
     /// <summary>Runs the session's waiting events in order until one goes in flight, unless inputs are held.</summary>
     private void RunWaiting(CoreSession session)
     {
-        while (!Held && session.InFlight == 0 && session.Waiting is { Count: > 0 } waiting)
+        while (!Held && session.Inputs is { InFlight: 0, Waiting.Count: > 0 } queue)
         {
-            InboundEvent next = waiting.Dequeue();
-            if (waiting.Count == 0)
+            InboundEvent next = queue.Waiting.Dequeue();
+            if (queue.Waiting.Count == 0)
             {
-                session.ToldQueueFull = false;
+                queue.ToldFull = false;
             }
 
             Run(session, next);
@@ -220,18 +221,18 @@ internal sealed class InboundDispatcher(
     }
 
     /// <summary>Queues an event behind the session's input in flight, within the queue's limit.</summary>
-    private void Wait(CoreSession session, in InboundEvent item)
+    private void Wait(CoreSession session, SessionInputs queue, in InboundEvent item)
     {
-        Queue<InboundEvent> waiting = session.Waiting ??= new Queue<InboundEvent>();
+        Queue<InboundEvent> waiting = queue.Waiting;
         if (waiting.Count < queueLimit)
         {
             waiting.Enqueue(item);
             return;
         }
 
-        if (!session.ToldQueueFull)
+        if (!queue.ToldFull)
         {
-            session.ToldQueueFull = true;
+            queue.ToldFull = true;
             log.LogWarning("Session {Session} has {Count} inputs waiting behind one still running; dropping its further input until they have run", session.Id, waiting.Count);
             SessionTable.Send(session, OutputKind.Text, OutputPayload.ForLine(
                 $"Your earlier command is still running, and {waiting.Count} more are waiting for it. Input is dropped until they have run."));

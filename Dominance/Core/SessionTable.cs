@@ -51,7 +51,7 @@ internal sealed class SessionTable
         }
 
         session.IdleTimer?.Cancel();
-        session.Waiting?.Clear();
+        session.Inputs?.Waiting.Clear();
         foreach (string group in session.Groups)
         {
             RemoveMember(group, session);
@@ -76,7 +76,7 @@ internal sealed class SessionTable
         session.Closing = true;
         _open--;
         session.IdleTimer?.Cancel();
-        session.Waiting?.Clear();
+        session.Inputs?.Waiting.Clear();
         session.Link.Close(goodbye);
     }
 
