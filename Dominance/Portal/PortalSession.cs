@@ -14,10 +14,10 @@ namespace Dominance.Portal;
 /// inputs and relays them to the core, and a write loop that drains the session's outbox to the socket.
 /// </summary>
 /// <remarks>
-/// <para><b>The outbox.</b> The core (on the game thread) and the portal (for its own notices) add frames with
-/// <see cref="ISessionLink.TrySend"/>, which never blocks. It holds at most <see cref="PortalSettings.SendQueueCapacity"/> frames:
-/// the count is kept here, and a frame past it means the client is not reading, so the session is aborted instead of
-/// slowing anybody else. The frames sit in a single-reader channel that is unbounded as a type: .NET 10's
+/// <para><b>The outbox.</b> The core adds frames through the session's link (<see cref="ISessionLink"/>: a frame, a
+/// close, an echo switch), on the game thread, and the portal adds its own notices; adding never blocks. The outbox
+/// holds at most <see cref="PortalSettings.SendQueueCapacity"/> frames: the count is kept here, and a frame past it
+/// means the client is not reading, so the session is aborted instead of slowing anybody else. The frames sit in a single-reader channel that is unbounded as a type: .NET 10's
 /// <c>BoundedChannel</c> has known faults with a parked reader under contention (dotnet/runtime#131141), which is
 /// exactly this loop's position, and the bound needs no more than a counter.</para>
 /// <para><b>Delivery runs inline, by design.</b> The channel allows synchronous continuations, so when the write loop is
