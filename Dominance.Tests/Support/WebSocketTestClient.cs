@@ -13,6 +13,7 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
     private readonly ClientWebSocket _socket;
     private readonly Task _reader;
     private readonly bool _gmcp;
+    private bool _closing;
 
     private WebSocketTestClient(ClientWebSocket socket, bool gmcp)
     {
@@ -85,7 +86,13 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
     }
 
     /// <summary>Starts the close handshake, as a browser tab that closes does; the server's answer ends <see cref="Lines"/>.</summary>
-    public Task CloseAsync() => _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+    public Task CloseAsync()
+    {
+        // Marked before the frame goes out: the server's answer can arrive before CloseOutputAsync has moved the socket
+        // to CloseSent, and the reader must not then answer it with a second close of its own.
+        Volatile.Write(ref _closing, true);
+        return _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None);
+    }
 
     public async ValueTask DisposeAsync()
     {
@@ -119,7 +126,7 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
 
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
-                    if (_socket.State == WebSocketState.CloseReceived)
+                    if (_socket.State == WebSocketState.CloseReceived && !Volatile.Read(ref _closing))
                     {
                         // Answer the close handshake, as browsers do (unless it answers ours).
                         await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, null, CancellationToken.None);
