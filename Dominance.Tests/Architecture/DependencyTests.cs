@@ -5,14 +5,14 @@ namespace Dominance.Tests.Architecture;
 
 /// <summary>
 /// The server's parts depend on each other one way only: Api ← Core ← Portal ← Hosting, with Reload, Persistence and
-/// Accounts beside the portal (they use Core and Api; Accounts also Persistence), the web client on its own, and
+/// Accounts beside the portal (they use Core and Api; Accounts also Persistence), Nats (the session boundary over NATS) above the portal it carries, the web client on its own, and
 /// Hosting free to use everything. A part is a namespace (with its sub-namespaces); a dependency is any type a part's
 /// code names: in signatures, fields, attributes and method bodies, compiler-generated code included.
 /// </summary>
 public sealed class DependencyTests
 {
     private static readonly string[] s_parts =
-        ["Dominance.Api", "Dominance.Core", "Dominance.Portal", "Dominance.Reload", "Dominance.Persistence", "Dominance.Accounts", "Dominance.WebClient", "Dominance.Hosting"];
+        ["Dominance.Api", "Dominance.Core", "Dominance.Portal", "Dominance.Reload", "Dominance.Persistence", "Dominance.Accounts", "Dominance.WebClient", "Dominance.Nats", "Dominance.Hosting"];
 
     /// <summary>Each part, and the parts it may use.</summary>
     private static readonly Dictionary<string, string[]> s_allowed = new()
@@ -24,6 +24,7 @@ public sealed class DependencyTests
         ["Dominance.Persistence"] = ["Dominance.Api", "Dominance.Core"],
         ["Dominance.Accounts"] = ["Dominance.Api", "Dominance.Core", "Dominance.Persistence"],
         ["Dominance.WebClient"] = [],
+        ["Dominance.Nats"] = ["Dominance.Api", "Dominance.Core", "Dominance.Portal"],
         ["Dominance.Hosting"] = [.. s_parts],
     };
 

@@ -64,6 +64,13 @@ public interface IGameContext
     /// </summary>
     void Disconnect(SessionId session, string? message = null);
 
+    /// <summary>
+    /// Tells the server that <paramref name="session"/> now plays <paramref name="account"/> (after a login). If the
+    /// game core restarts while the player's portal keeps the connection, the new core hands the session back through
+    /// <see cref="IGameModule.OnResume"/>. Does nothing where sessions cannot outlive the core.
+    /// </summary>
+    void SetAccount(SessionId session, string account);
+
     /// <summary>Adds a session to a group (a "room"), creating the group if needed. Joining twice is harmless.</summary>
     void Join(SessionId session, string group);
 

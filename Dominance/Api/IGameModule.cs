@@ -58,6 +58,15 @@ public interface IGameModule
     {
     }
 
+    /// <summary>
+    /// A session that played <paramref name="account"/> before the game core restarted is connected to the new core
+    /// (its portal kept the connection; the server verified the resume token it got when the game called
+    /// <see cref="IGameContext.SetAccount"/>). <see cref="OnConnect"/> has run. Put the player back as a login
+    /// would, without asking for the password. Handed over like an input: the session's next inputs wait for it.
+    /// By default nothing happens, and the player logs in again.
+    /// </summary>
+    ValueTask OnResume(SessionId session, string account) => ValueTask.CompletedTask;
+
     /// <summary>The session has gone: the client left, was disconnected, or timed out. It can no longer be sent to.</summary>
     void OnDisconnect(SessionId session);
 

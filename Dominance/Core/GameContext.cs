@@ -39,6 +39,14 @@ internal sealed class GameContext(
 
     public IAccounts Accounts => services.Accounts ?? throw new InvalidOperationException("This server was started without an account service.");
 
+    public void SetAccount(SessionId session, string account)
+    {
+        if (sessions.ResumeTokens is { } tokens && sessions.TryGet(session, out CoreSession? s) && !s.Closing)
+        {
+            s.Link.SetResumeToken(tokens.Issue(account, session));
+        }
+    }
+
     public SessionInfo? GetInfo(SessionId session) =>
         sessions.TryGet(session, out CoreSession? s) && !s.Closing ? s.Info : null;
 

@@ -152,12 +152,18 @@ internal sealed class GameLoop
         return request.Done.Task;
     }
 
-    /// <summary>Tells every session <paramref name="message"/> and closes it once its output is flushed.</summary>
-    public Task DisconnectAllAsync(string message) => InvokeAsync(() =>
+    /// <summary>
+    /// Tells every session <paramref name="message"/> and closes it once its output is flushed; only those whose link
+    /// <paramref name="which"/> picks, if given (sessions of remote portals outlive the core).
+    /// </summary>
+    public Task DisconnectAllAsync(string message, Func<ISessionLink, bool>? which = null) => InvokeAsync(() =>
     {
         foreach (CoreSession session in Sessions.All)
         {
-            Sessions.Close(session, OutputPayload.ForLine(message));
+            if (which is null || which(session.Link))
+            {
+                Sessions.Close(session, OutputPayload.ForLine(message));
+            }
         }
 
         return true;

@@ -32,4 +32,11 @@ internal interface ISessionLink
 
     /// <summary>Asks the client to stop (<see langword="false"/>) or resume echoing what its player types.</summary>
     void SetEcho(bool enabled);
+
+    /// <summary>
+    /// Hands the session's portal a resume token (<see cref="ResumeTokens"/>): proof that the session plays an account,
+    /// which the portal presents back if it must connect the session to a core again (a core that restarted). Opaque to
+    /// the portal. A portal whose sessions cannot outlive the core ignores it.
+    /// </summary>
+    void SetResumeToken(string token);
 }

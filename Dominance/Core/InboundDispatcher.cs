@@ -97,7 +97,7 @@ internal sealed class InboundDispatcher(
 
                 break;
 
-            case InboundKind.Input or InboundKind.Data when sessions.TryGet(item.Session, out CoreSession? session) && !session.Closing:
+            case InboundKind.Input or InboundKind.Data or InboundKind.Resumed when sessions.TryGet(item.Session, out CoreSession? session) && !session.Closing:
                 session.LastInput = clock.GetTimestamp();
                 if (session.Inputs is { } inputs && (inputs.InFlight != 0 || inputs.Waiting.Count > 0))
                 {
@@ -145,11 +145,18 @@ internal sealed class InboundDispatcher(
             return;
         }
 
-        Interlocked.Increment(ref _inputsHandled);
         ValueTask pending;
         try
         {
-            pending = modules.Module.OnInput(session.Id, item.Text!);
+            if (item.Kind == InboundKind.Resumed)
+            {
+                pending = modules.Module.OnResume(session.Id, item.Text!);
+            }
+            else
+            {
+                Interlocked.Increment(ref _inputsHandled);
+                pending = modules.Module.OnInput(session.Id, item.Text!);
+            }
         }
         catch (Exception e)
         {

@@ -19,6 +19,12 @@ internal enum InboundKind : byte
 
     /// <summary>The connection has closed. Always the last event of a session.</summary>
     Disconnected,
+
+    /// <summary>
+    /// A session that played an account before the core restarted is back (its resume token was verified):
+    /// <see cref="InboundEvent.Text"/> is the account's name. Handed to the module as an input is, in its turn.
+    /// </summary>
+    Resumed,
 }
 
 /// <summary>
@@ -45,6 +51,9 @@ internal readonly record struct InboundEvent(
 
     /// <summary>The session's negotiated facts changed; <paramref name="info"/> replaces what the core had.</summary>
     public static InboundEvent InfoChanged(SessionInfo info) => new(InboundKind.InfoChanged, info.Id, Info: info);
+
+    /// <summary>A session resumes <paramref name="account"/> (its resume token was verified).</summary>
+    public static InboundEvent Resumed(SessionId session, string account) => new(InboundKind.Resumed, session, account);
 
     /// <summary>The connection has closed.</summary>
     public static InboundEvent Disconnected(SessionId session) => new(InboundKind.Disconnected, session);

@@ -14,7 +14,7 @@ namespace Dominance.Core;
 /// machinery (see dotnet/runtime#131141, a .NET 10 regression where a parked reader of a bounded channel under
 /// contention may never wake) and lets one sleep wait for inputs, posted continuations and timer deadlines at once.</para>
 /// </remarks>
-internal sealed class InboundPipe
+internal sealed class InboundPipe : IInboundSink
 {
     private readonly Channel<InboundEvent> _channel;
     private readonly ManualResetEventSlim _wake;

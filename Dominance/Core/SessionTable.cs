@@ -17,6 +17,12 @@ internal sealed class SessionTable
     private readonly Dictionary<string, HashSet<CoreSession>> _groups = new(StringComparer.Ordinal);
     private volatile int _open;
 
+    /// <summary>
+    /// Issues the resume tokens of <see cref="IGameContext.SetAccount"/>, where sessions can outlive the core (portals in
+    /// other processes); <see langword="null"/> otherwise. Set before the game thread starts.
+    /// </summary>
+    public ResumeTokens? ResumeTokens { get; set; }
+
     /// <summary>Sessions in the table, including closing ones.</summary>
     public int Count => _sessions.Count;
 

@@ -155,6 +155,36 @@ public sealed partial class DominanceGame : IGameModule
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>
+    /// The game core restarted while this player's portal kept the connection: the server vouches that the session
+    /// played <paramref name="account"/>, so the character comes back without a password.
+    /// </summary>
+    public async ValueTask OnResume(SessionId session, string account)
+    {
+        Account? found = await _game.Accounts.FindAsync(account);
+        if (_game.GetInfo(session) is null || _stopped)
+        {
+            return;
+        }
+
+        if (found is null)
+        {
+            _game.Send(session, Ansi.Red($"The account {account} is no longer here. Create a character or log in again."));
+            return;
+        }
+
+        if (!_state.Sessions.TryGetValue(session, out Visitor? visitor))
+        {
+            visitor = _state.Sessions[session] = new Visitor();
+        }
+
+        if (PlayerOf(visitor) is null)
+        {
+            _game.Send(session, "The world is back, and so are you.");
+            Enter(session, visitor, CharacterOf(found));
+        }
+    }
+
     public void OnDisconnect(SessionId session)
     {
         if (_state.Sessions.Remove(session, out Visitor? visitor) && PlayerOf(visitor) is { } player)
@@ -229,6 +259,11 @@ public sealed partial class DominanceGame : IGameModule
         }
 
         visitor.Player = key;
+        if (!player.IsGuest)
+        {
+            _game.SetAccount(session, player.Name); // lets a restarted core give this session its character back
+        }
+
         player.LastSeenTick = _state.Tick;
         _playing[key] = session;
         bool landless = !player.IsGuest && !Holds(player) && GrantLand(player) is null; // a newcomer's home, or a second chance

@@ -2,6 +2,7 @@ using System.Net;
 using Dominance.Api;
 using Dominance.Accounts;
 using Dominance.Core;
+using Dominance.Nats;
 using Dominance.Persistence;
 using Dominance.Portal;
 using Dominance.Portal.Telnet;
@@ -28,11 +29,11 @@ namespace Dominance.Hosting;
 internal sealed class DominanceServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly ListenOptions _telnet;
+    private readonly ListenOptions? _telnet;
     private readonly ListenOptions _http;
     private readonly ServerLifetime _lifetime;
 
-    private DominanceServer(WebApplication app, GameLoop core, PortalService portal, ListenOptions telnet, ListenOptions http)
+    private DominanceServer(WebApplication app, GameLoop core, PortalService portal, ListenOptions? telnet, ListenOptions http)
     {
         _app = app;
         Core = core;
@@ -42,8 +43,14 @@ internal sealed class DominanceServer : IAsyncDisposable
         _lifetime = app.Services.GetRequiredService<ServerLifetime>();
     }
 
-    /// <summary>The telnet listener's bound address (the real port, after <see cref="StartAsync"/>).</summary>
-    public IPEndPoint TelnetEndPoint => _telnet.IPEndPoint!;
+    /// <summary>
+    /// The telnet listener's bound address (the real port, after <see cref="StartAsync"/>), or <see langword="null"/> for
+    /// a core without its own portal (<c>--no-local-portal</c>).
+    /// </summary>
+    public IPEndPoint? TelnetEndPoint => _telnet?.IPEndPoint;
+
+    /// <summary>The link to remote portals over NATS, if <see cref="Dominance.Nats.NatsSettings.Url"/> is set.</summary>
+    internal CoreRelay? Relay => _app.Services.GetService<CoreRelay>();
 
     /// <summary>The HTTP listener's bound address (the real port, after <see cref="StartAsync"/>).</summary>
     public IPEndPoint HttpEndPoint => _http.IPEndPoint!;
@@ -106,16 +113,22 @@ internal sealed class DominanceServer : IAsyncDisposable
 
         ListenOptions? telnet = null;
         ListenOptions? http = null;
+        // With remote portals over NATS, the core may run without a portal of its own: then only HTTP (health, admin).
+        bool localPortal = !settings.Nats.Enabled || settings.Nats.LocalPortal;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Runs as the server starts, after the settings were checked (ValidateOnStart): the address parses.
             IPAddress host = IPAddress.Parse(settings.Portal.Host);
             kestrel.AddServerHeader = false;
-            kestrel.Listen(host, settings.Portal.TelnetPort, listen =>
+            if (localPortal)
             {
-                telnet = listen;
-                listen.UseConnectionHandler<TelnetConnectionHandler>();
-            });
+                kestrel.Listen(host, settings.Portal.TelnetPort, listen =>
+                {
+                    telnet = listen;
+                    listen.UseConnectionHandler<TelnetConnectionHandler>();
+                });
+            }
+
             kestrel.Listen(host, settings.Portal.HttpPort, listen =>
             {
                 http = listen;
@@ -138,6 +151,13 @@ internal sealed class DominanceServer : IAsyncDisposable
         builder.Services.AddSingleton(services => new PortalService(
             settings.Portal, services.GetRequiredService<GameLoop>().Inbound, clock, services.GetRequiredService<ILogger<PortalService>>()));
         builder.Services.AddSingleton(game);
+        if (settings.Nats.Enabled)
+        {
+            builder.Services.AddSingleton(new ResumeTokens(ResumeTokens.KeyFromSecret(settings.Nats.Secret), clock, TimeSpan.FromDays(1)));
+            builder.Services.AddSingleton(services => new CoreRelay(
+                settings.Nats, services.GetRequiredService<GameLoop>(), services.GetRequiredService<ResumeTokens>(), clock, services.GetRequiredService<ILogger<CoreRelay>>()));
+        }
+
         if (game.Sources is { } sources)
         {
             builder.Services.AddSingleton(services => new ReloadCoordinator(
@@ -150,13 +170,22 @@ internal sealed class DominanceServer : IAsyncDisposable
         WebApplication app = builder.Build();
         GameLoop core = app.Services.GetRequiredService<GameLoop>();
         PortalService portal = app.Services.GetRequiredService<PortalService>();
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
-        app.Map("/ws", (HttpContext http) => WebSocketEndpoint.HandleAsync(http, portal));
+        core.Sessions.ResumeTokens = app.Services.GetService<ResumeTokens>(); // before the game thread starts
+        if (localPortal)
+        {
+            app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+            app.Map("/ws", (HttpContext http) => WebSocketEndpoint.HandleAsync(http, portal));
+        }
+
         app.MapGet("/healthz", () => Results.Json(HealthStatus.Read(core, portal)));
-        app.UseWebClient();
+        if (localPortal)
+        {
+            app.UseWebClient();
+        }
+
         AdminEndpoint.Map(app, settings.Reload);
 
-        return new DominanceServer(app, core, portal, telnet!, http!);
+        return new DominanceServer(app, core, portal, telnet, http!);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using Dominance.Accounts;
 using Dominance.Core;
+using Dominance.Nats;
 using Dominance.Persistence;
 using Dominance.Portal;
 using Dominance.Reload;
@@ -27,4 +28,7 @@ public sealed class DominanceSettings
 
     /// <summary>The database (SQLite or PostgreSQL) and world saves.</summary>
     public PersistenceSettings Persistence { get; set; } = new();
+
+    /// <summary>Portals in other processes, over NATS, and the portal verb's link to its core.</summary>
+    public NatsSettings Nats { get; set; } = new();
 }

@@ -4,7 +4,7 @@ using Dominance.Portal;
 
 namespace Dominance.Hosting;
 
-/// <summary>The small JSON document served at <c>/healthz</c>: liveness, the portal's counters and the runtime's.</summary>
+/// <summary>The small JSON document served at <c>/healthz</c>: liveness, the portal's counters and the runtime's (a portal without a core reports no inbound or inputs).</summary>
 internal sealed record HealthStatus(
     string Status,
     int Sessions,
@@ -21,11 +21,11 @@ internal sealed record HealthStatus(
     /// <summary>When this process started, read once.</summary>
     private static readonly DateTime s_processStart = ReadProcessStart();
 
-    public static HealthStatus Read(GameLoop core, PortalService portal) => new(
+    public static HealthStatus Read(GameLoop? core, PortalService portal) => new(
         "ok",
         portal.SessionCount,
-        core.Inbound.Count,
-        core.InputsHandled,
+        core?.Inbound.Count ?? 0,
+        core?.InputsHandled ?? 0,
         Math.Round((DateTime.Now - s_processStart).TotalSeconds, 1),
         portal.Counters.ConnectionsAccepted,
         portal.Counters.ConnectionsRefused,

@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using System.Net.Sockets;
 using Dominance.Accounts;
 using Dominance.Core;
+using Dominance.Nats;
 using Dominance.Persistence;
 using Dominance.Portal;
 using Dominance.Reload;
@@ -50,7 +51,7 @@ internal static class ServerCommandLine
     /// <c>TelnetPort=5000</c>.
     /// </summary>
     private static readonly string[] s_sections =
-        [PortalSettings.Section, CoreSettings.Section, AccountSettings.Section, PersistenceSettings.Section, ReloadSettings.Section, "Game", "Logging", "Kestrel"];
+        [PortalSettings.Section, CoreSettings.Section, AccountSettings.Section, PersistenceSettings.Section, ReloadSettings.Section, NatsSettings.Section, "Game", "Logging", "Kestrel"];
 
     /// <summary>Parses <paramref name="args"/> and runs the chosen verb. Returns the process exit code.</summary>
     public static Task<int> InvokeAsync(string[] args) =>
@@ -63,6 +64,8 @@ internal static class ServerCommandLine
             new Option<string?>("--host") { Description = "Address to listen on (Portal:Host), e.g. 0.0.0.0. Default 127.0.0.1." },
             new Option<int?>("--telnet-port") { Description = "Telnet port (Portal:TelnetPort). Default 4000." },
             new Option<int?>("--http-port") { Description = "HTTP and WebSocket port (Portal:HttpPort). Default 4001." },
+            new Option<string?>("--nats") { Description = "A NATS server (Nats:Url), e.g. nats://127.0.0.1:4222: take portals in other processes too (run), or reach the core (portal). Needs Nats:Secret." },
+            new Option<bool>("--no-local-portal") { Description = "With --nats: run the core without its own telnet and web listeners; players come through remote portals (Nats:LocalPortal=false)." },
             [.. s_sections.Select(SectionOption)]);
         var runFolder = new Argument<DirectoryInfo?>("game-folder")
         {
@@ -82,6 +85,10 @@ internal static class ServerCommandLine
         options.AddNamedTo(run);
         run.SetAction((parse, _) => RunAsync(parse.GetValue(runFolder), options.Overrides(parse)));
 
+        var portal = new Command("portal", "Run only the network edge (telnet, WebSocket, the web client) for a game core reached over NATS: dominance portal --nats nats://HOST:4222.");
+        options.AddNamedTo(portal);
+        portal.SetAction((parse, _) => PortalAsync(options.Overrides(parse)));
+
         var init = new Command("init", "Create a game folder: a copy of the built-in game's source and a settings file, ready to edit and run.")
         {
             initFolder,
@@ -95,6 +102,7 @@ internal static class ServerCommandLine
             + "or as DOMINANCE__Section__Key in the environment.")
         {
             run,
+            portal,
             init,
             runFolder,
         };
@@ -192,7 +200,15 @@ internal static class ServerCommandLine
             return 1;
         }
 
-        Console.WriteLine($"Dominance is running {sources.Description}. Telnet: {server.TelnetEndPoint}  Web: http://{server.HttpEndPoint}/  WebSocket: ws://{server.HttpEndPoint}/ws  (Ctrl-C stops)");
+        if (server.TelnetEndPoint is { } telnet)
+        {
+            Console.WriteLine($"Dominance is running {sources.Description}. Telnet: {telnet}  Web: http://{server.HttpEndPoint}/  WebSocket: ws://{server.HttpEndPoint}/ws  (Ctrl-C stops)");
+        }
+        else
+        {
+            Console.WriteLine($"Dominance core is running {sources.Description}, for portals at {settings.Nats.Url} (no local portal). Health: http://{server.HttpEndPoint}/healthz  (Ctrl-C stops)");
+        }
+
         await server.WaitForShutdownAsync().ConfigureAwait(false);
 
         // Whoever runs the server (a script, systemd) must be able to tell that the players' last moves are not stored.
@@ -205,14 +221,67 @@ internal static class ServerCommandLine
         return 0;
     }
 
+    private static async Task<int> PortalAsync(Dictionary<string, string?> overrides)
+    {
+        var given = new MemoryConfigurationSource { InitialData = overrides };
+        if (!SettingsLoader.TryLoad(Directory.GetCurrentDirectory(), given, out IConfigurationRoot configuration, out DominanceSettings settings, out IReadOnlyList<string> errors))
+        {
+            foreach (string error in errors)
+            {
+                Console.Error.WriteLine($"dominance: invalid setting: {error}");
+            }
+
+            return 2;
+        }
+
+        if (!settings.Nats.Enabled)
+        {
+            Console.Error.WriteLine("dominance: a portal needs its core's NATS server: --nats nats://HOST:4222 (Nats:Url), and the core's Nats:Secret.");
+            return 2;
+        }
+
+        await using PortalServer server = PortalServer.Create(settings, configuration);
+        try
+        {
+            await server.StartAsync().ConfigureAwait(false);
+        }
+        catch (IOException e) when (e.InnerException is SocketException or AddressInUseException)
+        {
+            Console.Error.WriteLine($"dominance: cannot listen: {e.Message} Choose other ports with --telnet-port and --http-port.");
+            return 1;
+        }
+        catch (NATS.Client.Core.NatsException e)
+        {
+            Console.Error.WriteLine($"dominance: cannot reach the NATS server at {settings.Nats.Url}: {e.Message}");
+            return 1;
+        }
+
+        Console.WriteLine($"Dominance is running as a portal {server.Relay.Id} of the core at {settings.Nats.Url}. Telnet: {server.TelnetEndPoint}  Web: http://{server.HttpEndPoint}/  WebSocket: ws://{server.HttpEndPoint}/ws  (Ctrl-C stops)");
+        Task stopped = server.WaitForShutdownAsync();
+        if (await Task.WhenAny(stopped, server.Relay.Refused).ConfigureAwait(false) == server.Relay.Refused)
+        {
+            Console.Error.WriteLine($"dominance: {await server.Relay.Refused.ConfigureAwait(false)}");
+            await server.StopAsync().ConfigureAwait(false);
+            return 1;
+        }
+
+        await stopped.ConfigureAwait(false);
+        return 0;
+    }
+
     /// <summary>The options of the verb that runs the server, each mapped to the setting it sets.</summary>
-    private sealed record RunOptions(Option<string?> Host, Option<int?> TelnetPort, Option<int?> HttpPort, Option<string[]>[] Sections)
+    private sealed record RunOptions(Option<string?> Host, Option<int?> TelnetPort, Option<int?> HttpPort, Option<string?> Nats, Option<bool> NoLocalPortal, Option<string[]>[] Sections)
     {
         public void AddNamedTo(Command command)
         {
             command.Options.Add(Host);
             command.Options.Add(TelnetPort);
             command.Options.Add(HttpPort);
+            command.Options.Add(Nats);
+            if (command.Name != "portal")
+            {
+                command.Options.Add(NoLocalPortal);
+            }
         }
 
         /// <summary>The settings given on the command line, as configuration keys; the named options win over <c>--Portal:...</c>.</summary>
@@ -241,6 +310,16 @@ internal static class ServerCommandLine
             if (parse.GetValue(HttpPort) is { } http)
             {
                 overrides["Portal:HttpPort"] = http.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (parse.GetValue(Nats) is { } nats)
+            {
+                overrides["Nats:Url"] = nats;
+            }
+
+            if (parse.GetResult(NoLocalPortal) is not null && parse.GetValue(NoLocalPortal))
+            {
+                overrides["Nats:LocalPortal"] = "false";
             }
 
             return overrides;

@@ -1,5 +1,6 @@
 using Dominance.Api;
 using Dominance.Core;
+using Dominance.Nats;
 using Dominance.Persistence;
 using Dominance.Portal;
 using Dominance.Reload;
@@ -92,6 +93,10 @@ internal sealed class ServerLifetime(
 
         saves.Start();
         _saving = true;
+        if (services.GetService<CoreRelay>() is { } relay)
+        {
+            await relay.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -102,8 +107,15 @@ internal sealed class ServerLifetime(
         TimeSpan grace = settings.Portal.ShutdownGrace;
         log.LogInformation("Shutting down: telling {Sessions} session(s)", portal.SessionCount);
         portal.StopAccepting();
-        bool answered = await WithinAsync(core.DisconnectAllAsync(ShutdownMessage), grace).ConfigureAwait(false);
+        // Players of remote portals stay connected to their portals, which wait for the next core (Dominance.Nats).
+        CoreRelay? relay = services.GetService<CoreRelay>();
+        bool answered = await WithinAsync(core.DisconnectAllAsync(ShutdownMessage, link => link is not RemoteSessionLink), grace).ConfigureAwait(false);
         int aborted = await portal.DrainAsync(grace).ConfigureAwait(false);
+        if (relay is not null)
+        {
+            await relay.DetachAllAsync().ConfigureAwait(false);
+        }
+
         if (!answered)
         {
             Fail($"the game thread did not answer within {grace} (game code stuck in a loop?): connections were closed without a goodbye, and the world was not saved");
@@ -154,6 +166,11 @@ internal sealed class ServerLifetime(
         else
         {
             Fail($"the game thread did not stop within {grace}");
+        }
+
+        if (services.GetService<CoreRelay>() is { } relay)
+        {
+            await relay.DisposeAsync().ConfigureAwait(false);
         }
 
         await store.DisposeAsync().ConfigureAwait(false);

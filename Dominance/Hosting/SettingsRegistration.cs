@@ -1,5 +1,6 @@
 using Dominance.Accounts;
 using Dominance.Core;
+using Dominance.Nats;
 using Dominance.Persistence;
 using Dominance.Portal;
 using Dominance.Reload;
@@ -23,6 +24,7 @@ internal static class SettingsRegistration
         services.AddSettings<AccountSettings, AccountSettingsValidator>(settings.Accounts);
         services.AddSettings<PersistenceSettings, PersistenceSettingsValidator>(settings.Persistence);
         services.AddSettings<ReloadSettings, ReloadSettingsValidator>(settings.Reload);
+        services.AddSettings<NatsSettings, NatsSettingsValidator>(settings.Nats);
         return services;
     }
 

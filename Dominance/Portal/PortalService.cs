@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
 using System.Net;
 using System.Text;
 using Dominance.Api;
@@ -24,8 +25,13 @@ internal sealed class PortalService
     private long _nextSessionId;
     private volatile bool _shuttingDown;
 
-    public PortalService(PortalSettings settings, InboundPipe inbound, TimeProvider clock, ILogger<PortalService> log)
+    /// <summary>
+    /// Creates the portal. Its sessions' events go to <paramref name="inbound"/>; their ids start after
+    /// <paramref name="firstSessionId"/> (portals of one core each take ids of their own: see <c>Dominance.Nats</c>).
+    /// </summary>
+    public PortalService(PortalSettings settings, IInboundSink inbound, TimeProvider clock, ILogger<PortalService> log, long firstSessionId = 0)
     {
+        _nextSessionId = firstSessionId;
         Settings = settings;
         Inbound = inbound;
         Clock = clock;
@@ -35,7 +41,7 @@ internal sealed class PortalService
 
     public PortalSettings Settings { get; }
 
-    public InboundPipe Inbound { get; }
+    public IInboundSink Inbound { get; }
 
     public TimeProvider Clock { get; }
 
@@ -45,6 +51,12 @@ internal sealed class PortalService
 
     /// <summary>Sessions open now.</summary>
     public int SessionCount => _sessions.Count;
+
+    /// <summary>The sessions open now, in no particular order (a snapshot that may change while it is read).</summary>
+    public ICollection<PortalSession> Sessions => _sessions.Values;
+
+    /// <summary>Finds an open session by its id.</summary>
+    public bool TryGetSession(SessionId id, [NotNullWhen(true)] out PortalSession? session) => _sessions.TryGetValue(id, out session);
 
     /// <summary>Frames waiting in every session's outbox now: output that clients have not taken yet.</summary>
     public long QueuedFrames()

@@ -45,6 +45,7 @@ internal abstract class PortalSession : ISessionLink
     private CommandRateLimiter _rate;
     private long _readTime;
     private SessionInfo _info;
+    private string? _resumeToken;
     private int _state;
 
     /// <summary>Frames in the outbox: counted up before a frame is added, down when the write loop takes it.</summary>
@@ -99,6 +100,16 @@ internal abstract class PortalSession : ISessionLink
 
     /// <inheritdoc/>
     public void SetEcho(bool enabled) => TryQueue(new OutputFrame(enabled ? FrameKind.EchoOn : FrameKind.EchoOff, null));
+
+    /// <inheritdoc/>
+    /// <remarks>Kept as it is, for a portal that must connect its sessions to a core again (<c>Dominance.Nats</c>).</remarks>
+    public void SetResumeToken(string token) => Volatile.Write(ref _resumeToken, token);
+
+    /// <summary>The latest resume token the core handed this session, or <see langword="null"/>.</summary>
+    public string? ResumeToken => Volatile.Read(ref _resumeToken);
+
+    /// <summary>Tells this session's player one line from the portal itself (not the game). Never blocks.</summary>
+    public void Notify(string text) => SendLine(text);
 
     /// <summary>
     /// Adds a frame within the outbox's bound, without blocking; the outbox takes over the frame's payload reference

@@ -1,0 +1,421 @@
+using System.Security.Cryptography;
+using System.Text;
+using Dominance.Api;
+using Dominance.Core;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+
+namespace Dominance.Nats;
+
+/// <summary>
+/// The core's side of the NATS link: it attaches remote portals that present the shared secret, turns their inbound
+/// batches into events on the core's <see cref="InboundPipe"/> (with a <see cref="RemoteSessionLink"/> per session), sends
+/// the heartbeat that acknowledges what it received, and logs off the players of a portal that has gone silent.
+/// </summary>
+/// <remarks>
+/// Every change to the set of portals and every inbound batch is handled under one lock (<see cref="_gate"/>), one at a
+/// time, so that per portal the events reach the pipe in the order the portal sent them, a portal's departure (its
+/// sessions' <c>Disconnected</c>) lands before its sessions can connect again, and nothing else needs locking. See
+/// <see cref="Wire"/> for the messages and the delivery guarantees.
+/// </remarks>
+internal sealed class CoreRelay : IAsyncDisposable
+{
+    private readonly NatsSettings _settings;
+    private readonly GameLoop _core;
+    private readonly ResumeTokens _tokens;
+    private readonly TimeProvider _clock;
+    private readonly ILogger _log;
+    private readonly byte[] _secretHash;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, RemotePortal> _portals = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly List<Task> _loops = [];
+    private NatsConnection? _nats;
+
+    public CoreRelay(NatsSettings settings, GameLoop core, ResumeTokens tokens, TimeProvider clock, ILogger<CoreRelay> log)
+    {
+        _settings = settings;
+        _core = core;
+        _tokens = tokens;
+        _clock = clock;
+        _log = log;
+        _secretHash = SHA256.HashData(Encoding.UTF8.GetBytes(settings.Secret));
+    }
+
+    /// <summary>This core's instance id: new at every start, so that portals notice a restart.</summary>
+    public string Instance { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
+
+    /// <summary>Remote portals attached now.</summary>
+    public int PortalCount
+    {
+        get
+        {
+            lock (_portals)
+            {
+                return _portals.Count;
+            }
+        }
+    }
+
+    /// <summary>Connects to NATS and starts serving portals.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _nats = new NatsConnection(_settings.ClientOptions($"dominance-core-{Instance}"));
+        await _nats.ConnectAsync().ConfigureAwait(false);
+        string prefix = _settings.Subject;
+        // Subscribe before answering anything: SubscribeCoreAsync returns once the server has the subscription.
+        INatsSub<byte[]> attach = await _nats.SubscribeCoreAsync<byte[]>(Wire.Attach(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
+        INatsSub<byte[]> inbound = await _nats.SubscribeCoreAsync<byte[]>(Wire.AllInbound(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
+        INatsSub<byte[]> heartbeats = await _nats.SubscribeCoreAsync<byte[]>(Wire.PortalHeartbeat(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
+        _loops.Add(ReadAsync(attach, OnAttachAsync));
+        _loops.Add(ReadAsync(inbound, OnInboundAsync));
+        _loops.Add(ReadAsync(heartbeats, OnHeartbeatAsync));
+        _loops.Add(HeartbeatAsync());
+        _log.LogInformation("Core {Instance} takes remote portals over NATS at {Url} (subjects {Prefix}.*)", Instance, _settings.Url, prefix);
+    }
+
+    /// <summary>
+    /// At shutdown: lets go of every remote portal (their players stay connected to their portals, which wait for the
+    /// next core), and hands the game their sessions' departures, so that the final save sees them leave.
+    /// </summary>
+    public async Task DetachAllAsync()
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            foreach (RemotePortal portal in Snapshot())
+            {
+                await DropAsync(portal, "the core is shutting down").ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        if (_nats is not null)
+        {
+            await _nats.DisposeAsync().ConfigureAwait(false);
+        }
+
+        try
+        {
+            await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException or NatsException or ObjectDisposedException)
+        {
+        }
+    }
+
+    private async Task ReadAsync(INatsSub<byte[]> subscription, Func<NatsMsg<byte[]>, Task> handle)
+    {
+        try
+        {
+            await foreach (NatsMsg<byte[]> message in subscription.Msgs.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    await handle(message).ConfigureAwait(false);
+                }
+                catch (InvalidDataException e)
+                {
+                    _log.LogWarning("Dropped a malformed message on {Subject}: {Reason}", message.Subject, e.Message);
+                }
+                catch (System.Threading.Channels.ChannelClosedException)
+                {
+                    return; // the core has stopped
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task OnAttachAsync(NatsMsg<byte[]> message)
+    {
+        string portalId;
+        bool accepted;
+        {
+            var r = new WireReader(message.Data ?? []);
+            if (r.Byte() != Wire.Version)
+            {
+                throw new InvalidDataException("An attach request of another wire version.");
+            }
+
+            portalId = r.String();
+            byte[] presented = SHA256.HashData(Encoding.UTF8.GetBytes(r.String()));
+            accepted = CryptographicOperations.FixedTimeEquals(presented, _secretHash) && IsSubjectToken(portalId);
+        }
+
+        var reply = new WireWriter(64);
+        reply.Byte(Wire.Version);
+        if (!accepted)
+        {
+            _log.LogWarning("Refused portal {Portal}: it did not present the shared secret (Nats:Secret)", portalId);
+            reply.Byte(0);
+            reply.String(Instance);
+            reply.String("the core refused this portal: wrong shared secret (Nats:Secret must be the same for the core and its portals)");
+        }
+        else
+        {
+            await _gate.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                if (Find(portalId) is { } old)
+                {
+                    await DropAsync(old, "it attached again").ConfigureAwait(false);
+                }
+
+                var portal = new RemotePortal(portalId, _core, _nats!, _settings.Subject, _clock, _log);
+                lock (_portals)
+                {
+                    _portals[portalId] = portal;
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+
+            _log.LogInformation("Portal {Portal} attached", portalId);
+            reply.Byte(1);
+            reply.String(Instance);
+            reply.String("");
+        }
+
+        await message.ReplyAsync(reply.Written.ToArray()).ConfigureAwait(false);
+    }
+
+    private async Task OnInboundAsync(NatsMsg<byte[]> message)
+    {
+        string portalId = message.Subject[(message.Subject.LastIndexOf('.') + 1)..];
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            await HandleInboundAsync(portalId, message.Data ?? []).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task HandleInboundAsync(string portalId, byte[] data)
+    {
+        RemotePortal? portal = Find(portalId);
+        List<ReceivedEvent> events = Decode(data, out string instance, out long first);
+        if (portal is null || instance != Instance)
+        {
+            // Events for another core (the one before a restart), or from a portal this core does not know.
+            _log.LogDebug("Inbound batch from portal {Portal} for core {Instance}: not attached here; asking it to attach", portalId, instance);
+            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId).ConfigureAwait(false);
+            return;
+        }
+
+        portal.LastHeard = _clock.GetTimestamp();
+        if (first != portal.Expected)
+        {
+            _log.LogWarning(
+                "Portal {Portal}: inbound events {Expected} to {Last} were lost on the way (NATS is at most once); dropping its sessions and asking it to attach again",
+                portalId, portal.Expected, first - 1);
+            await DropAsync(portal, "events from it were lost").ConfigureAwait(false);
+            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId).ConfigureAwait(false);
+            return;
+        }
+
+        foreach (ReceivedEvent received in events)
+        {
+            await DeliverAsync(portal, received.Event, received.Sequence, received.Token).ConfigureAwait(false);
+        }
+
+        portal.Expected = first + events.Count;
+    }
+
+    private static List<ReceivedEvent> Decode(byte[] data, out string instance, out long first)
+    {
+        var r = new WireReader(data);
+        if (r.Byte() != Wire.Version)
+        {
+            throw new InvalidDataException("An inbound batch of another wire version.");
+        }
+
+        instance = r.String();
+        first = r.Number();
+        long count = r.Number();
+        var events = new List<ReceivedEvent>((int)Math.Min(count, 4096));
+        for (long i = 0; i < count; i++)
+        {
+            InboundEvent item = Wire.ReadEvent(ref r, out long sequence, out string? token);
+            events.Add(new ReceivedEvent(item, sequence, token));
+        }
+
+        return events;
+    }
+
+    private async ValueTask DeliverAsync(RemotePortal portal, InboundEvent item, long sequence, string? token)
+    {
+        if (item.Kind == InboundKind.Connected)
+        {
+            var link = new RemoteSessionLink(portal, item.Session) { Sequence = sequence };
+            if (!portal.Sessions.TryAdd(item.Session, link))
+            {
+                _log.LogWarning("Portal {Portal} connected session {Session} twice; ignored", portal.Id, item.Session);
+                return;
+            }
+
+            await _core.Inbound.WriteAsync(InboundEvent.Connected(link, item.Info!)).ConfigureAwait(false);
+            if (token is not null)
+            {
+                if (_tokens.TryVerify(token, item.Session) is { } account)
+                {
+                    await _core.Inbound.WriteAsync(InboundEvent.Resumed(item.Session, account)).ConfigureAwait(false);
+                }
+                else
+                {
+                    _log.LogWarning("Portal {Portal}: session {Session} presented a resume token that is not valid here (forged, expired, or another key)", portal.Id, item.Session);
+                }
+            }
+
+            return;
+        }
+
+        if (!portal.Sessions.TryGetValue(item.Session, out RemoteSessionLink? known))
+        {
+            return; // an event of a session this core never saw connect: dropped with it
+        }
+
+        if (sequence != known.Sequence + 1)
+        {
+            _log.LogWarning("Portal {Portal}: session {Session} event {Sequence} arrived after {Last}; dropped", portal.Id, item.Session, sequence, known.Sequence);
+            return;
+        }
+
+        known.Sequence = sequence;
+        if (item.Kind == InboundKind.Disconnected)
+        {
+            portal.Sessions.TryRemove(item.Session, out _);
+        }
+
+        await _core.Inbound.WriteAsync(item).ConfigureAwait(false);
+    }
+
+    private Task OnHeartbeatAsync(NatsMsg<byte[]> message)
+    {
+        var r = new WireReader(message.Data ?? []);
+        if (r.Byte() != Wire.Version)
+        {
+            throw new InvalidDataException("A heartbeat of another wire version.");
+        }
+
+        string portalId = r.String();
+        string instance = r.String();
+        if (instance == Instance && Find(portalId) is { } portal)
+        {
+            portal.LastHeard = _clock.GetTimestamp();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Every interval: the heartbeat (with each portal's acknowledgement), and portals that went silent are dropped.</summary>
+    private async Task HeartbeatAsync()
+    {
+        using var timer = new PeriodicTimer(_settings.HeartbeatInterval, _clock);
+        var w = new WireWriter(256);
+        try
+        {
+            do
+            {
+                await _gate.WaitAsync(_stop.Token).ConfigureAwait(false);
+                try
+                {
+                    long now = _clock.GetTimestamp();
+                    List<RemotePortal> portals = Snapshot();
+                    foreach (RemotePortal portal in portals)
+                    {
+                        if (_clock.GetElapsedTime(portal.LastHeard, now) > _settings.HeartbeatTimeout)
+                        {
+                            await DropAsync(portal, $"no heartbeat for {_settings.HeartbeatTimeout.TotalSeconds:0.#} s").ConfigureAwait(false);
+                        }
+                    }
+
+                    portals = Snapshot();
+                    w.Clear();
+                    w.Byte(Wire.Version);
+                    w.String(Instance);
+                    w.Number(portals.Count);
+                    foreach (RemotePortal portal in portals)
+                    {
+                        w.String(portal.Id);
+                        w.Number(portal.Expected - 1);
+                    }
+
+                    try
+                    {
+                        // Under the gate: an attach reply cannot overtake a heartbeat that does not list that portal yet.
+                        await _nats!.PublishAsync(Wire.CoreHeartbeat(_settings.Subject), w.Written).ConfigureAwait(false);
+                    }
+                    catch (NatsException e)
+                    {
+                        _log.LogWarning("Could not send the heartbeat: {Reason}", e.Message);
+                    }
+                }
+                finally
+                {
+                    _gate.Release();
+                }
+            }
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    /// <summary>Forgets a portal and logs its players off (their <c>Disconnected</c> events go into the pipe). Under the gate.</summary>
+    private async Task DropAsync(RemotePortal portal, string reason)
+    {
+        lock (_portals)
+        {
+            _portals.Remove(portal.Id);
+        }
+
+        Task sent = portal.DropAsync();
+        int count = portal.Sessions.Count;
+        foreach (SessionId session in portal.Sessions.Keys)
+        {
+            await _core.Inbound.WriteAsync(InboundEvent.Disconnected(session)).ConfigureAwait(false);
+        }
+
+        portal.Sessions.Clear();
+        _log.LogWarning("Portal {Portal} dropped ({Reason}): {Count} session(s) logged off", portal.Id, reason, count);
+        await sent.WaitAsync(TimeSpan.FromSeconds(1)).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+    }
+
+    private RemotePortal? Find(string id)
+    {
+        lock (_portals)
+        {
+            return _portals.GetValueOrDefault(id);
+        }
+    }
+
+    private List<RemotePortal> Snapshot()
+    {
+        lock (_portals)
+        {
+            return [.. _portals.Values];
+        }
+    }
+
+    /// <summary>One decoded event of an inbound batch.</summary>
+    private readonly record struct ReceivedEvent(InboundEvent Event, long Sequence, string? Token);
+
+    private static bool IsSubjectToken(string id) =>
+        id.Length is > 0 and <= 64 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
+}

@@ -1,0 +1,644 @@
+using System.Security.Cryptography;
+using System.Threading.Channels;
+using Dominance.Api;
+using Dominance.Core;
+using Dominance.Portal;
+using Microsoft.Extensions.Logging;
+using NATS.Client.Core;
+
+namespace Dominance.Nats;
+
+/// <summary>
+/// A portal's side of the NATS link: the <see cref="IInboundSink"/> of a <see cref="PortalService"/> in a process without
+/// a core. It attaches to a core (request and reply, with the shared secret), sends its sessions' events in batches, and
+/// delivers the output batches the core sends to the sessions they name. When the core goes silent (stopped, killed,
+/// replaced), the players stay connected: they are told, their input is held, and when a core answers again the relay
+/// attaches to it and connects every session again, with its resume token, before the held input.
+/// </summary>
+/// <remarks>
+/// <para><b>One sender.</b> Sessions write their events into a bounded channel (backpressure as in process: a full
+/// channel makes the session wait, so TCP pushes back on its client). One loop drains it: it numbers each event (per
+/// session, and portal-wide), keeps it until the core acknowledges it, and sends what is queued as one message. Being
+/// alone, it needs no lock for the order of the wire, and after an attach it replays before anything new.</para>
+/// <para><b>Held input.</b> Every event stays in <see cref="_unacknowledged"/> until a core heartbeat acknowledges it.
+/// While no core is attached nothing is sent, and at most <see cref="NatsSettings.HoldCapacity"/> inputs per session are
+/// kept; past that the player is told that the input was refused. On attach the relay sends, in order, a connect for
+/// every open session (with its resume token) and then every unacknowledged input, out-of-band message and change of
+/// facts of the sessions still open.</para>
+/// </remarks>
+internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
+{
+    /// <summary>The notice to players when the core has gone.</summary>
+    public const string RestartingNotice = "The world is restarting. Stay connected: you will be back in a moment, and what you type meanwhile will be run then.";
+
+    /// <summary>The notice to players when a core has been attached again.</summary>
+    public const string BackNotice = "The world is back.";
+
+    private readonly NatsSettings _settings;
+    private readonly TimeProvider _clock;
+    private readonly ILogger _log;
+    private readonly Channel<InboundEvent> _events;
+    private readonly Queue<Pending> _unacknowledged = new();
+    private readonly Dictionary<SessionId, SessionState> _states = [];
+    private readonly CancellationTokenSource _stop = new();
+    private readonly TaskCompletionSource<string> _refused = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<Task> _loops = [];
+    private readonly object _gate = new();
+    private NatsConnection? _nats;
+    private PortalService _portal = null!;
+
+    // Under _gate: the core attached now (its instance id), or null; a new attach the sender has not replayed yet.
+    private string? _core;
+    private bool _replayDue;
+    private long _lastHeard;
+    private long _attachedAt;
+    private volatile bool _coreSeen;
+    private long _nextSequence = 1;
+
+    public PortalRelay(NatsSettings settings, int capacity, TimeProvider clock, ILogger<PortalRelay> log)
+    {
+        _settings = settings;
+        _clock = clock;
+        _log = log;
+        _events = Channel.CreateBounded<InboundEvent>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        Number = RandomNumberGenerator.GetInt32(1, 1 << 30);
+        Id = Number.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>This portal's id on the wire, random at every start.</summary>
+    public string Id { get; }
+
+    /// <summary>The number behind <see cref="Id"/>; session ids of this portal start at <see cref="FirstSessionId"/>.</summary>
+    public int Number { get; }
+
+    /// <summary>Session ids of this portal are above this (its number in the high bits), so no two portals share one.</summary>
+    public long FirstSessionId => (long)Number << 32;
+
+    /// <summary>Whether a core is attached now.</summary>
+    public bool Attached
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _core is not null;
+            }
+        }
+    }
+
+    /// <summary>Completes with the reason if a core refused this portal (a wrong shared secret): the process should stop.</summary>
+    public Task<string> Refused => _refused.Task;
+
+    /// <summary>Connects to NATS and starts the loops; attaching to a core happens in the background.</summary>
+    public async Task StartAsync(PortalService portal, CancellationToken cancellationToken)
+    {
+        _portal = portal;
+        _nats = new NatsConnection(_settings.ClientOptions($"dominance-portal-{Id}"));
+        await _nats.ConnectAsync().ConfigureAwait(false);
+        string prefix = _settings.Subject;
+        INatsSub<byte[]> output = await _nats.SubscribeCoreAsync<byte[]>(Wire.Outbound(prefix, Id), cancellationToken: cancellationToken).ConfigureAwait(false);
+        INatsSub<byte[]> heartbeats = await _nats.SubscribeCoreAsync<byte[]>(Wire.CoreHeartbeat(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
+        _loops.Add(ReadAsync(output, OnOutput));
+        _loops.Add(ReadAsync(heartbeats, OnCoreHeartbeat));
+        _loops.Add(SendLoopAsync());
+        _loops.Add(WatchAsync());
+        _log.LogInformation("Portal {Portal} reaches its core over NATS at {Url} (subjects {Prefix}.*)", Id, _settings.Url, prefix);
+    }
+
+    /// <inheritdoc/>
+    public ValueTask WriteAsync(InboundEvent item) => _events.Writer.WriteAsync(item);
+
+    public async ValueTask DisposeAsync()
+    {
+        _events.Writer.TryComplete();
+        await _stop.CancelAsync().ConfigureAwait(false);
+        try
+        {
+            await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or TimeoutException or NatsException or ChannelClosedException)
+        {
+        }
+
+        if (_nats is not null)
+        {
+            await _nats.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Sends the events that remain (the sessions' departures at shutdown), up to <paramref name="deadline"/>.</summary>
+    public async Task FlushAsync(TimeSpan deadline)
+    {
+        long until = _clock.GetTimestamp() + (long)(deadline.TotalSeconds * _clock.TimestampFrequency);
+        while (_events.Reader.Count > 0 && _clock.GetTimestamp() < until)
+        {
+            await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (_nats is not null && Attached)
+        {
+            try
+            {
+                await _nats.PingAsync(_stop.Token).AsTask().WaitAsync(deadline).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is TimeoutException or NatsException or OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Sending.
+    // ---------------------------------------------------------------------------------------------------------------
+
+    private async Task SendLoopAsync()
+    {
+        var w = new WireWriter(64 * 1024);
+        var batch = new List<Pending>();
+        ChannelReader<InboundEvent> reader = _events.Reader;
+        try
+        {
+            while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false) || _replayDue)
+            {
+                string? core;
+                lock (_gate)
+                {
+                    batch.Clear();
+                    core = _core;
+                    if (_replayDue && core is not null)
+                    {
+                        Replay(batch);
+                        _replayDue = false;
+                    }
+
+                    while (reader.TryRead(out InboundEvent item))
+                    {
+                        if (item.Kind == InboundKind.Connected && item.Info is null)
+                        {
+                            continue; // the wake-up after an attach (see TryAttachAsync), not an event
+                        }
+
+                        if (Take(item, core is not null) is { } pending)
+                        {
+                            _unacknowledged.Enqueue(pending);
+                            if (core is not null)
+                            {
+                                batch.Add(pending);
+                            }
+                        }
+                    }
+                }
+
+                if (core is not null && batch.Count > 0)
+                {
+                    await PublishAsync(w, core, batch).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ChannelClosedException)
+        {
+        }
+    }
+
+    /// <summary>
+    /// Numbers one event and returns what to keep of it, or <see langword="null"/> if it is refused (held input over the
+    /// bound). Under the gate.
+    /// </summary>
+    private Pending? Take(InboundEvent item, bool attached)
+    {
+        if (!_states.TryGetValue(item.Session, out SessionState? state))
+        {
+            state = _states[item.Session] = new SessionState();
+        }
+
+        if (!attached && item.Kind == InboundKind.Input)
+        {
+            if (state.Held >= _settings.HoldCapacity)
+            {
+                Tell(item.Session, $"The world is restarting, and {state.Held} of your commands are already waiting for it: \"{Shorten(item.Text!)}\" was not kept. Type it again once the world is back.");
+                return null;
+            }
+
+            state.Held++;
+        }
+        else if (!attached && item.Kind == InboundKind.Connected)
+        {
+            Tell(item.Session, RestartingNotice);
+        }
+
+        if (item.Kind == InboundKind.Disconnected)
+        {
+            _states.Remove(item.Session);
+        }
+
+        return new Pending(item, _nextSequence++, ++state.Sequence);
+    }
+
+    /// <summary>After an attach: every open session connects again, then what the new core has not acknowledged. Under the gate.</summary>
+    private void Replay(List<Pending> batch)
+    {
+        List<Pending> old = [.. _unacknowledged];
+        _unacknowledged.Clear();
+        _nextSequence = 1;
+        var open = new HashSet<SessionId>();
+        foreach ((SessionId id, SessionState state) in _states)
+        {
+            state.Sequence = 0;
+            state.Held = 0;
+            if (_portal.TryGetSession(id, out PortalSession? session))
+            {
+                open.Add(id);
+                var connect = new Pending(new InboundEvent(InboundKind.Connected, id, Info: session.Info), _nextSequence++, ++state.Sequence, session.ResumeToken);
+                _unacknowledged.Enqueue(connect);
+                batch.Add(connect);
+            }
+        }
+
+        foreach (Pending pending in old)
+        {
+            if (pending.Event.Kind is InboundKind.Input or InboundKind.Data or InboundKind.InfoChanged && open.Contains(pending.Event.Session))
+            {
+                var again = new Pending(pending.Event, _nextSequence++, ++_states[pending.Event.Session].Sequence);
+                _unacknowledged.Enqueue(again);
+                batch.Add(again);
+            }
+        }
+
+        foreach (SessionId gone in _states.Keys.Where(id => !open.Contains(id)).ToList())
+        {
+            _states.Remove(gone);
+        }
+    }
+
+    private async Task PublishAsync(WireWriter w, string core, List<Pending> batch)
+    {
+        string subject = Wire.Inbound(_settings.Subject, Id);
+        int start = 0;
+        while (start < batch.Count)
+        {
+            w.Clear();
+            w.Byte(Wire.Version);
+            w.String(core);
+            w.Number(batch[start].Sequence);
+            int end = Math.Min(batch.Count, start + 1024);
+            w.Number(end - start);
+            for (int i = start; i < end; i++)
+            {
+                Pending pending = batch[i];
+                Wire.WriteEvent(w, pending.Event, pending.SessionSequence, pending.Token);
+            }
+
+            try
+            {
+                await _nats!.PublishAsync(subject, w.Written).ConfigureAwait(false);
+            }
+            catch (NatsException e)
+            {
+                // Kept in _unacknowledged: sent again on the next attach.
+                _log.LogWarning("Could not send {Count} event(s) to the core: {Reason}", end - start, e.Message);
+            }
+
+            start = end;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // The core's heartbeat, attaching, and noticing a core that has gone.
+    // ---------------------------------------------------------------------------------------------------------------
+
+    private void OnCoreHeartbeat(NatsMsg<byte[]> message)
+    {
+        var r = new WireReader(message.Data ?? []);
+        if (r.Byte() != Wire.Version)
+        {
+            return;
+        }
+
+        string instance = r.String();
+        long count = r.Number();
+        long? acknowledged = null;
+        for (long i = 0; i < count; i++)
+        {
+            string portal = r.String();
+            long ack = r.Number();
+            if (portal == Id)
+            {
+                acknowledged = ack;
+            }
+        }
+
+        lock (_gate)
+        {
+            if (_core is null)
+            {
+                _coreSeen = true; // a core is there: the watcher attaches at its next turn, without waiting out its backoff
+                return;
+            }
+
+            // A heartbeat sent just before the core attached this portal does not list it yet: only one sent later counts.
+            bool settled = _clock.GetElapsedTime(_attachedAt) > _settings.HeartbeatInterval * 2;
+            if (instance != _core || (acknowledged is null && settled))
+            {
+                // A new core (restarted faster than the timeout), or one that has forgotten this portal.
+                Detach(instance != _core ? "a new core is running" : "the core no longer knows this portal");
+                return;
+            }
+
+            _lastHeard = _clock.GetTimestamp();
+            while (acknowledged is not null && _unacknowledged.TryPeek(out Pending? oldest) && oldest.Sequence <= acknowledged)
+            {
+                _unacknowledged.Dequeue();
+            }
+        }
+    }
+
+    /// <summary>Every heartbeat interval: tells the core this portal is alive; notices a silent core; attaches when detached.</summary>
+    private async Task WatchAsync()
+    {
+        using var timer = new PeriodicTimer(_settings.HeartbeatInterval, _clock);
+        var w = new WireWriter(64);
+        TimeSpan retry = TimeSpan.Zero;
+        long nextAttempt = 0;
+        try
+        {
+            do
+            {
+                string? core;
+                lock (_gate)
+                {
+                    if (_core is not null && _clock.GetElapsedTime(_lastHeard) > _settings.HeartbeatTimeout)
+                    {
+                        Detach($"no heartbeat from the core for {_settings.HeartbeatTimeout.TotalSeconds:0.#} s");
+                    }
+
+                    core = _core;
+                }
+
+                if (core is not null)
+                {
+                    w.Clear();
+                    w.Byte(Wire.Version);
+                    w.String(Id);
+                    w.String(core);
+                    await TryPublishAsync(Wire.PortalHeartbeat(_settings.Subject), w.Written).ConfigureAwait(false);
+                }
+                else if (_clock.GetTimestamp() >= nextAttempt || _coreSeen)
+                {
+                    _coreSeen = false;
+                    if (await TryAttachAsync().ConfigureAwait(false))
+                    {
+                        retry = TimeSpan.Zero;
+                    }
+                    else
+                    {
+                        retry = retry == TimeSpan.Zero ? _settings.HeartbeatInterval : TimeSpan.FromTicks(Math.Min(retry.Ticks * 2, TimeSpan.FromSeconds(1).Ticks));
+                        nextAttempt = _clock.GetTimestamp() + (long)(retry.TotalSeconds * _clock.TimestampFrequency);
+                    }
+                }
+            }
+            while (await timer.WaitForNextTickAsync(_stop.Token).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task<bool> TryAttachAsync()
+    {
+        var w = new WireWriter(128);
+        w.Byte(Wire.Version);
+        w.String(Id);
+        w.String(_settings.Secret);
+        NatsMsg<byte[]> reply;
+        try
+        {
+            reply = await _nats!.RequestAsync<ReadOnlyMemory<byte>, byte[]>(
+                Wire.Attach(_settings.Subject), w.Written, replyOpts: new NatsSubOpts { Timeout = TimeSpan.FromSeconds(1) }, cancellationToken: _stop.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is NatsNoRespondersException or NatsNoReplyException or TimeoutException or NatsException)
+        {
+            return false; // no core yet
+        }
+
+        string instance;
+        string refusal;
+        bool accepted;
+        try
+        {
+            (accepted, instance, refusal) = ReadAttachReply(reply.Data ?? []);
+        }
+        catch (InvalidDataException e)
+        {
+            _log.LogWarning("The core's answer to attaching could not be read: {Reason}", e.Message);
+            return false;
+        }
+
+        if (!accepted)
+        {
+            _log.LogError("Core {Instance} refused this portal: {Reason}", instance, refusal);
+            _refused.TrySetResult(refusal);
+            return false;
+        }
+
+        lock (_gate)
+        {
+            _core = instance;
+            _lastHeard = _attachedAt = _clock.GetTimestamp();
+            _replayDue = true;
+        }
+
+        _log.LogInformation("Portal {Portal} attached to core {Instance}", Id, instance);
+        foreach (PortalSession session in _portal.Sessions)
+        {
+            if (session.ResumeToken is not null)
+            {
+                session.Notify(BackNotice);
+            }
+        }
+
+        _events.Writer.TryWrite(default); // wakes the sender for the replay; the empty event is skipped
+        return true;
+    }
+
+    private static (bool Accepted, string Instance, string Refusal) ReadAttachReply(byte[] data)
+    {
+        var r = new WireReader(data);
+        if (r.Byte() != Wire.Version)
+        {
+            throw new InvalidDataException("An attach reply of another wire version.");
+        }
+
+        bool accepted = r.Byte() == 1;
+        return (accepted, r.String(), r.String());
+    }
+
+    /// <summary>The core is gone: players are told, and input is held until a core attaches. Under the gate.</summary>
+    private void Detach(string reason)
+    {
+        _log.LogWarning("Lost core {Instance}: {Reason}; holding {Sessions} session(s) until a core attaches", _core, reason, _portal.SessionCount);
+        _core = null;
+        foreach (PortalSession session in _portal.Sessions)
+        {
+            session.Notify(RestartingNotice);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // Output from the core.
+    // ---------------------------------------------------------------------------------------------------------------
+
+    private void OnOutput(NatsMsg<byte[]> message)
+    {
+        var r = new WireReader(message.Data ?? []);
+        if (r.Byte() != Wire.Version)
+        {
+            throw new InvalidDataException("An output batch of another wire version.");
+        }
+
+        int payloadCount = checked((int)r.Number());
+        var payloads = new OutputPayload[payloadCount];
+        try
+        {
+            for (int i = 0; i < payloadCount; i++)
+            {
+                payloads[i] = OutputPayload.ForBytes(r.Bytes());
+            }
+
+            long count = r.Number();
+            for (long i = 0; i < count; i++)
+            {
+                var op = (OutputOp)r.Byte();
+                var id = new SessionId(r.Number());
+                if (op == OutputOp.Reattach)
+                {
+                    lock (_gate)
+                    {
+                        if (_core is not null)
+                        {
+                            Detach("the core asked this portal to attach again");
+                        }
+                    }
+
+                    continue;
+                }
+
+                _portal.TryGetSession(id, out PortalSession? session);
+                switch (op)
+                {
+                    case OutputOp.Text or OutputOp.Data:
+                        Deliver(session, op == OutputOp.Data ? OutputKind.Data : OutputKind.Text, payloads, (int)r.Number());
+                        break;
+                    case OutputOp.Close:
+                        int goodbye = (int)r.Number() - 1;
+                        if (session is not null)
+                        {
+                            OutputPayload? last = goodbye >= 0 ? Use(payloads, goodbye) : null;
+                            session.Close(last);
+                        }
+
+                        break;
+                    case OutputOp.EchoOn or OutputOp.EchoOff:
+                        session?.SetEcho(op == OutputOp.EchoOn);
+                        break;
+                    case OutputOp.ResumeToken:
+                        string token = r.String();
+                        session?.SetResumeToken(token);
+                        break;
+                    default:
+                        throw new InvalidDataException($"Unknown output entry {(int)op}.");
+                }
+            }
+        }
+        finally
+        {
+            // Each payload was made with one reference; the sessions took one each through Use.
+            foreach (OutputPayload? payload in payloads)
+            {
+                payload?.Release();
+            }
+        }
+    }
+
+    private static void Deliver(PortalSession? session, OutputKind kind, OutputPayload[] payloads, int index)
+    {
+        if (session is null)
+        {
+            return; // gone: output for it is dropped quietly
+        }
+
+        OutputPayload payload = Use(payloads, index);
+        if (!session.TrySend(kind, payload))
+        {
+            payload.Release();
+        }
+    }
+
+    /// <summary>Takes one more reference on a payload of the batch, for one session.</summary>
+    private static OutputPayload Use(OutputPayload[] payloads, int index)
+    {
+        if ((uint)index >= (uint)payloads.Length)
+        {
+            throw new InvalidDataException($"An output entry names payload {index} of {payloads.Length}.");
+        }
+
+        payloads[index].AddReferences(1);
+        return payloads[index];
+    }
+
+    private async Task ReadAsync(INatsSub<byte[]> subscription, Action<NatsMsg<byte[]>> handle)
+    {
+        try
+        {
+            await foreach (NatsMsg<byte[]> message in subscription.Msgs.ReadAllAsync(_stop.Token).ConfigureAwait(false))
+            {
+                try
+                {
+                    handle(message);
+                }
+                catch (InvalidDataException e)
+                {
+                    _log.LogWarning("Dropped a malformed message on {Subject}: {Reason}", message.Subject, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task TryPublishAsync(string subject, ReadOnlyMemory<byte> data)
+    {
+        try
+        {
+            await _nats!.PublishAsync(subject, data).ConfigureAwait(false);
+        }
+        catch (NatsException e)
+        {
+            _log.LogDebug("Could not publish on {Subject}: {Reason}", subject, e.Message);
+        }
+    }
+
+    private void Tell(SessionId id, string text)
+    {
+        if (_portal.TryGetSession(id, out PortalSession? session))
+        {
+            session.Notify(text);
+        }
+    }
+
+    private static string Shorten(string text) => text.Length <= 40 ? text : text[..40] + "...";
+
+    /// <summary>An event kept until the core acknowledges it.</summary>
+    private sealed record Pending(InboundEvent Event, long Sequence, long SessionSequence, string? Token = null);
+
+    /// <summary>What the sender knows of one session: its last sequence number, and its inputs held while no core is attached.</summary>
+    private sealed class SessionState
+    {
+        public long Sequence { get; set; }
+
+        public int Held { get; set; }
+    }
+}

@@ -1,0 +1,154 @@
+using System.Net;
+using Dominance.Api;
+using Dominance.Core;
+
+namespace Dominance.Nats;
+
+/// <summary>
+/// The messages between a core and its remote portals, and the subjects they travel on (<c>S</c> is
+/// <see cref="NatsSettings.Subject"/>, <c>P</c> a portal's id).
+/// </summary>
+/// <remarks>
+/// <para><b>Messages.</b></para>
+/// <list type="bullet">
+/// <item><c>S.attach</c>, request and reply: a portal asks to attach with its id and the shared secret; the core answers
+/// with its instance id (new at every start) or a refusal.</item>
+/// <item><c>S.in.P</c>, portal to core: a batch of a portal's session events (connect with the session's facts and its
+/// resume token, input, out-of-band data, changed facts, disconnect). The batch carries the portal-wide sequence number
+/// of its first event and the core instance it is for; each event carries its session's own sequence number.</item>
+/// <item><c>S.out.P</c>, core to portal: a batch of output: each distinct payload once, then (session, what, payload)
+/// entries that name it, so a chat to 1,000 players of one portal is one message with one copy of the line. Also a
+/// session's close, echo switch and resume token, and "attach again".</item>
+/// <item><c>S.core</c>, core to every portal: the heartbeat, with the core's instance id and, per attached portal, the
+/// last portal-wide sequence number it received (the acknowledgement).</item>
+/// <item><c>S.portal</c>, portal to core: a portal's heartbeat.</item>
+/// </list>
+/// <para><b>Encoding.</b> A small binary format of our own (<see cref="WireWriter"/>): a kind byte, LEB128 integers and
+/// length-prefixed UTF-8. The messages are few and flat, and output payloads are bytes the core has encoded already,
+/// copied as they are; a serializer library (MessagePack, MemoryPack) would add a dependency and a schema layer for
+/// five message shapes. Every message starts with <see cref="Version"/>; a receiver drops (and logs) any other.</para>
+/// <para><b>Delivery.</b> Core NATS is at-most-once: a message published while nobody listens, or while a connection is
+/// down, is gone, and the NATS server disconnects a subscriber that does not keep up (a slow consumer). Order is kept
+/// between one publisher and one subscriber on one subject. So: a portal keeps every event until the core's heartbeat
+/// acknowledges it, and sends the unacknowledged ones again when it attaches to a (new) core. The core checks the
+/// portal-wide sequence; a gap (a lost message) makes it drop that portal's sessions and ask it to attach again, which
+/// resumes them. Output is not acknowledged: output lost in a gap is lost (the player sees no answer to an input the
+/// core did get); a core that restarts resumes from its last world save anyway.</para>
+/// </remarks>
+internal static class Wire
+{
+    /// <summary>The format version; a message with another is dropped.</summary>
+    public const byte Version = 1;
+
+    public static string Attach(string prefix) => prefix + ".attach";
+
+    public static string Inbound(string prefix, string portal) => $"{prefix}.in.{portal}";
+
+    public static string AllInbound(string prefix) => prefix + ".in.*";
+
+    public static string Outbound(string prefix, string portal) => $"{prefix}.out.{portal}";
+
+    public static string CoreHeartbeat(string prefix) => prefix + ".core";
+
+    public static string PortalHeartbeat(string prefix) => prefix + ".portal";
+
+    /// <summary>One event of an inbound batch.</summary>
+    public static void WriteEvent(WireWriter w, in InboundEvent e, long sessionSequence, string? resumeToken)
+    {
+        w.Byte((byte)e.Kind);
+        w.Number(e.Session.Value);
+        w.Number(sessionSequence);
+        switch (e.Kind)
+        {
+            case InboundKind.Connected:
+                WriteInfo(w, e.Info!);
+                w.OptionalString(resumeToken);
+                break;
+            case InboundKind.Input:
+                w.String(e.Text!);
+                break;
+            case InboundKind.Data:
+                w.String(e.Package!);
+                w.String(e.Text!);
+                break;
+            case InboundKind.InfoChanged:
+                WriteInfo(w, e.Info!);
+                break;
+        }
+    }
+
+    /// <summary>Reads one event of an inbound batch. A <c>Connected</c> comes without its link (the caller adds one).</summary>
+    public static InboundEvent ReadEvent(ref WireReader r, out long sessionSequence, out string? resumeToken)
+    {
+        var kind = (InboundKind)r.Byte();
+        var session = new SessionId(r.Number());
+        sessionSequence = r.Number();
+        resumeToken = null;
+        switch (kind)
+        {
+            case InboundKind.Connected:
+                SessionInfo info = ReadInfo(ref r, session);
+                resumeToken = r.OptionalString();
+                return new InboundEvent(InboundKind.Connected, session, Info: info);
+            case InboundKind.Input:
+                return InboundEvent.Input(session, r.String());
+            case InboundKind.Data:
+                string package = r.String();
+                return InboundEvent.Data(session, package, r.String());
+            case InboundKind.InfoChanged:
+                return InboundEvent.InfoChanged(ReadInfo(ref r, session));
+            case InboundKind.Disconnected:
+                return InboundEvent.Disconnected(session);
+            default:
+                throw new InvalidDataException($"Unknown inbound event kind {(int)kind}.");
+        }
+    }
+
+    private static void WriteInfo(WireWriter w, SessionInfo info)
+    {
+        w.Byte((byte)info.Protocol);
+        w.String(info.RemoteAddress.ToString());
+        w.Number(Math.Max(0, info.ConnectedAt.ToUnixTimeMilliseconds()));
+        w.OptionalString(info.TerminalType);
+        w.Number(Math.Max(0, info.Width));
+        w.Number(Math.Max(0, info.Height));
+        w.Byte(info.SupportsOutOfBand ? (byte)1 : (byte)0);
+    }
+
+    private static SessionInfo ReadInfo(ref WireReader r, SessionId session) => new()
+    {
+        Id = session,
+        Protocol = (ClientProtocol)r.Byte(),
+        RemoteAddress = IPAddress.TryParse(r.String(), out IPAddress? address) ? address : IPAddress.None,
+        ConnectedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.Number()),
+        TerminalType = r.OptionalString(),
+        Width = (int)Math.Min(r.Number(), int.MaxValue),
+        Height = (int)Math.Min(r.Number(), int.MaxValue),
+        SupportsOutOfBand = r.Byte() != 0,
+    };
+}
+
+/// <summary>What one entry of an output batch (<c>S.out.P</c>) does to its session.</summary>
+internal enum OutputOp : byte
+{
+    /// <summary>Game text: the payload named by index.</summary>
+    Text = 0,
+
+    /// <summary>Out-of-band data (GMCP form): the payload named by index.</summary>
+    Data = 1,
+
+    /// <summary>Close after what was sent before, with a goodbye payload if the index is not -1 (written as 0; others +1).</summary>
+    Close = 2,
+
+    /// <summary>Ask the client to echo again.</summary>
+    EchoOn = 3,
+
+    /// <summary>Ask the client to stop echoing.</summary>
+    EchoOff = 4,
+
+    /// <summary>The session's resume token (a string).</summary>
+    ResumeToken = 5,
+
+    /// <summary>The core does not know this portal (any more): attach again. No session.</summary>
+    Reattach = 6,
+}
