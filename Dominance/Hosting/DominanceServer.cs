@@ -43,11 +43,11 @@ internal sealed class DominanceServer : IAsyncDisposable
         _lifetime = app.Services.GetRequiredService<ServerLifetime>();
     }
 
-    /// <summary>
-    /// The telnet listener's bound address (the real port, after <see cref="StartAsync"/>), or <see langword="null"/> for
-    /// a core without its own portal (<c>--no-local-portal</c>).
-    /// </summary>
-    public IPEndPoint? TelnetEndPoint => _telnet?.IPEndPoint;
+    /// <summary>The telnet listener's bound address (the real port, after <see cref="StartAsync"/>); see <see cref="HasLocalPortal"/>.</summary>
+    public IPEndPoint TelnetEndPoint => _telnet?.IPEndPoint ?? throw new InvalidOperationException("This core runs without a portal of its own.");
+
+    /// <summary>Whether the server has its own portal (telnet, WebSocket): always, unless it is a core for remote portals only (<c>--no-local-portal</c>).</summary>
+    public bool HasLocalPortal => _telnet is not null;
 
     /// <summary>The link to remote portals over NATS, if <see cref="Dominance.Nats.NatsSettings.Url"/> is set.</summary>
     internal CoreRelay? Relay => _app.Services.GetService<CoreRelay>();

@@ -200,9 +200,9 @@ internal static class ServerCommandLine
             return 1;
         }
 
-        if (server.TelnetEndPoint is { } telnet)
+        if (server.HasLocalPortal)
         {
-            Console.WriteLine($"Dominance is running {sources.Description}. Telnet: {telnet}  Web: http://{server.HttpEndPoint}/  WebSocket: ws://{server.HttpEndPoint}/ws  (Ctrl-C stops)");
+            Console.WriteLine($"Dominance is running {sources.Description}. Telnet: {server.TelnetEndPoint}  Web: http://{server.HttpEndPoint}/  WebSocket: ws://{server.HttpEndPoint}/ws  (Ctrl-C stops)");
         }
         else
         {

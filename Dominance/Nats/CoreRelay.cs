@@ -171,7 +171,7 @@ internal sealed class CoreRelay : IAsyncDisposable
                     await DropAsync(old, "it attached again").ConfigureAwait(false);
                 }
 
-                var portal = new RemotePortal(portalId, _core, _nats!, _settings.Subject, _clock, _log);
+                var portal = new RemotePortal(portalId, Instance, _core, _nats!, _settings.Subject, _clock, _log);
                 lock (_portals)
                 {
                     _portals[portalId] = portal;
@@ -213,7 +213,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         {
             // Events for another core (the one before a restart), or from a portal this core does not know.
             _log.LogDebug("Inbound batch from portal {Portal} for core {Instance}: not attached here; asking it to attach", portalId, instance);
-            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId).ConfigureAwait(false);
+            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance).ConfigureAwait(false);
             return;
         }
 
@@ -224,7 +224,7 @@ internal sealed class CoreRelay : IAsyncDisposable
                 "Portal {Portal}: inbound events {Expected} to {Last} were lost on the way (NATS is at most once); dropping its sessions and asking it to attach again",
                 portalId, portal.Expected, first - 1);
             await DropAsync(portal, "events from it were lost").ConfigureAwait(false);
-            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId).ConfigureAwait(false);
+            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance).ConfigureAwait(false);
             return;
         }
 

@@ -348,10 +348,19 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
             }
 
             _lastHeard = _clock.GetTimestamp();
-            while (acknowledged is not null && _unacknowledged.TryPeek(out Pending? oldest) && oldest.Sequence <= acknowledged)
+            if (acknowledged is { } through)
             {
-                _unacknowledged.Dequeue();
+                Acknowledge(through);
             }
+        }
+    }
+
+    /// <summary>Forgets the events the attached core has received, up to <paramref name="through"/>. Under the gate.</summary>
+    private void Acknowledge(long through)
+    {
+        while (_unacknowledged.TryPeek(out Pending? oldest) && oldest.Sequence <= through)
+        {
+            _unacknowledged.Dequeue();
         }
     }
 
@@ -498,6 +507,16 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
             throw new InvalidDataException("An output batch of another wire version.");
         }
 
+        string instance = r.String();
+        long acknowledged = r.Number();
+        lock (_gate)
+        {
+            if (instance == _core)
+            {
+                Acknowledge(acknowledged);
+            }
+        }
+
         int payloadCount = checked((int)r.Number());
         var payloads = new OutputPayload[payloadCount];
         try
@@ -516,7 +535,7 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
                 {
                     lock (_gate)
                     {
-                        if (_core is not null)
+                        if (_core is not null && _core == instance)
                         {
                             Detach("the core asked this portal to attach again");
                         }

@@ -28,6 +28,7 @@ internal sealed class RemotePortal
     private const int MaxMessageBytes = 512 * 1024;
 
     private readonly GameLoop _core;
+    private readonly string _instance;
     private readonly INatsConnection _nats;
     private readonly string _subject;
     private readonly ILogger _log;
@@ -36,10 +37,12 @@ internal sealed class RemotePortal
     private readonly Task _sender;
     private List<OutputEntry> _batch = [];
     private int _queued;
+    private long _expected = 1;
 
-    public RemotePortal(string id, GameLoop core, INatsConnection nats, string prefix, TimeProvider clock, ILogger log)
+    public RemotePortal(string id, string instance, GameLoop core, INatsConnection nats, string prefix, TimeProvider clock, ILogger log)
     {
         Id = id;
+        _instance = instance;
         _core = core;
         _nats = nats;
         _subject = Wire.Outbound(prefix, id);
@@ -55,8 +58,15 @@ internal sealed class RemotePortal
     /// <summary>Its sessions that the core knows, by id.</summary>
     public ConcurrentDictionary<SessionId, RemoteSessionLink> Sessions { get; } = new();
 
-    /// <summary>The portal-wide sequence number of the next inbound event expected (the inbound reader only).</summary>
-    public long Expected { get; set; } = 1;
+    /// <summary>
+    /// The portal-wide sequence number of the next inbound event expected. Written by the inbound reader only; read by the
+    /// heartbeat and the output sender, which acknowledge everything before it.
+    /// </summary>
+    public long Expected
+    {
+        get => Volatile.Read(ref _expected);
+        set => Volatile.Write(ref _expected, value);
+    }
 
     /// <summary>When the portal was last heard from (a timestamp of the core's clock).</summary>
     public long LastHeard { get; set; }
@@ -94,10 +104,12 @@ internal sealed class RemotePortal
     }
 
     /// <summary>Asks the portal to attach again (it sent what this core does not expect).</summary>
-    public static ValueTask AskToReattachAsync(INatsConnection nats, string prefix, string portal)
+    public static ValueTask AskToReattachAsync(INatsConnection nats, string prefix, string portal, string instance)
     {
-        var w = new WireWriter(16);
+        var w = new WireWriter(32);
         w.Byte(Wire.Version);
+        w.String(instance);
+        w.Number(0);
         w.Number(0);
         w.Number(1);
         w.Byte((byte)OutputOp.Reattach);
@@ -133,7 +145,7 @@ internal sealed class RemotePortal
                 int start = 0;
                 while (start < batch.Count)
                 {
-                    start = Encode(batch, start, w, indexes, payloads);
+                    start = Encode(batch, start, w, indexes, payloads, _instance, Expected - 1);
                     await _nats.PublishAsync(_subject, w.Written).ConfigureAwait(false);
                 }
             }
@@ -150,7 +162,7 @@ internal sealed class RemotePortal
     }
 
     /// <summary>Encodes entries from <paramref name="start"/> into one message, as many as fit. Returns where it stopped.</summary>
-    private static int Encode(List<OutputEntry> batch, int start, WireWriter w, Dictionary<OutputPayload, int> indexes, List<OutputPayload> payloads)
+    private static int Encode(List<OutputEntry> batch, int start, WireWriter w, Dictionary<OutputPayload, int> indexes, List<OutputPayload> payloads, string instance, long acknowledged)
     {
         indexes.Clear();
         payloads.Clear();
@@ -169,6 +181,8 @@ internal sealed class RemotePortal
 
         w.Clear();
         w.Byte(Wire.Version);
+        w.String(instance);
+        w.Number(acknowledged);
         w.Number(payloads.Count);
         foreach (OutputPayload payload in payloads)
         {

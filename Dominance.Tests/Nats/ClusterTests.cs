@@ -1,0 +1,213 @@
+using System.Text.RegularExpressions;
+using Dominance.Nats;
+using Dominance.Tests.Support;
+
+namespace Dominance.Tests.Nats;
+
+/// <summary>
+/// Portals in their own processes, reaching a core in another over a real nats-server: players on different portals
+/// play together, a portal with the wrong secret is refused, a portal that dies costs only its own players, and a core
+/// that is killed and started again gets everyone back with their characters, their input kept in order.
+/// </summary>
+[NonParallelizable] // each test runs four processes; the core compiles the game at start
+public sealed partial class ClusterTests
+{
+    private const string Secret = "the-shared-secret-of-this-test";
+
+    /// <summary>A core's start compiles the game (seconds, more on a busy machine): waits that span one are longer.</summary>
+    private static readonly TimeSpan s_coreStart = TimeSpan.FromSeconds(120);
+
+    [Test]
+    public async Task ATelnetPlayerOnOnePortalAndAWebSocketPlayerOnAnotherChat()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await using ServerProcess a = await cluster.StartPortalAsync();
+        await using ServerProcess b = await cluster.StartPortalAsync();
+
+        await using TelnetTestClient alice = await CreateOverTelnetAsync(a, "Alice");
+        await using WebSocketTestClient bob = await CreateOverWebSocketAsync(b, "Bob");
+
+        await alice.SendAsync("chat hello from portal A");
+        Assert.That(await bob.Lines.WaitForAsync("hello from portal A"), Does.Contain("Alice"));
+        await bob.SendAsync("chat and hello from portal B");
+        Assert.That(await alice.Lines.WaitForAsync("and hello from portal B"), Does.Contain("Bob"));
+    }
+
+    [Test]
+    public async Task APortalWithTheWrongSecretIsRefused()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        Dictionary<string, string> environment = cluster.Nats.Environment("not-the-secret-of-this-core");
+        await using ServerProcess portal = ServerProcess.Start(["portal"], environment);
+
+        Assert.That(await portal.ExitCodeAsync(s_coreStart), Is.EqualTo(1), portal.Output);
+        Assert.That(portal.Output, Does.Contain("the core refused this portal: wrong shared secret"));
+        Assert.That(cluster.Core.Output, Does.Contain("Refused portal").And.Contain("did not present the shared secret"));
+    }
+
+    [Test]
+    public async Task APortalThatDiesCostsOnlyItsOwnPlayersAndTheCoreLogsThemOff()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await using ServerProcess a = await cluster.StartPortalAsync();
+        await using ServerProcess b = await cluster.StartPortalAsync();
+        await using TelnetTestClient alice = await CreateOverTelnetAsync(a, "Alice");
+        await using TelnetTestClient bob = await CreateOverTelnetAsync(b, "Bob");
+        await alice.SendAsync("chat before");
+        await bob.Lines.WaitForAsync("before");
+
+        a.Signal(9); // no goodbye: only the heartbeat can tell the core
+
+        Assert.That(await bob.Lines.WaitForAsync("has left the realm"), Does.Contain("Alice"));
+        Assert.That(cluster.Core.Output, Does.Contain("no heartbeat for").And.Contain("1 session(s) logged off"));
+        await bob.SendAsync("chat still here");
+        Assert.That(await bob.Lines.WaitForAsync("still here"), Does.Contain("Bob"));
+        await bob.SendAsync("who");
+        Assert.That(await bob.Lines.WaitForAsync("Playing now"), Is.EqualTo("Playing now (1):"), "Alice is logged off");
+    }
+
+    [Test]
+    public async Task ACoreKilledAndStartedAgainGetsEveryoneBackWithTheirCharacters()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await using ServerProcess a = await cluster.StartPortalAsync();
+        await using ServerProcess b = await cluster.StartPortalAsync();
+        await using TelnetTestClient alice = await CreateOverTelnetAsync(a, "Alice");
+        await using WebSocketTestClient bob = await CreateOverWebSocketAsync(b, "Bob");
+        await alice.SendAsync("train 3");
+        await alice.Lines.WaitForAsync("You train 3");
+        await alice.SendAsync("save");
+        await alice.Lines.WaitForAsync("Saved (save #");
+
+        await cluster.KillCoreAsync();
+        Assert.That(await alice.Lines.WaitForAsync("The world is restarting"), Is.EqualTo(PortalRelay.RestartingNotice));
+        Assert.That(await bob.Lines.WaitForAsync("The world is restarting"), Is.EqualTo(PortalRelay.RestartingNotice));
+        await alice.SendAsync("score"); // typed while no core runs: held, and answered by the next one
+        await cluster.StartCoreAsync();
+
+        await alice.Lines.WaitForAsync("The world is back, and so are you.", s_coreStart);
+        await alice.Lines.WaitForAsync("Welcome, Alice.");
+        Assert.That(await alice.Lines.WaitForAsync("Resources:"), Does.Contain("Resources: 70"), "the world from the save: 100 - 3 soldiers x 10");
+        await bob.Lines.WaitForAsync("The world is back, and so are you.", s_coreStart);
+        await bob.Lines.WaitForAsync("Welcome, Bob.");
+        await bob.SendAsync("chat back again");
+        Assert.That(await alice.Lines.WaitForAsync("back again"), Does.Contain("Bob"));
+    }
+
+    [Test]
+    public async Task InputKeepsItsOrderAcrossACoreRestart()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await using ServerProcess a = await cluster.StartPortalAsync("--Portal:CommandRateLimit=0", "--Nats:HoldCapacity=1000");
+        await using TelnetTestClient alice = await CreateOverTelnetAsync(a, "Alice");
+        await alice.SendAsync("save");
+        await alice.Lines.WaitForAsync("Saved (save #");
+
+        var said = new List<int>();
+        for (int i = 1; i <= 500; i++)
+        {
+            await alice.SendAsync($"say {i}");
+        }
+
+        await CollectSaidAsync(alice, said, until: 500, Poll.Deadline);
+        await cluster.KillCoreAsync();
+        for (int i = 501; i <= 1000; i++)
+        {
+            await alice.SendAsync($"say {i}"); // the first of these reach no core, before the portal notices it has gone
+        }
+
+        await cluster.StartCoreAsync();
+        await CollectSaidAsync(alice, said, until: 1000, s_coreStart);
+
+        Assert.That(said, Is.EqualTo(Enumerable.Range(1, 1000)), "every input answered once, in the order typed");
+    }
+
+    private static async Task CollectSaidAsync(TelnetTestClient client, List<int> said, int until, TimeSpan deadline)
+    {
+        while (said.Count == 0 || said[^1] < until)
+        {
+            string line = await client.Lines.WaitForAsync(l => l.StartsWith("You say: ", StringComparison.Ordinal), deadline);
+            said.Add(int.Parse(line["You say: ".Length..], System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
+    private static async Task<TelnetTestClient> CreateOverTelnetAsync(ServerProcess portal, string name)
+    {
+        TelnetTestClient client = await TelnetTestClient.ConnectAsync(portal.Telnet);
+        await client.Lines.WaitForAsync("for everything else.", s_coreStart);
+        await client.SendAsync($"create {name} {GameServer.Password}");
+        await client.Lines.WaitForAsync($"Welcome, {name}.");
+        await client.Lines.WaitForAsync("Exits:");
+        return client;
+    }
+
+    private static async Task<WebSocketTestClient> CreateOverWebSocketAsync(ServerProcess portal, string name)
+    {
+        WebSocketTestClient client = await WebSocketTestClient.ConnectAsync(portal.Http);
+        await client.Lines.WaitForAsync("for everything else.", s_coreStart);
+        await client.SendAsync($"create {name} {GameServer.Password}");
+        await client.Lines.WaitForAsync($"Welcome, {name}.");
+        await client.Lines.WaitForAsync("Exits:");
+        return client;
+    }
+
+    /// <summary>A nats-server and a core without a portal of its own; portals are added by the test.</summary>
+    private sealed partial class Cluster : IAsyncDisposable
+    {
+        private readonly List<ServerProcess> _cores = [];
+        private readonly string _folder = Directory.CreateTempSubdirectory("dominance-cluster-").FullName;
+
+        private Cluster(NatsServer nats) => Nats = nats;
+
+        public NatsServer Nats { get; }
+
+        public ServerProcess Core => _cores[^1];
+
+        public static async Task<Cluster> StartAsync()
+        {
+            var cluster = new Cluster(await NatsServer.StartAsync());
+            await cluster.StartCoreAsync();
+            return cluster;
+        }
+
+        /// <summary>Starts a core on the cluster's database and waits until it takes portals.</summary>
+        public async Task StartCoreAsync()
+        {
+            ServerProcess core = ServerProcess.Start(
+                ["run", "--no-local-portal", "--Game:Seed=7", "--Game:TickSeconds=3600", $"--Persistence:SqliteFile={Path.Combine(_folder, "dominance.db")}"],
+                Nats.Environment(Secret));
+            _cores.Add(core);
+            await Poll.UntilAsync(() => core.Output.Contains("takes remote portals over NATS", StringComparison.Ordinal), "the core takes portals", s_coreStart);
+        }
+
+        /// <summary>Kills the core with SIGKILL: no goodbye, no final save.</summary>
+        public async Task KillCoreAsync()
+        {
+            Core.Signal(9);
+            await Core.ExitCodeAsync();
+        }
+
+        /// <summary>Starts a portal and waits until it has attached to the core.</summary>
+        public async Task<ServerProcess> StartPortalAsync(params string[] args)
+        {
+            ServerProcess portal = ServerProcess.Start(["portal", .. args], Nats.Environment(Secret));
+            await portal.WaitUntilRunningAsync();
+            await Poll.UntilAsync(() => AttachedLine().IsMatch(portal.Output), "the portal attaches to the core", s_coreStart);
+            return portal;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (ServerProcess core in _cores)
+            {
+                await core.DisposeAsync();
+            }
+
+            await Nats.DisposeAsync();
+            Directory.Delete(_folder, recursive: true);
+        }
+
+        [GeneratedRegex("Portal [0-9a-f]+ attached to core")]
+        private static partial Regex AttachedLine();
+    }
+}
