@@ -16,9 +16,13 @@ Usage: ./run.sh [verb] [arguments]
                         setting as --Section:Key=value (e.g. --Core:IdleTimeout=00:10:00)
   test [filter]         run every test (or those whose name contains filter)
   bench [filter]        run the BenchmarkDotNet suite (or the benchmarks matching filter)
+  bench-nats [n] [r]    relay latency through NATS against in process, p50 to max (n messages, r recipients)
   load [options]        load a fresh server with real clients and report latency, throughput,
                         server CPU and losses; --baseline compares a hand-written Kestrel server
                         (./run.sh load --help lists the options)
+  cluster               try portals in other processes: a local nats-server (port 4222), a core
+                        without a portal of its own, and two portals: telnet 4000 and 4010,
+                        web http://127.0.0.1:4001/ and :4011/ (Ctrl-C stops all)
   publish [folder]      build dist/dominance (or folder/dominance): one self-contained executable
                         that needs no .NET installed; copy it anywhere and run it
   --help                this text
@@ -63,10 +67,43 @@ case "$verb" in
     [[ "$filter" == *"*"* ]] || filter="*${filter}*"
     exec dotnet Dominance.Bench/bin/Release/net10.0/Dominance.Bench.dll --filter "$filter"
     ;;
+  bench-nats)
+    shift
+    build Dominance.Bench
+    exec dotnet Dominance.Bench/bin/Release/net10.0/Dominance.Bench.dll nats-relay "$@"
+    ;;
   load)
     shift
     build Dominance.Bench
     exec dotnet Dominance.Bench/bin/Release/net10.0/Dominance.Bench.dll load "$@"
+    ;;
+  cluster)
+    shift
+    build Dominance
+    nats="$(command -v nats-server || ls /usr/sbin/nats-server 2>/dev/null || true)"
+    if [[ -z "$nats" ]]; then
+      echo "nats-server is not installed: apt-get install nats-server" >&2
+      exit 1
+    fi
+    # A secret for this run only, shared by the NATS server's password, the core and the portals.
+    secret="$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    export DOMINANCE__Nats__Url="nats://127.0.0.1:4222" DOMINANCE__Nats__User=dominance \
+      DOMINANCE__Nats__Password="$secret" DOMINANCE__Nats__Secret="$secret"
+    dll=Dominance/bin/Release/net10.0/dominance.dll
+    trap 'trap - EXIT; kill 0 2>/dev/null' EXIT   # at the end, everything this script started (its process group)
+    "$nats" -a 127.0.0.1 -p 4222 --user dominance --pass "$secret" 2>&1 | sed -u 's/^/[nats]     /' &
+    # The core starts again whenever it dies (kill -9 it to see players stay connected and come back).
+    ( while true; do
+        code=0
+        dotnet "$dll" run --no-local-portal --http-port 4021 "$@" || code=$?
+        (( code == 0 || code == 2 )) && break
+        echo "the core exited with code $code: starting it again"
+      done ) 2>&1 | sed -u 's/^/[core]     /' &
+    dotnet "$dll" portal --telnet-port 4000 --http-port 4001 2>&1 | sed -u 's/^/[portal A] /' &
+    dotnet "$dll" portal --telnet-port 4010 --http-port 4011 2>&1 | sed -u 's/^/[portal B] /' &
+    echo "Cluster starting: telnet 127.0.0.1 4000 (portal A) or 4010 (portal B); web http://127.0.0.1:4001/ or :4011/."
+    echo "Kill the core (pkill -9 -f 'dominance.dll run --no-local-portal'): players stay connected, and it comes back."
+    wait
     ;;
   publish)
     shift

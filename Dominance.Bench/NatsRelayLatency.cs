@@ -1,0 +1,192 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Dominance.Api;
+using Dominance.Core;
+using Dominance.Hosting;
+using Dominance.Nats;
+using Dominance.Portal;
+using Dominance.Portal.InMemory;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Dominance.Bench;
+
+/// <summary>
+/// <c>./run.sh bench-nats [messages] [recipients]</c>: relay latency through NATS against the in-process hop, per
+/// message, p50 to max. One input from a portal session, through the core's game thread (a module whose <c>say</c>
+/// sends to a room), to the bytes reaching the last recipient's connection (in-memory connections: no client socket).
+/// In process: the inbound channel and the session links. Through NATS: a portal relay and a core relay in this
+/// process, talking through a real nats-server on loopback (started here), so every message crosses two TCP hops and the
+/// NATS server twice. A distribution, not BenchmarkDotNet's mean: the tail is the point. The measuring thread sleeps
+/// while it waits (it does not spin): the NATS path needs several thread-pool threads, and on a small machine a
+/// spinning observer takes a core from them (measured so on this 2-core machine: p50 5.9 ms spinning).
+/// </summary>
+internal static class NatsRelayLatency
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        int messages = args.Length > 0 ? int.Parse(args[0]) : 20_000;
+        int recipients = args.Length > 1 ? int.Parse(args[1]) : 1;
+        string? binary = new[] { "/usr/sbin/nats-server", "/usr/bin/nats-server" }.FirstOrDefault(File.Exists);
+        if (binary is null)
+        {
+            Console.Error.WriteLine("nats-server is not installed (apt-get install nats-server)");
+            return 1;
+        }
+
+        int port = FreePort();
+        using Process nats = Process.Start(new ProcessStartInfo(binary, ["-a", "127.0.0.1", "-p", port.ToString()]) { RedirectStandardError = true, RedirectStandardOutput = true })!;
+        try
+        {
+            await WaitForPortAsync(port);
+            Console.WriteLine($"{messages:N0} messages, {recipients} recipient(s), after {messages / 10:N0} of warm-up; times in microseconds");
+            Report("in process", await MeasureAsync(null, messages, recipients));
+            Report("through NATS", await MeasureAsync($"nats://127.0.0.1:{port}", messages, recipients));
+        }
+        finally
+        {
+            nats.Kill();
+        }
+
+        return 0;
+    }
+
+    private static async Task<double[]> MeasureAsync(string? natsUrl, int messages, int recipients)
+    {
+        var settings = new DominanceSettings();
+        settings.Portal.CommandRateLimit = 0;
+        settings.Nats.Url = natsUrl ?? "";
+        settings.Nats.Secret = "bench-secret-0123456789";
+        var core = new GameLoop(settings.Core, TimeProvider.System, NullLoggerFactory.Instance, new ConfigurationBuilder().Build());
+        core.Start(new SayModule());
+        await core.Started;
+        CoreRelay? coreRelay = null;
+        PortalRelay? portalRelay = null;
+        PortalService portal;
+        if (natsUrl is null)
+        {
+            portal = new PortalService(settings.Portal, core.Inbound, TimeProvider.System, NullLogger<PortalService>.Instance);
+        }
+        else
+        {
+            var tokens = new ResumeTokens(ResumeTokens.KeyFromSecret(settings.Nats.Secret), TimeProvider.System, TimeSpan.FromDays(1));
+            coreRelay = new CoreRelay(settings.Nats, core, tokens, TimeProvider.System, NullLogger<CoreRelay>.Instance);
+            await coreRelay.StartAsync(CancellationToken.None);
+            portalRelay = new PortalRelay(settings.Nats, 4096, TimeProvider.System, NullLogger<PortalRelay>.Instance);
+            portal = new PortalService(settings.Portal, portalRelay, TimeProvider.System, NullLogger<PortalService>.Instance, portalRelay.FirstSessionId);
+            await portalRelay.StartAsync(portal, CancellationToken.None);
+            while (!portalRelay.Attached)
+            {
+                await Task.Delay(10);
+            }
+        }
+
+        int remaining = 0;
+        using var done = new ManualResetEventSlim(false, spinCount: 1);
+        var sender = new InMemorySession(portal, (_, _) => { });
+        _ = sender.RunAsync();
+        for (int i = 0; i < recipients; i++)
+        {
+            _ = new InMemorySession(portal, (_, _) =>
+            {
+                if (Interlocked.Decrement(ref remaining) == 0)
+                {
+                    done.Set();
+                }
+            }).RunAsync();
+        }
+
+        while (core.OpenSessions < recipients + 1)
+        {
+            await Task.Delay(10);
+        }
+
+        int warmUp = messages / 10;
+        var times = new double[messages];
+        for (int i = -warmUp; i < messages; i++)
+        {
+            Volatile.Write(ref remaining, recipients);
+            done.Reset();
+            long start = Stopwatch.GetTimestamp();
+            ValueTask sent = sender.SendAsync("say The north wind brings snow to Highkeep.");
+            if (!sent.IsCompletedSuccessfully)
+            {
+                await sent;
+            }
+
+            done.Wait();
+
+            if (i >= 0)
+            {
+                times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            }
+        }
+
+        if (portalRelay is not null)
+        {
+            await portalRelay.DisposeAsync();
+        }
+
+        if (coreRelay is not null)
+        {
+            await coreRelay.DisposeAsync();
+        }
+
+        await core.StopAsync();
+        Array.Sort(times);
+        return times;
+    }
+
+    private static void Report(string name, double[] sorted)
+    {
+        double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
+        Console.WriteLine($"{name,-14} p50 {At(0.50),8:F1}   p90 {At(0.90),8:F1}   p99 {At(0.99),8:F1}   p99.9 {At(0.999),8:F1}   max {sorted[^1],9:F1}");
+    }
+
+    private static async Task WaitForPortAsync(int port)
+    {
+        for (int i = 0; i < 200; i++)
+        {
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(25);
+            }
+        }
+
+        throw new TimeoutException("nats-server did not start");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>Everyone is in one room; <c>say</c> sends the line to the room, but not back to the speaker.</summary>
+    private sealed class SayModule : IGameModule
+    {
+        private IGameContext _game = null!;
+
+        public void Start(IGameContext context, ReadOnlyMemory<byte> state) => _game = context;
+
+        public void OnConnect(SessionId session) => _game.Join(session, "room");
+
+        public ValueTask OnInput(SessionId session, string line)
+        {
+            _game.SendToGroup("room", $"Guest{session.Value} says: {line.AsSpan(4)}", except: session);
+            return ValueTask.CompletedTask;
+        }
+
+        public void OnDisconnect(SessionId session)
+        {
+        }
+    }
+}
