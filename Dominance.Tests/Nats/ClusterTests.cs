@@ -95,6 +95,25 @@ public sealed partial class ClusterTests
     }
 
     [Test]
+    public async Task ACoreStoppedGracefullyLeavesRemotePlayersConnectedAndSavesTheirWorld()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await using ServerProcess a = await cluster.StartPortalAsync();
+        await using TelnetTestClient alice = await CreateOverTelnetAsync(a, "Alice");
+        await alice.SendAsync("train 2");
+        await alice.Lines.WaitForAsync("You train 2");
+
+        cluster.Core.Signal(15);
+        Assert.That(await alice.Lines.WaitForAsync("The world is restarting"), Is.EqualTo(PortalRelay.RestartingNotice));
+        Assert.That(await cluster.Core.ExitCodeAsync(), Is.Zero, cluster.Core.Output);
+        await alice.SendAsync("score");
+        await cluster.StartCoreAsync();
+
+        await alice.Lines.WaitForAsync("The world is back, and so are you.", s_coreStart);
+        Assert.That(await alice.Lines.WaitForAsync("Resources:"), Does.Contain("Resources: 80"), "the final save of the stopped core: 100 - 2 soldiers x 10");
+    }
+
+    [Test]
     public async Task InputKeepsItsOrderAcrossACoreRestart()
     {
         await using var cluster = await Cluster.StartAsync();

@@ -31,6 +31,7 @@ internal sealed class CoreRelay : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private NatsConnection? _nats;
+    private volatile bool _stopping;
 
     public CoreRelay(NatsSettings settings, GameLoop core, ResumeTokens tokens, TimeProvider clock, ILogger<CoreRelay> log)
     {
@@ -83,9 +84,19 @@ internal sealed class CoreRelay : IAsyncDisposable
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
+            _stopping = true; // from now on attach requests go unanswered: the portals wait for the next core
             foreach (RemotePortal portal in Snapshot())
             {
                 await DropAsync(portal, "the core is shutting down").ConfigureAwait(false);
+                try
+                {
+                    // Tells the portal at once, rather than after its heartbeat timeout.
+                    await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portal.Id, Instance).ConfigureAwait(false);
+                }
+                catch (NatsException e)
+                {
+                    _log.LogWarning("Could not tell portal {Portal} that the core is stopping: {Reason}", portal.Id, e.Message);
+                }
             }
         }
         finally
@@ -150,6 +161,11 @@ internal sealed class CoreRelay : IAsyncDisposable
             portalId = r.String();
             byte[] presented = SHA256.HashData(Encoding.UTF8.GetBytes(r.String()));
             accepted = CryptographicOperations.FixedTimeEquals(presented, _secretHash) && IsSubjectToken(portalId);
+        }
+
+        if (_stopping)
+        {
+            return; // unanswered: the portal tries again, and the next core answers
         }
 
         var reply = new WireWriter(64);
