@@ -15,6 +15,7 @@ internal sealed class GameContext(
     TimeProvider clock,
     IGameServices services,
     ILogger log,
+    ILogger audit,
     IConfiguration settings,
     StateSerializer state) : IGameContext
 {
@@ -32,6 +33,8 @@ internal sealed class GameContext(
     public DateTimeOffset Now => clock.GetUtcNow();
 
     public ILogger Log { get; } = log;
+
+    public ILogger Audit { get; } = audit;
 
     public IConfiguration Settings { get; } = settings;
 

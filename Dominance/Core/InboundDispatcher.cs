@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Dominance.Api;
 using Microsoft.Extensions.Logging;
 
@@ -18,9 +20,12 @@ namespace Dominance.Core;
 /// <see cref="IGameModule.OnDisconnect"/> runs; an input still in flight finds the session gone after its await.</para>
 /// <para>While the loop <see cref="Hold"/>s inputs (a reload's swap waits for the inputs in flight to finish), no input
 /// starts; completing ones leave their sessions' queues for <see cref="Resume"/>.</para>
+/// <para>Each input's time from the portal to its handled end (synchronous return, or the completion of its await) is
+/// recorded in <c>replyTime</c>, in seconds.</para>
 /// </remarks>
 internal sealed class InboundDispatcher(
-    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, TimeProvider clock, int queueLimit, ILogger log)
+    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, TimeProvider clock, int queueLimit, ILogger log,
+    Histogram<double> replyTime)
 {
     private const string FailureNotice = "Something went wrong while handling that. The error has been logged.";
 
@@ -159,11 +164,13 @@ internal sealed class InboundDispatcher(
 
         if (pending.IsCompletedSuccessfully)
         {
+            RecordReplyTime(item.Received);
             return;
         }
 
         if (pending.IsCompleted)
         {
+            RecordReplyTime(item.Received);
             try
             {
                 pending.GetAwaiter().GetResult();
@@ -180,11 +187,19 @@ internal sealed class InboundDispatcher(
         int number = ++queue.Started;
         queue.InFlight = number;
         _inFlight.Add(session);
-        _ = CompleteAsync(pending, session, queue, item.Text!, number);
+        _ = CompleteAsync(pending, session, queue, item.Text!, number, item.Received);
+    }
+
+    private void RecordReplyTime(long received)
+    {
+        if (received != 0 && replyTime.Enabled)
+        {
+            replyTime.Record(Stopwatch.GetElapsedTime(received).TotalSeconds);
+        }
     }
 
     /// <summary>Waits for an input in flight, then starts what its session has waiting.</summary>
-    private async Task CompleteAsync(ValueTask pending, CoreSession session, SessionInputs queue, string input, int number)
+    private async Task CompleteAsync(ValueTask pending, CoreSession session, SessionInputs queue, string input, int number, long received)
     {
         try
         {
@@ -194,6 +209,8 @@ internal sealed class InboundDispatcher(
         {
             ReportFailure(session, e, input);
         }
+
+        RecordReplyTime(received);
 
         if (queue.InFlight != number)
         {

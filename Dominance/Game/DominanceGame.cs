@@ -142,6 +142,14 @@ public sealed partial class DominanceGame : IGameModule
 
         if (_commands.TryGetValue(verb, out Command? command))
         {
+            if (command.Need == Need.Admin)
+            {
+                // Admin commands are audited, allowed or not. Their arguments name players or carry announcements, never a password.
+                _game.Audit.LogInformation(
+                    "Admin command {Command} {Arguments} by {Player} (session {Session}){Refused}",
+                    command.Name, rest, caller.Player?.Name ?? "a visitor", session, caller.Player is { IsAdmin: true } ? "" : ": refused, not an admin");
+            }
+
             return Allowed(caller, command) ? command.Run(caller, rest) : ValueTask.CompletedTask;
         }
 
