@@ -79,6 +79,7 @@ internal sealed class GameContext(
     {
         if (sessions.TryGet(session, out CoreSession? s) && !s.Closing)
         {
+            s.EchoOff = !enabled;
             s.Link.SetEcho(enabled);
         }
     }

@@ -144,13 +144,14 @@ internal sealed class InboundDispatcher(
             }
             catch (Exception e)
             {
-                ReportFailure(session, e, item.Text);
+                ReportFailure(session, e, "(an out-of-band message)");
             }
 
             return;
         }
 
         Interlocked.Increment(ref _inputsHandled);
+        bool secret = session.EchoOff; // as it was when the line was typed: the game may turn the echo on while handling it
         ValueTask pending;
         try
         {
@@ -158,7 +159,7 @@ internal sealed class InboundDispatcher(
         }
         catch (Exception e)
         {
-            ReportFailure(session, e, item.Text);
+            ReportFailure(session, e, Loggable(item.Text, secret));
             return;
         }
 
@@ -177,7 +178,7 @@ internal sealed class InboundDispatcher(
             }
             catch (Exception e)
             {
-                ReportFailure(session, e, item.Text);
+                ReportFailure(session, e, Loggable(item.Text, secret));
             }
 
             return;
@@ -187,7 +188,7 @@ internal sealed class InboundDispatcher(
         int number = ++queue.Started;
         queue.InFlight = number;
         _inFlight.Add(session);
-        _ = CompleteAsync(pending, session, queue, item.Text!, number, item.Received);
+        _ = CompleteAsync(pending, session, queue, Loggable(item.Text, secret), number, item.Received);
     }
 
     private void RecordReplyTime(long received)
@@ -254,6 +255,27 @@ internal sealed class InboundDispatcher(
             SessionTable.Send(session, OutputKind.Text, OutputPayload.ForLine(
                 $"Your earlier command is still running, and {waiting.Count} more are waiting for it. Input is dropped until they have run."));
         }
+    }
+
+    /// <summary>
+    /// What the log may say of an input: its first word only, since the rest may be a password
+    /// (<c>connect Alice secret</c>), and nothing of a line typed with the echo off (a password on its own line).
+    /// </summary>
+    private static string Loggable(string? input, bool typedWithEchoOff)
+    {
+        if (input is null)
+        {
+            return "(an event)";
+        }
+
+        if (typedWithEchoOff)
+        {
+            return "(a line typed with the echo off, not logged)";
+        }
+
+        int space = input.IndexOf(' ');
+        string verb = space < 0 ? input : input[..space] + " ...";
+        return verb.Length <= 40 ? verb : verb[..40] + "...";
     }
 
     private void ReportFailure(CoreSession session, Exception e, string? input)
