@@ -19,7 +19,8 @@ namespace Dominance.Core;
 /// <para>Units follow OpenTelemetry (<c>s</c>, <c>By</c>, <c>{session}</c>); the Prometheus exporter turns
 /// <c>dominance.game_thread.busy</c> in <c>s</c> into <c>dominance_game_thread_busy_seconds_total</c>.</para>
 /// <para>Parts record through the instance their server gives them. Parts built alone (benchmarks, tests) get
-/// <see cref="Detached"/>, on a meter of another name that no exporter of the server listens to.</para>
+/// <see cref="Detached"/>, on a meter of another name that no exporter of the server listens to, and which observes
+/// nothing: a process-wide meter must not keep every part built in it alive through its callbacks.</para>
 /// </remarks>
 internal sealed class ServerMetrics : IDisposable
 {
@@ -36,6 +37,7 @@ internal sealed class ServerMetrics : IDisposable
 
     private readonly Meter _meter;
     private readonly bool _ownsMeter;
+    private readonly bool _observes;
     private readonly Counter<long> _reloads;
     private readonly Histogram<double> _reloadCompileTime;
     private readonly Histogram<double> _reloadPause;
@@ -46,10 +48,16 @@ internal sealed class ServerMetrics : IDisposable
     private readonly Counter<long> _accountsCreated;
 
     /// <summary>Creates the instruments on a meter made by <paramref name="meters"/> (the host's), or on a meter of its own.</summary>
-    public ServerMetrics(IMeterFactory? meters = null, string name = MeterName)
+    public ServerMetrics(IMeterFactory? meters = null)
+        : this(meters, MeterName, observes: true)
+    {
+    }
+
+    private ServerMetrics(IMeterFactory? meters, string name, bool observes)
     {
         _meter = meters?.Create(new MeterOptions(name)) ?? new Meter(name);
         _ownsMeter = meters is null;
+        _observes = observes;
 
         InputReplyTime = _meter.CreateHistogram(
             "dominance.input.reply_time", "s",
@@ -74,7 +82,7 @@ internal sealed class ServerMetrics : IDisposable
     }
 
     /// <summary>For parts built outside a server (benchmarks, tests): a meter that the server's exporters do not read.</summary>
-    public static ServerMetrics Detached { get; } = new(null, MeterName + ".Detached");
+    public static ServerMetrics Detached { get; } = new(null, MeterName + ".Detached", observes: false);
 
     /// <summary>The meter every instrument is on.</summary>
     public Meter Meter => _meter;
@@ -91,6 +99,11 @@ internal sealed class ServerMetrics : IDisposable
     /// </summary>
     public void ObserveCore(GameLoop core)
     {
+        if (!_observes)
+        {
+            return;
+        }
+
         _meter.CreateObservableCounter("dominance.inputs.handled", () => core.InputsHandled, "{input}", "Inputs the game has been handed.");
         _meter.CreateObservableGauge("dominance.inbound.depth", () => core.Inbound.Count, "{event}", "Events waiting in the inbound channel for the game thread.");
         var busy = new MonotonicReading();
@@ -102,6 +115,11 @@ internal sealed class ServerMetrics : IDisposable
     /// <summary>Publishes what the portal counts. Read when a collector asks, on its thread.</summary>
     public void ObservePortal(IPortalReadings portal)
     {
+        if (!_observes)
+        {
+            return;
+        }
+
         _meter.CreateObservableUpDownCounter("dominance.sessions", portal.SessionsByTransport, "{session}", "Sessions open now, by transport (telnet, websocket).");
         _meter.CreateObservableCounter("dominance.connections.accepted", () => portal.ConnectionsAccepted, "{connection}", "Connections admitted.");
         _meter.CreateObservableCounter("dominance.connections.refused", () => portal.ConnectionsRefused, "{connection}", "Connections turned away (too many, too fast, or shutting down).");
