@@ -107,7 +107,7 @@ internal sealed class DominanceServer : IAsyncDisposable
         builder.Logging.ClearProviders();
         // Every line has its date and time, in UTC. These are defaults: they are registered before the console, whose
         // own configuration (Logging:Console:FormatterOptions) is applied after them and wins. The console picks its
-        // formatter by Logging:Console:FormatterName (simple, json, systemd); AddSimpleConsole would fix it to simple.
+        // formatter by Logging:Console:FormatterName (simple, json, systemd).
         builder.Services.Configure<SimpleConsoleFormatterOptions>(o =>
         {
             o.SingleLine = true;
@@ -120,6 +120,10 @@ internal sealed class DominanceServer : IAsyncDisposable
             o.UseUtcTimestamp = true;
         });
         builder.Logging.AddConsole();
+        // The slim builder sets the console's formatter to "simple" in code, after the console's configuration is bound,
+        // which made Logging:Console:FormatterName have no effect. The setting decides.
+        builder.Services.PostConfigure<ConsoleLoggerOptions>(o =>
+            o.FormatterName = configuration["Logging:Console:FormatterName"] is { Length: > 0 } formatter ? formatter : ConsoleFormatterNames.Simple);
         // The game thread logs; a console that cannot keep up must drop lines rather than block it.
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
