@@ -265,6 +265,7 @@ internal sealed class ReloadCoordinator : IDisposable
         {
             Type moduleType = context.LoadModuleType(compiled.Assembly!, compiled.Symbols);
             StateSerializer serializer = PrepareSerializer(moduleType.Assembly, allowLoss: force || generation == 1);
+            PrepareCode(moduleType.Assembly);
             return new Build(context, moduleType, serializer, [], Stopwatch.GetElapsedTime(started));
         }
         catch (Exception e) when (e is GameLoadException or BadImageFormatException or ReflectionTypeLoadException)
@@ -346,6 +347,36 @@ internal sealed class ReloadCoordinator : IDisposable
         }
 
         return state;
+    }
+
+    /// <summary>
+    /// Compiles every method of the game now, off the game thread. Code in a collectible context is compiled once, fully
+    /// optimized, on its first call; without this, the swap (the new module's constructor and <c>Start</c>) and the first
+    /// commands after it would wait for the JIT on the game thread.
+    /// </summary>
+    internal static void PrepareCode(Assembly game)
+    {
+        foreach (Type type in game.GetTypes())
+        {
+            if (type.ContainsGenericParameters)
+            {
+                continue; // compiled per instantiation, when one is made
+            }
+
+            foreach (MethodBase method in type.GetMethods(BindingFlags.DeclaredOnly | BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
+                .Where(m => !m.IsAbstract && !m.ContainsGenericParameters).Cast<MethodBase>()
+                .Concat(type.GetConstructors(BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)))
+            {
+                try
+                {
+                    RuntimeHelpers.PrepareMethod(method.MethodHandle);
+                }
+                catch (Exception e) when (e is ArgumentException or NotSupportedException or BadImageFormatException or TypeLoadException or InvalidProgramException)
+                {
+                    // Left to be compiled on first call, as without this step.
+                }
+            }
+        }
     }
 
     /// <summary>
