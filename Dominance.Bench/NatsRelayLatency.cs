@@ -74,7 +74,7 @@ internal static class NatsRelayLatency
             coreRelay = new CoreRelay(settings.Nats, core, tokens, TimeProvider.System, NullLogger<CoreRelay>.Instance);
             await coreRelay.StartAsync(CancellationToken.None);
             portalRelay = new PortalRelay(settings.Nats, 4096, TimeProvider.System, NullLogger<PortalRelay>.Instance);
-            portal = new PortalService(settings.Portal, portalRelay, TimeProvider.System, NullLogger<PortalService>.Instance, portalRelay.FirstSessionId);
+            portal = new PortalService(settings.Portal, portalRelay, TimeProvider.System, NullLogger<PortalService>.Instance, firstSessionId: portalRelay.FirstSessionId);
             await portalRelay.StartAsync(portal, CancellationToken.None);
             while (!portalRelay.Attached)
             {

@@ -31,4 +31,6 @@ public sealed class DominanceSettings
 
     /// <summary>Portals in other processes, over NATS, and the portal verb's link to its core.</summary>
     public NatsSettings Nats { get; set; } = new();
+    /// <summary>Metrics: <c>/metrics</c> for Prometheus, and OTLP export.</summary>
+    public MetricsSettings Metrics { get; set; } = new();
 }

@@ -25,6 +25,7 @@ internal static class SettingsRegistration
         services.AddSettings<PersistenceSettings, PersistenceSettingsValidator>(settings.Persistence);
         services.AddSettings<ReloadSettings, ReloadSettingsValidator>(settings.Reload);
         services.AddSettings<NatsSettings, NatsSettingsValidator>(settings.Nats);
+        services.AddSettings<MetricsSettings, MetricsSettingsValidator>(settings.Metrics);
         return services;
     }
 
