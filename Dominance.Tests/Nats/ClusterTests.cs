@@ -59,7 +59,8 @@ public sealed partial class ClusterTests
         a.Signal(9); // no goodbye: only the heartbeat can tell the core
 
         Assert.That(await bob.Lines.WaitForAsync("has left the realm"), Does.Contain("Alice"));
-        Assert.That(cluster.Core.Output, Does.Contain("no heartbeat for").And.Contain("1 session(s) logged off"));
+        // The console logger writes asynchronously: the log line may follow Bob's message by a moment.
+        await Poll.UntilAsync(() => cluster.Core.Output.Contains("no heartbeat for", StringComparison.Ordinal) && cluster.Core.Output.Contains("1 session(s) logged off", StringComparison.Ordinal), "the core logs the portal's players off");
         await bob.SendAsync("chat still here");
         Assert.That(await bob.Lines.WaitForAsync("still here"), Does.Contain("Bob"));
         await bob.SendAsync("who");
