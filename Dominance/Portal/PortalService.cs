@@ -46,6 +46,9 @@ internal sealed class PortalService
     /// <summary>Sessions open now.</summary>
     public int SessionCount => _sessions.Count;
 
+    /// <summary>The sessions open now (a snapshot).</summary>
+    public ICollection<PortalSession> Sessions => _sessions.Values;
+
     /// <summary>Frames waiting in every session's outbox now: output that clients have not taken yet.</summary>
     public long QueuedFrames()
     {
