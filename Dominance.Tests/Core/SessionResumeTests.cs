@@ -124,6 +124,7 @@ public sealed class SessionResumeTests
         await using (alice)
         {
             await alice.SendAsync("quit");
+            Assert.That(await alice.Data.NextAsync(), Is.EqualTo(SessionResume.EndedPackage + " {}"), "the client is told to forget its token");
             await alice.Lines.ClosedAsync();
             await Poll.UntilAsync(() => game.Disconnected.Contains(id), "a quit ends the session at once");
         }

@@ -26,7 +26,8 @@ namespace Dominance.Core;
 /// <see cref="IGameModule.OnResume"/> runs. A session whose old connection has not yet been noticed gone (a network
 /// that dropped without a word) is taken over the same way, and the old connection is closed. Any other token is
 /// refused with a line saying to log in again and <c>Core.Resume.Refused {"reason":"..."}</c>, and the connection goes
-/// on as a new one.</para>
+/// on as a new one. A logged-in session that the core closes (the game's disconnect, idle logoff) is sent
+/// <c>Core.Resume.Ended {}</c> first.</para>
 /// </remarks>
 internal sealed class SessionResume(
     ResumeTokens tokens, CoreSettings settings, SessionTable sessions, TimerQueue timers, TimeProvider clock, Func<IGameModule> module, ILogger log)
@@ -36,6 +37,9 @@ internal sealed class SessionResume(
 
     /// <summary>The out-of-band package that tells a client its token was refused.</summary>
     public const string RefusedPackage = "Core.Resume.Refused";
+
+    /// <summary>The out-of-band package that tells a client its session was closed, so its token is of no more use.</summary>
+    public const string EndedPackage = "Core.Resume.Ended";
 
     private static readonly TimeSpan s_renewal = TimeSpan.FromMinutes(30);
 

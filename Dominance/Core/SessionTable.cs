@@ -116,6 +116,12 @@ internal sealed class SessionTable
             return;
         }
 
+        if (session.Account is not null && session.Parked is null && session.Info.SupportsOutOfBand)
+        {
+            // Its token will not resume it: the client can forget it rather than present it and be refused.
+            Send(session, OutputKind.Data, OutputPayload.ForData(SessionResume.EndedPackage, "{}"));
+        }
+
         session.Closing = true;
         _open--;
         session.IdleTimer?.Cancel();
