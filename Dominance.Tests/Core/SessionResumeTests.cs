@@ -116,6 +116,28 @@ public sealed class SessionResumeTests
     }
 
     [Test]
+    public async Task IdleLogoffStillEndsAParkedSession()
+    {
+        var clock = new ManualClock();
+        await using TestServer server = await TestServer.StartAsync(
+            s => (s.Core.IdleTimeout, s.Core.ResumeGrace) = (TimeSpan.FromMinutes(10), TimeSpan.FromHours(1)), clock: clock);
+        TestModule game = server.TestModule;
+        (WebSocketTestClient alice, SessionId id, string token) = await LogInAsync(server, "alice");
+        await using WebSocketTestClient bob = await server.WebSocketAsync();
+        await bob.Lines.WaitForAsync("Welcome");
+        await alice.DisposeAsync();
+        await Poll.UntilAsync(() => server.Log.Contains($"Session {id} (alice) lost its connection"), "the server parks alice's session");
+
+        clock.Advance(TimeSpan.FromMinutes(11));
+        await bob.SendAsync("echo wake up"); // a turn of the loop, which runs the timers now due
+        await Poll.UntilAsync(() => game.Disconnected.Contains(id), "idle logoff ends the parked session within its grace period");
+        Assert.That(server.Log.Contains($"Session {id} idle for"), Is.True, server.Log.Text);
+
+        await using WebSocketTestClient late = await server.WebSocketAsync(gmcp: true, resume: token);
+        Assert.That(await late.Lines.NextAsync(), Does.Contain("Your session has ended"));
+    }
+
+    [Test]
     public async Task ASessionClosedByTheGameIsNotParked()
     {
         await using TestServer server = await TestServer.StartAsync();
