@@ -58,7 +58,11 @@ public interface IGameModule
     {
     }
 
-    /// <summary>The session has gone: the client left, was disconnected, or timed out. It can no longer be sent to.</summary>
+    /// <summary>
+    /// The session has gone: the client left, was disconnected, or timed out. It can no longer be sent to. For a session
+    /// logged in to an account whose connection dropped, this comes only once the grace period for resuming it is over
+    /// (see <see cref="OnResume"/>).
+    /// </summary>
     void OnDisconnect(SessionId session);
 
     /// <summary>

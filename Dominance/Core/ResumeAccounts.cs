@@ -37,15 +37,3 @@ internal sealed class ResumeAccounts(IAccounts accounts, SessionResume resume) :
         return result;
     }
 }
-
-/// <summary>The server's services as game code sees them: the same, with <see cref="ResumeAccounts"/> for accounts.</summary>
-internal sealed class ResumeServices(IGameServices services, SessionResume resume) : IGameServices
-{
-    public IAccounts? Accounts { get; } = services.Accounts is { } accounts ? new ResumeAccounts(accounts, resume) : null;
-
-    public void RequestReload() => services.RequestReload();
-
-    public Task<SaveResult> SaveAsync() => services.SaveAsync();
-
-    public void RequestShutdown(string reason) => services.RequestShutdown(reason);
-}

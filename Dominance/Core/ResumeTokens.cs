@@ -144,30 +144,3 @@ internal sealed class ResumeTokens
         return new ResumeTokenCheck(now < expires ? ResumeTokenStatus.Valid : ResumeTokenStatus.Expired, account, session, expires);
     }
 }
-
-/// <summary>What a resume token turned out to be.</summary>
-internal enum ResumeTokenStatus : byte
-{
-    /// <summary>Signed with this key and not expired.</summary>
-    Valid,
-
-    /// <summary>Not a token at all.</summary>
-    Malformed,
-
-    /// <summary>Well formed, but not signed with this key: made up, altered, or from another server.</summary>
-    Forged,
-
-    /// <summary>Signed with this key, but past its expiry.</summary>
-    Expired,
-}
-
-/// <summary>The result of <see cref="ResumeTokens.Check"/>: the status and, for a signed token, what it says.</summary>
-/// <param name="Status">What the token is.</param>
-/// <param name="Account">The account it was issued to (signed tokens only, expired ones included).</param>
-/// <param name="Session">The core session it was issued for (signed tokens only).</param>
-/// <param name="Expires">When it stops being valid (signed tokens only).</param>
-internal readonly record struct ResumeTokenCheck(ResumeTokenStatus Status, string? Account, SessionId Session, DateTimeOffset Expires)
-{
-    /// <summary>A token that says nothing that can be trusted.</summary>
-    public static ResumeTokenCheck Fail(ResumeTokenStatus status) => new(status, null, default, default);
-}
