@@ -103,6 +103,7 @@ public sealed class SessionResumeTests
             // As when a phone's network drops: the server has not noticed, and the client comes back on a new connection.
             await using WebSocketTestClient back = await server.WebSocketAsync(gmcp: true, resume: token);
             Assert.That(await alice.Lines.WaitForAsync("resumed on another connection"), Does.Contain("this one is closing"));
+            Assert.That(await alice.Data.NextAsync(), Is.EqualTo(SessionResume.EndedPackage + " {}"), "the old client forgets its token: it will not take the session back");
             await alice.Lines.ClosedAsync();
             await back.SendAsync("say still me");
             Assert.That(await back.Lines.WaitForAsync("You say:"), Is.EqualTo("You say: still me"));

@@ -129,7 +129,14 @@ internal sealed class SessionResume(
         else
         {
             // Its old connection has not been noticed gone (a network that dropped without a word): the new one wins.
+            // It is told to forget its token, or two tabs holding the same one would take the session from each other
+            // in turn.
             ISessionLink old = session.Link;
+            if (session.Info.SupportsOutOfBand)
+            {
+                Send(old, OutputKind.Data, OutputPayload.ForData(EndedPackage, "{}"));
+            }
+
             sessions.Detach(session);
             old.Close(OutputPayload.ForLine("This session has been resumed on another connection, so this one is closing."));
             Attach(session, link, info);
