@@ -18,14 +18,18 @@ namespace Dominance.Core;
 /// <para>Negotiation changes (<see cref="InboundKind.InfoChanged"/>) apply at once. A disconnect does not wait either:
 /// the session leaves, what it had waiting is dropped (nobody is left to read the answers), and
 /// <see cref="IGameModule.OnDisconnect"/> runs; an input still in flight finds the session gone after its await.</para>
+/// <para>Events name the portal's connection; a session that resumed on a new connection is found by it
+/// (<see cref="SessionTable.TryGetByTransport"/>). A connection that presents a resume token may take a parked session
+/// over instead of starting a new one, and a logged-in session whose connection goes may be parked instead of ending
+/// (<see cref="SessionResume"/>).</para>
 /// <para>While the loop <see cref="Hold"/>s inputs (a reload's swap waits for the inputs in flight to finish), no input
 /// starts; completing ones leave their sessions' queues for <see cref="Resume"/>.</para>
 /// <para>Each input's time from the portal to its handled end (synchronous return, or the completion of its await) is
 /// recorded in <c>replyTime</c>, in seconds.</para>
 /// </remarks>
 internal sealed class InboundDispatcher(
-    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, TimeProvider clock, int queueLimit, ILogger log,
-    Histogram<double> replyTime)
+    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, SessionResume resume, TimeProvider clock, int queueLimit,
+    ILogger log, Histogram<double> replyTime)
 {
     private const string FailureNotice = "Something went wrong while handling that. The error has been logged.";
 
@@ -88,6 +92,9 @@ internal sealed class InboundDispatcher(
     {
         switch (item.Kind)
         {
+            case InboundKind.Connected when item.Text is { } token && resume.TryResume(item.Link!, item.Info!, token):
+                break;
+
             case InboundKind.Connected:
                 CoreSession added = sessions.Add(item.Link!, item.Info!, clock.GetTimestamp());
                 idle.Watch(added);
@@ -102,7 +109,7 @@ internal sealed class InboundDispatcher(
 
                 break;
 
-            case InboundKind.Input or InboundKind.Data when sessions.TryGet(item.Session, out CoreSession? session) && !session.Closing:
+            case InboundKind.Input or InboundKind.Data when sessions.TryGetByTransport(item.Session, out CoreSession? session) && !session.Closing:
                 session.LastInput = clock.GetTimestamp();
                 if (session.Inputs is { } inputs && (inputs.InFlight != 0 || inputs.Waiting.Count > 0))
                 {
@@ -115,11 +122,17 @@ internal sealed class InboundDispatcher(
 
                 break;
 
-            case InboundKind.InfoChanged when sessions.TryGet(item.Session, out CoreSession? session):
-                session.Info = item.Info!;
+            case InboundKind.InfoChanged when sessions.TryGetByTransport(item.Session, out CoreSession? session):
+                session.Info = item.Info!.Id == session.Id ? item.Info : item.Info with { Id = session.Id };
                 break;
 
-            case InboundKind.Disconnected when sessions.Remove(item.Session, out CoreSession? session):
+            case InboundKind.Disconnected when sessions.TryGetByTransport(item.Session, out CoreSession? session):
+                if (resume.TryPark(session))
+                {
+                    break;
+                }
+
+                sessions.Remove(session.Id, out _);
                 try
                 {
                     modules.Module.OnDisconnect(session.Id);
@@ -153,6 +166,7 @@ internal sealed class InboundDispatcher(
         Interlocked.Increment(ref _inputsHandled);
         bool secret = session.EchoOff; // as it was when the line was typed: the game may turn the echo on while handling it
         ValueTask pending;
+        resume.Current = session; // a login started in this call is bound to this session
         try
         {
             pending = modules.Module.OnInput(session.Id, item.Text!);
@@ -161,6 +175,10 @@ internal sealed class InboundDispatcher(
         {
             ReportFailure(session, e, Loggable(item.Text, secret));
             return;
+        }
+        finally
+        {
+            resume.Current = null;
         }
 
         if (pending.IsCompletedSuccessfully)

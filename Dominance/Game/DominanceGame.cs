@@ -173,6 +173,21 @@ public sealed partial class DominanceGame : IGameModule
         }
     }
 
+    /// <summary>
+    /// The player's client lost its connection and came back within the server's grace period: the character never
+    /// left. The text it missed has been delivered; the browser client cleared its map when the connection dropped, so
+    /// it gets the realm and the player again.
+    /// </summary>
+    public void OnResume(SessionId session)
+    {
+        if (_state.Sessions.TryGetValue(session, out Visitor? visitor) && PlayerOf(visitor) is { } player)
+        {
+            SendPlayer(player);
+        }
+
+        _game.SendData(session, "Dominance.Map", MapJson());
+    }
+
     /// <summary>Takes the character a session plays out of the world: it is no longer online, and a guest is forgotten.</summary>
     private void LeaveWorld(SessionId session, Visitor visitor, Player player)
     {

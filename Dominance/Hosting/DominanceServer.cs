@@ -179,7 +179,7 @@ internal sealed class DominanceServer : IAsyncDisposable
             services.GetRequiredService<AccountService>(), services, services.GetRequiredService<IHostApplicationLifetime>(), services.GetRequiredService<ILogger<DominanceServer>>()));
         builder.Services.AddSingleton(services => new GameLoop(
             settings.Core, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game"), services.GetRequiredService<HostGameServices>(),
-            services.GetRequiredService<ServerMetrics>()));
+            services.GetRequiredService<ServerMetrics>(), ResumeTokens.LoadOrCreate(ResumeKeyPath(settings, game))));
         builder.Services.AddSingleton(services => new PortalService(
             settings.Portal, services.GetRequiredService<GameLoop>().Inbound, clock, services.GetRequiredService<ILogger<PortalService>>(),
             services.GetRequiredService<ServerMetrics>(), Audit(services)));
@@ -291,6 +291,21 @@ internal sealed class DominanceServer : IAsyncDisposable
             ? new PostgresGameStore(settings.PostgreSQL)
             : new SqliteGameStore(Path.Combine(game.Sources?.Folder ?? AppContext.BaseDirectory, settings.SqliteFile), logs.CreateLogger<SqliteGameStore>());
 
+
+    /// <summary>
+    /// The resume tokens' key file: <see cref="CoreSettings.ResumeKeyFile"/>, relative to the SQLite database's folder
+    /// (it is as secret as the database), or to the game folder (the executable's, for the built-in game) with PostgreSQL.
+    /// </summary>
+    private static string ResumeKeyPath(DominanceSettings settings, GameSetup game)
+    {
+        string folder = game.Sources?.Folder ?? AppContext.BaseDirectory;
+        if (settings.Persistence.PostgreSQL.Length == 0)
+        {
+            folder = Path.GetDirectoryName(Path.GetFullPath(Path.Combine(folder, settings.Persistence.SqliteFile))) ?? folder;
+        }
+
+        return Path.Combine(folder, settings.Core.ResumeKeyFile);
+    }
 
     /// <summary>The live-reload coordinator, if the game was compiled from source.</summary>
     internal ReloadCoordinator? Reloads => _app.Services.GetService<ReloadCoordinator>();

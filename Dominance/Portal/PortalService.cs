@@ -61,6 +61,9 @@ internal sealed class PortalService : IPortalReadings
     /// <summary>Sessions open now.</summary>
     public int SessionCount => _sessions.Count;
 
+    /// <summary>The sessions open now (a snapshot).</summary>
+    public ICollection<PortalSession> Sessions => _sessions.Values;
+
     /// <summary>Frames waiting in every session's outbox now: output that clients have not taken yet.</summary>
     public long QueuedFrames()
     {

@@ -80,6 +80,9 @@ internal abstract class PortalSession : ISessionLink
     /// <summary>The session's id, assigned by the portal.</summary>
     public SessionId Id { get; }
 
+    /// <summary>The resume token the client presented when it connected, if any: it asks for a parked session back.</summary>
+    public string? ResumeToken { get; init; }
+
     /// <summary>What has been negotiated with the client so far. Replaced, never mutated.</summary>
     public SessionInfo Info => Volatile.Read(ref _info);
 
@@ -170,7 +173,7 @@ internal abstract class PortalSession : ISessionLink
         Task writer = Task.CompletedTask;
         try
         {
-            await Portal.Inbound.WriteAsync(InboundEvent.Connected(this, Info)).ConfigureAwait(false);
+            await Portal.Inbound.WriteAsync(InboundEvent.Connected(this, Info, ResumeToken)).ConfigureAwait(false);
             writer = WriteLoopAsync();
             OnStarted();
             await ReadLoopAsync().ConfigureAwait(false);
