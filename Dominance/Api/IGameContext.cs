@@ -103,9 +103,10 @@ public interface IGameContext
 
     /// <summary>
     /// Asks the server to recompile the game code and swap it in. Returns at once; the result goes to the log and to
-    /// the <see cref="AdminGroup"/>. Does nothing for a game that was not loaded from source.
+    /// the <see cref="AdminGroup"/>. Does nothing for a game that was not loaded from source. A reload whose new code
+    /// would drop game state (see <see cref="StateSerializer"/>) is refused unless <paramref name="force"/> is set.
     /// </summary>
-    void RequestReload();
+    void RequestReload(bool force = false);
 
     /// <summary>
     /// Saves the world now. After the current callback, the module's <see cref="IGameModule.ExportState"/> runs on the

@@ -112,7 +112,7 @@ internal sealed class GameContext(
     public IReadOnlyCollection<SessionId> GroupMembers(string group) =>
         sessions.Members(group) is { } members ? OpenIds(members) : [];
 
-    public void RequestReload() => services.RequestReload();
+    public void RequestReload(bool force = false) => services.RequestReload(force);
 
     public void RequestShutdown(string reason) => services.RequestShutdown(reason);
 
