@@ -20,7 +20,7 @@ namespace Dominance.Core;
 /// starts; completing ones leave their sessions' queues for <see cref="Resume"/>.</para>
 /// </remarks>
 internal sealed class InboundDispatcher(
-    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, TimeProvider clock, int queueLimit, ILogger log)
+    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, TimeProvider clock, int queueLimit, FailureLog failures, ILogger log)
 {
     private const string FailureNotice = "Something went wrong while handling that. The error has been logged.";
 
@@ -243,5 +243,17 @@ internal sealed class InboundDispatcher(
     {
         log.LogError(e, "Game code failed while handling {Input} from session {Session}", input ?? "(an event)", session.Id);
         SessionTable.Send(session, OutputKind.Text, OutputPayload.ForLine(FailureNotice));
+
+        // Admins see it where they are: the exception and the game's file:line (the errors command lists the last ten).
+        GameFailure failure = FailureLog.Describe(clock.GetUtcNow(), e, input is null ? $"session {session.Id}" : $"handling '{FirstWord(input)}' from session {session.Id}");
+        failures.Add(failure);
+        sessions.SendToGroup(IGameContext.AdminGroup, OutputKind.Text, OutputPayload.ForLine($"[error] {failure.Summary}"), except: null, outOfBandOnly: false);
+    }
+
+    /// <summary>The command word alone: the rest of a line may be a password, and admins are not to see it.</summary>
+    private static string FirstWord(string input)
+    {
+        string word = input.TrimStart().Split(' ', 2)[0];
+        return word.Length <= 20 ? word : word[..20] + "...";
     }
 }

@@ -132,7 +132,7 @@ internal sealed class DominanceServer : IAsyncDisposable
             services.GetRequiredService<IGameStore>(), services.GetRequiredService<GameLoop>(), settings.Persistence, clock,
             services.GetRequiredService<ILogger<WorldSaves>>()));
         builder.Services.AddSingleton(services => new HostGameServices(
-            services.GetRequiredService<AccountService>(), services, services.GetRequiredService<IHostApplicationLifetime>(), services.GetRequiredService<ILogger<DominanceServer>>()));
+            services.GetRequiredService<AccountService>(), settings.Reload, services, services.GetRequiredService<IHostApplicationLifetime>(), services.GetRequiredService<ILogger<DominanceServer>>()));
         builder.Services.AddSingleton(services => new GameLoop(
             settings.Core, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game"), services.GetRequiredService<HostGameServices>()));
         builder.Services.AddSingleton(services => new PortalService(

@@ -11,6 +11,8 @@ namespace Dominance.Reload;
 /// </summary>
 internal sealed class GameLoadContext(int generation) : AssemblyLoadContext($"game-{generation}", isCollectible: true)
 {
+    private Assembly? _game;
+
     /// <summary>The generation this context holds.</summary>
     public int Generation { get; } = generation;
 
@@ -24,6 +26,7 @@ internal sealed class GameLoadContext(int generation) : AssemblyLoadContext($"ga
         using var imageStream = new MemoryStream(image);
         using var symbolStream = symbols is null ? null : new MemoryStream(symbols);
         Assembly assembly = LoadFromStream(imageStream, symbolStream);
+        _game = assembly;
         Type[] modules = [.. assembly.GetExportedTypes().Where(t => t.IsClass && !t.IsAbstract && typeof(IGameModule).IsAssignableFrom(t))];
         return modules switch
         {
@@ -34,8 +37,21 @@ internal sealed class GameLoadContext(int generation) : AssemblyLoadContext($"ga
         };
     }
 
+    /// <summary>
+    /// Loads a snippet (<c>eval</c>) compiled against this generation's game, and returns its entry point. It stays
+    /// loaded as long as the generation does, and is unloaded with it.
+    /// </summary>
+    public Func<object, object?> LoadSnippet(byte[] image, string typeName, string methodName)
+    {
+        using var stream = new MemoryStream(image);
+        Assembly snippet = LoadFromStream(stream);
+        return snippet.GetType(typeName, throwOnError: true)!.GetMethod(methodName)!.CreateDelegate<Func<object, object?>>();
+    }
+
     /// <inheritdoc/>
-    protected override Assembly? Load(AssemblyName assemblyName) => null;
+    /// <remarks>The game's own assembly, for snippets that reference it; everything else comes from the host.</remarks>
+    protected override Assembly? Load(AssemblyName assemblyName) =>
+        _game is { } game && AssemblyName.ReferenceMatchesDefinition(assemblyName, game.GetName()) ? game : null;
 }
 
 /// <summary>A compiled game that cannot be used (no module class, or several).</summary>
