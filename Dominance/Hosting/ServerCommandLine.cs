@@ -32,6 +32,8 @@ internal static class ServerCommandLine
           },
           "Reload": {
             "Watch": true,
+            // Admins may run C# against the live game (eval); every use is logged. false turns it off.
+            "Eval": true,
             // A token (openssl rand -hex 16) turns on POST /admin/reload, for scripts on this machine that send it as
             // "Authorization: Bearer <token>". Empty: the endpoint is off.
             "AdminToken": ""
