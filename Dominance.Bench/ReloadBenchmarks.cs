@@ -111,6 +111,7 @@ public class EditToLiveBenchmarks
         settings.Portal.TelnetPort = 0;
         settings.Portal.HttpPort = 0;
         settings.Portal.CommandRateLimit = 0;
+        settings.Portal.ConnectionRateLimit = 0; // the players all connect from loopback at once
         _server = DominanceServer.Create(settings, new ConfigurationBuilder().Build(), GameSources.FromFolder(_folder), null, logging => logging.SetMinimumLevel(LogLevel.Warning));
         _server.StartAsync().GetAwaiter().GetResult();
         _client = new TcpClient { NoDelay = true };

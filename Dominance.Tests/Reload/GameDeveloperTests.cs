@@ -17,7 +17,8 @@ public sealed class GameDeveloperTests
         await using (ServerProcess cold = ServerProcess.Start([folder.Path]))
         {
             await cold.WaitUntilRunningAsync();
-            Assert.That(cold.Output, Does.Contain("Compiled " + folder.Path).And.Not.Contain("from the compile cache"));
+            await Poll.UntilAsync(() => cold.Output.Contains("Compiled " + folder.Path, StringComparison.Ordinal), "the cold start compiled");
+            Assert.That(cold.Output, Does.Not.Contain("from the compile cache"));
             string cache = Path.Combine(folder.Path, ".dominance", "cache");
             await Poll.UntilAsync(() => Directory.Exists(cache) && Directory.GetFiles(cache, "*.dll").Length == 1, "the build was written to the cache");
             cold.Signal(15);
@@ -27,7 +28,8 @@ public sealed class GameDeveloperTests
         await using (ServerProcess warm = ServerProcess.Start([folder.Path]))
         {
             await warm.WaitUntilRunningAsync();
-            Assert.That(warm.Output, Does.Contain($"Loaded {folder.Path} from the compile cache").And.Not.Contain("Compiled "));
+            await Poll.UntilAsync(() => warm.Output.Contains($"Loaded {folder.Path} from the compile cache", StringComparison.Ordinal), "the warm start loaded the cache");
+            Assert.That(warm.Output, Does.Not.Contain("Compiled "));
             await using TelnetTestClient player = await TelnetTestClient.ConnectAsync(warm.Telnet);
             await player.Lines.WaitForAsync("welcome cached");
             await player.SendAsync("inc");
@@ -40,9 +42,36 @@ public sealed class GameDeveloperTests
         folder.Write(GameFolder.Source("edited"));
         await using ServerProcess edited = ServerProcess.Start([folder.Path]);
         await edited.WaitUntilRunningAsync();
-        Assert.That(edited.Output, Does.Contain("Compiled " + folder.Path));
+        await Poll.UntilAsync(() => edited.Output.Contains("Compiled " + folder.Path, StringComparison.Ordinal), "the edited game was compiled");
         edited.Signal(15);
         Assert.That(await edited.ExitCodeAsync(), Is.Zero, edited.Output);
+    }
+
+    [Test]
+    public async Task ADamagedCacheEntryIsCompiledAgainAndReplaced()
+    {
+        using var folder = new GameFolder(GameFolder.Source("v1"));
+        string cache = Path.Combine(folder.Path, ".dominance", "cache");
+        await using (ServerProcess cold = ServerProcess.Start([folder.Path]))
+        {
+            await cold.WaitUntilRunningAsync();
+            await Poll.UntilAsync(() => Directory.Exists(cache) && Directory.GetFiles(cache, "*.dll").Length == 1, "the build was written to the cache");
+            cold.Signal(15);
+            Assert.That(await cold.ExitCodeAsync(), Is.Zero, cold.Output);
+        }
+
+        string entry = Directory.GetFiles(cache, "*.dll").Single();
+        File.WriteAllBytes(entry, [0x4D, 0x5A, 1, 2, 3]); // a truncated image
+
+        await using ServerProcess server = ServerProcess.Start([folder.Path]);
+        await server.WaitUntilRunningAsync();
+        await Poll.UntilAsync(() => server.Output.Contains("Compiled " + folder.Path, StringComparison.Ordinal), "the damaged entry was compiled again");
+        Assert.That(server.Output, Does.Contain("could not be loaded"));
+        await using TelnetTestClient player = await TelnetTestClient.ConnectAsync(server.Telnet);
+        await player.Lines.WaitForAsync("welcome v1");
+        await Poll.UntilAsync(() => new FileInfo(entry).Length > 5, "the damaged entry was written again");
+        server.Signal(15);
+        Assert.That(await server.ExitCodeAsync(), Is.Zero, server.Output);
     }
 
     [Test]

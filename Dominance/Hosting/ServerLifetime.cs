@@ -13,8 +13,9 @@ namespace Dominance.Hosting;
 /// Ties the game to the host's lifetime. Start: the game's compile (or its load from the compile cache) begins at once,
 /// off the start's path; the listeners bind (so a port in use fails the start before any slow work); then the database
 /// is migrated, the newest intact world save is read, and the game thread starts the module with it. Connections that
-/// arrive meanwhile wait in the inbound channel and are served once the module has started. Stop (Ctrl-C, SIGTERM): every player is told, their queued output is flushed
-/// and their connections closed, the world is saved, then the game thread stops.
+/// arrive meanwhile wait in the inbound channel and are served once the module has started. Stop (Ctrl-C, SIGTERM):
+/// every player is told, their queued output is flushed and their connections closed, the world is saved, then the game
+/// thread stops.
 /// </summary>
 /// <remarks>
 /// Every step of a shutdown that waits for the game thread has a deadline (<see cref="PortalSettings.ShutdownGrace"/>,
@@ -68,8 +69,9 @@ internal sealed class ServerLifetime(
         }
 
         ReadOnlyMemory<byte> state = restored?.Data ?? default;
-        if (_firstBuild is { } firstBuild)
+        if (Interlocked.Exchange(ref _firstBuild, null) is { } firstBuild)
         {
+            // Taken out of the field: a finished task holds its result, and the first module must not outlive its generation.
             (IGameModule module, StateSerializer serializer) = await firstBuild.ConfigureAwait(false);
             core.Start(module, state, serializer);
         }

@@ -11,8 +11,6 @@ namespace Dominance.Reload;
 /// </summary>
 internal sealed class GameLoadContext(int generation) : AssemblyLoadContext($"game-{generation}", isCollectible: true)
 {
-    private Assembly? _game;
-
     /// <summary>The generation this context holds.</summary>
     public int Generation { get; } = generation;
 
@@ -26,7 +24,6 @@ internal sealed class GameLoadContext(int generation) : AssemblyLoadContext($"ga
         using var imageStream = new MemoryStream(image);
         using var symbolStream = symbols is null ? null : new MemoryStream(symbols);
         Assembly assembly = LoadFromStream(imageStream, symbolStream);
-        _game = assembly;
         Type[] modules = [.. assembly.GetExportedTypes().Where(t => t.IsClass && !t.IsAbstract && typeof(IGameModule).IsAssignableFrom(t))];
         return modules switch
         {
@@ -49,9 +46,12 @@ internal sealed class GameLoadContext(int generation) : AssemblyLoadContext($"ga
     }
 
     /// <inheritdoc/>
-    /// <remarks>The game's own assembly, for snippets that reference it; everything else comes from the host.</remarks>
+    /// <remarks>
+    /// The game's own assembly, for snippets that reference it (looked up, not kept in a field: nothing here may hold
+    /// the context's code beyond what the runtime holds); everything else comes from the host.
+    /// </remarks>
     protected override Assembly? Load(AssemblyName assemblyName) =>
-        _game is { } game && AssemblyName.ReferenceMatchesDefinition(assemblyName, game.GetName()) ? game : null;
+        Assemblies.FirstOrDefault(loaded => string.Equals(loaded.GetName().Name, assemblyName.Name, StringComparison.Ordinal));
 }
 
 /// <summary>A compiled game that cannot be used (no module class, or several).</summary>
