@@ -16,6 +16,7 @@ internal sealed class GameContext(
     IGameServices services,
     FailureLog failures,
     ILogger log,
+    ILogger audit,
     IConfiguration settings,
     StateSerializer state) : IGameContext
 {
@@ -33,6 +34,8 @@ internal sealed class GameContext(
     public DateTimeOffset Now => clock.GetUtcNow();
 
     public ILogger Log { get; } = log;
+
+    public ILogger Audit { get; } = audit;
 
     public IConfiguration Settings { get; } = settings;
 
@@ -79,6 +82,7 @@ internal sealed class GameContext(
     {
         if (sessions.TryGet(session, out CoreSession? s) && !s.Closing)
         {
+            s.EchoOff = !enabled;
             s.Link.SetEcho(enabled);
         }
     }
@@ -111,7 +115,7 @@ internal sealed class GameContext(
     public IReadOnlyCollection<SessionId> GroupMembers(string group) =>
         sessions.Members(group) is { } members ? OpenIds(members) : [];
 
-    public void RequestReload() => services.RequestReload();
+    public void RequestReload(bool force = false) => services.RequestReload(force);
 
     public void RequestShutdown(string reason) => services.RequestShutdown(reason);
 

@@ -13,7 +13,7 @@ internal interface IGameServices
     IAccounts? Accounts { get; }
 
     /// <summary>Recompiles the game and swaps it in, if it was loaded from source; otherwise does nothing.</summary>
-    void RequestReload();
+    void RequestReload(bool force);
 
     /// <summary>
     /// Compiles an admin's snippet of C# against the running game, off the game thread, or says why it cannot run
@@ -40,7 +40,7 @@ internal sealed class NoGameServices : IGameServices
 
     public IAccounts? Accounts => null;
 
-    public void RequestReload()
+    public void RequestReload(bool force)
     {
     }
 
