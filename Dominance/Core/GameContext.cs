@@ -14,6 +14,7 @@ internal sealed class GameContext(
     TimerQueue timers,
     TimeProvider clock,
     IGameServices services,
+    FailureLog failures,
     ILogger log,
     ILogger audit,
     IConfiguration settings,
@@ -39,6 +40,8 @@ internal sealed class GameContext(
     public IConfiguration Settings { get; } = settings;
 
     public StateSerializer State { get; } = state;
+
+    public IReadOnlyList<GameFailure> RecentFailures => failures.Recent();
 
     public IAccounts Accounts => services.Accounts ?? throw new InvalidOperationException("This server was started without an account service.");
 
@@ -117,6 +120,41 @@ internal sealed class GameContext(
     public void RequestShutdown(string reason) => services.RequestShutdown(reason);
 
     public Task<SaveResult> SaveAsync() => services.SaveAsync();
+
+    public async Task<string> EvaluateAsync(SessionId requestedBy, string code, object globals)
+    {
+        ArgumentNullException.ThrowIfNull(globals);
+        Log.LogWarning("eval by session {Session} (generation {Generation}): {Code}", requestedBy, Generation, code);
+        Snippet snippet = await services.CompileSnippetAsync(code, globals.GetType()); // back on the game thread
+        if (snippet.Run is not { } run)
+        {
+            return string.Join("\n", snippet.Errors);
+        }
+
+        if (Retired)
+        {
+            return "The game was reloaded meanwhile; run it again.";
+        }
+
+        try
+        {
+            return Describe(run(globals));
+        }
+        catch (Exception e)
+        {
+            Log.LogWarning(e, "eval by session {Session} threw", requestedBy);
+            return $"{e.GetType().Name}: {e.Message}";
+        }
+    }
+
+    /// <summary>An eval's value as text: collections show their first items.</summary>
+    private static string Describe(object? value) => value switch
+    {
+        null => "null",
+        string text => text,
+        System.Collections.IEnumerable items => $"[{string.Join(", ", items.Cast<object?>().Take(50).Select(i => i?.ToString() ?? "null"))}]",
+        _ => value.ToString() ?? "",
+    };
 
     public GameTimer Schedule(TimeSpan delay, Action callback) => ScheduleTimer(delay, TimeSpan.Zero, callback);
 

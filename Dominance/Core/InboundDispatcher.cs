@@ -29,7 +29,7 @@ namespace Dominance.Core;
 /// </remarks>
 internal sealed class InboundDispatcher(
     InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, SessionResume resume, TimeProvider clock, int queueLimit,
-    ILogger log, Histogram<double> replyTime)
+    FailureLog failures, ILogger log, Histogram<double> replyTime)
 {
     private const string FailureNotice = "Something went wrong while handling that. The error has been logged.";
 
@@ -300,5 +300,10 @@ internal sealed class InboundDispatcher(
     {
         log.LogError(e, "Game code failed while handling {Input} from session {Session}", input ?? "(an event)", session.Id);
         SessionTable.Send(session, OutputKind.Text, OutputPayload.ForLine(FailureNotice));
+
+        // Admins see it where they are: the exception and the game's file:line (the errors command lists the last ten).
+        GameFailure failure = FailureLog.Describe(clock.GetUtcNow(), e, input is null ? $"session {session.Id}" : $"handling '{input}' from session {session.Id}");
+        failures.Add(failure);
+        sessions.SendToGroup(IGameContext.AdminGroup, OutputKind.Text, OutputPayload.ForLine($"[error] {failure.Summary}"), except: null, outOfBandOnly: false);
     }
 }

@@ -9,6 +9,8 @@ internal sealed class ResumeServices(IGameServices services, SessionResume resum
 
     public void RequestReload(bool force) => services.RequestReload(force);
 
+    public Task<Snippet> CompileSnippetAsync(string code, Type globals) => services.CompileSnippetAsync(code, globals);
+
     public Task<SaveResult> SaveAsync() => services.SaveAsync();
 
     public void RequestShutdown(string reason) => services.RequestShutdown(reason);

@@ -176,7 +176,7 @@ internal sealed class DominanceServer : IAsyncDisposable
             services.GetRequiredService<IGameStore>(), services.GetRequiredService<GameLoop>(), settings.Persistence, clock,
             services.GetRequiredService<ILogger<WorldSaves>>(), services.GetRequiredService<ServerMetrics>()));
         builder.Services.AddSingleton(services => new HostGameServices(
-            services.GetRequiredService<AccountService>(), services, services.GetRequiredService<IHostApplicationLifetime>(), services.GetRequiredService<ILogger<DominanceServer>>()));
+            services.GetRequiredService<AccountService>(), settings.Reload, services, services.GetRequiredService<IHostApplicationLifetime>(), services.GetRequiredService<ILogger<DominanceServer>>()));
         builder.Services.AddSingleton(services => new GameLoop(
             settings.Core, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game"), services.GetRequiredService<HostGameServices>(),
             services.GetRequiredService<ServerMetrics>(), ResumeTokens.LoadOrCreate(ResumeKeyPath(settings, game))));
