@@ -85,6 +85,13 @@ public interface IGameContext
     /// <summary>The game's log. Writes never block the game thread (lines are dropped if the console falls behind).</summary>
     ILogger Log { get; }
 
+    /// <summary>
+    /// The audit log (category <c>Dominance.Audit</c>), beside the server's own lines about connects, logins, accounts
+    /// and reloads: for what an operator must be able to trace later, such as an admin's commands. Never write a
+    /// password to it.
+    /// </summary>
+    ILogger Audit { get; }
+
     /// <summary>The <c>Game</c> section of the server's settings (appsettings.json, <c>DOMINANCE__Game__*</c>, command line).</summary>
     IConfiguration Settings { get; }
 

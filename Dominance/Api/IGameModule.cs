@@ -58,8 +58,22 @@ public interface IGameModule
     {
     }
 
-    /// <summary>The session has gone: the client left, was disconnected, or timed out. It can no longer be sent to.</summary>
+    /// <summary>
+    /// The session has gone: the client left, was disconnected, or timed out. It can no longer be sent to. For a session
+    /// logged in to an account whose connection dropped, this comes only once the grace period for resuming it is over
+    /// (see <see cref="OnResume"/>).
+    /// </summary>
     void OnDisconnect(SessionId session);
+
+    /// <summary>
+    /// A session that had lost its connection is back, on a new one, with the same id: its player's client presented
+    /// the session's resume token within the server's grace period (<c>Core:ResumeGrace</c>). Nothing else changed for
+    /// the game: there was no <see cref="OnDisconnect"/> and is no <see cref="OnConnect"/>; the output sent meanwhile
+    /// has been delivered. A module that draws state on the client (a map over out-of-band data) may send it again here.
+    /// </summary>
+    void OnResume(SessionId session)
+    {
+    }
 
     /// <summary>
     /// Writes this generation's whole state, normally with <see cref="IGameContext.State"/>.

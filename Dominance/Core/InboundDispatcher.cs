@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Dominance.Api;
 using Microsoft.Extensions.Logging;
 
@@ -16,11 +18,18 @@ namespace Dominance.Core;
 /// <para>Negotiation changes (<see cref="InboundKind.InfoChanged"/>) apply at once. A disconnect does not wait either:
 /// the session leaves, what it had waiting is dropped (nobody is left to read the answers), and
 /// <see cref="IGameModule.OnDisconnect"/> runs; an input still in flight finds the session gone after its await.</para>
+/// <para>Events name the portal's connection; a session that resumed on a new connection is found by it
+/// (<see cref="SessionTable.TryGetByTransport"/>). A connection that presents a resume token may take a parked session
+/// over instead of starting a new one, and a logged-in session whose connection goes may be parked instead of ending
+/// (<see cref="SessionResume"/>).</para>
 /// <para>While the loop <see cref="Hold"/>s inputs (a reload's swap waits for the inputs in flight to finish), no input
 /// starts; completing ones leave their sessions' queues for <see cref="Resume"/>.</para>
+/// <para>Each input's time from the portal to its handled end (synchronous return, or the completion of its await) is
+/// recorded in <c>replyTime</c>, in seconds.</para>
 /// </remarks>
 internal sealed class InboundDispatcher(
-    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, TimeProvider clock, int queueLimit, ILogger log)
+    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, SessionResume resume, TimeProvider clock, int queueLimit,
+    ILogger log, Histogram<double> replyTime)
 {
     private const string FailureNotice = "Something went wrong while handling that. The error has been logged.";
 
@@ -83,6 +92,9 @@ internal sealed class InboundDispatcher(
     {
         switch (item.Kind)
         {
+            case InboundKind.Connected when item.Text is { } token && resume.TryResume(item.Link!, item.Info!, token):
+                break;
+
             case InboundKind.Connected:
                 CoreSession added = sessions.Add(item.Link!, item.Info!, clock.GetTimestamp());
                 idle.Watch(added);
@@ -97,7 +109,7 @@ internal sealed class InboundDispatcher(
 
                 break;
 
-            case InboundKind.Input or InboundKind.Data when sessions.TryGet(item.Session, out CoreSession? session) && !session.Closing:
+            case InboundKind.Input or InboundKind.Data when sessions.TryGetByTransport(item.Session, out CoreSession? session) && !session.Closing:
                 session.LastInput = clock.GetTimestamp();
                 if (session.Inputs is { } inputs && (inputs.InFlight != 0 || inputs.Waiting.Count > 0))
                 {
@@ -110,11 +122,17 @@ internal sealed class InboundDispatcher(
 
                 break;
 
-            case InboundKind.InfoChanged when sessions.TryGet(item.Session, out CoreSession? session):
-                session.Info = item.Info!;
+            case InboundKind.InfoChanged when sessions.TryGetByTransport(item.Session, out CoreSession? session):
+                session.Info = item.Info!.Id == session.Id ? item.Info : item.Info with { Id = session.Id };
                 break;
 
-            case InboundKind.Disconnected when sessions.Remove(item.Session, out CoreSession? session):
+            case InboundKind.Disconnected when sessions.TryGetByTransport(item.Session, out CoreSession? session):
+                if (resume.TryPark(session))
+                {
+                    break;
+                }
+
+                sessions.Remove(session.Id, out _);
                 try
                 {
                     modules.Module.OnDisconnect(session.Id);
@@ -139,38 +157,46 @@ internal sealed class InboundDispatcher(
             }
             catch (Exception e)
             {
-                ReportFailure(session, e, item.Text);
+                ReportFailure(session, e, "(an out-of-band message)");
             }
 
             return;
         }
 
         Interlocked.Increment(ref _inputsHandled);
+        bool secret = session.EchoOff; // as it was when the line was typed: the game may turn the echo on while handling it
         ValueTask pending;
+        resume.Current = session; // a login started in this call is bound to this session
         try
         {
             pending = modules.Module.OnInput(session.Id, item.Text!);
         }
         catch (Exception e)
         {
-            ReportFailure(session, e, item.Text);
+            ReportFailure(session, e, Loggable(item.Text, secret));
             return;
+        }
+        finally
+        {
+            resume.Current = null;
         }
 
         if (pending.IsCompletedSuccessfully)
         {
+            RecordReplyTime(item.Received);
             return;
         }
 
         if (pending.IsCompleted)
         {
+            RecordReplyTime(item.Received);
             try
             {
                 pending.GetAwaiter().GetResult();
             }
             catch (Exception e)
             {
-                ReportFailure(session, e, item.Text);
+                ReportFailure(session, e, Loggable(item.Text, secret));
             }
 
             return;
@@ -180,11 +206,19 @@ internal sealed class InboundDispatcher(
         int number = ++queue.Started;
         queue.InFlight = number;
         _inFlight.Add(session);
-        _ = CompleteAsync(pending, session, queue, item.Text!, number);
+        _ = CompleteAsync(pending, session, queue, Loggable(item.Text, secret), number, item.Received);
+    }
+
+    private void RecordReplyTime(long received)
+    {
+        if (received != 0 && replyTime.Enabled)
+        {
+            replyTime.Record(Stopwatch.GetElapsedTime(received).TotalSeconds);
+        }
     }
 
     /// <summary>Waits for an input in flight, then starts what its session has waiting.</summary>
-    private async Task CompleteAsync(ValueTask pending, CoreSession session, SessionInputs queue, string input, int number)
+    private async Task CompleteAsync(ValueTask pending, CoreSession session, SessionInputs queue, string input, int number, long received)
     {
         try
         {
@@ -194,6 +228,8 @@ internal sealed class InboundDispatcher(
         {
             ReportFailure(session, e, input);
         }
+
+        RecordReplyTime(received);
 
         if (queue.InFlight != number)
         {
@@ -237,6 +273,27 @@ internal sealed class InboundDispatcher(
             SessionTable.Send(session, OutputKind.Text, OutputPayload.ForLine(
                 $"Your earlier command is still running, and {waiting.Count} more are waiting for it. Input is dropped until they have run."));
         }
+    }
+
+    /// <summary>
+    /// What the log may say of an input: its first word only, since the rest may be a password
+    /// (<c>connect Alice secret</c>), and nothing of a line typed with the echo off (a password on its own line).
+    /// </summary>
+    private static string Loggable(string? input, bool typedWithEchoOff)
+    {
+        if (input is null)
+        {
+            return "(an event)";
+        }
+
+        if (typedWithEchoOff)
+        {
+            return "(a line typed with the echo off, not logged)";
+        }
+
+        int space = input.IndexOf(' ');
+        string verb = space < 0 ? input : input[..space] + " ...";
+        return verb.Length <= 40 ? verb : verb[..40] + "...";
     }
 
     private void ReportFailure(CoreSession session, Exception e, string? input)

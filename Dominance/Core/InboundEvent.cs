@@ -5,7 +5,10 @@ namespace Dominance.Core;
 /// <summary>What happened at the portal.</summary>
 internal enum InboundKind : byte
 {
-    /// <summary>A client connected: <see cref="InboundEvent.Link"/> reaches it, <see cref="InboundEvent.Info"/> says what is known of it.</summary>
+    /// <summary>
+    /// A client connected: <see cref="InboundEvent.Link"/> reaches it, <see cref="InboundEvent.Info"/> says what is known
+    /// of it, and <see cref="InboundEvent.Text"/> is the resume token it presented, if any (<see cref="SessionResume"/>).
+    /// </summary>
     Connected,
 
     /// <summary>One line of input (<see cref="InboundEvent.Text"/>).</summary>
@@ -27,18 +30,21 @@ internal enum InboundKind : byte
 /// </summary>
 /// <param name="Kind">What happened.</param>
 /// <param name="Session">The session it happened to.</param>
-/// <param name="Text">The input line, or the JSON of an out-of-band message.</param>
+/// <param name="Text">The input line, the JSON of an out-of-band message, or the resume token of a connect.</param>
 /// <param name="Package">The package name of an out-of-band message.</param>
 /// <param name="Link">How the core reaches the session (<c>Connected</c> only).</param>
 /// <param name="Info">What the portal knows of the session (<c>Connected</c> and <c>InfoChanged</c>).</param>
+/// <param name="Received">When the portal read an input (<see cref="System.Diagnostics.Stopwatch"/> timestamp), for its reply time.</param>
 internal readonly record struct InboundEvent(
-    InboundKind Kind, SessionId Session, string? Text = null, string? Package = null, ISessionLink? Link = null, SessionInfo? Info = null)
+    InboundKind Kind, SessionId Session, string? Text = null, string? Package = null, ISessionLink? Link = null, SessionInfo? Info = null, long Received = 0)
 {
-    /// <summary>A client connected.</summary>
-    public static InboundEvent Connected(ISessionLink link, SessionInfo info) => new(InboundKind.Connected, info.Id, Link: link, Info: info);
+    /// <summary>A client connected, presenting <paramref name="resumeToken"/> if it wants a session back.</summary>
+    public static InboundEvent Connected(ISessionLink link, SessionInfo info, string? resumeToken = null) =>
+        new(InboundKind.Connected, info.Id, resumeToken, Link: link, Info: info);
 
     /// <summary>One line of input.</summary>
-    public static InboundEvent Input(SessionId session, string line) => new(InboundKind.Input, session, line);
+    public static InboundEvent Input(SessionId session, string line) =>
+        new(InboundKind.Input, session, line, Received: System.Diagnostics.Stopwatch.GetTimestamp());
 
     /// <summary>One out-of-band message.</summary>
     public static InboundEvent Data(SessionId session, string package, string json) => new(InboundKind.Data, session, json, package);

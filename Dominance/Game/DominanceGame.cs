@@ -142,6 +142,15 @@ public sealed partial class DominanceGame : IGameModule
 
         if (_commands.TryGetValue(verb, out Command? command))
         {
+            if (command.Need == Need.Admin)
+            {
+                // Admin commands are audited, allowed or not. Their arguments name players or carry announcements, never a password.
+                _game.Audit.LogInformation(
+                    "Admin command '{Command}' by {Player} (session {Session}){Refused}",
+                    rest.Length == 0 ? command.Name : $"{command.Name} {rest}", caller.Player?.Name ?? "a visitor", session,
+                    caller.Player is { IsAdmin: true } ? "" : ": refused, not an admin");
+            }
+
             return Allowed(caller, command) ? command.Run(caller, rest) : ValueTask.CompletedTask;
         }
 
@@ -162,6 +171,21 @@ public sealed partial class DominanceGame : IGameModule
             LeaveWorld(session, visitor, player);
             _game.SendToGroup(Online, $"{NameOf(player)} has left the realm.");
         }
+    }
+
+    /// <summary>
+    /// The player's client lost its connection and came back within the server's grace period: the character never
+    /// left. The text it missed has been delivered; the browser client cleared its map when the connection dropped, so
+    /// it gets the realm and the player again.
+    /// </summary>
+    public void OnResume(SessionId session)
+    {
+        if (_state.Sessions.TryGetValue(session, out Visitor? visitor) && PlayerOf(visitor) is { } player)
+        {
+            SendPlayer(player);
+        }
+
+        _game.SendData(session, "Dominance.Map", MapJson());
     }
 
     /// <summary>Takes the character a session plays out of the world: it is no longer online, and a guest is forgotten.</summary>

@@ -50,7 +50,7 @@ internal static class ServerCommandLine
     /// <c>TelnetPort=5000</c>.
     /// </summary>
     private static readonly string[] s_sections =
-        [PortalSettings.Section, CoreSettings.Section, AccountSettings.Section, PersistenceSettings.Section, ReloadSettings.Section, "Game", "Logging", "Kestrel"];
+        [PortalSettings.Section, CoreSettings.Section, AccountSettings.Section, PersistenceSettings.Section, ReloadSettings.Section, MetricsSettings.Section, "Game", "Logging", "Kestrel"];
 
     /// <summary>Parses <paramref name="args"/> and runs the chosen verb. Returns the process exit code.</summary>
     public static Task<int> InvokeAsync(string[] args) =>

@@ -44,9 +44,18 @@ internal sealed class ReloadCoordinator : IDisposable
     private int _requestQueued;
     private int _forceQueued;
     private int _leaks;
+    private readonly ServerMetrics _metrics;
+    private readonly ILogger _audit;
 
-    public ReloadCoordinator(GameSources sources, GameLoop core, ReloadSettings settings, ILogger<ReloadCoordinator> log)
+    /// <summary>
+    /// Creates the coordinator. Each reload is counted and timed in <paramref name="metrics"/> (<see cref="ServerMetrics.Detached"/>
+    /// if omitted) and written to <paramref name="audit"/> (<paramref name="log"/> if omitted) with its reason and outcome.
+    /// </summary>
+    public ReloadCoordinator(
+        GameSources sources, GameLoop core, ReloadSettings settings, ILogger<ReloadCoordinator> log, ServerMetrics? metrics = null, ILogger? audit = null)
     {
+        _metrics = metrics ?? ServerMetrics.Detached;
+        _audit = audit ?? log;
         _sources = sources;
         _core = core;
         _settings = settings;
@@ -220,6 +229,8 @@ internal sealed class ReloadCoordinator : IDisposable
         }
 
         _generation = generation;
+        _metrics.RecordReload(succeeded: true, compile, pause);
+        _audit.LogInformation("Reload to generation {Generation} ({Reason}): live", generation, reason);
         _log.LogInformation(
             "Reloaded {Source} to generation {Generation} ({Reason}): compiled in {CompileMs:F0} ms, game thread paused {PauseMs:F2} ms",
             _sources.Description, generation, reason, compile.TotalMilliseconds, pause.TotalMilliseconds);
@@ -276,6 +287,8 @@ internal sealed class ReloadCoordinator : IDisposable
 
     private ReloadReport Fail(string reason, TimeSpan compile, TimeSpan pause, string what, IReadOnlyList<string> errors)
     {
+        _metrics.RecordReload(succeeded: false, compile, pause);
+        _audit.LogWarning("Reload ({Reason}): {What}; still running generation {Generation}", reason, what, _generation);
         _log.LogError("{What} for {Source} ({Reason}); still running generation {Generation}:\n  {Errors}", what, _sources.Description, reason, _generation, string.Join("\n  ", errors));
         _core.TellAdmins([$"[reload] {what} ({reason}); still running generation {_generation}:", .. errors.Select(e => "  " + e)]);
         return new ReloadReport(false, _generation, reason, Math.Round(compile.TotalMilliseconds, 1), Math.Round(pause.TotalMilliseconds, 2), errors);

@@ -39,7 +39,9 @@ internal static class WebSocketEndpoint
 
         try
         {
-            await new WebSocketSession(portal, socket, address, gmcp).RunAsync().ConfigureAwait(false);
+            // A client that lost its connection asks for its session back with the token it was given (Core.Resume).
+            string? resume = http.Request.Query["resume"].FirstOrDefault() is { Length: > 0 } token ? token : null;
+            await new WebSocketSession(portal, socket, address, gmcp) { ResumeToken = resume }.RunAsync().ConfigureAwait(false);
             await LingerAsync(socket, http.RequestAborted).ConfigureAwait(false);
         }
         finally
