@@ -65,17 +65,12 @@ internal sealed class GameLoop
     /// <summary>
     /// Creates the core. <paramref name="gameSettings"/> is the game's own configuration section;
     /// <paramref name="services"/> is what game code may ask of the rest of the server (none, if omitted);
-<<<<<<< HEAD
+    /// <paramref name="metrics"/> is where the loop's instruments are published (<see cref="ServerMetrics.Detached"/>, if omitted);
     /// <paramref name="resumeTokens"/> signs the tokens that let a session resume (a key for this process only, if omitted).
     /// </summary>
     public GameLoop(
-        CoreSettings settings, TimeProvider clock, ILoggerFactory loggers, IConfiguration gameSettings, IGameServices? services = null, ResumeTokens? resumeTokens = null)
-=======
-    /// <paramref name="metrics"/> is where the loop's instruments are published (<see cref="ServerMetrics.Detached"/>, if omitted).
-    /// </summary>
-    public GameLoop(
-        CoreSettings settings, TimeProvider clock, ILoggerFactory loggers, IConfiguration gameSettings, IGameServices? services = null, ServerMetrics? metrics = null)
->>>>>>> main
+        CoreSettings settings, TimeProvider clock, ILoggerFactory loggers, IConfiguration gameSettings, IGameServices? services = null,
+        ServerMetrics? metrics = null, ResumeTokens? resumeTokens = null)
     {
         metrics ??= ServerMetrics.Detached;
         _clock = clock;
@@ -85,18 +80,13 @@ internal sealed class GameLoop
         _onTimerFailure = OnTimerFailure;
         Inbound = new InboundPipe(settings.InboundCapacity, _wake);
         Timers = new TimerQueue(clock);
-<<<<<<< HEAD
         var resume = new SessionResume(resumeTokens ?? ResumeTokens.Ephemeral(), settings, Sessions, Timers, clock, () => _modules!.Module, _log); // called only after the constructor
         _modules = new ModuleHost(
-            Sessions, Timers, clock, new ResumeServices(services ?? NoGameServices.Instance, resume), _log, loggers.CreateLogger("Dominance.Game"), gameSettings);
+            Sessions, Timers, clock, new ResumeServices(services ?? NoGameServices.Instance, resume), _log, loggers.CreateLogger("Dominance.Game"),
+            loggers.CreateLogger(AuditLog.Category), gameSettings);
         var idle = new IdleLogoff(settings.IdleTimeout, Sessions, Timers, clock, _log);
-        _dispatcher = new InboundDispatcher(Inbound, Sessions, _modules, idle, resume, clock, settings.InboundCapacity, _log);
-=======
-        _modules = new ModuleHost(Sessions, Timers, clock, services ?? NoGameServices.Instance, _log, loggers.CreateLogger("Dominance.Game"), loggers.CreateLogger(AuditLog.Category), gameSettings);
-        var idle = new IdleLogoff(settings.IdleTimeout, Sessions, Timers, clock, _log);
-        _dispatcher = new InboundDispatcher(Inbound, Sessions, _modules, idle, clock, settings.InboundCapacity, _log, metrics.InputReplyTime);
+        _dispatcher = new InboundDispatcher(Inbound, Sessions, _modules, idle, resume, clock, settings.InboundCapacity, _log, metrics.InputReplyTime);
         metrics.ObserveCore(this);
->>>>>>> main
     }
 
     // ---------------------------------------------------------------------------------------------------------------

@@ -28,12 +28,8 @@ namespace Dominance.Core;
 /// recorded in <c>replyTime</c>, in seconds.</para>
 /// </remarks>
 internal sealed class InboundDispatcher(
-<<<<<<< HEAD
-    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, SessionResume resume, TimeProvider clock, int queueLimit, ILogger log)
-=======
-    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, TimeProvider clock, int queueLimit, ILogger log,
+    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, SessionResume resume, TimeProvider clock, int queueLimit, ILogger log,
     Histogram<double> replyTime)
->>>>>>> main
 {
     private const string FailureNotice = "Something went wrong while handling that. The error has been logged.";
 

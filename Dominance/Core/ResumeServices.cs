@@ -7,7 +7,7 @@ internal sealed class ResumeServices(IGameServices services, SessionResume resum
 {
     public IAccounts? Accounts { get; } = services.Accounts is { } accounts ? new ResumeAccounts(accounts, resume) : null;
 
-    public void RequestReload() => services.RequestReload();
+    public void RequestReload(bool force) => services.RequestReload(force);
 
     public Task<SaveResult> SaveAsync() => services.SaveAsync();
 

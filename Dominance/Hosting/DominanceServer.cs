@@ -179,11 +179,7 @@ internal sealed class DominanceServer : IAsyncDisposable
             services.GetRequiredService<AccountService>(), services, services.GetRequiredService<IHostApplicationLifetime>(), services.GetRequiredService<ILogger<DominanceServer>>()));
         builder.Services.AddSingleton(services => new GameLoop(
             settings.Core, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game"), services.GetRequiredService<HostGameServices>(),
-<<<<<<< HEAD
-            ResumeTokens.LoadOrCreate(ResumeKeyPath(settings, game))));
-=======
-            services.GetRequiredService<ServerMetrics>()));
->>>>>>> main
+            services.GetRequiredService<ServerMetrics>(), ResumeTokens.LoadOrCreate(ResumeKeyPath(settings, game))));
         builder.Services.AddSingleton(services => new PortalService(
             settings.Portal, services.GetRequiredService<GameLoop>().Inbound, clock, services.GetRequiredService<ILogger<PortalService>>(),
             services.GetRequiredService<ServerMetrics>(), Audit(services)));
