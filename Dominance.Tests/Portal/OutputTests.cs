@@ -37,21 +37,14 @@ public sealed class OutputTests
         }
     }
 
-    [TestCase(false, true, TestName = "A telnet client that stops reading never holds the game thread")]
-    [TestCase(true, true, TestName = "A WebSocket client that stops reading never holds the game thread")]
-    [TestCase(false, false, TestName = "A telnet client that stops reading never holds the game thread, sends on Kestrel's threads")]
-    [TestCase(true, false, TestName = "A WebSocket client that stops reading never holds the game thread, sends on Kestrel's threads")]
-    public async Task AClientThatStopsReadingNeverHoldsTheGameThread(bool webSocket, bool inlineSends)
+    [TestCase(false, TestName = "A telnet client that stops reading never holds the game thread")]
+    [TestCase(true, TestName = "A WebSocket client that stops reading never holds the game thread")]
+    public async Task AClientThatStopsReadingNeverHoldsTheGameThread(bool webSocket)
     {
-        // Delivery to an idle session runs on the game thread (PortalSession's remarks), and with Portal:InlineSends
-        // so does the send system call. The stalled client's queue is made large enough that it is never disconnected
-        // here: its write loop ends up waiting on a flush (a send) that cannot finish, with output queued behind it, and
-        // the game must go on regardless.
-        await using TestServer server = await TestServer.StartAsync(s =>
-        {
-            s.Portal.SendQueueCapacity = 1_000_000;
-            s.Portal.InlineSends = inlineSends;
-        });
+        // Delivery to an idle session runs on the game thread (PortalSession's remarks). The stalled client's queue is
+        // made large enough that it is never disconnected here: its write loop ends up waiting on a flush that cannot
+        // finish, with output queued behind it, and the game must go on regardless.
+        await using TestServer server = await TestServer.StartAsync(s => s.Portal.SendQueueCapacity = 1_000_000);
         using TcpClient stalled = webSocket
             ? await WebSocketTestClient.ConnectSilentAsync(server.Http)
             : await TelnetTestClient.ConnectSilentAsync(server.Telnet);

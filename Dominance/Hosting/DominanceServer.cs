@@ -106,7 +106,6 @@ internal sealed class DominanceServer : IAsyncDisposable
 
         ListenOptions? telnet = null;
         ListenOptions? http = null;
-        builder.WebHost.UseSockets(sockets => sockets.UnsafePreferInlineScheduling = settings.Portal.InlineSends);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Runs as the server starts, after the settings were checked (ValidateOnStart): the address parses.

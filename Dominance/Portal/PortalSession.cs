@@ -23,9 +23,8 @@ namespace Dominance.Portal;
 /// <para><b>Delivery runs inline, by design.</b> The channel allows synchronous continuations, so when the write loop is
 /// idle (parked in <c>ReadAsync</c>), the thread that queues a frame, usually the game thread, runs the loop's next
 /// turn itself: it copies the frame into the transport's buffer (Kestrel's output pipe, directly for telnet and through
-/// <c>WebSocket.SendAsync</c> for WebSocket) and flushes. With <see cref="PortalSettings.InlineSends"/> (the default)
-/// Kestrel's socket sender runs within that flush, so this thread also makes the send system call, on a non-blocking
-/// socket; without it, the flush wakes one of Kestrel's I/O threads to send. None of that can block: a pipe over its pause threshold, a WebSocket whose previous send is still
+/// <c>WebSocket.SendAsync</c> for WebSocket) and starts the flush. Kestrel's socket sender makes the send system call,
+/// not this thread. None of that can block: a pipe over its pause threshold, a WebSocket whose previous send is still
 /// under way, or a client that stopped reading make the flush return a pending task, and the game thread returns at
 /// that point; the rest of the turn continues on the thread pool when the transport has room. A loop that is busy that
 /// way is not parked, so queueing more for it runs nothing. This saves a thread hop per delivery, which is most of

@@ -40,15 +40,6 @@ public sealed class PortalSettings
     /// <summary>Messages a session's send queue holds. A client that lets it fill up is disconnected.</summary>
     public int SendQueueCapacity { get; set; } = 1024;
 
-    /// <summary>
-    /// Whether the thread that flushes a session's output makes the send system call itself (Kestrel's
-    /// <c>UnsafePreferInlineScheduling</c>), instead of handing every flush to one of Kestrel's I/O threads. Default on:
-    /// a delivery is then one <c>send</c> on the game thread, with no thread woken for it. A send that cannot complete
-    /// at once (a full socket buffer) still never blocks: it continues on the thread pool. Input is read on the socket's
-    /// completion thread in the same way.
-    /// </summary>
-    public bool InlineSends { get; set; } = true;
-
     /// <summary>How long a graceful shutdown waits for queued output to reach clients before closing them hard.</summary>
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(5);
 }
