@@ -150,7 +150,7 @@ internal sealed class DominanceServer : IAsyncDisposable
         WebApplication app = builder.Build();
         GameLoop core = app.Services.GetRequiredService<GameLoop>();
         PortalService portal = app.Services.GetRequiredService<PortalService>();
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = WebSocketSession.KeepAliveInterval });
         app.Map("/ws", (HttpContext http) => WebSocketEndpoint.HandleAsync(http, portal));
         app.MapGet("/healthz", () => Results.Json(HealthStatus.Read(core, portal)));
         app.UseWebClient();
