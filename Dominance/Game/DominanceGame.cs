@@ -27,6 +27,8 @@ public sealed partial class DominanceGame : IGameModule
     private readonly Dictionary<string, SessionId> _playing = [];
 
     private Dictionary<string, Command> _commands = [];
+    private Comings _arrivals = null!;
+    private Comings _departures = null!;
     private TimeSpan _tickInterval;
     private bool _guestsAllowed;
     private int _startingResources;
@@ -42,6 +44,8 @@ public sealed partial class DominanceGame : IGameModule
     public void Start(IGameContext context, ReadOnlyMemory<byte> state)
     {
         _game = context;
+        _arrivals = new Comings(context, "has entered the realm", "have entered the realm");
+        _departures = new Comings(context, "has left the realm", "have left the realm");
         _tickInterval = TimeSpan.FromSeconds(context.Settings.GetValue("TickSeconds", 10.0));
         _guestsAllowed = context.Settings.GetValue("Guests", true);
         _startingResources = Math.Clamp(context.Settings.GetValue("StartingResources", 100), 0, MaxResources);
@@ -89,7 +93,12 @@ public sealed partial class DominanceGame : IGameModule
 
     public void ExportState(IBufferWriter<byte> output) => _game.State.Write(output, _state);
 
-    public void Stop() => _stopped = true;
+    public void Stop()
+    {
+        _stopped = true;
+        _arrivals.Flush(); // the next generation starts with no summary pending
+        _departures.Flush();
+    }
 
     public void OnConnect(SessionId session)
     {
@@ -169,7 +178,7 @@ public sealed partial class DominanceGame : IGameModule
         if (_state.Sessions.Remove(session, out Visitor? visitor) && PlayerOf(visitor) is { } player)
         {
             LeaveWorld(session, visitor, player);
-            _game.SendToGroup(Online, $"{NameOf(player)} has left the realm.");
+            _departures.Tell(NameOf(player), except: null);
         }
     }
 
@@ -264,7 +273,7 @@ public sealed partial class DominanceGame : IGameModule
         }
 
         _game.Send(session, $"Welcome, {NameOf(player)}.{(player.IsAdmin ? " You are an admin." : "")}");
-        _game.SendToGroup(Online, $"{NameOf(player)} has entered the realm.", except: session);
+        _arrivals.Tell(NameOf(player), except: session);
         if (landless)
         {
             _game.Send(session, LandlessNotice);

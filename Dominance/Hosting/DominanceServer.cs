@@ -202,7 +202,7 @@ internal sealed class DominanceServer : IAsyncDisposable
             MapMetrics(app, () => metricsListener);
         }
 
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = WebSocketSession.KeepAliveInterval });
         app.Map("/ws", (HttpContext http) => WebSocketEndpoint.HandleAsync(http, portal));
         HealthChecks.Map(app, core, portal);
         app.UseWebClient();

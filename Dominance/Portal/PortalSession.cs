@@ -22,11 +22,11 @@ namespace Dominance.Portal;
 /// exactly this loop's position, and the bound needs no more than a counter.</para>
 /// <para><b>Delivery runs inline, by design.</b> The channel allows synchronous continuations, so when the write loop is
 /// idle (parked in <c>ReadAsync</c>), the thread that queues a frame, usually the game thread, runs the loop's next
-/// turn itself: it copies the frame into the transport's buffer (Kestrel's output pipe, directly for telnet and through
-/// <c>WebSocket.SendAsync</c> for WebSocket) and starts the flush. Kestrel's socket sender makes the send system call,
-/// not this thread. None of that can block: a pipe over its pause threshold, a WebSocket whose previous send is still
-/// under way, or a client that stopped reading make the flush return a pending task, and the game thread returns at
-/// that point; the rest of the turn continues on the thread pool when the transport has room. A loop that is busy that
+/// turn itself: it copies the frame into the transport's buffer (Kestrel's output pipe, directly for telnet, and as
+/// whole frames built by the session for WebSocket) and starts the flush. Kestrel's socket sender makes the send system
+/// call, not this thread. None of that can block: a pipe over its pause threshold, a WebSocket connection whose control
+/// frame (a pong) is still under way, or a client that stopped reading make the flush return a pending task, and the
+/// game thread returns at that point; the rest of the turn continues on the thread pool when the transport has room. A loop that is busy that
 /// way is not parked, so queueing more for it runs nothing. This saves a thread hop per delivery, which is most of
 /// the cost of a fan-out. Hazards: the loop reads without a cancellation token, so the deadlock of synchronous
 /// continuations with a cancelable read (dotnet/runtime#33858) cannot occur; nothing in a transport's write path takes
