@@ -46,6 +46,12 @@ internal static class BenchGames
 
             public ValueTask OnInput(SessionId session, string line)
             {
+                if (line.StartsWith("chat ", StringComparison.Ordinal))
+                {
+                    _context.SendToAll($"{session} chats: {line}"); // the players' load in EditToLive
+                    return ValueTask.CompletedTask;
+                }
+
                 _context.Send(session, "{{version}} " + line);
                 return ValueTask.CompletedTask;
             }

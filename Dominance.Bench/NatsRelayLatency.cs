@@ -70,7 +70,7 @@ internal static class NatsRelayLatency
         }
         else
         {
-            var tokens = new ResumeTokens(ResumeTokens.KeyFromSecret(settings.Nats.Secret), TimeProvider.System, TimeSpan.FromDays(1));
+            ResumeTokens tokens = ResumeTokens.FromSecret(settings.Nats.Secret);
             coreRelay = new CoreRelay(settings.Nats, core, tokens, TimeProvider.System, NullLogger<CoreRelay>.Instance);
             await coreRelay.StartAsync(CancellationToken.None);
             portalRelay = new PortalRelay(settings.Nats, 4096, TimeProvider.System, NullLogger<PortalRelay>.Instance);

@@ -95,6 +95,13 @@ public class EditToLiveBenchmarks
     private TcpClient _client = null!;
     private NetworkStream _stream = null!;
     private int _version;
+    private readonly List<TcpClient> _players = [];
+    private readonly CancellationTokenSource _stop = new();
+    private Thread? _chatter;
+
+    /// <summary>Players connected besides the one measuring, together chatting once a second each (every chat goes to everyone).</summary>
+    [Params(0, 40)]
+    public int Players { get; set; }
 
     [GlobalSetup]
     public void Setup()
@@ -105,12 +112,49 @@ public class EditToLiveBenchmarks
         settings.Portal.TelnetPort = 0;
         settings.Portal.HttpPort = 0;
         settings.Portal.CommandRateLimit = 0;
+        settings.Portal.ConnectionRateLimit = 0; // the players all connect from loopback at once
         _server = DominanceServer.Create(settings, new ConfigurationBuilder().Build(), GameSources.FromFolder(_folder), null, logging => logging.SetMinimumLevel(LogLevel.Warning));
         _server.StartAsync().GetAwaiter().GetResult();
         _client = new TcpClient { NoDelay = true };
         _client.Connect(new IPEndPoint(IPAddress.Loopback, _server.TelnetEndPoint.Port));
         _stream = _client.GetStream();
         ReadUntil("welcome");
+        StartPlayers();
+    }
+
+    /// <summary>Connects <see cref="Players"/> telnet players, each reading everything it is sent, and has them chat in turn.</summary>
+    private void StartPlayers()
+    {
+        for (int i = 0; i < Players; i++)
+        {
+            var player = new TcpClient { NoDelay = true };
+            player.Connect(new IPEndPoint(IPAddress.Loopback, _server.TelnetEndPoint.Port));
+            _players.Add(player);
+            NetworkStream stream = player.GetStream();
+            _ = Task.Run(async () =>
+            {
+                byte[] buffer = new byte[16 * 1024];
+                while (!_stop.IsCancellationRequested && await stream.ReadAsync(buffer, _stop.Token).ConfigureAwait(false) > 0)
+                {
+                }
+            });
+        }
+
+        if (Players == 0)
+        {
+            return;
+        }
+
+        _chatter = new Thread(() =>
+        {
+            TimeSpan gap = TimeSpan.FromSeconds(1.0 / Players);
+            for (long n = 0; !_stop.IsCancellationRequested; n++)
+            {
+                _players[(int)(n % Players)].GetStream().Write(System.Text.Encoding.ASCII.GetBytes($"chat hello {n}\r\n"));
+                _stop.Token.WaitHandle.WaitOne(gap);
+            }
+        }) { IsBackground = true, Name = "chatter" };
+        _chatter.Start();
     }
 
     [Benchmark]
@@ -133,6 +177,13 @@ public class EditToLiveBenchmarks
     [GlobalCleanup]
     public void Cleanup()
     {
+        _stop.Cancel();
+        _chatter?.Join();
+        foreach (TcpClient player in _players)
+        {
+            player.Dispose();
+        }
+
         _client.Dispose();
         _server.StopAsync().GetAwaiter().GetResult();
         _server.DisposeAsync().AsTask().GetAwaiter().GetResult();

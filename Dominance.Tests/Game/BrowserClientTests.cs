@@ -117,6 +117,9 @@ public sealed partial class BrowserClientTests
         PageViewportSizeResult viewport = page.ViewportSize!;
         await client.TypeAsync("create Alice secret1");
         await Assertions.Expect(page.Locator("body")).ToHaveAttributeAsync("data-realm", "live");
+        await Assertions.Expect(page.Locator("#player")).ToHaveTextAsync("Alice · 100 resources");
+        await Assertions.Expect(page.Locator("#player")).ToBeInViewportAsync(new() { Ratio = 1 });
+        Assert.That(await page.Locator("#player").EvaluateAsync<bool>("e => e.scrollWidth <= e.clientWidth"), Is.True, "the player's name and resources are not cut off");
 
         ILocator tiles = page.Locator("#map [data-territory]");
         if (phone)

@@ -485,12 +485,12 @@ public sealed partial class PlayTests
         return state.RootElement.GetProperty("Dice").GetUInt64();
     }
 
-    /// <summary>The game's state as it exports it, read on the game thread.</summary>
+    /// <summary>The game's state as it exports it, read on the game thread, as JSON (as <c>dominance dump</c> prints it).</summary>
     private static Task<System.Text.Json.JsonDocument> StateAsync(TestServer server) => server.Server.Core.InvokeAsync(() =>
     {
         var state = new System.Buffers.ArrayBufferWriter<byte>();
         server.Server.Core.ExportState(state);
-        return System.Text.Json.JsonDocument.Parse(state.WrittenMemory.ToArray());
+        return System.Text.Json.JsonDocument.Parse(Dominance.Api.StateSerializer.ToJson(state.WrittenMemory));
     });
 
     /// <summary>The inverse of an odd number modulo 2^64 (Newton's iteration).</summary>

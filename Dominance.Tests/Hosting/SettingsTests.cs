@@ -76,6 +76,21 @@ public sealed class SettingsTests
     }
 
     [Test]
+    public void ResumeSettingsHaveTheDocumentedDefaultsAndBadOnesAreReportedByName()
+    {
+        Assert.That(SettingsLoader.TryLoad(_folder, [], out _, out DominanceSettings s, out _), Is.True);
+        Assert.That((s.Core.ResumeGrace, s.Core.ResumeBacklog, s.Core.ResumeKeyFile), Is.EqualTo((TimeSpan.FromMinutes(2), 500, "resume.key")));
+        Assert.That(SettingsLoader.TryLoad(_folder, ["--Core:ResumeGrace=00:00:00"], out _, out _, out _), Is.True, "0 turns resuming off");
+
+        foreach (string bad in new[] { "--Core:ResumeGrace=-00:00:01", "--Core:ResumeGrace=1.00:00:01", "--Core:ResumeBacklog=0", "--Core:ResumeKeyFile= " })
+        {
+            Assert.That(SettingsLoader.TryLoad(_folder, [bad], out _, out _, out IReadOnlyList<string> errors), Is.False, bad);
+            string name = bad[2..bad.IndexOf('=')];
+            Assert.That(errors, Has.Some.StartsWith(name), bad);
+        }
+    }
+
+    [Test]
     public void AccountLimitsHaveTheDocumentedDefaultsAndBadOnesAreReportedByName()
     {
         Assert.That(SettingsLoader.TryLoad(_folder, [], out _, out DominanceSettings s, out _), Is.True);

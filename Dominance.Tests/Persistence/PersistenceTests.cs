@@ -54,7 +54,8 @@ public sealed partial class PersistenceTests(StoreKind kind)
         }
 
         await using ServerProcess second = await StartProcessAsync();
-        Assert.That(second.Output, Does.Contain("No world save yet"), "nothing was saved but the account");
+        // The log is written by the console logger's own thread: it may follow the "running" line.
+        await Poll.UntilAsync(() => second.Output.Contains("No world save yet", StringComparison.Ordinal), "nothing was saved but the account");
         await using TelnetTestClient again = await TelnetTestClient.ConnectAsync(second.Telnet);
         await again.Lines.WaitForAsync("for everything else.");
         await again.SendAsync("connect Bob secret1");
@@ -91,7 +92,7 @@ public sealed partial class PersistenceTests(StoreKind kind)
 
         await RemoveSlowSaveAsync();
         await using ServerProcess second = await StartProcessAsync();
-        Assert.That(second.Output, Does.Contain($"Restored the world from save #{previous} "));
+        await Poll.UntilAsync(() => second.Output.Contains($"Restored the world from save #{previous} ", StringComparison.Ordinal), "the save before the interrupted one was restored");
         Assert.That(await _database.ScalarAsync<long>("SELECT MAX(id) FROM world_saves"), Is.EqualTo(previous), "the interrupted save left nothing");
         await using TelnetTestClient again = await ConnectAsync(second, "Alice");
         Assert.That(await again.Lines.WaitForAsync("Held by you"), Does.StartWith("Held by you with 8 soldiers"));

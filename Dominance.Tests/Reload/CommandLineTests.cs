@@ -47,6 +47,42 @@ public sealed class CommandLineTests
     }
 
     [Test]
+    public async Task InitWritesAProjectThatTheSdkBuildsAndThatReportsTypeErrorsWithFileAndLine()
+    {
+        string parent = Directory.CreateTempSubdirectory("dominance-init-").FullName;
+        string game = Path.Combine(parent, "mygame");
+        try
+        {
+            await using (ServerProcess init = ServerProcess.Start(["init", game], ephemeralPorts: false))
+            {
+                Assert.That(await init.ExitCodeAsync(), Is.Zero, init.Output);
+            }
+
+            string project = Path.Combine(game, "mygame.csproj");
+            Assert.That(File.ReadAllText(project), Does.Contain("lib/Dominance.Api.dll").And.Contain("<Using Include=\"Dominance.Api\" />"));
+            Assert.That(File.ReadAllText(Path.Combine(game, ".gitignore")), Does.Contain("obj/").And.Contain("*.db"));
+            Assert.That(File.Exists(Path.Combine(game, "README.md")), Is.True);
+            Assert.That(File.ReadAllText(Path.Combine(game, "lib", "Dominance.Api.xml")), Does.Contain("IGameModule"), "the API's docs, for the editor");
+
+            (int built, string output) = await ChildProcess.RunAsync("dotnet", "build", project, "-nologo", "-v", "q");
+            Assert.That(built, Is.Zero, output);
+
+            string commands = Path.Combine(game, "Commands.cs");
+            string[] lines = File.ReadAllLines(commands);
+            int line = Array.IndexOf(lines, "{") + 1; // just inside the class
+            Assert.That(line, Is.Positive);
+            File.WriteAllLines(commands, [.. lines.Take(line), "    private readonly int _broken = \"not a number\";", .. lines.Skip(line)]);
+            (int failed, string errors) = await ChildProcess.RunAsync("dotnet", "build", project, "-nologo", "-v", "q");
+            Assert.That(failed, Is.Not.Zero);
+            Assert.That(errors, Does.Contain($"Commands.cs({line + 1},").And.Contain("error CS0029"));
+        }
+        finally
+        {
+            Directory.Delete(parent, recursive: true);
+        }
+    }
+
+    [Test]
     public async Task AGameFolderThatDoesNotCompileStopsStartupWithItsErrors()
     {
         using var folder = new GameFolder("namespace Broken;\npublic sealed class Game : IGameModule\n{\n    int x = ;\n}\n");

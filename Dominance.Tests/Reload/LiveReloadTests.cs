@@ -146,6 +146,26 @@ public sealed class LiveReloadTests
     }
 
     [Test]
+    public async Task EveryReplacedGenerationIsCollectedTheFirstOneToo()
+    {
+        using var folder = new GameFolder(GameFolder.Source("v1"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, NoWatch);
+        await using TelnetTestClient player = await server.TelnetAsync();
+        await player.Lines.WaitForAsync("welcome v1");
+        for (int generation = 2; generation <= 4; generation++)
+        {
+            folder.Write(GameFolder.Source($"v{generation}"));
+            Assert.That((await server.Reloads.ReloadAsync("test")).Succeeded, Is.True);
+            await player.SendAsync("inc");
+            Assert.That(await player.Lines.NextAsync(), Is.EqualTo($"v{generation} counter={generation - 1}"));
+        }
+
+        Assert.That(server.Reloads.UnloadChecks, Is.EqualTo(3));
+        Assert.That(server.Reloads.Leaks, Is.Zero, server.Log.Text);
+        Assert.That(server.Reloads.LoadedGenerations(), Is.EqualTo(new[] { 4 }));
+    }
+
+    [Test]
     public async Task AStoppedServerLeavesNoGameCodeLoaded()
     {
         using var folder = new GameFolder(GameFolder.Source("v1"));

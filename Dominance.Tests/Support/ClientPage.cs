@@ -33,6 +33,9 @@ internal sealed class ClientPage : IAsyncDisposable
 
     public IPage Page { get; }
 
+    /// <summary>The page's browser context: its storage, and its network (<c>SetOfflineAsync</c>).</summary>
+    public IBrowserContext Context => _context;
+
     public ILocator Output => Page.Locator("#output");
 
     public ILocator Input => Page.Locator("#input");

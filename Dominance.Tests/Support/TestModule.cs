@@ -28,6 +28,9 @@ internal sealed class TestModule : IGameModule
 
     public ConcurrentQueue<SessionId> Disconnected { get; } = new();
 
+    /// <summary>Sessions that came back on a new connection (<see cref="IGameModule.OnResume"/>).</summary>
+    public ConcurrentQueue<SessionId> Resumed { get; } = new();
+
     /// <summary>While reset, the <c>hold</c> command blocks the game thread (to fill the inbound channel on purpose).</summary>
     public ManualResetEventSlim Hold => _hold;
 
@@ -163,6 +166,14 @@ internal sealed class TestModule : IGameModule
                 _context.SendData(session, "Test.Data", "{\"n\":1}");
                 _context.Send(session, "data sent");
                 break;
+            case "create" or "login":
+                // Started before any await, as a login normally is, so that the server binds the session to the account.
+                Task<AccountResult> pending = words[0] == "create"
+                    ? _context.Accounts.CreateAsync(words[1], "password1", System.Net.IPAddress.Loopback)
+                    : _context.Accounts.LoginAsync(words[1], "password1", System.Net.IPAddress.Loopback);
+                AccountResult result = await pending;
+                _context.Send(session, result.Succeeded ? $"logged in {result.Account!.Name}" : $"refused: {result.Error}");
+                break;
             case "quit":
                 _context.Disconnect(session, "Goodbye.");
                 break;
@@ -186,6 +197,12 @@ internal sealed class TestModule : IGameModule
     {
         Record("OnDisconnect");
         Disconnected.Enqueue(session);
+    }
+
+    public void OnResume(SessionId session)
+    {
+        Record("OnResume");
+        Resumed.Enqueue(session);
     }
 
     public void ExportState(IBufferWriter<byte> output) => Record("ExportState");

@@ -96,7 +96,10 @@ internal sealed class TestServer : IAsyncDisposable
 
     public Task<TelnetTestClient> TelnetAsync() => TelnetTestClient.ConnectAsync(Telnet);
 
-    public Task<WebSocketTestClient> WebSocketAsync(bool gmcp = false) => WebSocketTestClient.ConnectAsync(Http, gmcp);
+    public Task<WebSocketTestClient> WebSocketAsync(bool gmcp = false, string? resume = null) => WebSocketTestClient.ConnectAsync(Http, gmcp, resume);
+
+    /// <summary>The server's own temporary folder (its database, its resume key).</summary>
+    public string Folder => _folder;
 
     public async ValueTask DisposeAsync()
     {

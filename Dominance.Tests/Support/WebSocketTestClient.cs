@@ -33,7 +33,8 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
     /// <summary>Why the read loop ended, if not by a close frame.</summary>
     public Exception? ReadError { get; private set; }
 
-    public static async Task<WebSocketTestClient> ConnectAsync(IPEndPoint http, bool gmcp = false)
+    /// <summary>Connects to <c>/ws</c>, with the GMCP subprotocol if <paramref name="gmcp"/>, presenting <paramref name="resume"/> if given.</summary>
+    public static async Task<WebSocketTestClient> ConnectAsync(IPEndPoint http, bool gmcp = false, string? resume = null)
     {
         var socket = new ClientWebSocket();
         if (gmcp)
@@ -41,7 +42,8 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
             socket.Options.AddSubProtocol("gmcp.mudstandards.org");
         }
 
-        await socket.ConnectAsync(new Uri($"ws://{http}/ws"), CancellationToken.None);
+        string query = resume is null ? "" : "?resume=" + Uri.EscapeDataString(resume);
+        await socket.ConnectAsync(new Uri($"ws://{http}/ws{query}"), CancellationToken.None);
         return new WebSocketTestClient(socket, gmcp);
     }
 

@@ -67,7 +67,7 @@ public interface IGameContext
     /// <summary>
     /// Tells the server that <paramref name="session"/> now plays <paramref name="account"/> (after a login). If the
     /// game core restarts while the player's portal keeps the connection, the new core hands the session back through
-    /// <see cref="IGameModule.OnResume"/>. Does nothing where sessions cannot outlive the core.
+    /// <see cref="IGameModule.OnRestored"/>. Does nothing where sessions cannot outlive the core.
     /// </summary>
     void SetAccount(SessionId session, string account);
 
@@ -114,6 +114,25 @@ public interface IGameContext
     /// would drop game state (see <see cref="StateSerializer"/>) is refused unless <paramref name="force"/> is set.
     /// </summary>
     void RequestReload(bool force = false);
+
+    /// <summary>
+    /// The last ten failures of the game's code, oldest first: exceptions thrown by commands, timers and continuations,
+    /// and reloads that did not compile or did not start. For an admin <c>errors</c> command; each one also reached the
+    /// admins (<see cref="AdminGroup"/>) when it happened.
+    /// </summary>
+    IReadOnlyList<GameFailure> RecentFailures { get; }
+
+    /// <summary>
+    /// Runs a C# expression or statements against the running game, for an admin <c>eval</c> command, and answers with
+    /// the value (or the compiler's errors, or the exception). In the code, <c>game</c> is <paramref name="globals"/>,
+    /// typed as its own class; its private members are reachable, and so are the game's implicit usings.
+    /// </summary>
+    /// <remarks>
+    /// The code is compiled off the game thread; it runs on the game thread, when the task completes, like any
+    /// continuation of the caller's. Only ask for it on behalf of an admin: it runs with the server's rights. Every use
+    /// is logged with <paramref name="requestedBy"/>. A server with <c>Reload:Eval</c> off answers that eval is off.
+    /// </remarks>
+    Task<string> EvaluateAsync(SessionId requestedBy, string code, object globals);
 
     /// <summary>
     /// Saves the world now. After the current callback, the module's <see cref="IGameModule.ExportState"/> runs on the

@@ -59,16 +59,31 @@ public interface IGameModule
     }
 
     /// <summary>
-    /// A session that played <paramref name="account"/> before the game core restarted is connected to the new core
-    /// (its portal kept the connection; the server verified the resume token it got when the game called
-    /// <see cref="IGameContext.SetAccount"/>). <see cref="OnConnect"/> has run. Put the player back as a login
-    /// would, without asking for the password. Handed over like an input: the session's next inputs wait for it.
-    /// By default nothing happens, and the player logs in again.
+    /// The session has gone: the client left, was disconnected, or timed out. It can no longer be sent to. For a session
+    /// logged in to an account whose connection dropped, this comes only once the grace period for resuming it is over
+    /// (see <see cref="OnResume"/>).
     /// </summary>
-    ValueTask OnResume(SessionId session, string account) => ValueTask.CompletedTask;
-
-    /// <summary>The session has gone: the client left, was disconnected, or timed out. It can no longer be sent to.</summary>
     void OnDisconnect(SessionId session);
+
+    /// <summary>
+    /// A session that had lost its connection is back, on a new one, with the same id: its player's client presented
+    /// the session's resume token within the server's grace period (<c>Core:ResumeGrace</c>). Nothing else changed for
+    /// the game: there was no <see cref="OnDisconnect"/> and is no <see cref="OnConnect"/>; the output sent meanwhile
+    /// has been delivered. A module that draws state on the client (a map over out-of-band data) may send it again here.
+    /// </summary>
+    void OnResume(SessionId session)
+    {
+    }
+
+    /// <summary>
+    /// The game core restarted, and a session that played <paramref name="account"/> in the core before is connected to
+    /// this one: its portal (in another process, over NATS) kept the connection, and the server verified the resume
+    /// token it got when the game called <see cref="IGameContext.SetAccount"/>. Unlike <see cref="OnResume"/>, the game
+    /// knows nothing of this session yet: <see cref="OnConnect"/> has just run, and the character is not in the world.
+    /// Put the player back as a login would, without asking for the password. Handed over like an input: the session's
+    /// next inputs wait for it. By default nothing happens, and the player logs in again.
+    /// </summary>
+    ValueTask OnRestored(SessionId session, string account) => ValueTask.CompletedTask;
 
     /// <summary>
     /// Writes this generation's whole state, normally with <see cref="IGameContext.State"/>.

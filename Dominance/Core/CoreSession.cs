@@ -2,14 +2,36 @@ using Dominance.Api;
 
 namespace Dominance.Core;
 
-/// <summary>The core's record of one connected session. Game thread only.</summary>
+/// <summary>The core's record of one session. Game thread only.</summary>
+/// <remarks>
+/// A session outlives its first connection when it resumes (<see cref="SessionResume"/>): <see cref="Id"/>, the id
+/// game code knows, stays; <see cref="Transport"/> and <see cref="Link"/> follow the connection that has it now.
+/// </remarks>
 internal sealed class CoreSession(ISessionLink link, SessionInfo info, long connectedAt)
 {
-    /// <summary>The session's id.</summary>
+    /// <summary>The session's id, as game code knows it: the portal's id of its first connection.</summary>
     public SessionId Id { get; } = info.Id;
 
-    /// <summary>Where the session's output goes: the portal's side of it.</summary>
-    public ISessionLink Link { get; } = link;
+    /// <summary>
+    /// Where the session's output goes: the portal's side of its connection, or a <see cref="ParkedLink"/> that keeps
+    /// it while the session has no connection.
+    /// </summary>
+    public ISessionLink Link { get; set; } = link;
+
+    /// <summary>The portal's id of the connection that has the session now, or <see langword="null"/> while it is parked.</summary>
+    public SessionId? Transport { get; set; } = info.Id;
+
+    /// <summary>The account logged in on this session, if any: only such sessions are parked and resumed.</summary>
+    public string? Account { get; set; }
+
+    /// <summary>The session's output while it has no connection, or <see langword="null"/> while it has one.</summary>
+    public ParkedLink? Parked => Link as ParkedLink;
+
+    /// <summary>Renews the session's resume token before it expires (logged-in sessions only).</summary>
+    public GameTimer? TokenTimer { get; set; }
+
+    /// <summary>Ends a parked session when its grace period is over.</summary>
+    public GameTimer? GraceTimer { get; set; }
 
     /// <summary>The latest negotiated facts, as the portal last reported them.</summary>
     public SessionInfo Info { get; set; } = info;

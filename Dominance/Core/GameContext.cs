@@ -14,11 +14,18 @@ internal sealed class GameContext(
     TimerQueue timers,
     TimeProvider clock,
     IGameServices services,
+    FailureLog failures,
     ILogger log,
     ILogger audit,
     IConfiguration settings,
     StateSerializer state) : IGameContext
 {
+    /// <summary>
+    /// How long the token of <see cref="SetAccount"/> gives the account back after a core restart: a session logged in
+    /// longer ago than this logs in again.
+    /// </summary>
+    private static readonly TimeSpan RestoreTokenLifetime = TimeSpan.FromDays(1);
+
     /// <summary>The module generation this context serves (1 for the first module loaded).</summary>
     public int Generation { get; } = generation;
 
@@ -40,13 +47,15 @@ internal sealed class GameContext(
 
     public StateSerializer State { get; } = state;
 
+    public IReadOnlyList<GameFailure> RecentFailures => failures.Recent();
+
     public IAccounts Accounts => services.Accounts ?? throw new InvalidOperationException("This server was started without an account service.");
 
     public void SetAccount(SessionId session, string account)
     {
         if (sessions.ResumeTokens is { } tokens && sessions.TryGet(session, out CoreSession? s) && !s.Closing)
         {
-            s.Link.SetResumeToken(tokens.Issue(account, session));
+            s.Link.SetRestoreToken(tokens.Issue(account, session, clock.GetUtcNow() + RestoreTokenLifetime));
         }
     }
 
@@ -125,6 +134,41 @@ internal sealed class GameContext(
     public void RequestShutdown(string reason) => services.RequestShutdown(reason);
 
     public Task<SaveResult> SaveAsync() => services.SaveAsync();
+
+    public async Task<string> EvaluateAsync(SessionId requestedBy, string code, object globals)
+    {
+        ArgumentNullException.ThrowIfNull(globals);
+        Log.LogWarning("eval by session {Session} (generation {Generation}): {Code}", requestedBy, Generation, code);
+        Snippet snippet = await services.CompileSnippetAsync(code, globals.GetType()); // back on the game thread
+        if (snippet.Run is not { } run)
+        {
+            return string.Join("\n", snippet.Errors);
+        }
+
+        if (Retired)
+        {
+            return "The game was reloaded meanwhile; run it again.";
+        }
+
+        try
+        {
+            return Describe(run(globals));
+        }
+        catch (Exception e)
+        {
+            Log.LogWarning(e, "eval by session {Session} threw", requestedBy);
+            return $"{e.GetType().Name}: {e.Message}";
+        }
+    }
+
+    /// <summary>An eval's value as text: collections show their first items.</summary>
+    private static string Describe(object? value) => value switch
+    {
+        null => "null",
+        string text => text,
+        System.Collections.IEnumerable items => $"[{string.Join(", ", items.Cast<object?>().Take(50).Select(i => i?.ToString() ?? "null"))}]",
+        _ => value.ToString() ?? "",
+    };
 
     public GameTimer Schedule(TimeSpan delay, Action callback) => ScheduleTimer(delay, TimeSpan.Zero, callback);
 

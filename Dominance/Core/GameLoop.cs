@@ -65,10 +65,12 @@ internal sealed class GameLoop
     /// <summary>
     /// Creates the core. <paramref name="gameSettings"/> is the game's own configuration section;
     /// <paramref name="services"/> is what game code may ask of the rest of the server (none, if omitted);
-    /// <paramref name="metrics"/> is where the loop's instruments are published (<see cref="ServerMetrics.Detached"/>, if omitted).
+    /// <paramref name="metrics"/> is where the loop's instruments are published (<see cref="ServerMetrics.Detached"/>, if omitted);
+    /// <paramref name="resumeTokens"/> signs the tokens that let a session resume (a key for this process only, if omitted).
     /// </summary>
     public GameLoop(
-        CoreSettings settings, TimeProvider clock, ILoggerFactory loggers, IConfiguration gameSettings, IGameServices? services = null, ServerMetrics? metrics = null)
+        CoreSettings settings, TimeProvider clock, ILoggerFactory loggers, IConfiguration gameSettings, IGameServices? services = null,
+        ServerMetrics? metrics = null, ResumeTokens? resumeTokens = null)
     {
         metrics ??= ServerMetrics.Detached;
         _clock = clock;
@@ -78,15 +80,22 @@ internal sealed class GameLoop
         _onTimerFailure = OnTimerFailure;
         Inbound = new InboundPipe(settings.InboundCapacity, _wake);
         Timers = new TimerQueue(clock);
-        _modules = new ModuleHost(Sessions, Timers, clock, services ?? NoGameServices.Instance, _log, loggers.CreateLogger("Dominance.Game"), loggers.CreateLogger(AuditLog.Category), gameSettings);
+        var resume = new SessionResume(resumeTokens ?? ResumeTokens.Ephemeral(), settings, Sessions, Timers, clock, () => _modules!.Module, _log); // called only after the constructor
+        _modules = new ModuleHost(
+            Sessions, Timers, clock, new ResumeServices(services ?? NoGameServices.Instance, resume), Failures, _log, loggers.CreateLogger("Dominance.Game"),
+            loggers.CreateLogger(AuditLog.Category), gameSettings);
         var idle = new IdleLogoff(settings.IdleTimeout, Sessions, Timers, clock, _log);
-        _dispatcher = new InboundDispatcher(Inbound, Sessions, _modules, idle, clock, settings.InboundCapacity, _log, metrics.InputReplyTime);
+        _dispatcher = new InboundDispatcher(
+            Inbound, Sessions, _modules, idle, resume, clock, settings.InboundCapacity, Failures, _log, metrics.InputReplyTime);
         metrics.ObserveCore(this);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
     // Any thread.
     // ---------------------------------------------------------------------------------------------------------------
+
+    /// <summary>The last failures of game code, for admins (<see cref="IGameContext.RecentFailures"/>).</summary>
+    public FailureLog Failures { get; } = new();
 
     /// <summary>The one pipe from the portal into the core.</summary>
     public InboundPipe Inbound { get; }
@@ -353,10 +362,26 @@ internal sealed class GameLoop
         return remaining <= 0 ? 0 : (int)Math.Min(Math.Ceiling(remaining * 1000.0 / _clock.TimestampFrequency), int.MaxValue - 1);
     }
 
-    private void OnPostedFailure(Exception e) => _log.LogError(e, "Game code failed in a continuation");
+    private void OnPostedFailure(Exception e)
+    {
+        _log.LogError(e, "Game code failed in a continuation");
+        RecordFailure(e, "in a continuation");
+    }
 
-    private void OnTimerFailure(int owner, Exception e) =>
-        _log.LogError(e, "A timer of {Owner} failed", owner == TimerQueue.HostOwner ? "the host" : $"game generation {owner}");
+    private void OnTimerFailure(int owner, Exception e)
+    {
+        string whose = owner == TimerQueue.HostOwner ? "the host" : $"game generation {owner}";
+        _log.LogError(e, "A timer of {Owner} failed", whose);
+        RecordFailure(e, $"in a timer of {whose}");
+    }
+
+    /// <summary>Keeps a failure of game code for the <c>errors</c> command and tells the admins. Game thread.</summary>
+    private void RecordFailure(Exception e, string context)
+    {
+        GameFailure failure = FailureLog.Describe(_clock.GetUtcNow(), e, context);
+        Failures.Add(failure);
+        Sessions.SendToGroup(IGameContext.AdminGroup, OutputKind.Text, OutputPayload.ForLine($"[error] {failure.Summary}"), except: null, outOfBandOnly: false);
+    }
 
     /// <summary>What <see cref="Start"/> hands the game thread.</summary>
     private sealed record FirstGeneration(IGameModule Module, ReadOnlyMemory<byte> State, StateSerializer Serializer);

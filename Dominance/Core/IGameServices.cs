@@ -15,6 +15,12 @@ internal interface IGameServices
     /// <summary>Recompiles the game and swaps it in, if it was loaded from source; otherwise does nothing.</summary>
     void RequestReload(bool force);
 
+    /// <summary>
+    /// Compiles an admin's snippet of C# against the running game, off the game thread, or says why it cannot run
+    /// (eval is off, the game was not compiled from source, the code does not compile).
+    /// </summary>
+    Task<Snippet> CompileSnippetAsync(string code, Type globals);
+
     /// <summary>Saves the world; completes once the save is stored or has failed.</summary>
     Task<SaveResult> SaveAsync();
 
@@ -37,6 +43,9 @@ internal sealed class NoGameServices : IGameServices
     public void RequestReload(bool force)
     {
     }
+
+    public Task<Snippet> CompileSnippetAsync(string code, Type globals) =>
+        Task.FromResult(Snippet.Failed("eval needs a game compiled from source."));
 
     public Task<SaveResult> SaveAsync() =>
         Task.FromResult(new SaveResult(false, null, 0, TimeSpan.Zero, TimeSpan.Zero, "this server keeps no saves"));

@@ -34,9 +34,11 @@ internal interface ISessionLink
     void SetEcho(bool enabled);
 
     /// <summary>
-    /// Hands the session's portal a resume token (<see cref="ResumeTokens"/>): proof that the session plays an account,
-    /// which the portal presents back if it must connect the session to a core again (a core that restarted). Opaque to
-    /// the portal. A portal whose sessions cannot outlive the core ignores it.
+    /// Hands the session's portal a restore token (a <see cref="ResumeTokens"/> token for this session, from
+    /// <see cref="IGameContext.SetAccount"/>): proof that the session plays an account, which the portal presents back
+    /// if it must connect the session to a core again (a core that restarted; <see cref="IGameModule.OnRestored"/>).
+    /// Opaque to the portal. A portal whose sessions cannot outlive the core ignores it. Not the token of
+    /// <see cref="SessionResume"/>, which the core sends the client itself.
     /// </summary>
-    void SetResumeToken(string token);
+    void SetRestoreToken(string token);
 }

@@ -18,14 +18,20 @@ namespace Dominance.Core;
 /// <para>Negotiation changes (<see cref="InboundKind.InfoChanged"/>) apply at once. A disconnect does not wait either:
 /// the session leaves, what it had waiting is dropped (nobody is left to read the answers), and
 /// <see cref="IGameModule.OnDisconnect"/> runs; an input still in flight finds the session gone after its await.</para>
+/// <para>Events name the portal's connection; a session that resumed on a new connection is found by it
+/// (<see cref="SessionTable.TryGetByTransport"/>). A connection that presents a resume token may take a parked session
+/// over instead of starting a new one, and a logged-in session whose connection goes may be parked instead of ending
+/// (<see cref="SessionResume"/>). A session that a portal in another process kept through a core restart comes back
+/// with <see cref="InboundKind.Restored"/>, which runs <see cref="IGameModule.OnRestored"/> in the session's turn, as
+/// an input does.</para>
 /// <para>While the loop <see cref="Hold"/>s inputs (a reload's swap waits for the inputs in flight to finish), no input
 /// starts; completing ones leave their sessions' queues for <see cref="Resume"/>.</para>
 /// <para>Each input's time from the portal to its handled end (synchronous return, or the completion of its await) is
 /// recorded in <c>replyTime</c>, in seconds.</para>
 /// </remarks>
 internal sealed class InboundDispatcher(
-    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, TimeProvider clock, int queueLimit, ILogger log,
-    Histogram<double> replyTime)
+    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, SessionResume resume, TimeProvider clock, int queueLimit,
+    FailureLog failures, ILogger log, Histogram<double> replyTime)
 {
     private const string FailureNotice = "Something went wrong while handling that. The error has been logged.";
 
@@ -88,6 +94,9 @@ internal sealed class InboundDispatcher(
     {
         switch (item.Kind)
         {
+            case InboundKind.Connected when item.Text is { } token && resume.TryResume(item.Link!, item.Info!, token):
+                break;
+
             case InboundKind.Connected:
                 CoreSession added = sessions.Add(item.Link!, item.Info!, clock.GetTimestamp());
                 idle.Watch(added);
@@ -102,7 +111,7 @@ internal sealed class InboundDispatcher(
 
                 break;
 
-            case InboundKind.Input or InboundKind.Data or InboundKind.Resumed when sessions.TryGet(item.Session, out CoreSession? session) && !session.Closing:
+            case InboundKind.Input or InboundKind.Data or InboundKind.Restored when sessions.TryGetByTransport(item.Session, out CoreSession? session) && !session.Closing:
                 session.LastInput = clock.GetTimestamp();
                 if (session.Inputs is { } inputs && (inputs.InFlight != 0 || inputs.Waiting.Count > 0))
                 {
@@ -115,11 +124,17 @@ internal sealed class InboundDispatcher(
 
                 break;
 
-            case InboundKind.InfoChanged when sessions.TryGet(item.Session, out CoreSession? session):
-                session.Info = item.Info!;
+            case InboundKind.InfoChanged when sessions.TryGetByTransport(item.Session, out CoreSession? session):
+                session.Info = item.Info!.Id == session.Id ? item.Info : item.Info with { Id = session.Id };
                 break;
 
-            case InboundKind.Disconnected when sessions.Remove(item.Session, out CoreSession? session):
+            case InboundKind.Disconnected when sessions.TryGetByTransport(item.Session, out CoreSession? session):
+                if (resume.TryPark(session))
+                {
+                    break;
+                }
+
+                sessions.Remove(session.Id, out _);
                 try
                 {
                     modules.Module.OnDisconnect(session.Id);
@@ -152,11 +167,12 @@ internal sealed class InboundDispatcher(
 
         bool secret = session.EchoOff; // as it was when the line was typed: the game may turn the echo on while handling it
         ValueTask pending;
+        resume.Current = session; // a login started in this call is bound to this session
         try
         {
-            if (item.Kind == InboundKind.Resumed)
+            if (item.Kind == InboundKind.Restored)
             {
-                pending = modules.Module.OnResume(session.Id, item.Text!);
+                pending = modules.Module.OnRestored(session.Id, item.Text!);
             }
             else
             {
@@ -166,8 +182,12 @@ internal sealed class InboundDispatcher(
         }
         catch (Exception e)
         {
-            ReportFailure(session, e, Loggable(item.Text, secret));
+            ReportFailure(session, e, Loggable(item, secret));
             return;
+        }
+        finally
+        {
+            resume.Current = null;
         }
 
         if (pending.IsCompletedSuccessfully)
@@ -185,7 +205,7 @@ internal sealed class InboundDispatcher(
             }
             catch (Exception e)
             {
-                ReportFailure(session, e, Loggable(item.Text, secret));
+                ReportFailure(session, e, Loggable(item, secret));
             }
 
             return;
@@ -195,7 +215,7 @@ internal sealed class InboundDispatcher(
         int number = ++queue.Started;
         queue.InFlight = number;
         _inFlight.Add(session);
-        _ = CompleteAsync(pending, session, queue, Loggable(item.Text, secret), number, item.Received);
+        _ = CompleteAsync(pending, session, queue, Loggable(item, secret), number, item.Received);
     }
 
     private void RecordReplyTime(long received)
@@ -268,8 +288,14 @@ internal sealed class InboundDispatcher(
     /// What the log may say of an input: its first word only, since the rest may be a password
     /// (<c>connect Alice secret</c>), and nothing of a line typed with the echo off (a password on its own line).
     /// </summary>
-    private static string Loggable(string? input, bool typedWithEchoOff)
+    private static string Loggable(in InboundEvent item, bool typedWithEchoOff)
     {
+        if (item.Kind == InboundKind.Restored)
+        {
+            return "(the account's return after a core restart)";
+        }
+
+        string? input = item.Text;
         if (input is null)
         {
             return "(an event)";
@@ -289,5 +315,10 @@ internal sealed class InboundDispatcher(
     {
         log.LogError(e, "Game code failed while handling {Input} from session {Session}", input ?? "(an event)", session.Id);
         SessionTable.Send(session, OutputKind.Text, OutputPayload.ForLine(FailureNotice));
+
+        // Admins see it where they are: the exception and the game's file:line (the errors command lists the last ten).
+        GameFailure failure = FailureLog.Describe(clock.GetUtcNow(), e, input is null ? $"session {session.Id}" : $"handling '{input}' from session {session.Id}");
+        failures.Add(failure);
+        sessions.SendToGroup(IGameContext.AdminGroup, OutputKind.Text, OutputPayload.ForLine($"[error] {failure.Summary}"), except: null, outOfBandOnly: false);
     }
 }

@@ -5,7 +5,10 @@ namespace Dominance.Core;
 /// <summary>What happened at the portal.</summary>
 internal enum InboundKind : byte
 {
-    /// <summary>A client connected: <see cref="InboundEvent.Link"/> reaches it, <see cref="InboundEvent.Info"/> says what is known of it.</summary>
+    /// <summary>
+    /// A client connected: <see cref="InboundEvent.Link"/> reaches it, <see cref="InboundEvent.Info"/> says what is known
+    /// of it, and <see cref="InboundEvent.Text"/> is the resume token it presented, if any (<see cref="SessionResume"/>).
+    /// </summary>
     Connected,
 
     /// <summary>One line of input (<see cref="InboundEvent.Text"/>).</summary>
@@ -22,9 +25,10 @@ internal enum InboundKind : byte
 
     /// <summary>
     /// A session that played an account before the core restarted is back (its resume token was verified):
-    /// <see cref="InboundEvent.Text"/> is the account's name. Handed to the module as an input is, in its turn.
+    /// <see cref="InboundEvent.Text"/> is the account's name. Handed to the module's <see cref="IGameModule.OnRestored"/>
+    /// as an input is, in its turn.
     /// </summary>
-    Resumed,
+    Restored,
 }
 
 /// <summary>
@@ -33,7 +37,7 @@ internal enum InboundKind : byte
 /// </summary>
 /// <param name="Kind">What happened.</param>
 /// <param name="Session">The session it happened to.</param>
-/// <param name="Text">The input line, or the JSON of an out-of-band message.</param>
+/// <param name="Text">The input line, the JSON of an out-of-band message, or the resume token of a connect.</param>
 /// <param name="Package">The package name of an out-of-band message.</param>
 /// <param name="Link">How the core reaches the session (<c>Connected</c> only).</param>
 /// <param name="Info">What the portal knows of the session (<c>Connected</c> and <c>InfoChanged</c>).</param>
@@ -41,8 +45,9 @@ internal enum InboundKind : byte
 internal readonly record struct InboundEvent(
     InboundKind Kind, SessionId Session, string? Text = null, string? Package = null, ISessionLink? Link = null, SessionInfo? Info = null, long Received = 0)
 {
-    /// <summary>A client connected.</summary>
-    public static InboundEvent Connected(ISessionLink link, SessionInfo info) => new(InboundKind.Connected, info.Id, Link: link, Info: info);
+    /// <summary>A client connected, presenting <paramref name="resumeToken"/> if it wants a session back.</summary>
+    public static InboundEvent Connected(ISessionLink link, SessionInfo info, string? resumeToken = null) =>
+        new(InboundKind.Connected, info.Id, resumeToken, Link: link, Info: info);
 
     /// <summary>One line of input.</summary>
     public static InboundEvent Input(SessionId session, string line) =>
@@ -54,8 +59,8 @@ internal readonly record struct InboundEvent(
     /// <summary>The session's negotiated facts changed; <paramref name="info"/> replaces what the core had.</summary>
     public static InboundEvent InfoChanged(SessionInfo info) => new(InboundKind.InfoChanged, info.Id, Info: info);
 
-    /// <summary>A session resumes <paramref name="account"/> (its resume token was verified).</summary>
-    public static InboundEvent Resumed(SessionId session, string account) => new(InboundKind.Resumed, session, account);
+    /// <summary>A session gets <paramref name="account"/> back after a core restart (its resume token was verified).</summary>
+    public static InboundEvent Restored(SessionId session, string account) => new(InboundKind.Restored, session, account);
 
     /// <summary>The connection has closed.</summary>
     public static InboundEvent Disconnected(SessionId session) => new(InboundKind.Disconnected, session);

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Dominance.Api;
@@ -5,79 +7,159 @@ using Dominance.Api;
 namespace Dominance.Core;
 
 /// <summary>
-/// Resume tokens: proof, handed to a session's portal, that the session played an account. A core that restarted (or a
-/// later connection) presents it back, and the core gives the session its account again without a password.
+/// Issues and checks resume tokens: proof that whoever presents one was, shortly before, the client of a session logged
+/// in to an account. Thread-safe (it holds only its key).
 /// </summary>
 /// <remarks>
-/// <para>A token is <c>account|session|expiry|mac</c>, where the MAC is HMAC-SHA256 over the first three fields with a key
-/// only cores hold. It is opaque to whoever carries it: the portal stores and returns it, nothing more. Because the key
-/// is not per process, a core that restarted with the same key verifies the tokens its predecessor issued.</para>
-/// <para>Invariant: <see cref="TryVerify"/> accepts exactly the tokens <see cref="Issue"/> made with the same key, for
-/// the same session, before their expiry.</para>
+/// <para>A token is <c>base64url(payload) "." base64url(HMAC-SHA256(key, payload))</c>, where the payload is a version
+/// byte (1), the expiry (Unix seconds, 8 bytes, big-endian), the core's session id (8 bytes, big-endian) and the
+/// account name (UTF-8, the rest). Nothing in it is secret, but nothing in it can be changed without the key.</para>
+/// <para>The key is 32 random bytes kept in a file (<see cref="LoadOrCreate"/>), so that a core that restarted still
+/// recognizes the tokens it gave out. Whoever holds the key file can forge tokens for any account: it is created
+/// readable by its owner only, like the database. A core whose portals run in other processes derives the key from the
+/// secret it shares with them instead (<see cref="FromSecret"/>), so that a core restarted on any machine recognizes
+/// the tokens its portals keep.</para>
+/// <para>A valid token says only who it was issued to and until when. Whether it still gets anything back (a session
+/// parked within its grace period) is the caller's business.</para>
 /// </remarks>
 internal sealed class ResumeTokens
 {
-    private readonly byte[] _key;
-    private readonly TimeProvider _clock;
+    /// <summary>The key's length in bytes.</summary>
+    public const int KeyLength = 32;
 
-    /// <summary>Creates the issuer. <paramref name="key"/> must be secret and the same in every core that must verify.</summary>
-    public ResumeTokens(ReadOnlySpan<byte> key, TimeProvider clock, TimeSpan lifetime)
+    private const byte Version = 1;
+    private const int HeaderLength = 1 + 8 + 8;
+    private const int MaxAccountBytes = 256;
+
+    private readonly byte[] _key;
+
+    /// <summary>Creates a token issuer with <paramref name="key"/> (<see cref="KeyLength"/> bytes).</summary>
+    public ResumeTokens(ReadOnlySpan<byte> key)
     {
-        if (key.Length < 16)
+        if (key.Length != KeyLength)
         {
-            throw new ArgumentException("A resume key needs at least 16 bytes.", nameof(key));
+            throw new ArgumentException($"A resume token key is {KeyLength} bytes, not {key.Length}.", nameof(key));
         }
 
         _key = key.ToArray();
-        _clock = clock;
-        Lifetime = lifetime;
     }
 
-    /// <summary>How long a token stays valid after it was issued.</summary>
-    public TimeSpan Lifetime { get; }
+    /// <summary>A token issuer with a new random key that lives as long as the process (tests, benchmarks).</summary>
+    public static ResumeTokens Ephemeral() => new(RandomNumberGenerator.GetBytes(KeyLength));
 
-    /// <summary>Derives a key for resume tokens from a shared secret (HMAC-SHA256 of a fixed label).</summary>
-    public static byte[] KeyFromSecret(string secret) =>
-        HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), "dominance resume tokens v1"u8);
+    /// <summary>
+    /// A token issuer whose key is derived from <paramref name="secret"/> (HMAC-SHA256 of a fixed label, keyed with the
+    /// secret): every core given the same secret (<c>Nats:Secret</c>) verifies the tokens of every other.
+    /// </summary>
+    public static ResumeTokens FromSecret(string secret) =>
+        new(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), "dominance resume tokens v1"u8));
 
-    /// <summary>Issues a token saying that <paramref name="session"/> plays <paramref name="account"/>.</summary>
-    public string Issue(string account, SessionId session)
+    /// <summary>
+    /// Reads the key from <paramref name="path"/>, or creates the file with a new random key (mode 0600 where the system
+    /// has modes) if it does not exist. Safe when several processes start at once: the first to create the file wins
+    /// and the others read its key.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file exists but does not hold a key of the right length.</exception>
+    public static ResumeTokens LoadOrCreate(string path)
     {
-        long expiry = (_clock.GetUtcNow() + Lifetime).ToUnixTimeSeconds();
-        string body = $"{Escape(account)}|{session.Value}|{expiry}";
-        return body + "|" + Mac(body);
+        byte[] key = RandomNumberGenerator.GetBytes(KeyLength);
+        try
+        {
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using (var file = new FileStream(path, options))
+            {
+                file.Write(key);
+                file.Flush(flushToDisk: true);
+            }
+
+            return new ResumeTokens(key);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            // Made by an earlier run or by another process starting now; it may still be being written, so a short
+            // file is read again before it is called damaged.
+            for (int attempt = 0; ; attempt++)
+            {
+                byte[] stored = File.ReadAllBytes(path);
+                if (stored.Length == KeyLength)
+                {
+                    return new ResumeTokens(stored);
+                }
+
+                if (stored.Length > KeyLength || attempt == 50)
+                {
+                    throw new InvalidDataException($"{path} should hold a {KeyLength}-byte resume token key, but holds {stored.Length} bytes. Delete it to make a new one (tokens given out before stop working).");
+                }
+
+                Thread.Sleep(10); // start-up only: another process is between creating the file and writing its key
+            }
+        }
+    }
+
+    /// <summary>Issues a token for <paramref name="account"/>'s session <paramref name="session"/>, valid until <paramref name="expires"/>.</summary>
+    public string Issue(string account, SessionId session, DateTimeOffset expires)
+    {
+        int accountBytes = Encoding.UTF8.GetByteCount(account);
+        if (accountBytes is 0 or > MaxAccountBytes)
+        {
+            throw new ArgumentException($"An account name for a resume token is 1 to {MaxAccountBytes} UTF-8 bytes.", nameof(account));
+        }
+
+        Span<byte> payload = stackalloc byte[HeaderLength + accountBytes];
+        payload[0] = Version;
+        BinaryPrimitives.WriteInt64BigEndian(payload[1..], expires.ToUnixTimeSeconds());
+        BinaryPrimitives.WriteInt64BigEndian(payload[9..], session.Value);
+        Encoding.UTF8.GetBytes(account, payload[HeaderLength..]);
+        Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(_key, payload, mac);
+        return Base64Url.EncodeToString(payload) + "." + Base64Url.EncodeToString(mac);
+    }
+
+    /// <summary>Checks <paramref name="token"/>: its form, its signature, then its expiry against <paramref name="now"/>.</summary>
+    public ResumeTokenCheck Check(string? token, DateTimeOffset now)
+    {
+        int dot = token?.IndexOf('.') ?? -1;
+        if (token is null || dot <= 0 || token.Length > 1024)
+        {
+            return ResumeTokenCheck.Fail(ResumeTokenStatus.Malformed);
+        }
+
+        Span<byte> payload = stackalloc byte[768];
+        Span<byte> mac = stackalloc byte[64];
+        if (Base64Url.DecodeFromChars(token.AsSpan(0, dot), payload, out _, out int payloadLength) != System.Buffers.OperationStatus.Done ||
+            Base64Url.DecodeFromChars(token.AsSpan(dot + 1), mac, out _, out int macLength) != System.Buffers.OperationStatus.Done ||
+            payloadLength <= HeaderLength || payloadLength > HeaderLength + MaxAccountBytes || payload[0] != Version ||
+            macLength != HMACSHA256.HashSizeInBytes)
+        {
+            return ResumeTokenCheck.Fail(ResumeTokenStatus.Malformed);
+        }
+
+        payload = payload[..payloadLength];
+        Span<byte> expected = stackalloc byte[HMACSHA256.HashSizeInBytes];
+        HMACSHA256.HashData(_key, payload, expected);
+        if (!CryptographicOperations.FixedTimeEquals(expected, mac[..macLength]))
+        {
+            return ResumeTokenCheck.Fail(ResumeTokenStatus.Forged);
+        }
+
+        var expires = DateTimeOffset.FromUnixTimeSeconds(BinaryPrimitives.ReadInt64BigEndian(payload[1..]));
+        var session = new SessionId(BinaryPrimitives.ReadInt64BigEndian(payload[9..]));
+        string account = Encoding.UTF8.GetString(payload[HeaderLength..]);
+        return new ResumeTokenCheck(now < expires ? ResumeTokenStatus.Valid : ResumeTokenStatus.Expired, account, session, expires);
     }
 
     /// <summary>
-    /// Checks a token presented for <paramref name="session"/>. Returns the account it names, or <see langword="null"/>
-    /// if it is malformed, forged, expired or made for another session.
+    /// The account <paramref name="token"/> names if it is valid at <paramref name="now"/> and was issued for
+    /// <paramref name="session"/>; otherwise <see langword="null"/> (malformed, forged, expired, or another session's).
     /// </summary>
-    public string? TryVerify(string token, SessionId session)
+    public string? AccountFor(string? token, SessionId session, DateTimeOffset now)
     {
-        int macStart = token.LastIndexOf('|');
-        if (macStart <= 0)
-        {
-            return null;
-        }
-
-        string body = token[..macStart];
-        byte[] expected = Encoding.ASCII.GetBytes(Mac(body));
-        if (!CryptographicOperations.FixedTimeEquals(expected, Encoding.ASCII.GetBytes(token[(macStart + 1)..])))
-        {
-            return null;
-        }
-
-        string[] fields = body.Split('|');
-        if (fields.Length != 3 || !long.TryParse(fields[1], out long id) || id != session.Value ||
-            !long.TryParse(fields[2], out long expiry) || expiry < _clock.GetUtcNow().ToUnixTimeSeconds())
-        {
-            return null;
-        }
-
-        return Uri.UnescapeDataString(fields[0]);
+        ResumeTokenCheck check = Check(token, now);
+        return check.Status == ResumeTokenStatus.Valid && check.Session == session ? check.Account : null;
     }
-
-    private string Mac(string body) => Convert.ToHexString(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(body)));
-
-    private static string Escape(string account) => Uri.EscapeDataString(account);
 }

@@ -8,13 +8,18 @@ namespace Dominance.Core;
 /// survives module reloads. Game thread only, except <see cref="Open"/>.
 /// </summary>
 /// <remarks>
-/// Invariant: a session is in a group's member set exactly when the group's name is in that session's
-/// <see cref="CoreSession.Groups"/>; empty groups do not exist.
+/// <para>Invariant: a session is in a group's member set exactly when the group's name is in that session's
+/// <see cref="CoreSession.Groups"/>; empty groups do not exist.</para>
+/// <para>Sessions are keyed by their <see cref="CoreSession.Id"/>; the portal names them by the connection that has
+/// them (<see cref="CoreSession.Transport"/>). The two are the same until a session resumes on a new connection, which
+/// then has an alias here. Invariant: a session's transport resolves to it (<see cref="TryGetByTransport"/>), and no
+/// other connection's id does, so events of a connection that lost its session are ignored.</para>
 /// </remarks>
 internal sealed class SessionTable
 {
     private readonly Dictionary<SessionId, CoreSession> _sessions = [];
     private readonly Dictionary<string, HashSet<CoreSession>> _groups = new(StringComparer.Ordinal);
+    private readonly Dictionary<SessionId, CoreSession> _aliases = [];
     private volatile int _open;
 
     /// <summary>
@@ -43,6 +48,40 @@ internal sealed class SessionTable
 
     public bool TryGet(SessionId id, [NotNullWhen(true)] out CoreSession? session) => _sessions.TryGetValue(id, out session);
 
+    /// <summary>Finds the session that the portal's connection <paramref name="transport"/> has now, if any.</summary>
+    public bool TryGetByTransport(SessionId transport, [NotNullWhen(true)] out CoreSession? session)
+    {
+        if (_sessions.TryGetValue(transport, out session) && session.Transport == transport)
+        {
+            return true;
+        }
+
+        session = null;
+        return _aliases.Count > 0 && _aliases.TryGetValue(transport, out session);
+    }
+
+    /// <summary>Gives <paramref name="session"/> to the connection <paramref name="transport"/>.</summary>
+    public void Attach(CoreSession session, SessionId transport)
+    {
+        Detach(session);
+        session.Transport = transport;
+        if (transport != session.Id)
+        {
+            _aliases.Add(transport, session);
+        }
+    }
+
+    /// <summary>Takes <paramref name="session"/> from its connection: that connection's events no longer reach it.</summary>
+    public void Detach(CoreSession session)
+    {
+        if (session.Transport is { } transport && transport != session.Id)
+        {
+            _aliases.Remove(transport);
+        }
+
+        session.Transport = null;
+    }
+
     /// <summary>Removes a session (its connection has closed), takes it out of all its groups and drops what it had waiting.</summary>
     public bool Remove(SessionId id, [NotNullWhen(true)] out CoreSession? session)
     {
@@ -57,6 +96,10 @@ internal sealed class SessionTable
         }
 
         session.IdleTimer?.Cancel();
+        session.TokenTimer?.Cancel();
+        session.GraceTimer?.Cancel();
+        session.Parked?.Discard();
+        Detach(session);
         session.Inputs?.Waiting.Clear();
         foreach (string group in session.Groups)
         {
@@ -77,6 +120,12 @@ internal sealed class SessionTable
         {
             goodbye?.Release();
             return;
+        }
+
+        if (session.Account is not null && session.Parked is null && session.Info.SupportsOutOfBand)
+        {
+            // Its token will not resume it: the client can forget it rather than present it and be refused.
+            Send(session, OutputKind.Data, OutputPayload.ForData(SessionResume.EndedPackage, "{}"));
         }
 
         session.Closing = true;

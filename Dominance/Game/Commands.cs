@@ -57,6 +57,8 @@ public sealed partial class DominanceGame
             new("tick", "tick", "Advance the realm by one tick now: yields and battles.", "Admin", Need.Admin, Sync((_, _) => Tick())),
             new("save", "save", "Save the world now. It is also saved every minute and on shutdown.", "Admin", Need.Admin, Sync(SaveWorld)),
             new("shutdown", "shutdown", "Shut the server down gracefully.", "Admin", Need.Admin, Sync(Shutdown)),
+            new("errors", "errors", "The last ten failures of the game code (exceptions, failed reloads), with file and line.", "Admin", Need.Admin, Sync(Errors)),
+            new("eval", "eval <C#>", "Run C# against the live game: game is the running module, e.g. eval game._state.Players.Count. Logged.", "Admin", Need.Admin, Eval),
         ];
 
         var table = new Dictionary<string, Command>();
@@ -400,6 +402,31 @@ public sealed partial class DominanceGame
     }
 
     // --- Admin ---------------------------------------------------------------------------------------------------
+
+    private void Errors(Caller caller, string args)
+    {
+        IReadOnlyList<GameFailure> failures = _game.RecentFailures;
+        if (failures.Count == 0)
+        {
+            _game.Send(caller.Session, "No failures since the server started.");
+            return;
+        }
+
+        var text = new StringBuilder($"The last {failures.Count} failure(s), oldest first:");
+        foreach (GameFailure failure in failures)
+        {
+            text.Append($"\n{failure.Time:HH:mm:ss} {Ansi.Red(failure.Summary)}");
+        }
+
+        _game.Send(caller.Session, text.ToString());
+    }
+
+    private async ValueTask Eval(Caller caller, string args)
+    {
+        // Compiled off the game thread; it runs here, on the game thread, before the answer comes back.
+        string answer = await _game.EvaluateAsync(caller.Session, args, this);
+        _game.Send(caller.Session, answer);
+    }
 
     private void Reload(Caller caller, string args)
     {

@@ -27,6 +27,8 @@ public sealed partial class DominanceGame : IGameModule
     private readonly Dictionary<string, SessionId> _playing = [];
 
     private Dictionary<string, Command> _commands = [];
+    private Comings _arrivals = null!;
+    private Comings _departures = null!;
     private TimeSpan _tickInterval;
     private bool _guestsAllowed;
     private int _startingResources;
@@ -42,6 +44,8 @@ public sealed partial class DominanceGame : IGameModule
     public void Start(IGameContext context, ReadOnlyMemory<byte> state)
     {
         _game = context;
+        _arrivals = new Comings(context, "has entered the realm", "have entered the realm");
+        _departures = new Comings(context, "has left the realm", "have left the realm");
         _tickInterval = TimeSpan.FromSeconds(context.Settings.GetValue("TickSeconds", 10.0));
         _guestsAllowed = context.Settings.GetValue("Guests", true);
         _startingResources = Math.Clamp(context.Settings.GetValue("StartingResources", 100), 0, MaxResources);
@@ -89,7 +93,12 @@ public sealed partial class DominanceGame : IGameModule
 
     public void ExportState(IBufferWriter<byte> output) => _game.State.Write(output, _state);
 
-    public void Stop() => _stopped = true;
+    public void Stop()
+    {
+        _stopped = true;
+        _arrivals.Flush(); // the next generation starts with no summary pending
+        _departures.Flush();
+    }
 
     public void OnConnect(SessionId session)
     {
@@ -168,7 +177,7 @@ public sealed partial class DominanceGame : IGameModule
     /// The game core restarted while this player's portal kept the connection: the server vouches that the session
     /// played <paramref name="account"/>, so the character comes back without a password.
     /// </summary>
-    public async ValueTask OnResume(SessionId session, string account)
+    public async ValueTask OnRestored(SessionId session, string account)
     {
         Account? found = await _game.Accounts.FindAsync(account);
         if (_game.GetInfo(session) is null || _stopped)
@@ -199,8 +208,23 @@ public sealed partial class DominanceGame : IGameModule
         if (_state.Sessions.Remove(session, out Visitor? visitor) && PlayerOf(visitor) is { } player)
         {
             LeaveWorld(session, visitor, player);
-            _game.SendToGroup(Online, $"{NameOf(player)} has left the realm.");
+            _departures.Tell(NameOf(player), except: null);
         }
+    }
+
+    /// <summary>
+    /// The player's client lost its connection and came back within the server's grace period: the character never
+    /// left. The text it missed has been delivered; the browser client cleared its map when the connection dropped, so
+    /// it gets the realm and the player again.
+    /// </summary>
+    public void OnResume(SessionId session)
+    {
+        if (_state.Sessions.TryGetValue(session, out Visitor? visitor) && PlayerOf(visitor) is { } player)
+        {
+            SendPlayer(player);
+        }
+
+        _game.SendData(session, "Dominance.Map", MapJson());
     }
 
     /// <summary>Takes the character a session plays out of the world: it is no longer online, and a guest is forgotten.</summary>
@@ -284,7 +308,7 @@ public sealed partial class DominanceGame : IGameModule
         }
 
         _game.Send(session, $"Welcome, {NameOf(player)}.{(player.IsAdmin ? " You are an admin." : "")}");
-        _game.SendToGroup(Online, $"{NameOf(player)} has entered the realm.", except: session);
+        _arrivals.Tell(NameOf(player), except: session);
         if (landless)
         {
             _game.Send(session, LandlessNotice);

@@ -189,17 +189,21 @@ internal sealed class DominanceServer : IAsyncDisposable
             services.GetRequiredService<IGameStore>(), services.GetRequiredService<GameLoop>(), settings.Persistence, clock,
             services.GetRequiredService<ILogger<WorldSaves>>(), services.GetRequiredService<ServerMetrics>()));
         builder.Services.AddSingleton(services => new HostGameServices(
-            services.GetRequiredService<AccountService>(), services, services.GetRequiredService<IHostApplicationLifetime>(), services.GetRequiredService<ILogger<DominanceServer>>()));
+            services.GetRequiredService<AccountService>(), settings.Reload, services, services.GetRequiredService<IHostApplicationLifetime>(), services.GetRequiredService<ILogger<DominanceServer>>()));
+        // One key for the whole server. With portals over NATS it comes from the secret every core shares, so a core
+        // restarted anywhere verifies the tokens the portals keep; otherwise from the key file beside the database.
+        builder.Services.AddSingleton(_ => settings.Nats.Enabled
+            ? ResumeTokens.FromSecret(settings.Nats.Secret)
+            : ResumeTokens.LoadOrCreate(ResumeKeyPath(settings, game)));
         builder.Services.AddSingleton(services => new GameLoop(
             settings.Core, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game"), services.GetRequiredService<HostGameServices>(),
-            services.GetRequiredService<ServerMetrics>()));
+            services.GetRequiredService<ServerMetrics>(), services.GetRequiredService<ResumeTokens>()));
         builder.Services.AddSingleton(services => new PortalService(
             settings.Portal, services.GetRequiredService<GameLoop>().Inbound, clock, services.GetRequiredService<ILogger<PortalService>>(),
             services.GetRequiredService<ServerMetrics>(), Audit(services)));
         builder.Services.AddSingleton(game);
         if (settings.Nats.Enabled)
         {
-            builder.Services.AddSingleton(new ResumeTokens(ResumeTokens.KeyFromSecret(settings.Nats.Secret), clock, TimeSpan.FromDays(1)));
             builder.Services.AddSingleton(services => new CoreRelay(
                 settings.Nats, services.GetRequiredService<GameLoop>(), services.GetRequiredService<ResumeTokens>(), clock, services.GetRequiredService<ILogger<CoreRelay>>()));
         }
@@ -222,10 +226,14 @@ internal sealed class DominanceServer : IAsyncDisposable
             MapMetrics(app, () => metricsListener);
         }
 
-        core.Sessions.ResumeTokens = app.Services.GetService<ResumeTokens>(); // before the game thread starts
+        if (settings.Nats.Enabled)
+        {
+            core.Sessions.ResumeTokens = app.Services.GetRequiredService<ResumeTokens>(); // before the game thread starts
+        }
+
         if (localPortal)
         {
-            app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+            app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = WebSocketSession.KeepAliveInterval });
             app.Map("/ws", (HttpContext http) => WebSocketEndpoint.HandleAsync(http, portal));
         }
 
@@ -320,6 +328,21 @@ internal sealed class DominanceServer : IAsyncDisposable
             ? new PostgresGameStore(settings.PostgreSQL)
             : new SqliteGameStore(Path.Combine(game.Sources?.Folder ?? AppContext.BaseDirectory, settings.SqliteFile), logs.CreateLogger<SqliteGameStore>());
 
+
+    /// <summary>
+    /// The resume tokens' key file: <see cref="CoreSettings.ResumeKeyFile"/>, relative to the SQLite database's folder
+    /// (it is as secret as the database), or to the game folder (the executable's, for the built-in game) with PostgreSQL.
+    /// </summary>
+    private static string ResumeKeyPath(DominanceSettings settings, GameSetup game)
+    {
+        string folder = game.Sources?.Folder ?? AppContext.BaseDirectory;
+        if (settings.Persistence.PostgreSQL.Length == 0)
+        {
+            folder = Path.GetDirectoryName(Path.GetFullPath(Path.Combine(folder, settings.Persistence.SqliteFile))) ?? folder;
+        }
+
+        return Path.Combine(folder, settings.Core.ResumeKeyFile);
+    }
 
     /// <summary>The live-reload coordinator, if the game was compiled from source.</summary>
     internal ReloadCoordinator? Reloads => _app.Services.GetService<ReloadCoordinator>();

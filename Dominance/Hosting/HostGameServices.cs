@@ -18,11 +18,23 @@ namespace Dominance.Hosting;
 /// looked up when game code first asks for them (by then they exist) rather than taken in the constructor.
 /// </remarks>
 internal sealed class HostGameServices(
-    AccountService accounts, IServiceProvider services, IHostApplicationLifetime lifetime, ILogger<DominanceServer> log) : IGameServices
+    AccountService accounts, ReloadSettings reloadSettings, IServiceProvider services, IHostApplicationLifetime lifetime, ILogger<DominanceServer> log) : IGameServices
 {
     public IAccounts? Accounts => accounts;
 
     public void RequestReload(bool force) => services.GetService<ReloadCoordinator>()?.RequestReload("the reload command", force);
+
+    public Task<Snippet> CompileSnippetAsync(string code, Type globals)
+    {
+        if (!reloadSettings.Eval)
+        {
+            return Task.FromResult(Snippet.Failed("eval is off on this server (setting Reload:Eval)."));
+        }
+
+        return services.GetService<ReloadCoordinator>() is { } reloads
+            ? Task.Run(() => reloads.CompileSnippetAsync(code, globals))
+            : Task.FromResult(Snippet.Failed("eval needs a game compiled from source."));
+    }
 
     public Task<SaveResult> SaveAsync() => services.GetRequiredService<WorldSaves>().SaveAsync();
 

@@ -33,6 +33,8 @@ internal static class ServerCommandLine
           },
           "Reload": {
             "Watch": true,
+            // Admins may run C# against the live game (eval); every use is logged. false turns it off.
+            "Eval": true,
             // A token (openssl rand -hex 16) turns on POST /admin/reload, for scripts on this machine that send it as
             // "Authorization: Bearer <token>". Empty: the endpoint is off.
             "AdminToken": ""
@@ -89,7 +91,7 @@ internal static class ServerCommandLine
         options.AddNamedTo(portal);
         portal.SetAction((parse, _) => PortalAsync(options.Overrides(parse)));
 
-        var init = new Command("init", "Create a game folder: a copy of the built-in game's source and a settings file, ready to edit and run.")
+        var init = new Command("init", "Create a game folder: a copy of the built-in game's source, a settings file, and a C# project for editors, ready to edit and run.")
         {
             initFolder,
         };
@@ -151,7 +153,10 @@ internal static class ServerCommandLine
         folder.Create();
         IReadOnlyList<string> sources = GameSources.WriteEmbedded(folder.FullName);
         File.WriteAllText(Path.Combine(folder.FullName, "appsettings.json"), SettingsTemplate);
-        Console.WriteLine($"Created a game in {folder.FullName}: {sources.Count} source file(s) and appsettings.json.");
+        IReadOnlyList<string> project = GameProject.Write(folder.FullName);
+        Console.WriteLine(
+            $"Created a game in {folder.FullName}: {sources.Count} source file(s), appsettings.json, " +
+            $"and a project for editors and dotnet build ({string.Join(", ", project.Select(p => Path.GetRelativePath(folder.FullName, p)))}).");
         Console.WriteLine($"Run it with:  dominance run {folder.FullName}");
         Console.WriteLine("Edit any .cs file while it runs: the server recompiles and swaps the new code in, players stay connected.");
         return 0;

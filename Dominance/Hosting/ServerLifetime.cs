@@ -11,9 +11,12 @@ using Microsoft.Extensions.Logging;
 namespace Dominance.Hosting;
 
 /// <summary>
-/// Ties the game to the host's lifetime. Start: the database is migrated, the newest intact world save is read, and the
-/// game thread starts the module with it. Stop (Ctrl-C, SIGTERM): every player is told, their queued output is flushed
-/// and their connections closed, the world is saved, then the game thread stops.
+/// Ties the game to the host's lifetime. Start: the game's compile (or its load from the compile cache) begins at once,
+/// off the start's path; the listeners bind (so a port in use fails the start before any slow work); then the database
+/// is migrated, the newest intact world save is read, and the game thread starts the module with it. Connections that
+/// arrive meanwhile wait in the inbound channel and are served once the module has started. Stop (Ctrl-C, SIGTERM):
+/// every player is told, their queued output is flushed and their connections closed, the world is saved, then the game
+/// thread stops.
 /// </summary>
 /// <remarks>
 /// Every step of a shutdown that waits for the game thread has a deadline (<see cref="PortalSettings.ShutdownGrace"/>,
@@ -36,13 +39,22 @@ internal sealed class ServerLifetime(
 
     private bool _saving;
     private volatile string? _failure;
+    private Task<(IGameModule Module, StateSerializer Serializer)>? _firstBuild;
 
     /// <summary>Why the last shutdown failed to do its work, or <see langword="null"/> if it did (or has not run).</summary>
     public string? Failure => _failure;
 
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StartingAsync(CancellationToken cancellationToken)
+    {
+        // Runs before any service starts, Kestrel included: compiling overlaps with binding the ports and opening the store.
+        _firstBuild = services.GetService<ReloadCoordinator>()?.LoadFirstAsync();
+        return Task.CompletedTask;
+    }
 
-    public async Task StartAsync(CancellationToken cancellationToken)
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Runs once every service has started: the listeners are bound.</summary>
+    public async Task StartedAsync(CancellationToken cancellationToken)
     {
         store.Alarm += OnStoreAlarm;
         RestoredSave? restored;
@@ -59,9 +71,10 @@ internal sealed class ServerLifetime(
 
         ReadOnlyMemory<byte> state = restored?.Data ?? default;
         Func<IReadOnlyList<StateLoss>> losses = () => [];
-        if (services.GetService<ReloadCoordinator>() is { } reloads)
+        if (Interlocked.Exchange(ref _firstBuild, null) is { } firstBuild)
         {
-            (IGameModule module, StateSerializer serializer) = await reloads.LoadFirstAsync().ConfigureAwait(false);
+            // Taken out of the field: a finished task holds its result, and the first module must not outlive its generation.
+            (IGameModule module, StateSerializer serializer) = await firstBuild.ConfigureAwait(false);
             core.Start(module, state, serializer);
             losses = () => serializer.LastLosses; // not kept in a field: the serializer would keep the first generation loaded
         }
@@ -107,8 +120,6 @@ internal sealed class ServerLifetime(
             await relay.StartAsync(cancellationToken).ConfigureAwait(false);
         }
     }
-
-    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
     {

@@ -287,9 +287,9 @@ internal sealed class CoreRelay : IAsyncDisposable
             await _core.Inbound.WriteAsync(InboundEvent.Connected(link, item.Info!)).ConfigureAwait(false);
             if (token is not null)
             {
-                if (_tokens.TryVerify(token, item.Session) is { } account)
+                if (_tokens.AccountFor(token, item.Session, _clock.GetUtcNow()) is { } account)
                 {
-                    await _core.Inbound.WriteAsync(InboundEvent.Resumed(item.Session, account)).ConfigureAwait(false);
+                    await _core.Inbound.WriteAsync(InboundEvent.Restored(item.Session, account)).ConfigureAwait(false);
                 }
                 else
                 {

@@ -251,7 +251,7 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
             if (_portal.TryGetSession(id, out PortalSession? session))
             {
                 open.Add(id);
-                var connect = new Pending(new InboundEvent(InboundKind.Connected, id, Info: session.Info), _nextSequence++, ++state.Sequence, session.ResumeToken);
+                var connect = new Pending(new InboundEvent(InboundKind.Connected, id, Info: session.Info), _nextSequence++, ++state.Sequence, session.RestoreToken);
                 _unacknowledged.Enqueue(connect);
                 batch.Add(connect);
             }
@@ -462,7 +462,7 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
         _log.LogInformation("Portal {Portal} attached to core {Instance}", Id, instance);
         foreach (PortalSession session in _portal.Sessions)
         {
-            if (session.ResumeToken is not null)
+            if (session.RestoreToken is not null)
             {
                 session.Notify(BackNotice);
             }
@@ -562,9 +562,9 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
                     case OutputOp.EchoOn or OutputOp.EchoOff:
                         session?.SetEcho(op == OutputOp.EchoOn);
                         break;
-                    case OutputOp.ResumeToken:
+                    case OutputOp.RestoreToken:
                         string token = r.String();
-                        session?.SetResumeToken(token);
+                        session?.SetRestoreToken(token);
                         break;
                     default:
                         throw new InvalidDataException($"Unknown output entry {(int)op}.");

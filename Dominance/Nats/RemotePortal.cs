@@ -203,7 +203,7 @@ internal sealed class RemotePortal
                 case OutputOp.Close:
                     w.Number(entry.Payload is null ? 0 : indexes[entry.Payload] + 1);
                     break;
-                case OutputOp.ResumeToken:
+                case OutputOp.RestoreToken:
                     w.String(entry.Token!);
                     break;
             }

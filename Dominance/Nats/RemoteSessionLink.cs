@@ -31,5 +31,5 @@ internal sealed class RemoteSessionLink(RemotePortal portal, SessionId session) 
 
     public void SetEcho(bool enabled) => Portal.TryQueue(enabled ? OutputOp.EchoOn : OutputOp.EchoOff, Session, null, null);
 
-    public void SetResumeToken(string token) => Portal.TryQueue(OutputOp.ResumeToken, Session, null, token);
+    public void SetRestoreToken(string token) => Portal.TryQueue(OutputOp.RestoreToken, Session, null, token);
 }

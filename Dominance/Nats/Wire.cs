@@ -54,7 +54,7 @@ internal static class Wire
     public static string PortalHeartbeat(string prefix) => prefix + ".portal";
 
     /// <summary>One event of an inbound batch.</summary>
-    public static void WriteEvent(WireWriter w, in InboundEvent e, long sessionSequence, string? resumeToken)
+    public static void WriteEvent(WireWriter w, in InboundEvent e, long sessionSequence, string? restoreToken)
     {
         w.Byte((byte)e.Kind);
         w.Number(e.Session.Value);
@@ -63,7 +63,7 @@ internal static class Wire
         {
             case InboundKind.Connected:
                 WriteInfo(w, e.Info!);
-                w.OptionalString(resumeToken);
+                w.OptionalString(restoreToken);
                 break;
             case InboundKind.Input:
                 w.String(e.Text!);
@@ -79,17 +79,17 @@ internal static class Wire
     }
 
     /// <summary>Reads one event of an inbound batch. A <c>Connected</c> comes without its link (the caller adds one).</summary>
-    public static InboundEvent ReadEvent(ref WireReader r, out long sessionSequence, out string? resumeToken)
+    public static InboundEvent ReadEvent(ref WireReader r, out long sessionSequence, out string? restoreToken)
     {
         var kind = (InboundKind)r.Byte();
         var session = new SessionId(r.Number());
         sessionSequence = r.Number();
-        resumeToken = null;
+        restoreToken = null;
         switch (kind)
         {
             case InboundKind.Connected:
                 SessionInfo info = ReadInfo(ref r, session);
-                resumeToken = r.OptionalString();
+                restoreToken = r.OptionalString();
                 return new InboundEvent(InboundKind.Connected, session, Info: info);
             case InboundKind.Input:
                 return InboundEvent.Input(session, r.String());
@@ -147,8 +147,8 @@ internal enum OutputOp : byte
     /// <summary>Ask the client to stop echoing.</summary>
     EchoOff = 4,
 
-    /// <summary>The session's resume token (a string).</summary>
-    ResumeToken = 5,
+    /// <summary>The session's restore token (a string; <see cref="Core.ISessionLink.SetRestoreToken"/>).</summary>
+    RestoreToken = 5,
 
     /// <summary>The core does not know this portal (any more): attach again. No session.</summary>
     Reattach = 6,

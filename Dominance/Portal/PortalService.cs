@@ -66,7 +66,7 @@ internal sealed class PortalService : IPortalReadings
     /// <summary>Sessions open now.</summary>
     public int SessionCount => _sessions.Count;
 
-    /// <summary>The sessions open now, in no particular order (a snapshot that may change while it is read).</summary>
+    /// <summary>The sessions open now (a snapshot).</summary>
     public ICollection<PortalSession> Sessions => _sessions.Values;
 
     /// <summary>Finds an open session by its id.</summary>

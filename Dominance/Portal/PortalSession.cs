@@ -22,11 +22,11 @@ namespace Dominance.Portal;
 /// exactly this loop's position, and the bound needs no more than a counter.</para>
 /// <para><b>Delivery runs inline, by design.</b> The channel allows synchronous continuations, so when the write loop is
 /// idle (parked in <c>ReadAsync</c>), the thread that queues a frame, usually the game thread, runs the loop's next
-/// turn itself: it copies the frame into the transport's buffer (Kestrel's output pipe, directly for telnet and through
-/// <c>WebSocket.SendAsync</c> for WebSocket) and starts the flush. Kestrel's socket sender makes the send system call,
-/// not this thread. None of that can block: a pipe over its pause threshold, a WebSocket whose previous send is still
-/// under way, or a client that stopped reading make the flush return a pending task, and the game thread returns at
-/// that point; the rest of the turn continues on the thread pool when the transport has room. A loop that is busy that
+/// turn itself: it copies the frame into the transport's buffer (Kestrel's output pipe, directly for telnet, and as
+/// whole frames built by the session for WebSocket) and starts the flush. Kestrel's socket sender makes the send system
+/// call, not this thread. None of that can block: a pipe over its pause threshold, a WebSocket connection whose control
+/// frame (a pong) is still under way, or a client that stopped reading make the flush return a pending task, and the
+/// game thread returns at that point; the rest of the turn continues on the thread pool when the transport has room. A loop that is busy that
 /// way is not parked, so queueing more for it runs nothing. This saves a thread hop per delivery, which is most of
 /// the cost of a fan-out. Hazards: the loop reads without a cancellation token, so the deadlock of synchronous
 /// continuations with a cancelable read (dotnet/runtime#33858) cannot occur; nothing in a transport's write path takes
@@ -45,7 +45,7 @@ internal abstract class PortalSession : ISessionLink
     private CommandRateLimiter _rate;
     private long _readTime;
     private SessionInfo _info;
-    private string? _resumeToken;
+    private string? _restoreToken;
     private int _state;
 
     /// <summary>Frames in the outbox: counted up before a frame is added, down when the write loop takes it.</summary>
@@ -81,6 +81,9 @@ internal abstract class PortalSession : ISessionLink
     /// <summary>The session's id, assigned by the portal.</summary>
     public SessionId Id { get; }
 
+    /// <summary>The resume token the client presented when it connected, if any: it asks for a parked session back.</summary>
+    public string? ResumeToken { get; init; }
+
     /// <summary>What has been negotiated with the client so far. Replaced, never mutated.</summary>
     public SessionInfo Info => Volatile.Read(ref _info);
 
@@ -114,10 +117,10 @@ internal abstract class PortalSession : ISessionLink
 
     /// <inheritdoc/>
     /// <remarks>Kept as it is, for a portal that must connect its sessions to a core again (<c>Dominance.Nats</c>).</remarks>
-    public void SetResumeToken(string token) => Volatile.Write(ref _resumeToken, token);
+    public void SetRestoreToken(string token) => Volatile.Write(ref _restoreToken, token);
 
-    /// <summary>The latest resume token the core handed this session, or <see langword="null"/>.</summary>
-    public string? ResumeToken => Volatile.Read(ref _resumeToken);
+    /// <summary>The latest restore token the core handed this session (<see cref="SetRestoreToken"/>), or <see langword="null"/>.</summary>
+    public string? RestoreToken => Volatile.Read(ref _restoreToken);
 
     /// <summary>Tells this session's player one line from the portal itself (not the game). Never blocks.</summary>
     public void Notify(string text) => SendLine(text);
@@ -181,7 +184,7 @@ internal abstract class PortalSession : ISessionLink
         Task writer = Task.CompletedTask;
         try
         {
-            await Portal.Inbound.WriteAsync(InboundEvent.Connected(this, Info)).ConfigureAwait(false);
+            await Portal.Inbound.WriteAsync(InboundEvent.Connected(this, Info, ResumeToken)).ConfigureAwait(false);
             writer = WriteLoopAsync();
             OnStarted();
             await ReadLoopAsync().ConfigureAwait(false);

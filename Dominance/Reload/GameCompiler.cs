@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -9,10 +8,35 @@ using Microsoft.CodeAnalysis.Text;
 
 namespace Dominance.Reload;
 
-/// <summary>The result of compiling the game: an assembly image (with symbols), or the errors.</summary>
+/// <summary>Where a build came from: compiled now, or found in the process's or the disk's compile cache.</summary>
+internal enum BuildOrigin
+{
+    /// <summary>Compiled by this call.</summary>
+    Compiled,
+
+    /// <summary>Compiled earlier in this process.</summary>
+    Memory,
+
+    /// <summary>Read from the <see cref="CompileCache"/> on disk: the compiler was not used.</summary>
+    Disk,
+}
+
+/// <summary>
+/// The result of compiling the game: an assembly image (with symbols) and the warnings, or the errors. Each diagnostic
+/// reads <c>file:line:column: error|warning CS0000: message</c>.
+/// </summary>
 internal sealed record CompileResult(byte[]? Assembly, byte[]? Symbols, IReadOnlyList<string> Errors, TimeSpan Elapsed)
 {
     public bool Succeeded => Assembly is not null;
+
+    /// <summary>The compiler's warnings about a build that succeeded.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+
+    /// <summary>Where the build came from.</summary>
+    public BuildOrigin Origin { get; init; }
+
+    /// <summary>The build's key in the caches.</summary>
+    public string Key { get; init; } = "";
 }
 
 /// <summary>
@@ -22,22 +46,27 @@ internal sealed record CompileResult(byte[]? Assembly, byte[]? Symbols, IReadOnl
 /// <remarks>
 /// Syntax trees are cached by path and text, so a reload after editing one file parses only that file; references
 /// are created once. Game files get implicit usings like an SDK project (System, System.Linq, Dominance.Api, ...).
-/// Successful compilations are also kept process-wide, keyed by the sources and the generation (the assembly's name):
-/// a second server in the same process (tests, embedding) that starts the same game does not compile it again.
+/// Successful compilations are kept process-wide (a second server in the same process, as in tests, does not compile
+/// the same game again) and on disk in a <see cref="CompileCache"/>, so that a server started on an unchanged game
+/// loads it without compiling; both are keyed by the sources, the generation (the assembly's name), the game API and
+/// the compiler.
 /// </remarks>
 internal sealed class GameCompiler
 {
-    private const string ImplicitUsings = """
-        global using System;
-        global using System.Buffers;
-        global using System.Collections.Generic;
-        global using System.Linq;
-        global using System.Threading;
-        global using System.Threading.Tasks;
-        global using Dominance.Api;
-        """;
+    /// <summary>
+    /// The namespaces every game file sees without a <c>using</c> (as an SDK project's implicit usings). The project file
+    /// that <c>dominance init</c> writes lists the same ones, so editors and <c>dotnet build</c> see what the server sees.
+    /// </summary>
+    public static readonly IReadOnlyList<string> ImplicitNamespaces =
+        ["System", "System.Buffers", "System.Collections.Generic", "System.Linq", "System.Threading", "System.Threading.Tasks", "Dominance.Api"];
 
-    private static readonly CSharpParseOptions s_parseOptions = new(LanguageVersion.Latest);
+    /// <summary>The implicit usings as C# source (<c>global using ...;</c>).</summary>
+    public static readonly string ImplicitUsingsSource = string.Concat(ImplicitNamespaces.Select(ns => $"global using {ns};\n"));
+
+    /// <summary>The language version game code is compiled with; the project file written by <c>init</c> names it too.</summary>
+    public const LanguageVersion Language = LanguageVersion.Latest;
+
+    private static readonly CSharpParseOptions s_parseOptions = new(Language);
     private static readonly CSharpCompilationOptions s_compilationOptions = new(
         OutputKind.DynamicallyLinkedLibrary,
         optimizationLevel: OptimizationLevel.Release,
@@ -51,18 +80,30 @@ internal sealed class GameCompiler
     private static readonly ConcurrentQueue<string> s_buildOrder = new();
 
     private readonly Dictionary<string, (string Text, SyntaxTree Tree)> _trees = new(StringComparer.Ordinal);
-    private readonly SyntaxTree _implicitUsings = CSharpSyntaxTree.ParseText(ImplicitUsings, s_parseOptions, "(implicit usings)", Encoding.UTF8);
+    private readonly CompileCache? _disk;
+    private SyntaxTree? _implicitUsings;
+
+    /// <summary>A compiler that keeps its builds in <paramref name="disk"/> too, if it is given.</summary>
+    public GameCompiler(CompileCache? disk = null) => _disk = disk;
 
     /// <summary>Compiles <paramref name="files"/> into an assembly named after <paramref name="generation"/>.</summary>
     public CompileResult Compile(IReadOnlyList<SourceFile> files, int generation)
     {
         long started = Stopwatch.GetTimestamp();
-        string key = BuildKey(files, generation);
+        string key = CompileCache.KeyOf(files, generation);
         if (s_builds.TryGetValue(key, out CompileResult? built))
         {
-            return built with { Elapsed = Stopwatch.GetElapsedTime(started) };
+            return built with { Elapsed = Stopwatch.GetElapsedTime(started), Origin = BuildOrigin.Memory };
         }
 
+        if (files.Count > 0 && _disk is not null && _disk.TryRead(key, out byte[] cachedImage, out byte[]? cachedSymbols, out IReadOnlyList<string> cachedWarnings))
+        {
+            var loaded = new CompileResult(cachedImage, cachedSymbols, [], Stopwatch.GetElapsedTime(started)) { Warnings = cachedWarnings, Origin = BuildOrigin.Disk, Key = key };
+            Remember(key, loaded);
+            return loaded;
+        }
+
+        _implicitUsings ??= CSharpSyntaxTree.ParseText(ImplicitUsingsSource, s_parseOptions, "(implicit usings)", Encoding.UTF8);
         var trees = new List<SyntaxTree>(files.Count + 1) { _implicitUsings };
         foreach (SourceFile file in files)
         {
@@ -94,11 +135,31 @@ internal sealed class GameCompiler
         if (!result.Success)
         {
             string[] errors = [.. result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(Format)];
-            return new CompileResult(null, null, errors, elapsed);
+            return new CompileResult(null, null, errors, elapsed) { Key = key };
         }
 
-        var compiled = new CompileResult(image.ToArray(), symbols.ToArray(), [], elapsed);
-        if (s_builds.TryAdd(key, compiled))
+        string[] warnings = [.. result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Select(Format)];
+        var compiled = new CompileResult(image.ToArray(), symbols.ToArray(), [], elapsed) { Warnings = warnings, Key = key };
+        Remember(key, compiled);
+        if (_disk is { } disk)
+        {
+            // Off the reload's path: the new code goes live without waiting for the disk.
+            _ = Task.Run(() => disk.Write(key, compiled.Assembly!, compiled.Symbols, warnings));
+        }
+
+        return compiled;
+    }
+
+    /// <summary>Forgets a build that could not be loaded, here and on disk, so that the next attempt compiles.</summary>
+    public void Forget(string key)
+    {
+        s_builds.TryRemove(key, out _);
+        _disk?.Remove(key);
+    }
+
+    private static void Remember(string key, CompileResult build)
+    {
+        if (s_builds.TryAdd(key, build))
         {
             s_buildOrder.Enqueue(key);
             while (s_buildOrder.Count > CachedBuilds && s_buildOrder.TryDequeue(out string? oldest))
@@ -106,32 +167,16 @@ internal sealed class GameCompiler
                 s_builds.TryRemove(oldest, out _);
             }
         }
-
-        return compiled;
     }
 
-    /// <summary>The cache key of a build: the generation and a SHA-256 over every file's path and text, in order.</summary>
-    private static string BuildKey(IReadOnlyList<SourceFile> files, int generation)
-    {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        foreach (SourceFile file in files)
-        {
-            hash.AppendData(Encoding.UTF8.GetBytes(file.Path));
-            hash.AppendData([0]);
-            hash.AppendData(Encoding.UTF8.GetBytes(file.Text));
-            hash.AppendData([0]);
-        }
-
-        return $"{generation}:{Convert.ToHexString(hash.GetHashAndReset())}";
-    }
-
-    /// <summary>Formats a diagnostic as <c>file:line:column: error CS0000: message</c>.</summary>
+    /// <summary>Formats a diagnostic as <c>file:line:column: error CS0000: message</c> (or <c>warning</c>).</summary>
     private static string Format(Diagnostic diagnostic)
     {
         FileLinePositionSpan span = diagnostic.Location.GetLineSpan();
         string where = diagnostic.Location.IsInSource
             ? $"{span.Path}:{span.StartLinePosition.Line + 1}:{span.StartLinePosition.Character + 1}: "
             : "";
-        return $"{where}error {diagnostic.Id}: {diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
+        string severity = diagnostic.Severity == DiagnosticSeverity.Error ? "error" : "warning";
+        return $"{where}{severity} {diagnostic.Id}: {diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
     }
 }

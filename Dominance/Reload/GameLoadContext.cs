@@ -34,8 +34,24 @@ internal sealed class GameLoadContext(int generation) : AssemblyLoadContext($"ga
         };
     }
 
+    /// <summary>
+    /// Loads a snippet (<c>eval</c>) compiled against this generation's game, and returns its entry point. It stays
+    /// loaded as long as the generation does, and is unloaded with it.
+    /// </summary>
+    public Func<object, object?> LoadSnippet(byte[] image, string typeName, string methodName)
+    {
+        using var stream = new MemoryStream(image);
+        Assembly snippet = LoadFromStream(stream);
+        return snippet.GetType(typeName, throwOnError: true)!.GetMethod(methodName)!.CreateDelegate<Func<object, object?>>();
+    }
+
     /// <inheritdoc/>
-    protected override Assembly? Load(AssemblyName assemblyName) => null;
+    /// <remarks>
+    /// The game's own assembly, for snippets that reference it (looked up, not kept in a field: nothing here may hold
+    /// the context's code beyond what the runtime holds); everything else comes from the host.
+    /// </remarks>
+    protected override Assembly? Load(AssemblyName assemblyName) =>
+        Assemblies.FirstOrDefault(loaded => string.Equals(loaded.GetName().Name, assemblyName.Name, StringComparison.Ordinal));
 }
 
 /// <summary>A compiled game that cannot be used (no module class, or several).</summary>

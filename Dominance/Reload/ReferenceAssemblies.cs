@@ -14,12 +14,19 @@ namespace Dominance.Reload;
 /// </summary>
 internal static class ReferenceAssemblies
 {
-    private static readonly Lazy<IReadOnlyList<MetadataReference>> s_all = new(Load);
+    private static readonly Lazy<IReadOnlyList<MetadataReference>> s_framework = new(LoadFramework);
+    private static readonly Lazy<IReadOnlyList<MetadataReference>> s_all = new(() => [.. s_framework.Value, FromLoadedAssembly(typeof(ReferenceAssemblies).Assembly)]);
 
     /// <summary>Every reference, created once and shared by all compilations.</summary>
     public static IReadOnlyList<MetadataReference> All => s_all.Value;
 
-    private static IReadOnlyList<MetadataReference> Load()
+    /// <summary>
+    /// Everything but the host itself: the framework and the abstractions the game API's signatures use. The game API's
+    /// own source is compiled against these into the reference assembly that <c>dominance init</c> writes.
+    /// </summary>
+    public static IReadOnlyList<MetadataReference> Framework => s_framework.Value;
+
+    private static IReadOnlyList<MetadataReference> LoadFramework()
     {
         var references = new List<MetadataReference>();
         Assembly host = typeof(ReferenceAssemblies).Assembly;
@@ -34,9 +41,9 @@ internal static class ReferenceAssemblies
             throw new InvalidOperationException("This server binary carries no reference assemblies, so it cannot compile game code.");
         }
 
-        // The game API and the abstractions its signatures use. The game's types see exactly these, and at run time
-        // they resolve to the very same loaded assemblies: one copy of every contract type.
-        foreach (Assembly assembly in new[] { host, typeof(ILogger).Assembly, typeof(IConfiguration).Assembly, typeof(ConfigurationBinder).Assembly, typeof(IChangeToken).Assembly })
+        // The abstractions the game API's signatures use (the host itself is added in All). The game's types see
+        // exactly these, and at run time they resolve to the very same loaded assemblies: one copy of every contract type.
+        foreach (Assembly assembly in new[] { typeof(ILogger).Assembly, typeof(IConfiguration).Assembly, typeof(ConfigurationBinder).Assembly, typeof(IChangeToken).Assembly })
         {
             references.Add(FromLoadedAssembly(assembly));
         }

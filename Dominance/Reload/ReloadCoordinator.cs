@@ -35,10 +35,11 @@ internal sealed class ReloadCoordinator : IDisposable
     private readonly GameLoop _core;
     private readonly ReloadSettings _settings;
     private readonly ILogger _log;
-    private readonly GameCompiler _compiler = new();
+    private readonly GameCompiler _compiler;
     private readonly SemaphoreSlim _oneAtATime = new(1, 1);
     private readonly List<WeakReference> _loaded = [];
     private GameLoadContext? _running;
+    private byte[]? _runningImage;
     private GameFolderWatcher? _watcher;
     private int _generation;
     private int _requestQueued;
@@ -60,6 +61,7 @@ internal sealed class ReloadCoordinator : IDisposable
         _core = core;
         _settings = settings;
         _log = log;
+        _compiler = new GameCompiler(CompileCache.For(sources));
     }
 
     /// <summary>Old generations that stayed loaded after their proof of unload. Should stay 0.</summary>
@@ -86,9 +88,19 @@ internal sealed class ReloadCoordinator : IDisposable
             }
 
             _running = build.Context;
+            _runningImage = build.Image;
             _generation = 1;
             SerializerWarmUp.Start();
-            _log.LogInformation("Compiled {Source} in {Milliseconds:F0} ms", _sources.Description, build.Elapsed.TotalMilliseconds);
+            if (build.Origin == BuildOrigin.Disk)
+            {
+                _log.LogInformation("Loaded {Source} from the compile cache in {Milliseconds:F0} ms (unchanged: not compiled)", _sources.Description, build.Elapsed.TotalMilliseconds);
+            }
+            else
+            {
+                _log.LogInformation("Compiled {Source} in {Milliseconds:F0} ms", _sources.Description, build.Elapsed.TotalMilliseconds);
+            }
+
+            ReportWarnings(build.Warnings, "at start");
             if (_sources.Folder is { } folder && _settings.Watch)
             {
                 _watcher = new GameFolderWatcher(folder, _settings.Debounce, file => RequestReload($"{file} changed"), TimeProvider.System);
@@ -219,7 +231,9 @@ internal sealed class ReloadCoordinator : IDisposable
         }
 
         // 3. Unload the old generation and prove that it goes.
+        IReadOnlyList<string> warnings = build.Warnings;
         IReadOnlyList<StateLoss> dropped = build.Serializer!.LastLosses;
+        _runningImage = build.Image;
         WeakReference old = Replace(build.Context!);
         build = default;
         if (dropped.Count > 0)
@@ -236,6 +250,7 @@ internal sealed class ReloadCoordinator : IDisposable
             _sources.Description, generation, reason, compile.TotalMilliseconds, pause.TotalMilliseconds);
         var report = new ReloadReport(true, generation, reason, Math.Round(compile.TotalMilliseconds, 1), Math.Round(pause.TotalMilliseconds, 2), []);
         _core.TellAdmins($"[reload] Generation {generation} is live ({reason}; compiled in {report.CompileMilliseconds:F0} ms, game paused {report.PauseMilliseconds:F1} ms).");
+        ReportWarnings(warnings, $"generation {generation}");
         await ProveUnloadedAsync(old, generation - 1).ConfigureAwait(false);
         return report;
     }
@@ -277,7 +292,15 @@ internal sealed class ReloadCoordinator : IDisposable
             Type moduleType = context.LoadModuleType(compiled.Assembly!, compiled.Symbols);
             StateSerializer serializer = PrepareSerializer(moduleType.Assembly, allowLoss: force || generation == 1);
             PrepareCode(moduleType.Assembly);
-            return new Build(context, moduleType, serializer, [], Stopwatch.GetElapsedTime(started));
+            return new Build(context, moduleType, serializer, [], Stopwatch.GetElapsedTime(started)) { Warnings = compiled.Warnings, Origin = compiled.Origin, Image = compiled.Assembly };
+        }
+        catch (Exception e) when (compiled.Origin == BuildOrigin.Disk && e is BadImageFormatException or FileLoadException)
+        {
+            // A damaged cache entry: forget it and compile.
+            _log.LogWarning("The compile cache's entry for {Source} could not be loaded ({Error}); compiling", _sources.Description, e.Message);
+            context.Unload();
+            _compiler.Forget(compiled.Key);
+            return Compile(generation, force);
         }
         catch (Exception e) when (e is GameLoadException or BadImageFormatException or ReflectionTypeLoadException)
         {
@@ -285,8 +308,49 @@ internal sealed class ReloadCoordinator : IDisposable
         }
     }
 
+    /// <summary>Compiler warnings go to the log and to the admins, with file:line:column, as errors do.</summary>
+    private void ReportWarnings(IReadOnlyList<string> warnings, string when)
+    {
+        if (warnings.Count == 0)
+        {
+            return;
+        }
+
+        _log.LogWarning("The compiler warns about {Source} ({When}):\n  {Warnings}", _sources.Description, when, string.Join("\n  ", warnings));
+        _core.TellAdmins([$"[reload] {warnings.Count} compiler warning(s) ({when}):", .. warnings.Select(w => "  " + w)]);
+    }
+
+    /// <summary>
+    /// Compiles an admin's <c>eval</c> against the running generation and loads it next to it (see
+    /// <see cref="SnippetCompiler"/>). Waits for a reload in progress. Any thread but the game thread.
+    /// </summary>
+    public async Task<Snippet> CompileSnippetAsync(string code, Type globals)
+    {
+        await _oneAtATime.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_running is not { } context || _runningImage is not { } image)
+            {
+                return Snippet.Failed("The game is not running.");
+            }
+
+            if (globals.Assembly.IsCollectible && System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(globals.Assembly) != context)
+            {
+                return Snippet.Failed("The game was reloaded meanwhile; run it again.");
+            }
+
+            return await Task.Run(() => SnippetCompiler.Compile(code, globals, image, context)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
+
     private ReloadReport Fail(string reason, TimeSpan compile, TimeSpan pause, string what, IReadOnlyList<string> errors)
     {
+        string? location = errors.Count > 0 && System.Text.RegularExpressions.Regex.Match(errors[0], @"^(.+?\.cs:\d+):\d+: ") is { Success: true } where ? where.Groups[1].Value : null;
+        _core.Failures.Add(new GameFailure(DateTimeOffset.UtcNow, $"{what} ({reason}): {errors.FirstOrDefault()}", location, errors));
         _metrics.RecordReload(succeeded: false, compile, pause);
         _audit.LogWarning("Reload ({Reason}): {What}; still running generation {Generation}", reason, what, _generation);
         _log.LogError("{What} for {Source} ({Reason}); still running generation {Generation}:\n  {Errors}", what, _sources.Description, reason, _generation, string.Join("\n  ", errors));
@@ -405,5 +469,13 @@ internal sealed class ReloadCoordinator : IDisposable
     }
 
     /// <summary>A compiled generation: its context, module type and prepared serializer, or the errors.</summary>
-    private readonly record struct Build(GameLoadContext? Context, Type? ModuleType, StateSerializer? Serializer, IReadOnlyList<string> Errors, TimeSpan Elapsed);
+    private readonly record struct Build(GameLoadContext? Context, Type? ModuleType, StateSerializer? Serializer, IReadOnlyList<string> Errors, TimeSpan Elapsed)
+    {
+        public IReadOnlyList<string> Warnings { get; init; } = [];
+
+        public BuildOrigin Origin { get; init; }
+
+        /// <summary>The assembly's image, which snippets (<c>eval</c>) are compiled against.</summary>
+        public byte[]? Image { get; init; }
+    }
 }

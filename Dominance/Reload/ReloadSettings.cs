@@ -15,6 +15,13 @@ public sealed class ReloadSettings
     /// <summary>How long the game folder must be quiet after a change before the reload starts (editors save in steps).</summary>
     public TimeSpan Debounce { get; set; } = TimeSpan.FromMilliseconds(150);
 
+    /// <summary>
+    /// Whether admins may run C# against the live game (<see cref="Api.IGameContext.EvaluateAsync"/>, the built-in game's
+    /// <c>eval</c>). Default on. Every use is logged. Turn it off where game admins are not trusted with the server's
+    /// machine: the code runs with the server's rights.
+    /// </summary>
+    public bool Eval { get; set; } = true;
+
     /// <summary>The shortest <see cref="AdminToken"/> accepted.</summary>
     public const int MinAdminTokenLength = 16;
 

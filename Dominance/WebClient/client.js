@@ -2,6 +2,8 @@
 // Talks to /ws with the gmcp.mudstandards.org subprotocol: binary frames carry game text, text frames GMCP messages.
 // It tells the server its window in columns and rows (Client.Size, as telnet's NAWS) and its colour depth
 // (Client.Terminal, as telnet's TTYPE in the MTTS style).
+// Session resume: after login the server sends a token (Core.Resume); when the connection drops, the client comes back
+// with it (/ws?resume=...) and gets its character back, with the output it missed, and no login.
 import { AnsiParser, applyStyle } from "./terminal.js";
 import { RealmMap } from "./map.js";
 
@@ -11,6 +13,7 @@ const MAX_NODES = 8000;
 const HISTORY_KEY = "dominance.history";
 const HISTORY_LIMIT = 200;
 const SETTINGS_KEY = "dominance.settings";
+const RESUME_KEY = "dominance.resume"; // in sessionStorage: this tab's session, which a reload of the tab keeps
 const COMMAND_COLOUR = "var(--ansi-6)"; // the game shows commands in cyan
 const TERRITORY_COLOUR = "var(--ansi-3)"; // and territory names in yellow
 
@@ -33,6 +36,7 @@ const map = new RealmMap(
 
 let socket = null;
 let attempts = 0;
+let retry = null; // the pending reconnect (a timer, or "offline" until the network is back), if any
 let lastSize = null;
 let lineText = ""; // the current output line so far, as plain text
 
@@ -45,10 +49,24 @@ function store(key, value) {
   try { localStorage.setItem(key, JSON.stringify(value)); } catch { /* not kept */ }
 }
 
+function resumeToken() {
+  try { return sessionStorage.getItem(RESUME_KEY); } catch { return null; }
+}
+
+function keepResumeToken(token) {
+  try {
+    if (token) { sessionStorage.setItem(RESUME_KEY, token); } else { sessionStorage.removeItem(RESUME_KEY); }
+  } catch { /* not kept: a lost connection then means logging in again */ }
+}
+
 // --- Connection ---------------------------------------------------------------------------------------------------
 function connect() {
+  clearTimeout(retry);
+  retry = null;
   setStatus("connecting", "connecting…");
-  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`, [SUBPROTOCOL]);
+  const token = resumeToken();
+  const query = token ? `?resume=${encodeURIComponent(token)}` : "";
+  socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws${query}`, [SUBPROTOCOL]);
   socket.binaryType = "arraybuffer";
   // A new connection starts with plain text: nothing half-received or still styled carries over from the last one.
   decoder = new TextDecoder();
@@ -65,18 +83,36 @@ function connect() {
     else if (socket.protocol === SUBPROTOCOL) { onGmcp(event.data); }
     else { write(event.data); }
   };
+  const current = socket;
   socket.onclose = () => {
+    if (socket !== current) { return; } // an older socket, already replaced
     setStatus("disconnected", "disconnected");
     // Everything the server said about the world may have changed by the time the client is back.
     map.disconnected();
     playerLabel.textContent = "";
     input.type = "text";
     showRealm();
+    if (navigator.onLine === false) {
+      // Trying now would only fail: the "online" event reconnects.
+      note("Connection lost: this device is offline. Reconnecting when the network is back…");
+      retry = "offline";
+      return;
+    }
     const delay = Math.min(8000, 500 * 2 ** attempts++);
     note(`Connection lost. Reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`);
-    setTimeout(connect, delay);
+    retry = setTimeout(connect, delay);
   };
 }
+
+/** Reconnects at once if the connection is down: the network is back, or a tab that slept is shown again. */
+function reconnectNow() {
+  if (retry !== null && navigator.onLine !== false) { connect(); }
+}
+
+window.addEventListener("online", reconnectNow);
+document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") { reconnectNow(); } });
+// Offline, the socket may look open for minutes: close it now, so that the page says so and comes back when online.
+window.addEventListener("offline", () => { if (socket?.readyState === WebSocket.OPEN) { socket.close(); } });
 
 function setStatus(state, text) {
   status.dataset.state = state;
@@ -143,6 +179,10 @@ function onGmcp(message) {
     playerLabel.textContent = `${data.name}${data.guest ? " (guest)" : ` · ${data.resources} resources`}`;
     map.setPlayer(data);
     showRealm();
+  } else if (pkg === "Core.Resume") {
+    keepResumeToken(typeof data?.token === "string" ? data.token : null);
+  } else if (pkg === "Core.Resume.Refused" || pkg === "Core.Resume.Ended") {
+    keepResumeToken(null); // the server has said why, in the text
   } else if (pkg === "Client.Echo") {
     input.type = data.enabled ? "text" : "password";
   }

@@ -1,7 +1,10 @@
 using System.Net;
 using System.Net.WebSockets;
+using System.Security.Cryptography;
+using System.Text;
 using Dominance.Api;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace Dominance.Portal.WebSockets;
 
@@ -20,10 +23,13 @@ internal static class WebSocketEndpoint
 
         bool gmcp = http.WebSockets.WebSocketRequestedProtocols.Contains(WebSocketSession.GmcpSubprotocol);
         IPAddress address = http.Connection.RemoteIpAddress ?? IPAddress.None;
-        using WebSocket socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
+        SharedWriteStream output = await AcceptAsync(http, gmcp ? WebSocketSession.GmcpSubprotocol : null).ConfigureAwait(false);
+        using WebSocket socket = WebSocket.CreateFromStream(output, new WebSocketCreationOptions
         {
+            IsServer = true,
             SubProtocol = gmcp ? WebSocketSession.GmcpSubprotocol : null,
-        }).ConfigureAwait(false);
+            KeepAliveInterval = WebSocketSession.KeepAliveInterval,
+        });
 
         // Admission happens after the handshake so that a browser can show the reason; HTTP bodies of a failed
         // handshake never reach its script.
@@ -39,7 +45,9 @@ internal static class WebSocketEndpoint
 
         try
         {
-            await new WebSocketSession(portal, socket, address, gmcp).RunAsync().ConfigureAwait(false);
+            // A client that lost its connection asks for its session back with the token it was given (Core.Resume).
+            string? resume = http.Request.Query["resume"].FirstOrDefault() is { Length: > 0 } token ? token : null;
+            await new WebSocketSession(portal, socket, output, address, gmcp) { ResumeToken = resume }.RunAsync().ConfigureAwait(false);
             await LingerAsync(socket, http.RequestAborted).ConfigureAwait(false);
         }
         finally
@@ -47,6 +55,32 @@ internal static class WebSocketEndpoint
             portal.Leave();
         }
     }
+
+    /// <summary>
+    /// Completes the handshake (RFC 6455, section 4.2.2) of a request that <c>IsWebSocketRequest</c> has checked, and
+    /// returns the upgraded connection's stream, shared between the framework's WebSocket and the session's own frames.
+    /// This is what <c>AcceptWebSocketAsync</c> does, except that the stream is kept: the session writes its frames
+    /// to it directly, built once into one buffer, instead of through <c>WebSocket.SendAsync</c> for each message.
+    /// </summary>
+    private static async Task<SharedWriteStream> AcceptAsync(HttpContext http, string? subProtocol)
+    {
+        IHttpUpgradeFeature upgrade = http.Features.Get<IHttpUpgradeFeature>()
+            ?? throw new InvalidOperationException("The server does not support upgrading this connection.");
+        IHeaderDictionary headers = http.Response.Headers;
+        headers.Connection = "Upgrade";
+        headers.Upgrade = "websocket";
+        headers.SecWebSocketAccept = AcceptKey(http.Request.Headers.SecWebSocketKey.ToString());
+        if (subProtocol is not null)
+        {
+            headers.SecWebSocketProtocol = subProtocol;
+        }
+
+        return new SharedWriteStream(await upgrade.UpgradeAsync().ConfigureAwait(false)); // sends 101 Switching Protocols
+    }
+
+    /// <summary>The <c>Sec-WebSocket-Accept</c> answer to a client's <c>Sec-WebSocket-Key</c>.</summary>
+    internal static string AcceptKey(string key) =>
+        Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key.Trim() + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
 
     /// <summary>
     /// Lingering close. When the close handshake did not complete (the WebSocket layer answered a protocol error, such

@@ -23,6 +23,9 @@ internal sealed class WebSocketSession : PortalSession
 
     private const int CoalesceLimit = 64 * 1024;
 
+    /// <summary>How often the framework's WebSocket sends a keep-alive (an unsolicited pong) on an idle connection.</summary>
+    public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(30);
+
     /// <summary>How long either side of the close handshake is waited for.</summary>
     private static readonly TimeSpan s_closeTimeout = TimeSpan.FromSeconds(2);
     private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
@@ -30,20 +33,27 @@ internal sealed class WebSocketSession : PortalSession
     private static readonly byte[] s_echoOn = Encoding.UTF8.GetBytes("Client.Echo {\"enabled\":true}");
 
     private readonly WebSocket _socket;
+    private readonly SharedWriteStream _output;
     private readonly bool _gmcp;
-    private readonly WebSocketMessageType _textType;
+    private readonly byte _textOpcode;
     private readonly CancellationTokenSource _stop = new();
 
     // Completes once our close frame is sent, or the connection aborted: the close handshake is over on our side.
     private readonly TaskCompletionSource _closeSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private ArrayBufferWriter<byte> _pending = new(1024);
+    private readonly WebSocketFrames _pending = new();
 
-    public WebSocketSession(PortalService portal, WebSocket socket, IPAddress remoteAddress, bool gmcp)
+    /// <summary>
+    /// A session over <paramref name="socket"/>, which reads <paramref name="output"/>'s connection. The session writes
+    /// its own frames to <paramref name="output"/> (<see cref="WebSocketFrames"/>: the payload copied once into a
+    /// frame, no per-message framing layer); the socket still answers pings and closes the connection.
+    /// </summary>
+    public WebSocketSession(PortalService portal, WebSocket socket, SharedWriteStream output, IPAddress remoteAddress, bool gmcp)
         : base(portal, ClientProtocol.WebSocket, remoteAddress, supportsOutOfBand: gmcp)
     {
         _socket = socket;
+        _output = output;
         _gmcp = gmcp;
-        _textType = gmcp ? WebSocketMessageType.Binary : WebSocketMessageType.Text;
+        _textOpcode = gmcp ? WebSocketFrames.Binary : WebSocketFrames.Text;
     }
 
     protected override async Task ReadLoopAsync()
@@ -91,29 +101,23 @@ internal sealed class WebSocketSession : PortalSession
         }
     }
 
-    protected override async ValueTask WriteFrameAsync(OutputFrame frame)
+    protected override ValueTask WriteFrameAsync(OutputFrame frame)
     {
         switch (frame.Kind)
         {
             case FrameKind.Text:
-                // Coalesce text that is already queued into one WebSocket message; FlushAsync sends it.
-                _pending.Write(frame.Payload!.Span);
-                if (_pending.WrittenCount >= CoalesceLimit)
-                {
-                    await SendPendingAsync().ConfigureAwait(false);
-                }
-
+                // Text that is already queued is coalesced into one WebSocket message; FlushAsync sends it.
+                _pending.Append(_textOpcode, frame.Payload!.Span);
                 break;
             case FrameKind.Data when _gmcp:
-                await SendPendingAsync().ConfigureAwait(false);
-                await _socket.SendAsync(frame.Payload!.Memory, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                _pending.AppendMessage(WebSocketFrames.Text, frame.Payload!.Span);
                 break;
             case FrameKind.EchoOff or FrameKind.EchoOn when _gmcp:
-                await SendPendingAsync().ConfigureAwait(false);
-                byte[] message = frame.Kind == FrameKind.EchoOff ? s_echoOff : s_echoOn;
-                await _socket.SendAsync(message.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                _pending.AppendMessage(WebSocketFrames.Text, frame.Kind == FrameKind.EchoOff ? s_echoOff : s_echoOn);
                 break;
         }
+
+        return _pending.Length >= CoalesceLimit ? SendPendingAsync() : ValueTask.CompletedTask;
     }
 
     protected override ValueTask FlushAsync() => SendPendingAsync();
@@ -241,23 +245,33 @@ internal sealed class WebSocketSession : PortalSession
         }
     }
 
-    private async ValueTask SendPendingAsync()
+    /// <summary>Writes every frame queued so far in one write (Kestrel flushes each write). No cancellation token: a write to a client that stopped reading is ended by <see cref="AbortTransport"/>.</summary>
+    private ValueTask SendPendingAsync()
     {
-        if (_pending.WrittenCount == 0)
+        if (_pending.Length == 0)
         {
-            return;
+            return ValueTask.CompletedTask;
         }
 
-        // No cancellation token: with one, ManagedWebSocket takes its slower path (a registration and a state machine per
-        // send). A send to a client that stopped reading is ended by AbortTransport instead.
-        await _socket.SendAsync(_pending.WrittenMemory, _textType, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
-        if (_pending.Capacity > 2 * CoalesceLimit)
+        ValueTask written = _output.WriteAsync(_pending.Complete(), CancellationToken.None);
+        if (written.IsCompletedSuccessfully)
         {
-            _pending = new ArrayBufferWriter<byte>(1024); // do not keep a burst's buffer for the session's whole life
+            _pending.Clear();
+            return ValueTask.CompletedTask;
         }
-        else
+
+        return ClearAfterAsync(written);
+    }
+
+    private async ValueTask ClearAfterAsync(ValueTask written)
+    {
+        try
         {
-            _pending.ResetWrittenCount();
+            await written.ConfigureAwait(false);
+        }
+        finally
+        {
+            _pending.Clear();
         }
     }
 
