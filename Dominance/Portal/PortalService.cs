@@ -30,6 +30,7 @@ internal sealed class PortalService
         Inbound = inbound;
         Clock = clock;
         Log = log;
+        StartedAt = clock.GetUtcNow();
         _gate = new ConnectionGate(settings.MaxConnections, settings.ConnectionRateLimit, settings.ConnectionRateWindow, clock);
     }
 
@@ -42,6 +43,9 @@ internal sealed class PortalService
     public ILogger Log { get; }
 
     public PortalCounters Counters { get; } = new();
+
+    /// <summary>When the portal started (MSSP's <c>UPTIME</c>).</summary>
+    public DateTimeOffset StartedAt { get; }
 
     /// <summary>Sessions open now.</summary>
     public int SessionCount => _sessions.Count;

@@ -10,7 +10,8 @@ namespace Dominance.Portal.WebSockets;
 /// A WebSocket client at <c>/ws</c>. Two framings are offered, chosen by the client in the handshake:
 /// <list type="bullet">
 /// <item>No subprotocol (plain): each text frame is one input line and output arrives as text frames. Binary frames are
-/// refused with a message. No out-of-band data.</item>
+/// refused with a message. No out-of-band data; the echo switch (password prompts) arrives as a text frame of its own
+/// holding <see cref="PlainEchoOff"/> or <see cref="PlainEchoOn"/>.</item>
 /// <item><c>gmcp.mudstandards.org</c> (https://mudstandards.org/websocket): binary frames carry game text (input and
 /// output, UTF-8 with ANSI), text frames carry GMCP messages (<c>Package.Name json</c>) both ways. The client's
 /// window size and terminal type (<see cref="ClientReport"/>) are kept in the session's info, not relayed.</item>
@@ -28,6 +29,18 @@ internal sealed class WebSocketSession : PortalSession
     private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
     private static readonly byte[] s_echoOff = Encoding.UTF8.GetBytes("Client.Echo {\"enabled\":false}");
     private static readonly byte[] s_echoOn = Encoding.UTF8.GetBytes("Client.Echo {\"enabled\":true}");
+
+    /// <summary>
+    /// Echo switches on plain WebSocket, which has no out-of-band channel: a text frame holding only an OSC string
+    /// (ESC ] ... BEL), which terminals ignore and a client can act on: mask the input line, or stop masking it.
+    /// </summary>
+    public const string PlainEchoOff = "\u001b]echo;off\u0007";
+
+    /// <inheritdoc cref="PlainEchoOff"/>
+    public const string PlainEchoOn = "\u001b]echo;on\u0007";
+
+    private static readonly byte[] s_plainEchoOff = Encoding.UTF8.GetBytes(PlainEchoOff);
+    private static readonly byte[] s_plainEchoOn = Encoding.UTF8.GetBytes(PlainEchoOn);
 
     private readonly WebSocket _socket;
     private readonly bool _gmcp;
@@ -108,9 +121,14 @@ internal sealed class WebSocketSession : PortalSession
                 await SendPendingAsync().ConfigureAwait(false);
                 await _socket.SendAsync(frame.Payload!.Memory, WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
                 break;
-            case FrameKind.EchoOff or FrameKind.EchoOn when _gmcp:
+            case FrameKind.Prompt:
+                // A prompt is a message of its own, with no line end, so that a client can show it as one.
                 await SendPendingAsync().ConfigureAwait(false);
-                byte[] message = frame.Kind == FrameKind.EchoOff ? s_echoOff : s_echoOn;
+                await _socket.SendAsync(frame.Payload!.Memory, _textType, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
+                break;
+            case FrameKind.EchoOff or FrameKind.EchoOn:
+                await SendPendingAsync().ConfigureAwait(false);
+                byte[] message = frame.Kind == FrameKind.EchoOff ? (_gmcp ? s_echoOff : s_plainEchoOff) : (_gmcp ? s_echoOn : s_plainEchoOn);
                 await _socket.SendAsync(message.AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None).ConfigureAwait(false);
                 break;
         }
@@ -203,7 +221,7 @@ internal sealed class WebSocketSession : PortalSession
         string json = space < 0 ? "" : text[(space + 1)..];
         if (!ClientReport.Handles(package))
         {
-            return RelayDataAsync(package, json);
+            return ReceiveGmcpAsync(package, json);
         }
 
         // The client's window size and terminal type: negotiation with the portal, as NAWS and TTYPE are for telnet.
