@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.WebSockets;
 using Dominance.Api;
+using Dominance.Portal.Telnet;
 using Microsoft.AspNetCore.Http;
 
 namespace Dominance.Portal.WebSockets;
@@ -8,6 +9,9 @@ namespace Dominance.Portal.WebSockets;
 /// <summary>The <c>/ws</c> endpoint: accepts the WebSocket, admits it, and runs a <see cref="WebSocketSession"/>.</summary>
 internal static class WebSocketEndpoint
 {
+    /// <summary>The subprotocol of raw telnet over WebSocket (https://mudstandards.org/websocket): binary frames carry the telnet byte stream.</summary>
+    public const string TelnetSubprotocol = "telnet.mudstandards.org";
+
     /// <summary>Handles one request to <c>/ws</c>.</summary>
     public static async Task HandleAsync(HttpContext http, PortalService portal)
     {
@@ -19,10 +23,11 @@ internal static class WebSocketEndpoint
         }
 
         bool gmcp = http.WebSockets.WebSocketRequestedProtocols.Contains(WebSocketSession.GmcpSubprotocol);
+        bool telnet = !gmcp && http.WebSockets.WebSocketRequestedProtocols.Contains(TelnetSubprotocol);
         IPAddress address = http.Connection.RemoteIpAddress ?? IPAddress.None;
         using WebSocket socket = await http.WebSockets.AcceptWebSocketAsync(new WebSocketAcceptContext
         {
-            SubProtocol = gmcp ? WebSocketSession.GmcpSubprotocol : null,
+            SubProtocol = gmcp ? WebSocketSession.GmcpSubprotocol : telnet ? TelnetSubprotocol : null,
         }).ConfigureAwait(false);
 
         // Admission happens after the handshake so that a browser can show the reason; HTTP bodies of a failed
@@ -32,13 +37,23 @@ internal static class WebSocketEndpoint
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
             timeout.CancelAfter(TimeSpan.FromSeconds(2));
             byte[] message = PortalService.EncodeNotice(refusal);
-            await socket.SendAsync(message, gmcp ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, timeout.Token).ConfigureAwait(false);
+            await socket.SendAsync(message, gmcp || telnet ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, timeout.Token).ConfigureAwait(false);
             await socket.CloseOutputAsync((WebSocketCloseStatus)1013, "Try again later", timeout.Token).ConfigureAwait(false);
             return;
         }
 
         try
         {
+            if (telnet)
+            {
+                var transport = new WebSocketTelnetTransport(socket);
+                Task pumps = transport.RunAsync();
+                var local = new IPEndPoint(http.Connection.LocalIpAddress ?? IPAddress.None, http.Connection.LocalPort);
+                await new TelnetSession(portal, transport, address, local, ClientProtocol.WebSocket, transport.Abort).RunAsync().ConfigureAwait(false);
+                await pumps.ConfigureAwait(false);
+                return;
+            }
+
             await new WebSocketSession(portal, socket, address, gmcp).RunAsync().ConfigureAwait(false);
             await LingerAsync(socket, http.RequestAborted).ConfigureAwait(false);
         }
