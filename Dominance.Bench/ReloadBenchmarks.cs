@@ -50,6 +50,7 @@ public class ReloadPauseBenchmarks
     {
         _nextModule = Load(++_generation);
         _nextSerializer = ReloadCoordinator.PrepareSerializer(_nextModule.Assembly);
+        ReloadCoordinator.PrepareCode(_nextModule.Assembly); // as the reload coordinator does before every swap
         Thread.Sleep(1000);
     }
 

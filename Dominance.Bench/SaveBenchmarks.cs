@@ -28,7 +28,7 @@ public class SaveBenchmarks
     private SqliteGameStore _store = null!;
     private WorldSaves _saves = null!;
 
-    [Params(10_000, 100_000)]
+    [Params(10_000, 100_000, 1_000_000)]
     public int Entities { get; set; }
 
     [GlobalSetup]

@@ -125,6 +125,14 @@ internal static class LoadCommand
         }
 
         Print(results);
+        foreach (LoadResult result in results)
+        {
+            if (result is { MetricsBefore: { } metricsBefore, MetricsAfter: { } metricsAfter })
+            {
+                MetricsSnapshot.Print(Console.Out, result.Target, metricsBefore, metricsAfter);
+            }
+        }
+
         if (sendCost)
         {
             // Two seconds of messages at the load's rate (at least 100), so the readers see the same rhythm as in the run.

@@ -16,7 +16,9 @@ internal sealed record LoadResult(
     CpuTime? ServerCpu,
     RuntimeFigures? ServerRuntime,
     (int Gen0, int Gen1, int Gen2) ToolCollections,
-    IReadOnlyList<string> Failures)
+    IReadOnlyList<string> Failures,
+    MetricsSnapshot? MetricsBefore = null,
+    MetricsSnapshot? MetricsAfter = null)
 {
     /// <summary>Deliveries expected and not made: every client should get every message.</summary>
     public long Lost => Expected - Delivered;
@@ -51,6 +53,8 @@ internal static class LoadRun
         RuntimeFigures? runtime;
         string[] failures;
         (int, int, int) toolCollections;
+        MetricsSnapshot? metricsBefore;
+        MetricsSnapshot? metricsAfter;
 
         // Every client receives every message: this many stamps each, plus room for a late straggler or two.
         int expectedStamps = (int)Math.Min(1 << 20, (options.Rate * (options.WarmUp + options.Duration).TotalSeconds * 1.1) + 64);
@@ -74,6 +78,7 @@ internal static class LoadRun
                 await DrainAsync(clients, new int[clients.Length], warmUp * clients.Length, options.Drain);
             }
 
+            metricsBefore = await MetricsSnapshot.ReadAsync(target); // before the CPU reading: the scrape's own cost is not counted
             before = [.. clients.Select(c => c.Stamped)];
             CpuTime? cpuBefore = CpuTime.Of(target.ProcessId);
             RuntimeFigures? runtimeBefore = await RuntimeFigures.ReadAsync(target);
@@ -85,6 +90,7 @@ internal static class LoadRun
             toolCollections = Subtract(Collections(), toolBefore);
             cpu = CpuTime.Of(target.ProcessId) - cpuBefore;
             runtime = await RuntimeFigures.ReadAsync(target) - runtimeBefore;
+            metricsAfter = await MetricsSnapshot.ReadAsync(target);
             failures = [.. clients.Select(c => c.Failure).OfType<string>().Distinct()];
         }
         finally
@@ -101,7 +107,7 @@ internal static class LoadRun
 
         long delivered = Delivered(clients, before);
         double[] latencies = [.. clients.SelectMany((c, i) => c.Latencies.Skip(before[i])).Select(t => t * 1000.0 / Stopwatch.Frequency).Order()];
-        return new LoadResult(target.Name, clients.Length, connectTime, sent, sent * clients.Length, delivered, sendDuration, latencies, cpu, runtime, toolCollections, failures);
+        return new LoadResult(target.Name, clients.Length, connectTime, sent, sent * clients.Length, delivered, sendDuration, latencies, cpu, runtime, toolCollections, failures, metricsBefore, metricsAfter);
     }
 
     private static (int Gen0, int Gen1, int Gen2) Collections() => (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));

@@ -34,6 +34,10 @@ public sealed class LoadToolTests
         Assert.That(result.LatencyMilliseconds, Is.Ordered.And.All.GreaterThan(0));
         Assert.That(result.ServerCpu?.Total, Is.GreaterThan(0), "the server's CPU time is read from /proc");
         Assert.That(result.ServerRuntime, Is.Not.Null, "Dominance reports its runtime figures at /healthz");
+        Assert.That(result.MetricsBefore?.Series, Does.ContainKey("dominance_deliveries_total"), "the server's metrics are read from /metrics");
+        Assert.That(
+            result.MetricsAfter!.Series["dominance_deliveries_total"] - result.MetricsBefore!.Series["dominance_deliveries_total"],
+            Is.GreaterThanOrEqualTo(result.Delivered), "the server counted at least the deliveries the clients timed");
     }
 
     [Test]
@@ -61,6 +65,8 @@ public sealed class LoadToolTests
         Assert.That(output, Does.Match(@"lost\s+0\s+0\s*\n"));
         Assert.That(output, Does.Match(@"latency p99\s+[\d.]+ ms\s+[\d.]+ ms"));
         Assert.That(output, Does.Match(@"server CPU per delivery\s+[\d.]+ µs\s+[\d.]+ µs"));
+        Assert.That(output, Does.Contain("Dominance's metrics (/metrics), before and after the measured run:"));
+        Assert.That(output, Does.Match(@"dominance_inputs_handled_total\s+[\d,]+\s+[\d,]+\s+[\d,]+\n"), "each series before, after, and the change");
         Assert.That(output, Does.Contain(CpuPinning.Possible ? "each server runs on CPU 0 alone, this load tool on CPU 1 alone" : "CPU pinning: off"));
         Assert.That(output, Does.Match(@"Kernel send cost: .* to each of 10 loopback TCP connections in turn, 20 times a second .* uses [\d.]+ µs of CPU per send"), "every byte of the bare sends arrived");
     }

@@ -58,6 +58,57 @@ public sealed class ServerProcessTests
         Assert.That(server.Output, Does.Contain("dominance: exit code 1: the final world save could not be written: "));
     }
 
+    [Test]
+    public async Task AKillMinusNineAFewSecondsAfterAChangeKeepsTheChange()
+    {
+        string folder = Directory.CreateTempSubdirectory("dominance-kill-").FullName;
+        string file = Path.Combine(folder, "dominance.db");
+        string[] args = [$"--Persistence:SqliteFile={file}", "--Game:TickSeconds=3600"]; // the default save interval
+        try
+        {
+            (int Garrison, int Resources) before;
+            await using (ServerProcess first = ServerProcess.Start(args))
+            {
+                await first.WaitUntilRunningAsync();
+                await using TelnetTestClient player = await TelnetTestClient.ConnectAsync(first.Telnet);
+                await player.Lines.WaitForAsync("for everything else.");
+                await player.SendAsync("create Alice secret1");
+                await player.Lines.WaitForAsync("is ready");
+                DateTimeOffset changed = DateTimeOffset.UtcNow;
+                await player.SendAsync("train 3");
+                before = Trained(await player.Lines.WaitForAsync("It now holds"));
+
+                // Within the default interval a periodic save stores the change; then the process dies without a word.
+                await using (var store = new Dominance.Persistence.SqliteGameStore(file))
+                {
+                    await Poll.UntilAsync(async () => (await store.ListSavesAsync()).Any(s => s.CreatedAt > changed), "a periodic save after the change", TimeSpan.FromSeconds(8));
+                }
+
+                first.Signal(9);
+                Assert.That(await first.ExitCodeAsync(), Is.Not.Zero);
+            }
+
+            await using ServerProcess second = ServerProcess.Start(args);
+            await second.WaitUntilRunningAsync();
+            await using TelnetTestClient again = await TelnetTestClient.ConnectAsync(second.Telnet);
+            await again.Lines.WaitForAsync("for everything else.");
+            await again.SendAsync("connect Alice secret1");
+            await again.Lines.WaitForAsync("Welcome");
+            await again.SendAsync("train 1");
+            Assert.That(Trained(await again.Lines.WaitForAsync("It now holds")), Is.EqualTo((before.Garrison + 1, before.Resources - 10)), "the restored world has the soldiers trained before the kill");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+
+        static (int, int) Trained(string line)
+        {
+            System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(line, @"It now holds (\d+); you have (\d+) resources left");
+            return (int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
+    }
+
     [TestCase("--Portal:TelnetPort=abc", "Portal:TelnetPort")]
     [TestCase("--Portal:TelnetPort=70000", "Portal:TelnetPort must be a port from 0 to 65535")]
     [TestCase("--Core:IdleTimeout=banana", "Core:IdleTimeout")]

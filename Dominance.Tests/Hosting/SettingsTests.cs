@@ -23,7 +23,7 @@ public sealed class SettingsTests
         Assert.That((s.Portal.CommandRateLimit, s.Portal.CommandRateWindow, s.Portal.MaxInputLength), Is.EqualTo((80, TimeSpan.FromSeconds(1), 6000)));
         Assert.That(s.Core.IdleTimeout, Is.EqualTo(TimeSpan.FromMinutes(30)));
         Assert.That((s.Persistence.SqliteFile, s.Persistence.PostgreSQL), Is.EqualTo(("dominance.db", "")));
-        Assert.That((s.Persistence.SaveInterval, s.Persistence.KeepSaves), Is.EqualTo((TimeSpan.FromMinutes(1), 3)));
+        Assert.That((s.Persistence.SaveInterval, s.Persistence.KeepSaves), Is.EqualTo((TimeSpan.FromSeconds(5), 3)));
         Assert.That(s.Accounts.PasswordIterations, Is.EqualTo(600_000));
     }
 

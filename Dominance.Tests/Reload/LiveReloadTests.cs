@@ -189,8 +189,9 @@ public sealed class LiveReloadTests
     [Test]
     public async Task StateToleratesAddedAndRemovedFields()
     {
+        // Removed holds only its default: nothing is lost without it, so the reload goes ahead quietly.
         using var folder = new GameFolder(GameFolder.Source(
-            "v1", stateMembers: "public string Removed { get; set; } = \"gone\";", commands: "case \"fields\": _context.Send(session, $\"removed={_state.Removed}\"); break;"));
+            "v1", stateMembers: "public string Removed { get; set; } = \"\"; public long? Gone;", commands: "case \"fields\": _context.Send(session, $\"removed={_state.Removed}\"); break;"));
         await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, NoWatch);
         await using TelnetTestClient client = await server.TelnetAsync();
         await client.SendAsync("inc");
@@ -201,6 +202,77 @@ public sealed class LiveReloadTests
         Assert.That(report.Succeeded, Is.True, string.Join("\n", report.Errors));
         await client.SendAsync("fields");
         Assert.That(await client.Lines.WaitForAsync("added="), Is.EqualTo("added=42 counter=1"));
+    }
+
+    [Test]
+    public async Task AReloadThatWouldDropStateIsRefusedUntilForced()
+    {
+        using var folder = new GameFolder(GameFolder.Source(
+            "v1", stateMembers: "public Dictionary<string, Hero> Heroes { get; set; } = []; public sealed class Hero { public int Resources { get; set; } public string Name { get; set; } = \"\"; }",
+            commands: "case \"earn\": _state.Heroes[words[1]] = new State.Hero { Name = words[1], Resources = 21 }; _context.Send(session, \"earned\"); break;"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, NoWatch);
+        await using TelnetTestClient admin = await server.TelnetAsync();
+        await admin.SendAsync("admin");
+        await admin.Lines.WaitForAsync("you are an admin");
+        foreach (string name in new[] { "alice", "bob", "carol" })
+        {
+            await admin.SendAsync("earn " + name);
+            await admin.Lines.WaitForAsync("earned");
+        }
+
+        // Resources renamed without a mapping: every hero's 21 would become 0.
+        string renamed = GameFolder.Source(
+            "v2", stateMembers: "public Dictionary<string, Hero> Heroes { get; set; } = []; public sealed class Hero { public int Treasury { get; set; } public string Name { get; set; } = \"\"; }",
+            commands: "case \"show\": _context.Send(session, string.Join(\",\", _state.Heroes.Values.Select(h => h.Name + \"=\" + h.Treasury))); break;");
+        ReloadReport refused = await ReloadAfterWriting(server, folder, renamed);
+        Assert.That(refused.Succeeded, Is.False);
+        Assert.That(refused.Generation, Is.EqualTo(1));
+        Assert.That(refused.Errors[0], Is.EqualTo("Hero.Resources: 3 value(s), and the new code has no such member"));
+        Assert.That(await admin.Lines.WaitForAsync("[reload]"), Does.StartWith("[reload] Reload refused: the new code would drop game state"));
+        Assert.That(await admin.Lines.NextAsync(), Is.EqualTo("  Hero.Resources: 3 value(s), and the new code has no such member"));
+        await admin.SendAsync("inc");
+        Assert.That(await admin.Lines.WaitForAsync("counter="), Is.EqualTo("v1 counter=1"), "the old code keeps running");
+
+        await admin.SendAsync("reload force");
+        Assert.That(await admin.Lines.WaitForAsync("[reload] Forced"), Is.EqualTo("[reload] Forced: this game state was dropped:"));
+        await admin.SendAsync("show");
+        Assert.That(await admin.Lines.WaitForAsync("alice="), Is.EqualTo("alice=0,bob=0,carol=0"), "forced: the values are gone, as the admin chose");
+        Assert.That(server.Reloads.Leaks, Is.Zero, "the refused generation was unloaded too");
+    }
+
+    [Test]
+    public async Task AMemberRenamedThroughItsAliasKeepsItsValues()
+    {
+        using var folder = new GameFolder(GameFolder.Source(
+            "v1", stateMembers: "public int Resources { get; set; }", commands: "case \"earn\": _state.Resources += 21; _context.Send(session, \"earned\"); break;"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, NoWatch);
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.SendAsync("earn");
+        await client.Lines.WaitForAsync("earned");
+
+        ReloadReport report = await ReloadAfterWriting(server, folder, GameFolder.Source(
+            "v2", stateMembers: "[StateAlias(\"Resources\")] public int Treasury { get; set; }", commands: "case \"show\": _context.Send(session, $\"treasury={_state.Treasury}\"); break;"));
+        Assert.That(report.Succeeded, Is.True, string.Join("\n", report.Errors));
+        await client.SendAsync("show");
+        Assert.That(await client.Lines.WaitForAsync("treasury="), Is.EqualTo("treasury=21"));
+    }
+
+    [Test]
+    public async Task ATypeChangeThatCannotBeReadIsRefused()
+    {
+        using var folder = new GameFolder(GameFolder.Source("v1", stateMembers: "public string Title = \"lord\";"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, NoWatch);
+
+        ReloadReport refused = await ReloadAfterWriting(server, folder, GameFolder.Source("v2", stateMembers: "public int Title;"));
+        Assert.That(refused.Succeeded, Is.False);
+        Assert.That(refused.Errors[0], Is.EqualTo("State.Title: 1 value(s) cannot be read as its new type"));
+
+        // A change that can be read (int to long) is no loss.
+        File.WriteAllText(folder.GameFile, GameFolder.Source("v3", stateMembers: "public string Title = \"lord\"; public int Small = 5;"));
+        Assert.That((await server.Reloads.ReloadAsync("test")).Succeeded, Is.True);
+        ReloadReport widened = await ReloadAfterWriting(server, folder, GameFolder.Source("v4", stateMembers: "public string Title = \"\"; public long Small;"));
+        Assert.That(widened.Succeeded, Is.True, string.Join("\n", widened.Errors));
+        Assert.That(server.Reloads.Leaks, Is.Zero);
     }
 
     [Test]

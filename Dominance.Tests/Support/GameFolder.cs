@@ -69,7 +69,7 @@ internal sealed class GameFolder : IDisposable
                         _context.Send(session, "joined " + words[1]);
                         break;
                     case "reload":
-                        _context.RequestReload();
+                        _context.RequestReload(force: words.Length > 1 && words[1] == "force");
                         _context.Send(session, "reload requested");
                         break;
                     {{commands}}

@@ -1,5 +1,6 @@
 using System.Net;
 using Dominance.Api;
+using Dominance.Core;
 using Dominance.Persistence;
 using Microsoft.Extensions.Logging;
 
@@ -33,14 +34,24 @@ internal sealed class AccountService : IAccounts, IDisposable
     private readonly CreationThrottle _creates;
     private readonly TimeProvider _clock;
     private readonly ILogger _log;
+    private readonly ILogger _audit;
+    private readonly ServerMetrics _metrics;
     private readonly SemaphoreSlim _creating = new(1, 1);
 
-    public AccountService(IGameStore store, AccountSettings settings, TimeProvider clock, ILogger<AccountService> log)
+    /// <summary>
+    /// Creates the service. Logins and creations are counted in <paramref name="metrics"/> (<see cref="ServerMetrics.Detached"/>
+    /// if omitted) and written to <paramref name="audit"/> (<paramref name="log"/> if omitted): names and addresses,
+    /// never a password.
+    /// </summary>
+    public AccountService(
+        IGameStore store, AccountSettings settings, TimeProvider clock, ILogger<AccountService> log, ServerMetrics? metrics = null, ILogger? audit = null)
     {
         _store = store;
         _settings = settings;
         _clock = clock;
         _log = log;
+        _audit = audit ?? log;
+        _metrics = metrics ?? ServerMetrics.Detached;
         _logins = new LoginThrottle(settings.LoginFailureLimit, settings.AccountFailureLimit, settings.LoginFailureWindow, clock);
         _creates = new CreationThrottle(settings.CreateLimit, settings.CreateWindow, clock);
         Passwords = new PasswordWorkers(settings.PasswordWorkers, settings.PasswordQueue);
@@ -130,7 +141,8 @@ internal sealed class AccountService : IAccounts, IDisposable
                     return Taken(name); // taken meanwhile; the hash was spent, so it still counts against the address
                 }
 
-                _log.LogInformation("Account {Name} created from {Address}{Admin}", name, from, admin ? " (admin)" : "");
+                _metrics.AccountCreated();
+                _audit.LogInformation("Account {Name} created from {Address}{Admin}", name, from, admin ? " (admin)" : "");
                 return new AccountResult(record.ToAccount(), null);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -154,6 +166,8 @@ internal sealed class AccountService : IAccounts, IDisposable
         bool valid = CheckName(name) is null;
         if (_logins.TryBegin(from, valid ? name : null) is { } refusal)
         {
+            _metrics.LoginThrottled();
+            _audit.LogWarning("Login refused from {Address}: {Reason}", from, refusal.Reason);
             return new AccountResult(null, refusal.Reason switch
             {
                 LoginRefusalReason.AddressLocked => $"Too many failed logins from your address. Try again in {Minutes(refusal.Wait)}.",
@@ -167,7 +181,8 @@ internal sealed class AccountService : IAccounts, IDisposable
             // No account can have this name, so there is nothing to check. It may be the password typed in the name's
             // place: log its length, never the name.
             _logins.End(from, null, checkedPassword: true, succeeded: false);
-            _log.LogWarning("Failed login for a name that breaks the name rules ({Length} characters) from {Address}", name.Length, from);
+            _metrics.LoginFailed();
+            _audit.LogWarning("Failed login for a name that breaks the name rules ({Length} characters) from {Address}", name.Length, from);
             return new AccountResult(null, "Wrong name or password.");
         }
 
@@ -202,19 +217,22 @@ internal sealed class AccountService : IAccounts, IDisposable
 
         if (!matches)
         {
+            _metrics.LoginFailed();
             if (record is null)
             {
                 // A name no account has is as likely to be a password typed in the wrong place: its length only.
-                _log.LogWarning("Failed login for a name that is no account ({Length} characters) from {Address}", name.Length, from);
+                _audit.LogWarning("Failed login for a name that is no account ({Length} characters) from {Address}", name.Length, from);
             }
             else
             {
-                _log.LogWarning("Failed login for {Name} from {Address}", record.Name, from);
+                _audit.LogWarning("Failed login for {Name} from {Address}", record.Name, from);
             }
 
             return new AccountResult(null, "Wrong name or password.");
         }
 
+        _metrics.LoginSucceeded();
+        _audit.LogInformation("Login: {Name} from {Address}", record!.Name, from);
         DateTimeOffset now = _clock.GetUtcNow();
         try
         {

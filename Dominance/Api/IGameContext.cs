@@ -93,6 +93,13 @@ public interface IGameContext
     /// <summary>The game's log. Writes never block the game thread (lines are dropped if the console falls behind).</summary>
     ILogger Log { get; }
 
+    /// <summary>
+    /// The audit log (category <c>Dominance.Audit</c>), beside the server's own lines about connects, logins, accounts
+    /// and reloads: for what an operator must be able to trace later, such as an admin's commands. Never write a
+    /// password to it.
+    /// </summary>
+    ILogger Audit { get; }
+
     /// <summary>The <c>Game</c> section of the server's settings (appsettings.json, <c>DOMINANCE__Game__*</c>, command line).</summary>
     IConfiguration Settings { get; }
 
@@ -104,9 +111,10 @@ public interface IGameContext
 
     /// <summary>
     /// Asks the server to recompile the game code and swap it in. Returns at once; the result goes to the log and to
-    /// the <see cref="AdminGroup"/>. Does nothing for a game that was not loaded from source.
+    /// the <see cref="AdminGroup"/>. Does nothing for a game that was not loaded from source. A reload whose new code
+    /// would drop game state (see <see cref="StateSerializer"/>) is refused unless <paramref name="force"/> is set.
     /// </summary>
-    void RequestReload();
+    void RequestReload(bool force = false);
 
     /// <summary>
     /// Saves the world now. After the current callback, the module's <see cref="IGameModule.ExportState"/> runs on the

@@ -23,6 +23,9 @@ internal sealed class CoreSession(ISessionLink link, SessionInfo info, long conn
     /// </summary>
     public bool Closing { get; set; }
 
+    /// <summary>Whether the game turned the client's echo off (a password prompt): its next lines are never logged.</summary>
+    public bool EchoOff { get; set; }
+
     /// <summary>The groups this session belongs to.</summary>
     public List<string> Groups { get; } = [];
 

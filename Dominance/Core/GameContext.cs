@@ -15,6 +15,7 @@ internal sealed class GameContext(
     TimeProvider clock,
     IGameServices services,
     ILogger log,
+    ILogger audit,
     IConfiguration settings,
     StateSerializer state) : IGameContext
 {
@@ -32,6 +33,8 @@ internal sealed class GameContext(
     public DateTimeOffset Now => clock.GetUtcNow();
 
     public ILogger Log { get; } = log;
+
+    public ILogger Audit { get; } = audit;
 
     public IConfiguration Settings { get; } = settings;
 
@@ -85,6 +88,7 @@ internal sealed class GameContext(
     {
         if (sessions.TryGet(session, out CoreSession? s) && !s.Closing)
         {
+            s.EchoOff = !enabled;
             s.Link.SetEcho(enabled);
         }
     }
@@ -117,7 +121,7 @@ internal sealed class GameContext(
     public IReadOnlyCollection<SessionId> GroupMembers(string group) =>
         sessions.Members(group) is { } members ? OpenIds(members) : [];
 
-    public void RequestReload() => services.RequestReload();
+    public void RequestReload(bool force = false) => services.RequestReload(force);
 
     public void RequestShutdown(string reason) => services.RequestShutdown(reason);
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Dominance.Api;
 using Microsoft.Extensions.Configuration;
@@ -55,12 +56,21 @@ internal sealed class GameLoop
     private Thread? _thread;
     private volatile bool _stopRequested;
 
+    // The game thread's time asleep, for BusyTicks (Stopwatch ticks). Written by the game thread around its one wait,
+    // read by a metrics collector: the sleep's start is published before the wait and cleared after the total grows.
+    private long _loopStarted;
+    private long _sleptTicks;
+    private long _sleepingSince;
+
     /// <summary>
     /// Creates the core. <paramref name="gameSettings"/> is the game's own configuration section;
-    /// <paramref name="services"/> is what game code may ask of the rest of the server (none, if omitted).
+    /// <paramref name="services"/> is what game code may ask of the rest of the server (none, if omitted);
+    /// <paramref name="metrics"/> is where the loop's instruments are published (<see cref="ServerMetrics.Detached"/>, if omitted).
     /// </summary>
-    public GameLoop(CoreSettings settings, TimeProvider clock, ILoggerFactory loggers, IConfiguration gameSettings, IGameServices? services = null)
+    public GameLoop(
+        CoreSettings settings, TimeProvider clock, ILoggerFactory loggers, IConfiguration gameSettings, IGameServices? services = null, ServerMetrics? metrics = null)
     {
+        metrics ??= ServerMetrics.Detached;
         _clock = clock;
         _log = loggers.CreateLogger("Dominance.Core");
         _syncContext = new GameSynchronizationContext(_wake);
@@ -68,9 +78,10 @@ internal sealed class GameLoop
         _onTimerFailure = OnTimerFailure;
         Inbound = new InboundPipe(settings.InboundCapacity, _wake);
         Timers = new TimerQueue(clock);
-        _modules = new ModuleHost(Sessions, Timers, clock, services ?? NoGameServices.Instance, _log, loggers.CreateLogger("Dominance.Game"), gameSettings);
+        _modules = new ModuleHost(Sessions, Timers, clock, services ?? NoGameServices.Instance, _log, loggers.CreateLogger("Dominance.Game"), loggers.CreateLogger(AuditLog.Category), gameSettings);
         var idle = new IdleLogoff(settings.IdleTimeout, Sessions, Timers, clock, _log);
-        _dispatcher = new InboundDispatcher(Inbound, Sessions, _modules, idle, clock, settings.InboundCapacity, _log);
+        _dispatcher = new InboundDispatcher(Inbound, Sessions, _modules, idle, clock, settings.InboundCapacity, _log, metrics.InputReplyTime);
+        metrics.ObserveCore(this);
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -86,11 +97,35 @@ internal sealed class GameLoop
     /// <summary>Completes once the module has started on the game thread; faults if it threw.</summary>
     public Task Started => _started.Task;
 
+    /// <summary>Completes when the game thread has exited (after <see cref="StopAsync"/>, or a module that failed to start).</summary>
+    public Task Exited => _exited.Task;
+
     /// <summary>Sessions open in the core (not closing).</summary>
     public int OpenSessions => Sessions.Open;
 
     /// <summary>Inputs handed to the module so far.</summary>
     public long InputsHandled => _dispatcher.InputsHandled;
+
+    /// <summary>
+    /// Time the game thread has spent working (not asleep in its wait for work) since it started, in
+    /// <see cref="Stopwatch"/> ticks. Any thread; a reading taken as a sleep ends may come out low once.
+    /// </summary>
+    public long BusyTicks
+    {
+        get
+        {
+            long started = Volatile.Read(ref _loopStarted);
+            if (started == 0)
+            {
+                return 0;
+            }
+
+            long now = Stopwatch.GetTimestamp();
+            long sleepingSince = Volatile.Read(ref _sleepingSince);
+            long slept = Volatile.Read(ref _sleptTicks) + (sleepingSince == 0 ? 0 : now - sleepingSince);
+            return Math.Max(0, now - started - slept);
+        }
+    }
 
     /// <summary>
     /// Starts the game thread, which starts <paramref name="module"/> with <paramref name="state"/> (empty for a fresh
@@ -197,6 +232,7 @@ internal sealed class GameLoop
     {
         SynchronizationContext.SetSynchronizationContext(_syncContext);
         _syncContext.GameThreadId = Environment.CurrentManagedThreadId;
+        Volatile.Write(ref _loopStarted, Stopwatch.GetTimestamp());
         if (!StartModule())
         {
             _exited.SetResult();
@@ -298,7 +334,11 @@ internal sealed class GameLoop
             timeout = timeout == Timeout.Infinite ? untilDeadline : Math.Min(timeout, untilDeadline);
         }
 
+        long asleep = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _sleepingSince, asleep);
         _wake.Wait(timeout);
+        Volatile.Write(ref _sleptTicks, _sleptTicks + (Stopwatch.GetTimestamp() - asleep));
+        Volatile.Write(ref _sleepingSince, 0);
     }
 
     private int MillisecondsUntil(long timestamp)

@@ -13,7 +13,7 @@ internal interface IGameServices
     IAccounts? Accounts { get; }
 
     /// <summary>Recompiles the game and swaps it in, if it was loaded from source; otherwise does nothing.</summary>
-    void RequestReload();
+    void RequestReload(bool force);
 
     /// <summary>Saves the world; completes once the save is stored or has failed.</summary>
     Task<SaveResult> SaveAsync();
@@ -34,7 +34,7 @@ internal sealed class NoGameServices : IGameServices
 
     public IAccounts? Accounts => null;
 
-    public void RequestReload()
+    public void RequestReload(bool force)
     {
     }
 

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Dominance.Api;
 using Microsoft.Extensions.Logging;
 
@@ -18,9 +20,12 @@ namespace Dominance.Core;
 /// <see cref="IGameModule.OnDisconnect"/> runs; an input still in flight finds the session gone after its await.</para>
 /// <para>While the loop <see cref="Hold"/>s inputs (a reload's swap waits for the inputs in flight to finish), no input
 /// starts; completing ones leave their sessions' queues for <see cref="Resume"/>.</para>
+/// <para>Each input's time from the portal to its handled end (synchronous return, or the completion of its await) is
+/// recorded in <c>replyTime</c>, in seconds.</para>
 /// </remarks>
 internal sealed class InboundDispatcher(
-    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, TimeProvider clock, int queueLimit, ILogger log)
+    InboundPipe inbound, SessionTable sessions, ModuleHost modules, IdleLogoff idle, TimeProvider clock, int queueLimit, ILogger log,
+    Histogram<double> replyTime)
 {
     private const string FailureNotice = "Something went wrong while handling that. The error has been logged.";
 
@@ -139,13 +144,14 @@ internal sealed class InboundDispatcher(
             }
             catch (Exception e)
             {
-                ReportFailure(session, e, item.Text);
+                ReportFailure(session, e, "(an out-of-band message)");
             }
 
             return;
         }
 
         Interlocked.Increment(ref _inputsHandled);
+        bool secret = session.EchoOff; // as it was when the line was typed: the game may turn the echo on while handling it
         ValueTask pending;
         try
         {
@@ -153,24 +159,26 @@ internal sealed class InboundDispatcher(
         }
         catch (Exception e)
         {
-            ReportFailure(session, e, item.Text);
+            ReportFailure(session, e, Loggable(item.Text, secret));
             return;
         }
 
         if (pending.IsCompletedSuccessfully)
         {
+            RecordReplyTime(item.Received);
             return;
         }
 
         if (pending.IsCompleted)
         {
+            RecordReplyTime(item.Received);
             try
             {
                 pending.GetAwaiter().GetResult();
             }
             catch (Exception e)
             {
-                ReportFailure(session, e, item.Text);
+                ReportFailure(session, e, Loggable(item.Text, secret));
             }
 
             return;
@@ -180,11 +188,19 @@ internal sealed class InboundDispatcher(
         int number = ++queue.Started;
         queue.InFlight = number;
         _inFlight.Add(session);
-        _ = CompleteAsync(pending, session, queue, item.Text!, number);
+        _ = CompleteAsync(pending, session, queue, Loggable(item.Text, secret), number, item.Received);
+    }
+
+    private void RecordReplyTime(long received)
+    {
+        if (received != 0 && replyTime.Enabled)
+        {
+            replyTime.Record(Stopwatch.GetElapsedTime(received).TotalSeconds);
+        }
     }
 
     /// <summary>Waits for an input in flight, then starts what its session has waiting.</summary>
-    private async Task CompleteAsync(ValueTask pending, CoreSession session, SessionInputs queue, string input, int number)
+    private async Task CompleteAsync(ValueTask pending, CoreSession session, SessionInputs queue, string input, int number, long received)
     {
         try
         {
@@ -194,6 +210,8 @@ internal sealed class InboundDispatcher(
         {
             ReportFailure(session, e, input);
         }
+
+        RecordReplyTime(received);
 
         if (queue.InFlight != number)
         {
@@ -237,6 +255,27 @@ internal sealed class InboundDispatcher(
             SessionTable.Send(session, OutputKind.Text, OutputPayload.ForLine(
                 $"Your earlier command is still running, and {waiting.Count} more are waiting for it. Input is dropped until they have run."));
         }
+    }
+
+    /// <summary>
+    /// What the log may say of an input: its first word only, since the rest may be a password
+    /// (<c>connect Alice secret</c>), and nothing of a line typed with the echo off (a password on its own line).
+    /// </summary>
+    private static string Loggable(string? input, bool typedWithEchoOff)
+    {
+        if (input is null)
+        {
+            return "(an event)";
+        }
+
+        if (typedWithEchoOff)
+        {
+            return "(a line typed with the echo off, not logged)";
+        }
+
+        int space = input.IndexOf(' ');
+        string verb = space < 0 ? input : input[..space] + " ...";
+        return verb.Length <= 40 ? verb : verb[..40] + "...";
     }
 
     private void ReportFailure(CoreSession session, Exception e, string? input)

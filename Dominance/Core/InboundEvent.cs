@@ -31,14 +31,16 @@ internal enum InboundKind : byte
 /// <param name="Package">The package name of an out-of-band message.</param>
 /// <param name="Link">How the core reaches the session (<c>Connected</c> only).</param>
 /// <param name="Info">What the portal knows of the session (<c>Connected</c> and <c>InfoChanged</c>).</param>
+/// <param name="Received">When the portal read an input (<see cref="System.Diagnostics.Stopwatch"/> timestamp), for its reply time.</param>
 internal readonly record struct InboundEvent(
-    InboundKind Kind, SessionId Session, string? Text = null, string? Package = null, ISessionLink? Link = null, SessionInfo? Info = null)
+    InboundKind Kind, SessionId Session, string? Text = null, string? Package = null, ISessionLink? Link = null, SessionInfo? Info = null, long Received = 0)
 {
     /// <summary>A client connected.</summary>
     public static InboundEvent Connected(ISessionLink link, SessionInfo info) => new(InboundKind.Connected, info.Id, Link: link, Info: info);
 
     /// <summary>One line of input.</summary>
-    public static InboundEvent Input(SessionId session, string line) => new(InboundKind.Input, session, line);
+    public static InboundEvent Input(SessionId session, string line) =>
+        new(InboundKind.Input, session, line, Received: System.Diagnostics.Stopwatch.GetTimestamp());
 
     /// <summary>One out-of-band message.</summary>
     public static InboundEvent Data(SessionId session, string package, string json) => new(InboundKind.Data, session, json, package);

@@ -17,7 +17,7 @@ namespace Dominance.Core;
 /// schedules nothing more) and nothing here refers to it any longer, so that its code can be unloaded.
 /// </remarks>
 internal sealed class ModuleHost(
-    SessionTable sessions, TimerQueue timers, TimeProvider clock, IGameServices services, ILogger log, ILogger gameLog, IConfiguration gameSettings)
+    SessionTable sessions, TimerQueue timers, TimeProvider clock, IGameServices services, ILogger log, ILogger gameLog, ILogger auditLog, IConfiguration gameSettings)
 {
     private readonly ArrayBufferWriter<byte> _stateBuffer = new();
     private GameContext? _context;
@@ -99,7 +99,7 @@ internal sealed class ModuleHost(
     }
 
     private GameContext NewContext(int generation, StateSerializer serializer) =>
-        new(generation, sessions, timers, clock, services, gameLog, gameSettings, serializer);
+        new(generation, sessions, timers, clock, services, gameLog, auditLog, gameSettings, serializer);
 
     private void Retire(IGameModule module, GameContext context)
     {

@@ -52,7 +52,7 @@ public sealed partial class DominanceGame
             new("attack", "attack <territory> <soldiers>", "Send soldiers from here against a neighbouring territory. The battle is fought at the next tick.", "War", Need.Account, Sync(AttackCommand)),
             new("score", "score", "Your holdings, and the leaderboard.", "War", Need.Playing, Sync(Score)),
 
-            new("reload", "reload", "Recompile the game code and swap it in; players stay connected.", "Admin", Need.Admin, Sync(Reload)),
+            new("reload", "reload [force]", "Recompile the game code and swap it in; players stay connected. Refused if it would drop game state, unless forced.", "Admin", Need.Admin, Sync(Reload)),
             new("announce", "announce <text>", "Send a message to everyone.", "Admin", Need.Admin, Sync(Announce)),
             new("kick", "kick <player>", "Disconnect a player.", "Admin", Need.Admin, Sync(Kick)),
             new("tick", "tick", "Advance the realm by one tick now: yields and battles.", "Admin", Need.Admin, Sync((_, _) => Tick())),
@@ -416,8 +416,9 @@ public sealed partial class DominanceGame
 
     private void Reload(Caller caller, string args)
     {
-        Send(caller.Session, "Recompiling the game code; the result follows.");
-        _game.RequestReload();
+        bool force = args.Equals("force", StringComparison.OrdinalIgnoreCase);
+        Send(caller.Session, force ? "Recompiling the game code; it may drop game state the new code does not keep; the result follows." : "Recompiling the game code; the result follows.");
+        _game.RequestReload(force);
     }
 
     private void Announce(Caller caller, string args)

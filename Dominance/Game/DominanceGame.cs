@@ -163,6 +163,15 @@ public sealed partial class DominanceGame : IGameModule
 
         if (_commands.TryGetValue(verb, out Command? command))
         {
+            if (command.Need == Need.Admin)
+            {
+                // Admin commands are audited, allowed or not. Their arguments name players or carry announcements, never a password.
+                _game.Audit.LogInformation(
+                    "Admin command '{Command}' by {Player} (session {Session}){Refused}",
+                    rest.Length == 0 ? command.Name : $"{command.Name} {rest}", caller.Player?.Name ?? "a visitor", session,
+                    caller.Player is { IsAdmin: true } ? "" : ": refused, not an admin");
+            }
+
             return Allowed(caller, command) ? command.Run(caller, rest) : ValueTask.CompletedTask;
         }
 

@@ -18,6 +18,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Console;
+using OpenTelemetry.Exporter;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 
 namespace Dominance.Hosting;
 
@@ -30,15 +33,17 @@ internal sealed class DominanceServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ListenOptions _telnet;
     private readonly ListenOptions _http;
+    private readonly Func<ListenOptions?> _metrics;
     private readonly ServerLifetime _lifetime;
 
-    private DominanceServer(WebApplication app, GameLoop core, PortalService portal, ListenOptions telnet, ListenOptions http)
+    private DominanceServer(WebApplication app, GameLoop core, PortalService portal, ListenOptions telnet, ListenOptions http, Func<ListenOptions?> metrics)
     {
         _app = app;
         Core = core;
         Portal = portal;
         _telnet = telnet;
         _http = http;
+        _metrics = metrics;
         _lifetime = app.Services.GetRequiredService<ServerLifetime>();
     }
 
@@ -47,6 +52,15 @@ internal sealed class DominanceServer : IAsyncDisposable
 
     /// <summary>The HTTP listener's bound address (the real port, after <see cref="StartAsync"/>).</summary>
     public IPEndPoint HttpEndPoint => _http.IPEndPoint!;
+
+    /// <summary>
+    /// Where <c>/metrics</c> is served (the real port, after <see cref="StartAsync"/>): its own listener if
+    /// <see cref="MetricsSettings.Listen"/> names one, else the HTTP listener.
+    /// </summary>
+    public IPEndPoint MetricsEndPoint => _metrics()?.IPEndPoint ?? HttpEndPoint;
+
+    /// <summary>The server's instruments.</summary>
+    internal ServerMetrics Metrics => _app.Services.GetRequiredService<ServerMetrics>();
 
     /// <summary>Completes when the server has been asked to stop (Ctrl-C, SIGTERM, or <see cref="StopAsync"/>).</summary>
     public CancellationToken Stopping => _app.Lifetime.ApplicationStopping;
@@ -91,11 +105,25 @@ internal sealed class DominanceServer : IAsyncDisposable
         builder.Configuration.AddConfiguration(configuration);
 
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
+        // Every line has its date and time, in UTC. These are defaults: they are registered before the console, whose
+        // own configuration (Logging:Console:FormatterOptions) is applied after them and wins. The console picks its
+        // formatter by Logging:Console:FormatterName (simple, json, systemd).
+        builder.Services.Configure<SimpleConsoleFormatterOptions>(o =>
         {
             o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
         });
+        builder.Services.Configure<JsonConsoleFormatterOptions>(o =>
+        {
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
+            o.UseUtcTimestamp = true;
+        });
+        builder.Logging.AddConsole();
+        // The slim builder sets the console's formatter to "simple" in code, after the console's configuration is bound,
+        // which made Logging:Console:FormatterName have no effect. The setting decides.
+        builder.Services.PostConfigure<ConsoleLoggerOptions>(o =>
+            o.FormatterName = configuration["Logging:Console:FormatterName"] is { Length: > 0 } formatter ? formatter : ConsoleFormatterNames.Simple);
         // The game thread logs; a console that cannot keep up must drop lines rather than block it.
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
@@ -106,6 +134,8 @@ internal sealed class DominanceServer : IAsyncDisposable
 
         ListenOptions? telnet = null;
         ListenOptions? http = null;
+        ListenOptions? metricsListener = null;
+        IPEndPoint? metricsEndPoint = settings.Metrics.Prometheus ? settings.Metrics.ListenEndPoint : null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             // Runs as the server starts, after the settings were checked (ValidateOnStart): the address parses.
@@ -121,27 +151,44 @@ internal sealed class DominanceServer : IAsyncDisposable
                 http = listen;
                 listen.Protocols = HttpProtocols.Http1;
             });
+            if (metricsEndPoint is not null)
+            {
+                kestrel.Listen(metricsEndPoint, listen =>
+                {
+                    metricsListener = listen;
+                    listen.Protocols = HttpProtocols.Http1;
+                });
+            }
         });
+
+        builder.Services.AddMetrics();
+        builder.Services.AddSingleton(services => new ServerMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        AddMetricsExport(builder.Services, settings.Metrics);
+        HealthChecks.Add(builder.Services);
 
         builder.Services.AddSingleton(settings);
         builder.Services.AddDominanceSettings(settings);
         builder.Services.AddSingleton(services => store ?? OpenStore(settings.Persistence, game, services.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(services => new AccountService(
-            services.GetRequiredService<IGameStore>(), settings.Accounts, clock, services.GetRequiredService<ILogger<AccountService>>()));
+            services.GetRequiredService<IGameStore>(), settings.Accounts, clock, services.GetRequiredService<ILogger<AccountService>>(),
+            services.GetRequiredService<ServerMetrics>(), Audit(services)));
         builder.Services.AddSingleton(services => new WorldSaves(
             services.GetRequiredService<IGameStore>(), services.GetRequiredService<GameLoop>(), settings.Persistence, clock,
-            services.GetRequiredService<ILogger<WorldSaves>>()));
+            services.GetRequiredService<ILogger<WorldSaves>>(), services.GetRequiredService<ServerMetrics>()));
         builder.Services.AddSingleton(services => new HostGameServices(
             services.GetRequiredService<AccountService>(), services, services.GetRequiredService<IHostApplicationLifetime>(), services.GetRequiredService<ILogger<DominanceServer>>()));
         builder.Services.AddSingleton(services => new GameLoop(
-            settings.Core, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game"), services.GetRequiredService<HostGameServices>()));
+            settings.Core, clock, services.GetRequiredService<ILoggerFactory>(), configuration.GetSection("Game"), services.GetRequiredService<HostGameServices>(),
+            services.GetRequiredService<ServerMetrics>()));
         builder.Services.AddSingleton(services => new PortalService(
-            settings.Portal, services.GetRequiredService<GameLoop>().Inbound, clock, services.GetRequiredService<ILogger<PortalService>>()));
+            settings.Portal, services.GetRequiredService<GameLoop>().Inbound, clock, services.GetRequiredService<ILogger<PortalService>>(),
+            services.GetRequiredService<ServerMetrics>(), Audit(services)));
         builder.Services.AddSingleton(game);
         if (game.Sources is { } sources)
         {
             builder.Services.AddSingleton(services => new ReloadCoordinator(
-                sources, services.GetRequiredService<GameLoop>(), settings.Reload, services.GetRequiredService<ILogger<ReloadCoordinator>>()));
+                sources, services.GetRequiredService<GameLoop>(), settings.Reload, services.GetRequiredService<ILogger<ReloadCoordinator>>(),
+                services.GetRequiredService<ServerMetrics>(), Audit(services)));
         }
 
         builder.Services.AddSingleton<ServerLifetime>();
@@ -150,13 +197,89 @@ internal sealed class DominanceServer : IAsyncDisposable
         WebApplication app = builder.Build();
         GameLoop core = app.Services.GetRequiredService<GameLoop>();
         PortalService portal = app.Services.GetRequiredService<PortalService>();
+        if (settings.Metrics.Prometheus)
+        {
+            MapMetrics(app, () => metricsListener);
+        }
+
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
         app.Map("/ws", (HttpContext http) => WebSocketEndpoint.HandleAsync(http, portal));
-        app.MapGet("/healthz", () => Results.Json(HealthStatus.Read(core, portal)));
+        HealthChecks.Map(app, core, portal);
         app.UseWebClient();
         AdminEndpoint.Map(app, settings.Reload);
 
-        return new DominanceServer(app, core, portal, telnet!, http!);
+        return new DominanceServer(app, core, portal, telnet!, http!, () => metricsListener);
+    }
+
+    /// <summary>The audit log's logger (<see cref="AuditLog.Category"/>).</summary>
+    private static ILogger Audit(IServiceProvider services) => services.GetRequiredService<ILoggerFactory>().CreateLogger(AuditLog.Category);
+
+    /// <summary>
+    /// The OpenTelemetry SDK reads the server's meter (and the runtime's, <c>System.Runtime</c>) for the exporters the
+    /// settings turn on: Prometheus (pulled at <c>/metrics</c>) and OTLP (pushed to a collector).
+    /// </summary>
+    private static void AddMetricsExport(IServiceCollection services, MetricsSettings settings)
+    {
+        if (!settings.Prometheus && settings.OtlpEndpoint.Length == 0)
+        {
+            return;
+        }
+
+        services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService("dominance"))
+            .WithMetrics(metrics =>
+            {
+                metrics.AddMeter(ServerMetrics.MeterName, "System.Runtime");
+                if (settings.Prometheus)
+                {
+                    metrics.AddPrometheusExporter();
+                }
+
+                if (settings.OtlpEndpoint.Length > 0)
+                {
+                    metrics.AddOtlpExporter((exporter, reader) =>
+                    {
+                        exporter.Endpoint = new Uri(settings.OtlpEndpoint);
+                        exporter.Protocol = settings.OtlpProtocol == "grpc" ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
+                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)settings.OtlpInterval.TotalMilliseconds;
+                    });
+                }
+            });
+    }
+
+    /// <summary>
+    /// Serves <c>/metrics</c>: on its own listener (<paramref name="listener"/>, when the settings name one) to whoever
+    /// reaches it, which then serves nothing else but the health checks; otherwise on the HTTP port, to loopback
+    /// clients only (others get 404, as for any path that is not there).
+    /// </summary>
+    private static void MapMetrics(WebApplication app, Func<ListenOptions?> listener)
+    {
+        app.Use((http, next) =>
+        {
+            bool onOwnListener = listener() is { } own && http.Connection.LocalPort == own.IPEndPoint!.Port;
+            if (onOwnListener && http.Request.Path != "/metrics" && http.Request.Path != "/healthz" && http.Request.Path != "/readyz")
+            {
+                http.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            }
+
+            return next(http);
+        });
+        app.UseOpenTelemetryPrometheusScrapingEndpoint(http =>
+        {
+            if (http.Request.Path != "/metrics")
+            {
+                return false;
+            }
+
+            if (listener() is { } own)
+            {
+                return http.Connection.LocalPort == own.IPEndPoint!.Port;
+            }
+
+            IPAddress? remote = http.Connection.RemoteIpAddress;
+            return remote is not null && IPAddress.IsLoopback(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote);
+        });
     }
 
     /// <summary>

@@ -27,4 +27,7 @@ public sealed class DominanceSettings
 
     /// <summary>The database (SQLite or PostgreSQL) and world saves.</summary>
     public PersistenceSettings Persistence { get; set; } = new();
+
+    /// <summary>Metrics: <c>/metrics</c> for Prometheus, and OTLP export.</summary>
+    public MetricsSettings Metrics { get; set; } = new();
 }

@@ -22,7 +22,7 @@ internal sealed class HostGameServices(
 {
     public IAccounts? Accounts => accounts;
 
-    public void RequestReload() => services.GetService<ReloadCoordinator>()?.RequestReload("the reload command");
+    public void RequestReload(bool force) => services.GetService<ReloadCoordinator>()?.RequestReload("the reload command", force);
 
     public Task<SaveResult> SaveAsync() => services.GetRequiredService<WorldSaves>().SaveAsync();
 

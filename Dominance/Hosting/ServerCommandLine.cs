@@ -50,7 +50,7 @@ internal static class ServerCommandLine
     /// <c>TelnetPort=5000</c>.
     /// </summary>
     private static readonly string[] s_sections =
-        [PortalSettings.Section, CoreSettings.Section, AccountSettings.Section, PersistenceSettings.Section, ReloadSettings.Section, "Game", "Logging", "Kestrel"];
+        [PortalSettings.Section, CoreSettings.Section, AccountSettings.Section, PersistenceSettings.Section, ReloadSettings.Section, MetricsSettings.Section, "Game", "Logging", "Kestrel"];
 
     /// <summary>Parses <paramref name="args"/> and runs the chosen verb. Returns the process exit code.</summary>
     public static Task<int> InvokeAsync(string[] args) =>
@@ -88,6 +88,12 @@ internal static class ServerCommandLine
         };
         init.SetAction(parse => Init(parse.GetValue(initFolder)!));
 
+        var dumpId = new Argument<long?>("save-id") { Description = "The save to print. Default: the newest intact one.", Arity = ArgumentArity.ZeroOrOne };
+        var dumpFolder = new Option<DirectoryInfo?>("--folder") { Description = "The game folder whose database to read (its appsettings.json and SQLite file). Default: the built-in game's." };
+        var dump = new Command("dump", "Print a world save as JSON (to standard output), from the database the server would use with these settings.") { dumpId, dumpFolder };
+        dump.SetAction((parse, _) => SaveDump.RunAsync(
+            parse.GetValue(dumpFolder), parse.GetValue(dumpId), new MemoryConfigurationSource { InitialData = options.Overrides(parse) }, Console.Out, Console.Error));
+
         var root = new RootCommand(
             "Dominance: a single-binary game server for MUDs and persistent strategy games. "
             + "Telnet on 127.0.0.1:4000, web client and WebSocket on http://127.0.0.1:4001. Without a verb, runs the server. "
@@ -96,6 +102,7 @@ internal static class ServerCommandLine
         {
             run,
             init,
+            dump,
             runFolder,
         };
         options.AddNamedTo(root);

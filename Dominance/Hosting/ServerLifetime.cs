@@ -57,10 +57,12 @@ internal sealed class ServerLifetime(
         }
 
         ReadOnlyMemory<byte> state = restored?.Data ?? default;
+        Func<IReadOnlyList<StateLoss>> losses = () => [];
         if (services.GetService<ReloadCoordinator>() is { } reloads)
         {
             (IGameModule module, StateSerializer serializer) = await reloads.LoadFirstAsync().ConfigureAwait(false);
             core.Start(module, state, serializer);
+            losses = () => serializer.LastLosses; // not kept in a field: the serializer would keep the first generation loaded
         }
         else
         {
@@ -88,6 +90,13 @@ internal sealed class ServerLifetime(
         {
             log.LogInformation(
                 "Restored the world from save #{Id} of {Time:u} ({Bytes:N0} bytes)", restored.Save.Id, restored.Save.CreatedAt, restored.Data.Length);
+            if (losses() is { Count: > 0 } dropped)
+            {
+                // A game folder edited while the server was down: the save is kept in the database, but the running world lacks this.
+                log.LogWarning(
+                    "The game code does not keep all of save #{Id}; the save itself is kept ('dominance dump {Id}' shows it):\n  {Losses}",
+                    restored.Save.Id, restored.Save.Id, string.Join("\n  ", dropped));
+            }
         }
 
         saves.Start();

@@ -23,6 +23,7 @@ internal static class SettingsRegistration
         services.AddSettings<AccountSettings, AccountSettingsValidator>(settings.Accounts);
         services.AddSettings<PersistenceSettings, PersistenceSettingsValidator>(settings.Persistence);
         services.AddSettings<ReloadSettings, ReloadSettingsValidator>(settings.Reload);
+        services.AddSettings<MetricsSettings, MetricsSettingsValidator>(settings.Metrics);
         return services;
     }
 

@@ -22,8 +22,8 @@ public sealed class PersistenceSettings
     /// </summary>
     public string PostgreSQL { get; set; } = "";
 
-    /// <summary>How often the world is saved. Default one minute; 0 turns periodic saves off (saves still happen on shutdown and on request).</summary>
-    public TimeSpan SaveInterval { get; set; } = TimeSpan.FromMinutes(1);
+    /// <summary>How often the world is saved. Default 5 seconds; 0 turns periodic saves off (saves still happen on shutdown and on request).</summary>
+    public TimeSpan SaveInterval { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How many intact saves are kept, newest first. Default 3. Saves found damaged are kept apart and never deleted.</summary>
     public int KeepSaves { get; set; } = 3;
@@ -41,7 +41,7 @@ internal sealed class PersistenceSettingsValidator : IValidateOptions<Persistenc
     public ValidateOptionsResult Validate(string? name, PersistenceSettings options)
     {
         var errors = new SettingErrors(PersistenceSettings.Section);
-        errors.ZeroOrPositive(nameof(options.SaveInterval), options.SaveInterval, " (no periodic saves)", "00:01:00");
+        errors.ZeroOrPositive(nameof(options.SaveInterval), options.SaveInterval, " (no periodic saves)", "00:00:05");
         errors.AtLeast(nameof(options.KeepSaves), options.KeepSaves, 1);
         if (options.PostgreSQL.Length > 0)
         {

@@ -37,10 +37,13 @@ internal sealed class WorldSaves : IAsyncDisposable
     private readonly CancellationTokenSource _stopPeriodic = new();
     private Task _writer = Task.CompletedTask;
     private Task _periodic = Task.CompletedTask;
+    private readonly ServerMetrics _metrics;
     private int _failures;
 
-    public WorldSaves(IGameStore store, GameLoop core, PersistenceSettings settings, TimeProvider clock, ILogger<WorldSaves> log)
+    /// <summary>Creates the saver; each save attempt is counted and timed in <paramref name="metrics"/> (<see cref="ServerMetrics.Detached"/> if omitted).</summary>
+    public WorldSaves(IGameStore store, GameLoop core, PersistenceSettings settings, TimeProvider clock, ILogger<WorldSaves> log, ServerMetrics? metrics = null)
     {
+        _metrics = metrics ?? ServerMetrics.Detached;
         _store = store;
         _core = core;
         _settings = settings;
@@ -197,6 +200,7 @@ internal sealed class WorldSaves : IAsyncDisposable
             }
 
             SaveResult result = await SaveOnceAsync().ConfigureAwait(false);
+            _metrics.RecordSave(result);
             foreach (TaskCompletionSource<SaveResult> request in waiting)
             {
                 request.TrySetResult(result);

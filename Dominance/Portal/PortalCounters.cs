@@ -1,6 +1,6 @@
 namespace Dominance.Portal;
 
-/// <summary>Running totals of what the portal did, for logs and <c>/healthz</c>. Thread-safe: each count is one atomic add.</summary>
+/// <summary>Running totals of what the portal did, for logs, <c>/healthz</c> and the metrics. Thread-safe: each count is one atomic add.</summary>
 internal sealed class PortalCounters
 {
     private long _connectionsAccepted;
@@ -8,6 +8,9 @@ internal sealed class PortalCounters
     private long _inputsRateLimited;
     private long _inputsTooLong;
     private long _slowClientsDisconnected;
+    private long _inputsRelayed;
+    private long _closedFramesDelivered;
+    private long _closedBytesSent;
 
     /// <summary>Connections admitted so far.</summary>
     public long ConnectionsAccepted => Interlocked.Read(ref _connectionsAccepted);
@@ -23,6 +26,25 @@ internal sealed class PortalCounters
 
     /// <summary>Sessions disconnected because they let their send queue fill.</summary>
     public long SlowClientsDisconnected => Interlocked.Read(ref _slowClientsDisconnected);
+
+    /// <summary>Input lines relayed to the core so far.</summary>
+    public long InputsRelayed => Interlocked.Read(ref _inputsRelayed);
+
+    /// <summary>Messages written to the clients of sessions that have closed.</summary>
+    public long ClosedFramesDelivered => Interlocked.Read(ref _closedFramesDelivered);
+
+    /// <summary>Bytes of messages written to the clients of sessions that have closed.</summary>
+    public long ClosedBytesSent => Interlocked.Read(ref _closedBytesSent);
+
+    /// <summary>Counts an input line relayed to the core. Called by read loops, never by the game thread.</summary>
+    public void CountInputRelayed() => Interlocked.Increment(ref _inputsRelayed);
+
+    /// <summary>Adds what a session that has closed wrote to its client (its own counts stop being read).</summary>
+    public void CountClosedSession(long framesDelivered, long bytesSent)
+    {
+        Interlocked.Add(ref _closedFramesDelivered, framesDelivered);
+        Interlocked.Add(ref _closedBytesSent, bytesSent);
+    }
 
     /// <summary>Counts an admitted connection. Returns the new total.</summary>
     public long CountConnectionAccepted() => Interlocked.Increment(ref _connectionsAccepted);

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text;
 using Dominance.Api;
@@ -16,22 +17,33 @@ namespace Dominance.Portal;
 /// connections), command rate (count-until-limit), input size, and a bounded send queue per session.
 /// Each protection answers the client with a clear message and is counted in <see cref="Counters"/> and in the log.
 /// </remarks>
-internal sealed class PortalService
+internal sealed class PortalService : IPortalReadings
 {
+    private static readonly KeyValuePair<string, object?> s_telnet = new("transport", "telnet");
+    private static readonly KeyValuePair<string, object?> s_webSocket = new("transport", "websocket");
+    private static readonly KeyValuePair<string, object?> s_inMemory = new("transport", "in-memory");
+
     private readonly ConcurrentDictionary<SessionId, PortalSession> _sessions = new();
     private readonly ConnectionGate _gate;
     private readonly TaskCompletionSource _allClosed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextSessionId;
     private volatile bool _shuttingDown;
 
-    public PortalService(PortalSettings settings, InboundPipe inbound, TimeProvider clock, ILogger<PortalService> log)
+    /// <summary>
+    /// Creates the portal. Its counts are published through <paramref name="metrics"/> (<see cref="ServerMetrics.Detached"/>,
+    /// if omitted); <paramref name="audit"/> gets a line for each connect and disconnect (none, if omitted).
+    /// </summary>
+    public PortalService(
+        PortalSettings settings, InboundPipe inbound, TimeProvider clock, ILogger<PortalService> log, ServerMetrics? metrics = null, ILogger? audit = null)
     {
         Settings = settings;
         Inbound = inbound;
         Clock = clock;
         Log = log;
         StartedAt = clock.GetUtcNow();
+        Audit = audit ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _gate = new ConnectionGate(settings.MaxConnections, settings.ConnectionRateLimit, settings.ConnectionRateWindow, clock);
+        (metrics ?? ServerMetrics.Detached).ObservePortal(this);
     }
 
     public PortalSettings Settings { get; }
@@ -41,6 +53,9 @@ internal sealed class PortalService
     public TimeProvider Clock { get; }
 
     public ILogger Log { get; }
+
+    /// <summary>The audit log: who connected and disconnected, from where, over what.</summary>
+    public ILogger Audit { get; }
 
     public PortalCounters Counters { get; } = new();
 
@@ -60,6 +75,85 @@ internal sealed class PortalService
         }
 
         return queued;
+    }
+
+    /// <inheritdoc/>
+    public int DeepestQueue()
+    {
+        int deepest = 0;
+        foreach (PortalSession session in _sessions.Values)
+        {
+            deepest = Math.Max(deepest, session.Queued);
+        }
+
+        return deepest;
+    }
+
+    /// <inheritdoc/>
+    public IEnumerable<Measurement<int>> SessionsByTransport()
+    {
+        int telnet = 0, webSocket = 0, inMemory = 0;
+        foreach (PortalSession session in _sessions.Values)
+        {
+            switch (session.Info.Protocol)
+            {
+                case ClientProtocol.Telnet: telnet++; break;
+                case ClientProtocol.WebSocket: webSocket++; break;
+                default: inMemory++; break;
+            }
+        }
+
+        return [new(telnet, s_telnet), new(webSocket, s_webSocket), new(inMemory, s_inMemory)];
+    }
+
+    /// <inheritdoc/>
+    public long ConnectionsAccepted => Counters.ConnectionsAccepted;
+
+    /// <inheritdoc/>
+    public long ConnectionsRefused => Counters.ConnectionsRefused;
+
+    /// <inheritdoc/>
+    public long InputsRelayed => Counters.InputsRelayed;
+
+    /// <inheritdoc/>
+    public long InputsRateLimited => Counters.InputsRateLimited;
+
+    /// <inheritdoc/>
+    public long InputsTooLong => Counters.InputsTooLong;
+
+    /// <inheritdoc/>
+    public long SlowClientsDisconnected => Counters.SlowClientsDisconnected;
+
+    /// <inheritdoc/>
+    /// <remarks>Open sessions' own counts plus the closed ones'; a session that is closing is in neither for a moment.</remarks>
+    public long FramesDelivered
+    {
+        get
+        {
+            long delivered = Counters.ClosedFramesDelivered;
+            foreach (PortalSession session in _sessions.Values)
+            {
+                delivered += session.FramesDelivered;
+            }
+
+            return delivered;
+        }
+    }
+
+    /// <inheritdoc/>
+    /// <remarks>As <see cref="FramesDelivered"/>.</remarks>
+    public long BytesSent
+    {
+        get
+        {
+            long sent = Counters.ClosedBytesSent;
+            foreach (PortalSession session in _sessions.Values)
+            {
+                sent += session.BytesSent;
+            }
+
+            return sent;
+        }
     }
 
     /// <summary>Assigns the next session id. Ids start at 1 and are never reused.</summary>
@@ -95,11 +189,18 @@ internal sealed class PortalService
     {
         _sessions[session.Id] = session;
         Counters.CountConnectionAccepted();
+        SessionInfo info = session.Info;
+        Audit.LogInformation("Connected: session {Session} from {Address} over {Transport}", session.Id, info.RemoteAddress, info.Protocol);
     }
 
     public void Unregister(PortalSession session)
     {
+        // Out of the table first, then into the closed totals: a reading in between is low for a moment, never double.
         _sessions.TryRemove(session.Id, out _);
+        Counters.CountClosedSession(session.FramesDelivered, session.BytesSent);
+        Audit.LogInformation(
+            "Disconnected: session {Session} from {Address} over {Transport}, after {Duration}",
+            session.Id, session.Info.RemoteAddress, session.Info.Protocol, Clock.GetUtcNow() - session.Info.ConnectedAt);
         if (_shuttingDown && _sessions.IsEmpty)
         {
             _allClosed.TrySetResult();

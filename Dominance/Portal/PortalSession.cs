@@ -50,6 +50,11 @@ internal abstract class PortalSession : ISessionLink
     /// <summary>Frames in the outbox: counted up before a frame is added, down when the write loop takes it.</summary>
     private int _queued;
 
+    // What the write loop has written to the client. Only the write loop writes them (one turn at a time, on whichever
+    // thread runs it): plain adds, no atomics on the delivery path. The metrics read them (a 64-bit read is atomic).
+    private long _framesDelivered;
+    private long _bytesSent;
+
     protected PortalSession(PortalService portal, ClientProtocol protocol, IPAddress remoteAddress, bool supportsOutOfBand = false)
     {
         Portal = portal;
@@ -82,6 +87,12 @@ internal abstract class PortalSession : ISessionLink
 
     /// <summary>Frames waiting in the outbox now.</summary>
     public int Queued => Volatile.Read(ref _queued);
+
+    /// <summary>Messages (frames with a payload) written to the client so far.</summary>
+    public long FramesDelivered => Volatile.Read(ref _framesDelivered);
+
+    /// <summary>Bytes of those messages, as the core encoded them (before transport framing).</summary>
+    public long BytesSent => Volatile.Read(ref _bytesSent);
 
     /// <inheritdoc/>
     public bool TrySend(OutputKind kind, OutputPayload payload) => TryQueue(new OutputFrame((FrameKind)kind, payload));
@@ -267,7 +278,11 @@ internal abstract class PortalSession : ISessionLink
     /// Relays one input line to the core, waiting while the inbound channel is full. Control codes are removed first
     /// (<see cref="InputText"/>): this is the one way in for player text, whatever the transport.
     /// </summary>
-    protected ValueTask RelayLineAsync(string line) => Portal.Inbound.WriteAsync(InboundEvent.Input(Id, InputText.Clean(line)));
+    protected ValueTask RelayLineAsync(string line)
+    {
+        Portal.Counters.CountInputRelayed();
+        return Portal.Inbound.WriteAsync(InboundEvent.Input(Id, InputText.Clean(line)));
+    }
 
     /// <summary>Relays one out-of-band message to the core, its control codes removed as for <see cref="RelayLineAsync"/>.</summary>
     protected ValueTask RelayDataAsync(string package, string json) =>
@@ -418,6 +433,12 @@ internal abstract class PortalSession : ISessionLink
         {
             frame.Payload?.Release();
             return ValueTask.CompletedTask;
+        }
+
+        if (frame.Payload is { } payload)
+        {
+            _framesDelivered++;
+            _bytesSent += payload.Span.Length;
         }
 
         ValueTask written;

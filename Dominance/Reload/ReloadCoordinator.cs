@@ -42,10 +42,20 @@ internal sealed class ReloadCoordinator : IDisposable
     private GameFolderWatcher? _watcher;
     private int _generation;
     private int _requestQueued;
+    private int _forceQueued;
     private int _leaks;
+    private readonly ServerMetrics _metrics;
+    private readonly ILogger _audit;
 
-    public ReloadCoordinator(GameSources sources, GameLoop core, ReloadSettings settings, ILogger<ReloadCoordinator> log)
+    /// <summary>
+    /// Creates the coordinator. Each reload is counted and timed in <paramref name="metrics"/> (<see cref="ServerMetrics.Detached"/>
+    /// if omitted) and written to <paramref name="audit"/> (<paramref name="log"/> if omitted) with its reason and outcome.
+    /// </summary>
+    public ReloadCoordinator(
+        GameSources sources, GameLoop core, ReloadSettings settings, ILogger<ReloadCoordinator> log, ServerMetrics? metrics = null, ILogger? audit = null)
     {
+        _metrics = metrics ?? ServerMetrics.Detached;
+        _audit = audit ?? log;
         _sources = sources;
         _core = core;
         _settings = settings;
@@ -93,9 +103,17 @@ internal sealed class ReloadCoordinator : IDisposable
         }
     }
 
-    /// <summary>Asks for a reload without waiting for it (file watcher, the in-game command). Any thread.</summary>
-    public void RequestReload(string reason)
+    /// <summary>
+    /// Asks for a reload without waiting for it (file watcher, the in-game command). Any thread. <paramref name="force"/>
+    /// lets the new code drop state it does not keep (otherwise such a reload is refused).
+    /// </summary>
+    public void RequestReload(string reason, bool force = false)
     {
+        if (force)
+        {
+            Volatile.Write(ref _forceQueued, 1);
+        }
+
         if (Interlocked.Exchange(ref _requestQueued, 1) == 1)
         {
             return; // a reload that has not started yet will pick this change up too
@@ -105,9 +123,10 @@ internal sealed class ReloadCoordinator : IDisposable
         {
             await _oneAtATime.WaitAsync().ConfigureAwait(false);
             Volatile.Write(ref _requestQueued, 0);
+            bool forced = Interlocked.Exchange(ref _forceQueued, 0) == 1;
             try
             {
-                await ReloadCoreAsync(reason).ConfigureAwait(false);
+                await ReloadCoreAsync(forced ? reason + ", forced" : reason, forced).ConfigureAwait(false);
             }
             catch (Exception e)
             {
@@ -120,13 +139,16 @@ internal sealed class ReloadCoordinator : IDisposable
         });
     }
 
-    /// <summary>Reloads now and reports the outcome (<c>POST /admin/reload</c>, tests). Any thread but the game thread.</summary>
-    public async Task<ReloadReport> ReloadAsync(string reason)
+    /// <summary>
+    /// Reloads now and reports the outcome (<c>POST /admin/reload</c>, tests). Any thread but the game thread.
+    /// <paramref name="force"/> lets the new code drop state it does not keep.
+    /// </summary>
+    public async Task<ReloadReport> ReloadAsync(string reason, bool force = false)
     {
         await _oneAtATime.WaitAsync().ConfigureAwait(false);
         try
         {
-            return await ReloadCoreAsync(reason).ConfigureAwait(false);
+            return await ReloadCoreAsync(reason, force).ConfigureAwait(false);
         }
         finally
         {
@@ -155,12 +177,12 @@ internal sealed class ReloadCoordinator : IDisposable
         }
     }
 
-    private async Task<ReloadReport> ReloadCoreAsync(string reason)
+    private async Task<ReloadReport> ReloadCoreAsync(string reason, bool force)
     {
         int generation = _generation + 1;
 
         // 1. Read, compile and load, off the game thread. The game keeps running the old code meanwhile.
-        Build build = await Task.Run(() => Compile(generation)).ConfigureAwait(false);
+        Build build = await Task.Run(() => Compile(generation, force)).ConfigureAwait(false);
         TimeSpan compile = build.Elapsed;
         if (build.ModuleType is null)
         {
@@ -173,6 +195,18 @@ internal sealed class ReloadCoordinator : IDisposable
         TimeSpan pause = swap.Pause;
         if (!swap.Succeeded)
         {
+            if (swap.Error is StateLossException loss)
+            {
+                // The new code would drop data: refused, not failed. Say what, and how to go ahead anyway.
+                IReadOnlyList<string> losses = [.. loss.Losses.Select(l => l.ToString()), "'reload force' drops it; or keep the member, or map its old name with [StateAlias(\"...\")]."];
+                swap = null!;
+                loss = null!;
+                WeakReference refused = Unload(build.Context!);
+                build = default;
+                await ProveUnloadedAsync(refused, generation).ConfigureAwait(false);
+                return Fail(reason, compile, pause, "Reload refused: the new code would drop game state", losses);
+            }
+
             _log.LogError(swap.Error, "Reload rolled back: {Stage}", swap.FailedStage);
             string error = $"{swap.FailedStage}: {swap.Error?.GetType().Name}: {swap.Error?.Message}";
 
@@ -185,9 +219,18 @@ internal sealed class ReloadCoordinator : IDisposable
         }
 
         // 3. Unload the old generation and prove that it goes.
+        IReadOnlyList<StateLoss> dropped = build.Serializer!.LastLosses;
         WeakReference old = Replace(build.Context!);
         build = default;
+        if (dropped.Count > 0)
+        {
+            _log.LogWarning("Reload {Reason} dropped game state:\n  {Losses}", reason, string.Join("\n  ", dropped));
+            _core.TellAdmins(["[reload] Forced: this game state was dropped:", .. dropped.Select(d => "  " + d)]);
+        }
+
         _generation = generation;
+        _metrics.RecordReload(succeeded: true, compile, pause);
+        _audit.LogInformation("Reload to generation {Generation} ({Reason}): live", generation, reason);
         _log.LogInformation(
             "Reloaded {Source} to generation {Generation} ({Reason}): compiled in {CompileMs:F0} ms, game thread paused {PauseMs:F2} ms",
             _sources.Description, generation, reason, compile.TotalMilliseconds, pause.TotalMilliseconds);
@@ -204,7 +247,7 @@ internal sealed class ReloadCoordinator : IDisposable
         return _core.SwapAsync(() => (IGameModule)Activator.CreateInstance(moduleType)!, build.Serializer!);
     }
 
-    private Build Compile(int generation)
+    private Build Compile(int generation, bool force = false)
     {
         long started = Stopwatch.GetTimestamp();
         IReadOnlyList<SourceFile> files;
@@ -232,7 +275,8 @@ internal sealed class ReloadCoordinator : IDisposable
         try
         {
             Type moduleType = context.LoadModuleType(compiled.Assembly!, compiled.Symbols);
-            StateSerializer serializer = PrepareSerializer(moduleType.Assembly);
+            StateSerializer serializer = PrepareSerializer(moduleType.Assembly, allowLoss: force || generation == 1);
+            PrepareCode(moduleType.Assembly);
             return new Build(context, moduleType, serializer, [], Stopwatch.GetElapsedTime(started));
         }
         catch (Exception e) when (e is GameLoadException or BadImageFormatException or ReflectionTypeLoadException)
@@ -243,6 +287,8 @@ internal sealed class ReloadCoordinator : IDisposable
 
     private ReloadReport Fail(string reason, TimeSpan compile, TimeSpan pause, string what, IReadOnlyList<string> errors)
     {
+        _metrics.RecordReload(succeeded: false, compile, pause);
+        _audit.LogWarning("Reload ({Reason}): {What}; still running generation {Generation}", reason, what, _generation);
         _log.LogError("{What} for {Source} ({Reason}); still running generation {Generation}:\n  {Errors}", what, _sources.Description, reason, _generation, string.Join("\n  ", errors));
         _core.TellAdmins([$"[reload] {what} ({reason}); still running generation {_generation}:", .. errors.Select(e => "  " + e)]);
         return new ReloadReport(false, _generation, reason, Math.Round(compile.TotalMilliseconds, 1), Math.Round(pause.TotalMilliseconds, 2), errors);
@@ -296,32 +342,54 @@ internal sealed class ReloadCoordinator : IDisposable
     }
 
     /// <summary>
-    /// Creates the new generation's serializer and builds the contracts of the game's types in it now, off the game
-    /// thread, so that importing state during the swap does not pay for reflection and code generation while the game
-    /// is paused.
+    /// Creates the new generation's serializer and makes its formatters for the game's types now, off the game thread
+    /// (their member accessors compiled and run once), so that the swap does not pay for reflection and code generation
+    /// while the game is paused. <paramref name="allowLoss"/> lets it drop state the new code does not keep
+    /// (<c>reload force</c>).
     /// </summary>
-    internal static StateSerializer PrepareSerializer(Assembly game)
+    internal static StateSerializer PrepareSerializer(Assembly game, bool allowLoss = false)
     {
-        var state = new StateSerializer();
+        var state = new StateSerializer(allowLoss);
         foreach (Type type in game.GetTypes())
         {
-            if (type.IsClass && !type.IsAbstract && !type.IsGenericTypeDefinition && !typeof(IGameModule).IsAssignableFrom(type) && type.GetConstructor(Type.EmptyTypes) is not null)
+            if (!type.IsAbstract && !type.IsInterface && !type.IsGenericTypeDefinition && !type.IsDefined(typeof(CompilerGeneratedAttribute)) &&
+                !typeof(IGameModule).IsAssignableFrom(type) && (type.IsValueType || type.GetConstructor(Type.EmptyTypes) is not null))
             {
-                try
-                {
-                    // A round trip of a default instance builds this type's contract and compiles its code now.
-                    object? instance = Activator.CreateInstance(type);
-                    byte[] json = JsonSerializer.SerializeToUtf8Bytes(instance, type, state.Options);
-                    JsonSerializer.Deserialize(json, type, state.Options);
-                }
-                catch (Exception e) when (e is NotSupportedException or InvalidOperationException or ArgumentException or JsonException or TargetInvocationException or MissingMethodException)
-                {
-                    // Not a state type; it will never be serialized.
-                }
+                state.Prepare(type); // false: not a state type; it will never be serialized
             }
         }
 
         return state;
+    }
+
+    /// <summary>
+    /// Compiles every method of the game now, off the game thread. Code in a collectible context is compiled once, fully
+    /// optimized, on its first call; without this, the swap (the new module's constructor and <c>Start</c>) and the first
+    /// commands after it would wait for the JIT on the game thread.
+    /// </summary>
+    internal static void PrepareCode(Assembly game)
+    {
+        foreach (Type type in game.GetTypes())
+        {
+            if (type.ContainsGenericParameters)
+            {
+                continue; // compiled per instantiation, when one is made
+            }
+
+            foreach (MethodBase method in type.GetMethods(BindingFlags.DeclaredOnly | BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
+                .Where(m => !m.IsAbstract && !m.ContainsGenericParameters).Cast<MethodBase>()
+                .Concat(type.GetConstructors(BindingFlags.Instance | BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)))
+            {
+                try
+                {
+                    RuntimeHelpers.PrepareMethod(method.MethodHandle);
+                }
+                catch (Exception e) when (e is ArgumentException or NotSupportedException or BadImageFormatException or TypeLoadException or InvalidProgramException)
+                {
+                    // Left to be compiled on first call, as without this step.
+                }
+            }
+        }
     }
 
     /// <summary>

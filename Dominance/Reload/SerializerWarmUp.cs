@@ -7,12 +7,13 @@ namespace Dominance.Reload;
 /// Gets the serializer code that every reload runs on the game thread optimized before the first reload needs it.
 /// </summary>
 /// <remarks>
-/// A reload's pause is mostly System.Text.Json exporting and importing the game's state. The game's own types are
-/// compiled fully optimized at once (code in a collectible context is not tiered), but the framework's serializer code
-/// they run is shared by every type of the same shape and starts unoptimized: the runtime promotes it only after it has
-/// been called in two passes separated by a quiet period. Without this, the first two reloads of a process pause about
-/// three times longer than the rest. This runs those two passes in the background, once per process, over a graph with
-/// the shapes game state is made of.
+/// A reload's pause is mostly exporting and importing the game's state. The game's own code, and the member accessors
+/// compiled for its types, are fully optimized at once (code in a collectible context, and dynamic methods, are not
+/// tiered), but the serializer code they run (MessagePack's reader and writer, the object formatter, the collection
+/// formatters) is shared by every type of the same shape and starts unoptimized: the runtime promotes it only after it
+/// has been called in two passes separated by a quiet period. Without this, the first reloads and saves of a process
+/// pause several times longer than the rest. This runs those two passes in the background, once per process, over a
+/// graph with the shapes game state is made of.
 /// </remarks>
 internal static class SerializerWarmUp
 {

@@ -1,0 +1,140 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using Dominance.Api;
+
+namespace Dominance.Tests.Api;
+
+/// <summary>The state format: round trips, version tolerance, losses refused, old JSON state, and the dump.</summary>
+public sealed class StateSerializerTests
+{
+    public enum Colour { Red, Green = 5 }
+
+    public sealed class World
+    {
+        public long Tick { get; set; }
+        public Dictionary<SessionId, string> Sessions { get; set; } = [];
+        public Dictionary<string, Player> Players { get; set; } = [];
+        public List<Point> Path { get; set; } = [];
+        public int[] Numbers = [];
+        public Colour Colour { get; set; }
+        public long? Maybe { get; set; }
+        public DateTimeOffset When { get; set; }
+        public World? Child { get; set; }
+    }
+
+    public sealed class Player
+    {
+        public string Name { get; set; } = "";
+        public int Resources { get; set; }
+        public bool Admin { get; set; }
+        public double Ratio { get; set; }
+    }
+
+    public struct Point
+    {
+        public int X;
+        public int Y { get; set; }
+    }
+
+    public sealed class RenamedPlayer
+    {
+        public string Name { get; set; } = "";
+
+        [StateAlias("Resources")]
+        public int Treasury { get; set; }
+    }
+
+    public sealed class ShrunkPlayer
+    {
+        public string Name { get; set; } = "";
+    }
+
+    public sealed class RetypedPlayer
+    {
+        public string Name { get; set; } = "";
+        public string Resources { get; set; } = "";
+    }
+
+    [Test]
+    public void EveryShapeOfStateRoundTrips()
+    {
+        var world = new World
+        {
+            Tick = 42,
+            Sessions = { [new SessionId(7)] = "alice" },
+            Players = { ["alice"] = new Player { Name = "Alice", Resources = 21, Admin = true, Ratio = 0.5 } },
+            Path = [new Point { X = 1, Y = 2 }, new Point { X = 3, Y = 4 }],
+            Numbers = [1, 2, 3],
+            Colour = Colour.Green,
+            Maybe = 9,
+            When = new DateTimeOffset(2026, 12, 2, 7, 0, 0, TimeSpan.Zero),
+            Child = new World { Tick = 1 },
+        };
+
+        World back = RoundTrip<World, World>(world, new StateSerializer())!;
+        Assert.That(JsonSerializer.Serialize(back, new StateSerializer().Options), Is.EqualTo(JsonSerializer.Serialize(world, new StateSerializer().Options)));
+    }
+
+    [Test]
+    public void ARenamedMemberIsReadUnderItsAlias()
+    {
+        RenamedPlayer back = RoundTrip<Player, RenamedPlayer>(new Player { Name = "A", Resources = 21 }, new StateSerializer())!;
+        Assert.That((back.Name, back.Treasury), Is.EqualTo(("A", 21)));
+    }
+
+    [Test]
+    public void AMemberThatIsGoneIsNoLossWhileItHoldsItsDefault()
+    {
+        var reader = new StateSerializer();
+        Assert.That(RoundTrip<Player, ShrunkPlayer>(new Player { Name = "A" }, reader)!.Name, Is.EqualTo("A"));
+        Assert.That(reader.LastLosses, Is.Empty);
+    }
+
+    [Test]
+    public void DroppingValuesIsRefusedNamingTheMemberAndHowManyValues()
+    {
+        var players = new Dictionary<string, Player> { ["a"] = new() { Resources = 1, Admin = true }, ["b"] = new() { Resources = 2 }, ["c"] = new() };
+        StateLossException refused = Assert.Throws<StateLossException>(() => RoundTrip<Dictionary<string, Player>, Dictionary<string, ShrunkPlayer>>(players, new StateSerializer()))!;
+        Assert.That(refused.Losses, Is.EqualTo(new[] { new StateLoss("ShrunkPlayer.Admin", 1, false), new StateLoss("ShrunkPlayer.Resources", 2, false) }));
+
+        var forced = new StateSerializer(allowLoss: true);
+        Assert.That(RoundTrip<Dictionary<string, Player>, Dictionary<string, ShrunkPlayer>>(players, forced)!.Keys, Is.EqualTo(new[] { "a", "b", "c" }));
+        Assert.That(forced.LastLosses, Has.Count.EqualTo(2));
+    }
+
+    [Test]
+    public void AValueThatCannotBeReadAsTheNewTypeIsRefused()
+    {
+        StateLossException refused = Assert.Throws<StateLossException>(() => RoundTrip<Player, RetypedPlayer>(new Player { Name = "A", Resources = 3 }, new StateSerializer()))!;
+        Assert.That(refused.Losses.Single(), Is.EqualTo(new StateLoss("RetypedPlayer.Resources", 1, true)));
+        Assert.That(RoundTrip<Player, RetypedPlayer>(new Player { Name = "A", Resources = 3 }, new StateSerializer(allowLoss: true))!.Name, Is.EqualTo("A"), "forced: the rest is read");
+    }
+
+    [Test]
+    public void StateSavedAsJsonByAnEarlierVersionIsStillRead()
+    {
+        byte[] json = Encoding.UTF8.GetBytes("""{"Tick":5,"Sessions":{"7":"alice"},"Players":{"alice":{"Name":"Alice","Resources":21}},"Numbers":[1]}""");
+        World world = new StateSerializer().Read<World>(json)!;
+        Assert.That((world.Tick, world.Sessions[new SessionId(7)], world.Players["alice"].Resources, world.Numbers.Single()), Is.EqualTo((5L, "alice", 21, 1)));
+    }
+
+    [Test]
+    public void ASaveIsPrintedAsJsonWithoutTheGameCode()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        new StateSerializer().Write(buffer, new World { Tick = 3, Sessions = { [new SessionId(7)] = "alice" }, Players = { ["alice"] = new Player { Name = "Alice", Resources = 21 } } });
+        Assert.That(StateSerializer.IsBinary(buffer.WrittenSpan), Is.True);
+        using JsonDocument dump = JsonDocument.Parse(StateSerializer.ToJson(buffer.WrittenMemory));
+        Assert.That(dump.RootElement.GetProperty("Tick").GetInt64(), Is.EqualTo(3));
+        Assert.That(dump.RootElement.GetProperty("Players").GetProperty("alice").GetProperty("Resources").GetInt32(), Is.EqualTo(21));
+        Assert.That(dump.RootElement.GetProperty("Sessions").GetProperty("7").GetString(), Is.EqualTo("alice"));
+    }
+
+    private static TOut? RoundTrip<TIn, TOut>(TIn value, StateSerializer reader)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        new StateSerializer().Write(buffer, value);
+        return reader.Read<TOut>(buffer.WrittenMemory);
+    }
+}
