@@ -77,8 +77,8 @@ public sealed class TelnetProtocolTests
         await client.Lines.WaitForAsync("data sent");
         Assert.That(client.Commands.Any(c => c.Length > 2 && c[1] == Sb && c[2] == Gmcp), Is.False, "no GMCP before DO GMCP");
 
-        await client.SendRawAsync([Iac, Do, Gmcp, Iac, Sb, Gmcp, .. "Core.Hello {\"client\":\"test\"}"u8, Iac, Se]);
-        Assert.That(await client.Lines.WaitForAsync("got data"), Is.EqualTo("got data Core.Hello {\"client\":\"test\"}"));
+        await client.SendRawAsync([Iac, Do, Gmcp, Iac, Sb, Gmcp, .. "Test.Hello {\"client\":\"test\"}"u8, Iac, Se]);
+        Assert.That(await client.Lines.WaitForAsync("got data"), Is.EqualTo("got data Test.Hello {\"client\":\"test\"}"));
         await client.SendAsync("data");
         await client.WaitForCommandAsync([Iac, Sb, Gmcp, .. "Test.Data {\"n\":1}"u8, Iac, Se]);
     }

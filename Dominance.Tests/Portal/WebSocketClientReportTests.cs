@@ -29,8 +29,8 @@ public sealed class WebSocketClientReportTests
         Assert.That(await client.Lines.NextAsync(), Is.EqualTo("info protocol=WebSocket width=40 height=20 terminal=XTERM-TRUECOLOR oob=True"));
 
         // Other packages still go to the game; the reports above never did (the game answers every data message).
-        await SendGmcpAsync(client, "Core.Hello {\"client\":\"web\"}");
-        Assert.That(await client.Lines.NextAsync(), Is.EqualTo("got data Core.Hello {\"client\":\"web\"}"));
+        await SendGmcpAsync(client, "Test.Hello {\"client\":\"web\"}");
+        Assert.That(await client.Lines.NextAsync(), Is.EqualTo("got data Test.Hello {\"client\":\"web\"}"));
         Assert.That(client.Lines.Seen.Where(line => line.StartsWith("got data", StringComparison.Ordinal)), Has.Exactly(1).Items);
     }
 

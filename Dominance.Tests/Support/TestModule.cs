@@ -156,6 +156,20 @@ internal sealed class TestModule : IGameModule
                 SessionInfo info = _context.GetInfo(session)!;
                 _context.Send(session, $"info protocol={info.Protocol} width={info.Width} height={info.Height} terminal={info.TerminalType} oob={info.SupportsOutOfBand}");
                 break;
+            case "client":
+                SessionInfo client = _context.GetInfo(session)!;
+                _context.Send(session, $"client name={client.ClientName} version={client.ClientVersion} terminal={client.TerminalType} mtts={(int?)client.Mtts} " +
+                    $"charset={client.Charset} colors={client.Colors} prompts={client.MarksPrompts} gmcp={string.Join(",", client.GmcpModules.Order(StringComparer.Ordinal))}");
+                break;
+            case "prompt":
+                _context.SendPrompt(session, rest);
+                break;
+            case "std":
+                // A package named by the test, to this session and to everyone: the server decides who wants it.
+                _context.SendData(session, words[1], words.Length > 2 ? words[2] : "");
+                _context.SendDataToGroup(Everyone, words[1] + ".Group", words.Length > 2 ? words[2] : "");
+                _context.Send(session, "std sent");
+                break;
             case "ansi":
                 // One line in every SGR form a terminal renders: 256 colours and 24-bit colour, foreground and
                 // background, underline and reverse video, and the resets of each.

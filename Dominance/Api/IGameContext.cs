@@ -44,12 +44,20 @@ public interface IGameContext
     void SendToAll(ref OutputText text);
 
     /// <summary>
+    /// Sends a prompt to a session: a line the player answers on, sent without a line end. Telnet clients get it ended
+    /// by IAC EOR if they agreed to EOR, otherwise by IAC GA unless they suppressed go-ahead; WebSocket clients get it as
+    /// a message of its own. <see cref="SessionInfo.MarksPrompts"/> says whether the client shows it as a prompt.
+    /// </summary>
+    void SendPrompt(SessionId session, string text);
+
+    /// <summary>
     /// Sends an out-of-band message (GMCP form: a package name and a JSON payload) to a session, if it asked for
-    /// out-of-band data. Skipped otherwise.
+    /// out-of-band data and, for a standard GMCP package such as <c>Room.Info</c>, for that package's module
+    /// (<see cref="SessionInfo.Wants"/>). Skipped otherwise.
     /// </summary>
     void SendData(SessionId session, string package, string json);
 
-    /// <summary>Sends an out-of-band message to every member of a group that asked for out-of-band data.</summary>
+    /// <summary>Sends an out-of-band message to every member of a group that wants it (<see cref="SessionInfo.Wants"/>).</summary>
     void SendDataToGroup(string group, string package, string json);
 
     /// <summary>

@@ -76,6 +76,14 @@ internal sealed class OutputPayload
         return payload;
     }
 
+    /// <summary>Encodes a prompt: as <see cref="ForLine"/>, but with no CRLF after the last line.</summary>
+    public static OutputPayload ForPrompt(ReadOnlySpan<char> text)
+    {
+        OutputPayload payload = ForLine(text);
+        payload._length -= 2;
+        return payload;
+    }
+
     /// <summary>Encodes an out-of-band message in GMCP form: <c>Package.Name json</c>.</summary>
     public static OutputPayload ForData(string package, string json)
     {

@@ -76,9 +76,17 @@ internal sealed class GameContext(
 
     public void SendToAll(ref OutputText text) => sessions.SendToAll(OutputKind.Text, text.Finish());
 
+    public void SendPrompt(SessionId session, string text)
+    {
+        if (sessions.TryGet(session, out CoreSession? s))
+        {
+            SessionTable.Send(s, OutputKind.Prompt, OutputPayload.ForPrompt(text));
+        }
+    }
+
     public void SendData(SessionId session, string package, string json)
     {
-        if (sessions.TryGet(session, out CoreSession? s) && !s.Closing && s.Info.SupportsOutOfBand)
+        if (sessions.TryGet(session, out CoreSession? s) && !s.Closing && s.Info.Wants(package))
         {
             SessionTable.Send(s, OutputKind.Data, OutputPayload.ForData(package, json));
         }
@@ -88,7 +96,8 @@ internal sealed class GameContext(
     {
         if (sessions.Members(group) is not null)
         {
-            sessions.SendToGroup(group, OutputKind.Data, OutputPayload.ForData(package, json), except: null, outOfBandOnly: true);
+            sessions.SendToGroup(group, OutputKind.Data, OutputPayload.ForData(package, json), except: null, outOfBandOnly: true,
+                standardPackage: GmcpStandard.IsStandard(package) ? package : null);
         }
     }
 

@@ -8,4 +8,7 @@ internal enum OutputKind : byte
 
     /// <summary>An out-of-band message in GMCP form (<c>Package.Name json</c>), for clients that negotiated it.</summary>
     Data,
+
+    /// <summary>A prompt: UTF-8 text with no line end, which the client shows as a prompt (telnet: ended by EOR or GA).</summary>
+    Prompt,
 }

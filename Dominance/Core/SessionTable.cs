@@ -172,13 +172,14 @@ internal sealed class SessionTable
 
     /// <summary>
     /// Hands one payload to every open member of <paramref name="group"/> (minus <paramref name="except"/>; only those that
-    /// asked for out-of-band data if <paramref name="outOfBandOnly"/>), and drops the caller's reference.
+    /// asked for out-of-band data if <paramref name="outOfBandOnly"/>, and of those only the ones that asked for the
+    /// module of <paramref name="standardPackage"/> if it is given), and drops the caller's reference.
     /// </summary>
-    public void SendToGroup(string group, OutputKind kind, OutputPayload payload, SessionId? except, bool outOfBandOnly)
+    public void SendToGroup(string group, OutputKind kind, OutputPayload payload, SessionId? except, bool outOfBandOnly, string? standardPackage = null)
     {
         if (_groups.TryGetValue(group, out HashSet<CoreSession>? members))
         {
-            Deliver(members, kind, payload, except, outOfBandOnly);
+            Deliver(members, kind, payload, except, outOfBandOnly, standardPackage);
         }
 
         payload.Release();
@@ -201,7 +202,7 @@ internal sealed class SessionTable
     }
 
     /// <summary>Hands one payload to every open member of a set (minus <paramref name="except"/>). The caller keeps its reference.</summary>
-    private static void Deliver(HashSet<CoreSession> members, OutputKind kind, OutputPayload payload, SessionId? except, bool outOfBandOnly)
+    private static void Deliver(HashSet<CoreSession> members, OutputKind kind, OutputPayload payload, SessionId? except, bool outOfBandOnly, string? standardPackage)
     {
         // One reference per member, taken in one atomic add; those no link took are given back at the end, in another.
         payload.AddReferences(members.Count);
@@ -209,6 +210,7 @@ internal sealed class SessionTable
         foreach (CoreSession member in members)
         {
             if (member.Closing || member.Id == except || (outOfBandOnly && !member.Info.SupportsOutOfBand) ||
+                (standardPackage is not null && !GmcpStandard.Covers(member.Info.GmcpModules, standardPackage)) ||
                 !member.Link.TrySend(kind, payload))
             {
                 unused++;

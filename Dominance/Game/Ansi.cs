@@ -26,4 +26,7 @@ public static class Ansi
     public static string Cyan(string text) => $"\u001b[36m{text}{Reset}";
 
     public static string Gray(string text) => $"\u001b[90m{text}{Reset}";
+
+    /// <summary>A colour of the xterm 256-colour palette: only for clients that have it (<see cref="ColorSupport.Ansi256"/>).</summary>
+    public static string Color256(int color, string text) => $"\u001b[38;5;{color}m{text}{Reset}";
 }

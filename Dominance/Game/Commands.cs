@@ -42,6 +42,7 @@ public sealed partial class DominanceGame
             new("go", "go <direction or territory>", "Walk to a neighbouring territory. Directions work alone too: north, n, east, ...", "The realm", Need.Playing, Sync(Go)),
             new("map", "map", "Show the whole realm: who holds what, and how strongly.", "The realm", Need.Playing, Sync(Map)),
             new("who", "who", "List who is playing.", "The realm", Need.Nothing, Sync(Who)),
+            new("prompt", "prompt [on|off]", "Show or hide the prompt (resources, soldiers, where you are) after each command.", "Getting started", Need.Nothing, Sync(PromptCommand)),
 
             new("say", "say <text>", "Speak to everyone in your territory. 'text does the same.", "Talk", Need.Playing, Sync(Say)),
             new("chat", "chat <text>", "Speak to everyone in the realm.", "Talk", Need.Playing, Sync(Chat)),
@@ -94,7 +95,7 @@ public sealed partial class DominanceGame
         };
         if (refusal is not null)
         {
-            _game.Send(caller.Session, refusal);
+            Send(caller.Session, refusal);
         }
 
         return refusal is null;
@@ -107,14 +108,14 @@ public sealed partial class DominanceGame
         string? guess = verb.Length > _longestCommand + 2 ? null : _commands.Values.Select(c => c.Name).Distinct()
             .Where(name => name.StartsWith(verb, StringComparison.Ordinal) || Distance(name, verb) <= 2)
             .OrderBy(name => Distance(name, verb)).FirstOrDefault();
-        _game.Send(session, $"Unknown command '{Shorten(verb)}'.{(guess is null ? "" : $" Did you mean {Ansi.Cyan(guess)}?")} Type {Ansi.Cyan("help")} for the list.");
+        Send(session, $"Unknown command '{Shorten(verb)}'.{(guess is null ? "" : $" Did you mean {Ansi.Cyan(guess)}?")} Type {Ansi.Cyan("help")} for the list.");
     }
 
     /// <summary>Player text quoted back in a reply, cut to a sensible length.</summary>
     private static string Shorten(string text) => text.Length <= 24 ? text : text[..24] + "...";
 
     private void Usage(Caller caller, string command, string? problem = null) =>
-        _game.Send(caller.Session, $"{(problem is null ? "" : Ansi.Red(problem) + " ")}Usage: {Ansi.Cyan(_commands[command].Usage)}");
+        Send(caller.Session, $"{(problem is null ? "" : Ansi.Red(problem) + " ")}Usage: {Ansi.Cyan(_commands[command].Usage)}");
 
     private void Help(Caller caller, string args)
     {
@@ -123,12 +124,12 @@ public sealed partial class DominanceGame
         {
             if (!_commands.TryGetValue(args.ToLowerInvariant(), out Command? command) || (command.Need == Need.Admin && !admin))
             {
-                _game.Send(caller.Session, $"There is no command '{Shorten(args)}'. Type {Ansi.Cyan("help")} for the list.");
+                Send(caller.Session, $"There is no command '{Shorten(args)}'. Type {Ansi.Cyan("help")} for the list.");
                 return;
             }
 
             string aliases = command.Aliases.Length == 0 ? "" : $"\nAlso: {string.Join(", ", command.Aliases)}";
-            _game.Send(caller.Session, $"{Ansi.Cyan(command.Usage)}\n{command.Summary}{aliases}");
+            Send(caller.Session, $"{Ansi.Cyan(command.Usage)}\n{command.Summary}{aliases}");
             return;
         }
 
@@ -143,7 +144,7 @@ public sealed partial class DominanceGame
         }
 
         text.Append($"\nType {Ansi.Cyan("help <command>")} for one command.");
-        _game.Send(caller.Session, text.ToString());
+        Send(caller.Session, text.ToString());
     }
 
     // --- Getting started -----------------------------------------------------------------------------------------
@@ -152,7 +153,7 @@ public sealed partial class DominanceGame
     {
         if (caller.Player is not null)
         {
-            _game.Send(caller.Session, $"You are already playing as {NameOf(caller.Player)}.");
+            Send(caller.Session, $"You are already playing as {NameOf(caller.Player)}.");
             return;
         }
 
@@ -163,7 +164,7 @@ public sealed partial class DominanceGame
         }
         else if (_game.Accounts.CheckName(words[0]) is { } problem)
         {
-            _game.Send(caller.Session, Ansi.Red(problem));
+            Send(caller.Session, Ansi.Red(problem));
         }
         else if (words.Length == 1)
         {
@@ -179,7 +180,7 @@ public sealed partial class DominanceGame
     {
         if (caller.Player is not null)
         {
-            _game.Send(caller.Session, $"You are already playing as {NameOf(caller.Player)}.");
+            Send(caller.Session, $"You are already playing as {NameOf(caller.Player)}.");
             return;
         }
 
@@ -207,7 +208,7 @@ public sealed partial class DominanceGame
     {
         caller.Visitor.PasswordFor = name;
         caller.Visitor.Creating = creating;
-        _game.Send(caller.Session, creating ? $"Choose a password for {name} (at least 6 characters):" : $"Password for {name}:");
+        Send(caller.Session, creating ? $"Choose a password for {name} (at least 6 characters):" : $"Password for {name}:");
         _game.SetEcho(caller.Session, false);
     }
 
@@ -232,7 +233,7 @@ public sealed partial class DominanceGame
 
         if (!result.Succeeded)
         {
-            _game.Send(session, Ansi.Red(result.Error!));
+            Send(session, Ansi.Red(result.Error!));
             return;
         }
 
@@ -241,11 +242,11 @@ public sealed partial class DominanceGame
         {
             // This generation's state is no longer the world's (a reload could wait no longer for this create): the new code
         // runs it, and knows nothing of this create.
-            _game.Send(session, $"Your account {Ansi.Blue(account.Name)} is ready, but the game was updated meanwhile. Type {Ansi.Cyan($"connect {account.Name}")} to come in.");
+            Send(session, $"Your account {Ansi.Blue(account.Name)} is ready, but the game was updated meanwhile. Type {Ansi.Cyan($"connect {account.Name}")} to come in.");
             return;
         }
 
-        _game.Send(session, $"Your account {Ansi.Blue(account.Name)} is ready.{(account.IsAdmin ? " It is an admin account." : "")}");
+        Send(session, $"Your account {Ansi.Blue(account.Name)} is ready.{(account.IsAdmin ? " It is an admin account." : "")}");
         Enter(session, visitor, CharacterOf(account));
     }
 
@@ -260,13 +261,13 @@ public sealed partial class DominanceGame
 
         if (!result.Succeeded)
         {
-            _game.Send(session, Ansi.Red(result.Error!));
+            Send(session, Ansi.Red(result.Error!));
             return;
         }
 
         if (_stopped)
         {
-            _game.Send(session, Ansi.Red("The game was updated while your password was being checked. Please log in again."));
+            Send(session, Ansi.Red("The game was updated while your password was being checked. Please log in again."));
             return;
         }
 
@@ -277,7 +278,7 @@ public sealed partial class DominanceGame
     {
         if (!_guestsAllowed)
         {
-            _game.Send(caller.Session, $"This server does not take guests. Create a character: {Ansi.Cyan("create <name> <password>")}");
+            Send(caller.Session, $"This server does not take guests. Create a character: {Ansi.Cyan("create <name> <password>")}");
             return;
         }
 
@@ -307,12 +308,13 @@ public sealed partial class DominanceGame
         string others = string.Join(", ", _playing.Keys
             .Select(key => _state.Players[key]).Where(p => p != player && p.Location == here.Name).Select(NameOf));
         string exits = string.Join(", ", Realm.Exits(here).Select(e => $"{e.Direction} to {Ansi.Yellow(e.To.Name)}"));
-        _game.Send(caller.Session, $"""
+        Send(caller.Session, $"""
             {Ansi.Bold(Ansi.Yellow(here.Name))}
             Held by {owner} with {holding.Garrison} soldier{(holding.Garrison == 1 ? "" : "s")}. It yields {here.Yield} resources a tick.
             {(others.Length > 0 ? $"Here: {others}." : "Nobody else is here.")}
             Exits: {exits}.
             """);
+        SendRoom(caller.Session, here);
     }
 
     private void Go(Caller caller, string args)
@@ -327,7 +329,7 @@ public sealed partial class DominanceGame
 
         if (Realm.Neighbour(here, args) is not { } there)
         {
-            _game.Send(caller.Session, $"You can't go '{args}' from {here.Name}. Exits: {string.Join(", ", Realm.Exits(here).Select(e => $"{e.Direction} ({e.To.Name})"))}.");
+            Send(caller.Session, $"You can't go '{args}' from {here.Name}. Exits: {string.Join(", ", Realm.Exits(here).Select(e => $"{e.Direction} ({e.To.Name})"))}.");
             return;
         }
 
@@ -341,18 +343,18 @@ public sealed partial class DominanceGame
         SendPlayer(player);
     }
 
-    private void Map(Caller caller, string args) => _game.Send(caller.Session, MapText(caller.Player!));
+    private void Map(Caller caller, string args) => Send(caller.Session, MapText(caller.Player!));
 
     private void Who(Caller caller, string args)
     {
         Player[] online = [.. _playing.Keys.Select(key => _state.Players[key]).OrderBy(p => p.Name, StringComparer.OrdinalIgnoreCase)];
         if (online.Length == 0)
         {
-            _game.Send(caller.Session, "Nobody is playing yet.");
+            Send(caller.Session, "Nobody is playing yet.");
             return;
         }
 
-        _game.Send(caller.Session, $"Playing now ({online.Length}):\n" + string.Join("\n", online.Select(p =>
+        Send(caller.Session, $"Playing now ({online.Length}):\n" + string.Join("\n", online.Select(p =>
             $"  {NameOf(p)}{(p.IsAdmin ? " (admin)" : "")}{(p.IsGuest ? " (guest)" : "")} in {Ansi.Yellow(p.Location)}")));
     }
 
@@ -367,8 +369,9 @@ public sealed partial class DominanceGame
         }
 
         Player player = caller.Player!;
-        _game.Send(caller.Session, $"You say: {args}");
+        Send(caller.Session, $"You say: {args}");
         _game.SendToGroup(TerritoryGroup(player.Location), $"{NameOf(player)} says: {args}", except: caller.Session);
+        SendChannelText(TerritoryGroup(player.Location), "say", player, $"{player.Name} says: {args}");
     }
 
     private void Chat(Caller caller, string args)
@@ -380,6 +383,7 @@ public sealed partial class DominanceGame
         }
 
         _game.SendToGroup(Online, $"{Ansi.Green("[chat]")} {NameOf(caller.Player!)}: {args}");
+        SendChannelText(Online, "chat", caller.Player!, $"[chat] {caller.Player!.Name}: {args}");
     }
 
     private void TellCommand(Caller caller, string args)
@@ -393,12 +397,21 @@ public sealed partial class DominanceGame
 
         if (OnlinePlayer(words[0]) is not { } target)
         {
-            _game.Send(caller.Session, $"No player named '{words[0]}' is playing now. Type {Ansi.Cyan("who")} to see who is.");
+            Send(caller.Session, $"No player named '{words[0]}' is playing now. Type {Ansi.Cyan("who")} to see who is.");
             return;
         }
 
         Tell(target, $"{NameOf(caller.Player!)} tells you: {words[1]}");
-        _game.Send(caller.Session, $"You tell {NameOf(target)}: {words[1]}");
+        if (SessionOf(target) is { } heard)
+        {
+            _game.SendData(heard, "Comm.Channel.Text", Json(new Dictionary<string, object?>
+            {
+                ["channel"] = "tell",
+                ["talker"] = caller.Player!.Name,
+                ["text"] = $"{caller.Player!.Name} tells you: {words[1]}",
+            }));
+        }
+        Send(caller.Session, $"You tell {NameOf(target)}: {words[1]}");
     }
 
     // --- Admin ---------------------------------------------------------------------------------------------------
@@ -431,7 +444,7 @@ public sealed partial class DominanceGame
     private void Reload(Caller caller, string args)
     {
         bool force = args.Equals("force", StringComparison.OrdinalIgnoreCase);
-        _game.Send(caller.Session, force ? "Recompiling the game code; it may drop game state the new code does not keep; the result follows." : "Recompiling the game code; the result follows.");
+        Send(caller.Session, force ? "Recompiling the game code; it may drop game state the new code does not keep; the result follows." : "Recompiling the game code; the result follows.");
         _game.RequestReload(force);
     }
 
@@ -456,26 +469,26 @@ public sealed partial class DominanceGame
 
         if (OnlinePlayer(args) is not { } target)
         {
-            _game.Send(caller.Session, $"No player named '{args}' is playing now.");
+            Send(caller.Session, $"No player named '{args}' is playing now.");
             return;
         }
 
         _game.Disconnect(SessionOf(target)!.Value, $"You have been kicked by {caller.Player!.Name}.");
 
-        _game.Send(caller.Session, $"Kicked {target.Name}.");
+        Send(caller.Session, $"Kicked {target.Name}.");
         _game.Log.LogWarning("{Admin} kicked {Player}", caller.Player!.Name, target.Name);
     }
 
     private void SaveWorld(Caller caller, string args)
     {
-        _game.Send(caller.Session, "Saving the world...");
+        Send(caller.Session, "Saving the world...");
         _ = ReportSaveAsync(caller.Session); // not awaited here: the admin plays on while the database writes
     }
 
     private async Task ReportSaveAsync(SessionId session)
     {
         SaveResult saved = await _game.SaveAsync(); // the game goes on while the database writes; this resumes here after
-        _game.Send(session, saved.Succeeded
+        Send(session, saved.Succeeded
             ? $"Saved (save #{saved.SaveId}, {saved.Bytes:N0} bytes): the game paused {saved.Stall.TotalMilliseconds:F1} ms, the database took {saved.Total.TotalMilliseconds:F0} ms."
             : Ansi.Red($"The save failed: {saved.Error}. The server keeps retrying and tells admins when it works again."));
     }

@@ -103,7 +103,7 @@ public sealed partial class DominanceGame : IGameModule
     public void OnConnect(SessionId session)
     {
         _state.Sessions[session] = new Visitor();
-        _game.Send(session, $"""
+        Send(session, $"""
 
             {Ansi.Bold(Ansi.Yellow("D O M I N A N C E"))}
             Sixteen territories. Soldiers to raise. Neighbours to conquer.
@@ -122,6 +122,27 @@ public sealed partial class DominanceGame : IGameModule
     /// while a create or login awaits its password check, that player's next lines wait (and other players' do not).
     /// </summary>
     public ValueTask OnInput(SessionId session, string line)
+    {
+        ValueTask handled = Handle(session, line);
+        if (handled.IsCompletedSuccessfully)
+        {
+            Prompt(session);
+            return handled;
+        }
+
+        return PromptAfterAsync(session, handled);
+    }
+
+    private async ValueTask PromptAfterAsync(SessionId session, ValueTask handled)
+    {
+        await handled;
+        if (!_stopped)
+        {
+            Prompt(session);
+        }
+    }
+
+    private ValueTask Handle(SessionId session, string line)
     {
         if (!_state.Sessions.TryGetValue(session, out Visitor? visitor))
         {
@@ -264,7 +285,7 @@ public sealed partial class DominanceGame : IGameModule
     {
         if (SessionOf(player) is { } session)
         {
-            _game.Send(session, text);
+            Send(session, text);
         }
     }
 
@@ -307,14 +328,15 @@ public sealed partial class DominanceGame : IGameModule
             _game.Join(session, IGameContext.AdminGroup);
         }
 
-        _game.Send(session, $"Welcome, {NameOf(player)}.{(player.IsAdmin ? " You are an admin." : "")}");
+        Send(session, $"Welcome, {NameOf(player)}.{(player.IsAdmin ? " You are an admin." : "")}");
         _arrivals.Tell(NameOf(player), except: session);
         if (landless)
         {
-            _game.Send(session, LandlessNotice);
+            Send(session, LandlessNotice);
         }
 
         Look(new Caller(session, visitor, player), "");
+        SendCharacter(session, player, name: true);
         SendPlayer(player);
         _game.SendData(session, "Dominance.Map", MapJson());
     }

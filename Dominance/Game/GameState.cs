@@ -79,4 +79,7 @@ public sealed class Visitor
 
     /// <summary>Whether the password being typed is for a new account.</summary>
     public bool Creating { get; set; }
+
+    /// <summary>Whether to show the prompt (the <c>prompt</c> command); <see langword="null"/>: as the client marks prompts.</summary>
+    public bool? Prompt { get; set; }
 }

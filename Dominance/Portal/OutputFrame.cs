@@ -13,6 +13,9 @@ internal enum FrameKind : byte
     /// <summary>An out-of-band message in GMCP form, for clients that negotiated it (<see cref="OutputKind.Data"/>).</summary>
     Data = OutputKind.Data,
 
+    /// <summary>A prompt: text without a line end, marked as a prompt as the client agreed (<see cref="OutputKind.Prompt"/>).</summary>
+    Prompt = OutputKind.Prompt,
+
     /// <summary>Bytes the portal built for this connection only (telnet negotiation).</summary>
     Raw,
 
@@ -21,6 +24,12 @@ internal enum FrameKind : byte
 
     /// <summary>Ask the client to echo input again.</summary>
     EchoOn,
+
+    /// <summary>Start compressing everything after this frame (telnet MCCP2, once the client agreed).</summary>
+    CompressOn,
+
+    /// <summary>End the compressed stream; what follows is sent as it is (the client turned MCCP2 off).</summary>
+    CompressOff,
 
     /// <summary>Write everything queued before this frame, then close the connection.</summary>
     Close,

@@ -45,6 +45,7 @@ internal sealed class PortalService : IPortalReadings
         Inbound = inbound;
         Clock = clock;
         Log = log;
+        StartedAt = clock.GetUtcNow();
         Audit = audit ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _gate = new ConnectionGate(settings.MaxConnections, settings.ConnectionRateLimit, settings.ConnectionRateWindow, clock);
         (metrics ?? ServerMetrics.Detached).ObservePortal(this);
@@ -62,6 +63,9 @@ internal sealed class PortalService : IPortalReadings
     public ILogger Audit { get; }
 
     public PortalCounters Counters { get; } = new();
+
+    /// <summary>When the portal started (MSSP's <c>UPTIME</c>).</summary>
+    public DateTimeOffset StartedAt { get; }
 
     /// <summary>Sessions open now.</summary>
     public int SessionCount => _sessions.Count;

@@ -302,6 +302,33 @@ internal abstract class PortalSession : ISessionLink
     protected ValueTask RelayDataAsync(string package, string json) =>
         Portal.Inbound.WriteAsync(InboundEvent.Data(Id, InputText.Clean(package), InputText.Clean(json)));
 
+    /// <summary>
+    /// Takes one GMCP message from the client: GMCP's own <c>Core</c> package is answered here (<see cref="GmcpCore"/>),
+    /// a message whose data is not JSON is refused with a notice, and the rest is relayed to the game.
+    /// </summary>
+    protected ValueTask ReceiveGmcpAsync(string package, string json)
+    {
+        GmcpCore.Reading reading = GmcpCore.Read(package, json);
+        switch (reading.Verdict)
+        {
+            case GmcpCore.Verdict.Relay:
+                return RelayDataAsync(package, json);
+            case GmcpCore.Verdict.Change:
+                return UpdateInfoAsync(reading.Change!);
+            case GmcpCore.Verdict.Ping:
+                Queue(FrameKind.Data, OutputPayload.ForData("Core.Ping", ""));
+                return ValueTask.CompletedTask;
+            case GmcpCore.Verdict.Invalid:
+                RejectMalformed(reading.Problem!, $"malformed GMCP {package}");
+                return ValueTask.CompletedTask;
+            default:
+                return ValueTask.CompletedTask;
+        }
+    }
+
+    /// <summary>Queues a control frame of the portal's own, in order with the output (such as the start of compression).</summary>
+    protected void QueueControl(FrameKind kind) => TryQueue(new OutputFrame(kind, null));
+
     /// <summary>Publishes renegotiated session facts and tells the core.</summary>
     protected ValueTask UpdateInfoAsync(Func<SessionInfo, SessionInfo> change)
     {

@@ -42,6 +42,14 @@ public sealed class PortalSettings
 
     /// <summary>How long a graceful shutdown waits for queued output to reach clients before closing them hard.</summary>
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Variables MSSP crawlers (MUD listings) get besides those the server knows itself, such as <c>NAME</c>,
+    /// <c>CONTACT</c>, <c>WEBSITE</c>, <c>GENRE</c> or <c>DESCRIPTION</c> (<c>Portal:Mssp:NAME=My Realm</c>); a name the
+    /// server also sets (<c>NAME</c>, <c>HOSTNAME</c>, <c>FAMILY</c>...) is replaced. <c>PLAYERS</c>, <c>UPTIME</c> and
+    /// <c>PORT</c> always come from the running server.
+    /// </summary>
+    public Dictionary<string, string> Mssp { get; set; } = [];
 }
 
 /// <summary>Checks <see cref="PortalSettings"/>; each failure names the setting.</summary>
@@ -70,6 +78,14 @@ internal sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         errors.AtLeast(nameof(options.MaxConnections), options.MaxConnections, 1);
         errors.AtLeast(nameof(options.SendQueueCapacity), options.SendQueueCapacity, 4);
         errors.Positive(nameof(options.ShutdownGrace), options.ShutdownGrace);
+        foreach ((string key, string value) in options.Mssp)
+        {
+            if (key.Length == 0 || !key.All(c => c is >= ' ' and <= '~') || value.Any(char.IsControl))
+            {
+                errors.Add($"{nameof(options.Mssp)}:{key}", "names must be printable ASCII and values must have no control characters.");
+            }
+        }
+
         return errors.Result;
     }
 }

@@ -56,7 +56,7 @@ internal static class ApiReferenceAssembly
 
         var options = new CSharpCompilationOptions(
             OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable, allowUnsafe: true, deterministic: true);
-        CSharpCompilation compilation = CSharpCompilation.Create(Name, trees, ReferenceAssemblies.Framework, options);
+        CSharpCompilation compilation = CSharpCompilation.Create(Name, trees, ReferenceAssemblies.ApiSource, options);
         EmitResult result = compilation.Emit(image, xmlDocumentationStream: documentation, options: new EmitOptions(metadataOnly: true));
         if (!result.Success)
         {

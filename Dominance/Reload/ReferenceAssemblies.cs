@@ -26,6 +26,15 @@ internal static class ReferenceAssemblies
     /// </summary>
     public static IReadOnlyList<MetadataReference> Framework => s_framework.Value;
 
+    /// <summary>
+    /// What the game API's own source compiles against: <see cref="Framework"/>, and MessagePack, which the state
+    /// serializer's internals use (no public signature of the API names it, so games do not need it).
+    /// </summary>
+    public static IReadOnlyList<MetadataReference> ApiSource => s_apiSource.Value;
+
+    private static readonly Lazy<IReadOnlyList<MetadataReference>> s_apiSource = new(() =>
+        [.. s_framework.Value, FromLoadedAssembly(typeof(MessagePack.MessagePackSerializer).Assembly), FromLoadedAssembly(typeof(MessagePack.KeyAttribute).Assembly)]);
+
     private static IReadOnlyList<MetadataReference> LoadFramework()
     {
         var references = new List<MetadataReference>();

@@ -8,6 +8,9 @@ import { AnsiParser, applyStyle } from "./terminal.js";
 import { RealmMap } from "./map.js";
 
 const SUBPROTOCOL = "gmcp.mudstandards.org";
+// Without the subprotocol there is no GMCP: the server's echo switch (password prompts) is a text frame of its own.
+const PLAIN_ECHO_OFF = "\u001b]echo;off\u0007";
+const PLAIN_ECHO_ON = "\u001b]echo;on\u0007";
 const TERMINAL_TYPE = "XTERM-TRUECOLOR"; // 256 colours and 24-bit colour are both rendered
 const MAX_NODES = 8000;
 const HISTORY_KEY = "dominance.history";
@@ -81,6 +84,7 @@ function connect() {
   socket.onmessage = (event) => {
     if (typeof event.data !== "string") { write(decoder.decode(event.data, { stream: true })); }
     else if (socket.protocol === SUBPROTOCOL) { onGmcp(event.data); }
+    else if (event.data === PLAIN_ECHO_OFF || event.data === PLAIN_ECHO_ON) { input.type = event.data === PLAIN_ECHO_ON ? "text" : "password"; }
     else { write(event.data); }
   };
   const current = socket;
@@ -121,7 +125,8 @@ function setStatus(state, text) {
 
 function sendLine(line) {
   if (socket?.readyState !== WebSocket.OPEN) { note("Not connected."); return false; }
-  socket.send(encoder.encode(line)); // binary frame: game text
+  // Game text: a binary frame with GMCP; a text frame on plain WebSocket (a server or proxy that did not take the subprotocol).
+  socket.send(socket.protocol === SUBPROTOCOL ? encoder.encode(line) : line);
   return true;
 }
 

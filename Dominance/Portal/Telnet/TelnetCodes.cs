@@ -3,6 +3,9 @@ namespace Dominance.Portal.Telnet;
 /// <summary>Telnet command bytes (RFC 854) and the options Dominance negotiates.</summary>
 internal static class TelnetCodes
 {
+    /// <summary>RFC 885: end of record, which marks the end of a prompt when EOR is agreed.</summary>
+    public const byte EndOfRecord = 239;
+
     public const byte Se = 240;
     public const byte Nop = 241;
     public const byte DataMark = 242;
@@ -32,6 +35,18 @@ internal static class TelnetCodes
     /// <summary>RFC 1073: negotiate about window size.</summary>
     public const byte WindowSize = 31;
 
+    /// <summary>RFC 885: the end-of-record option (prompts are ended by IAC EOR).</summary>
+    public const byte Eor = 25;
+
+    /// <summary>RFC 2066: character set negotiation.</summary>
+    public const byte Charset = 42;
+
+    /// <summary>MUD Server Status Protocol: variables for MUD listing crawlers.</summary>
+    public const byte Mssp = 70;
+
+    /// <summary>MUD Client Compression Protocol v2: zlib-compressed output.</summary>
+    public const byte Mccp2 = 86;
+
     /// <summary>Generic MUD Communication Protocol: out-of-band JSON messages.</summary>
     public const byte Gmcp = 201;
 
@@ -40,4 +55,19 @@ internal static class TelnetCodes
 
     /// <summary>TTYPE subnegotiation: "send me your terminal type".</summary>
     public const byte TerminalTypeSend = 1;
+
+    /// <summary>MSSP: a variable name follows.</summary>
+    public const byte MsspVar = 1;
+
+    /// <summary>MSSP: a value follows.</summary>
+    public const byte MsspVal = 2;
+
+    /// <summary>CHARSET subnegotiation: a list of character sets to choose from.</summary>
+    public const byte CharsetRequest = 1;
+
+    /// <summary>CHARSET subnegotiation: the character set chosen.</summary>
+    public const byte CharsetAccepted = 2;
+
+    /// <summary>CHARSET subnegotiation: none of them.</summary>
+    public const byte CharsetRejected = 3;
 }

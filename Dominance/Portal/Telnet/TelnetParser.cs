@@ -19,6 +19,12 @@ internal enum TelnetEventKind : byte
 
     /// <summary>A complete subnegotiation; its bytes are in <see cref="TelnetParser.Subnegotiation"/>.</summary>
     Subnegotiation,
+
+    /// <summary>
+    /// A subnegotiation passed the size limit (reported once, as it passes). The rest of it, up to its IAC SE, is
+    /// discarded, and it is not reported when it ends.
+    /// </summary>
+    SubnegotiationTooLong,
 }
 
 /// <summary>One thing the parser found. <see cref="Length"/> is the line length in characters.</summary>
@@ -32,7 +38,7 @@ internal readonly record struct TelnetEvent(TelnetEventKind Kind, byte Command =
 /// <remarks>
 /// Memory is bounded: a line longer than the limit (counted in characters, so multi-byte UTF-8 is fair) stops being
 /// stored as soon as it passes the limit, and is reported as <see cref="TelnetEventKind.LineTooLong"/> when it ends.
-/// Subnegotiations are capped the same way; an oversized one is ignored. Malformed sequences (IAC followed by an
+/// Subnegotiations are capped the same way; an oversized one is reported once, as it passes the cap, and ignored. Malformed sequences (IAC followed by an
 /// unknown byte, or an unterminated subnegotiation interrupted by another command) are skipped, never fatal.
 /// </remarks>
 internal sealed class TelnetParser
@@ -168,9 +174,10 @@ internal sealed class TelnetParser
                     {
                         _state = State.SubIac;
                     }
-                    else
+                    else if (!AddSub(b))
                     {
-                        AddSub(b);
+                        found = new TelnetEvent(TelnetEventKind.SubnegotiationTooLong, Sb, SubnegotiationOption, _sub.Length);
+                        return i + 1;
                     }
 
                     break;
@@ -187,8 +194,12 @@ internal sealed class TelnetParser
                     }
                     else if (b == Iac)
                     {
-                        AddSub(b);
                         _state = State.SubData;
+                        if (!AddSub(b))
+                        {
+                            found = new TelnetEvent(TelnetEventKind.SubnegotiationTooLong, Sb, SubnegotiationOption, _sub.Length);
+                            return i + 1;
+                        }
                     }
                     else
                     {
@@ -279,14 +290,17 @@ internal sealed class TelnetParser
         }
     }
 
-    private void AddSub(byte b)
+    /// <summary>Stores a subnegotiation byte. Returns <see langword="false"/> once, for the byte that passes the limit.</summary>
+    private bool AddSub(byte b)
     {
         if (_subLength == _sub.Length)
         {
+            bool first = !_subOverflow;
             _subOverflow = true;
-            return;
+            return !first;
         }
 
         _sub[_subLength++] = b;
+        return true;
     }
 }

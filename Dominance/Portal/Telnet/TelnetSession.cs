@@ -1,48 +1,92 @@
 using System.Buffers;
+using System.IO.Compression;
 using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using Dominance.Api;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
 using static Dominance.Portal.Telnet.TelnetCodes;
 
 namespace Dominance.Portal.Telnet;
 
 /// <summary>
-/// A telnet client on a Kestrel connection. Input is parsed by <see cref="TelnetParser"/>; option negotiation follows
-/// RFC 1143's rule that a side answers a request only when it changes that option's state, so negotiation cannot loop.
+/// A telnet client: on a Kestrel connection, or inside a WebSocket (the <c>telnet.mudstandards.org</c> subprotocol).
+/// Input is parsed by <see cref="TelnetParser"/>; option negotiation follows RFC 1143's rule that a side answers a
+/// request only when it changes that option's state, so negotiation cannot loop.
 /// </summary>
 /// <remarks>
-/// Negotiated at connect: we WILL SGA and GMCP; we ask the client to DO NAWS and TTYPE. ECHO is switched on demand by
-/// the core (password prompts). Any other option is refused (DONT/WONT), once per option.
+/// <para>Offered at connect: we WILL SGA, GMCP, EOR, MSSP, MCCP2 and CHARSET; we ask the client to DO NAWS and TTYPE.
+/// ECHO is switched on demand by the core (password prompts), and an unasked DO ECHO is refused. Any other option is
+/// refused (DONT/WONT), once per option.</para>
+/// <list type="bullet">
+/// <item>TTYPE: the MTTS cycle (<see cref="TerminalTypeCycle"/>): client name, terminal type, MTTS flags.</item>
+/// <item>EOR/GA: a prompt (<see cref="FrameKind.Prompt"/>) ends with IAC EOR if the client agreed to EOR, else with
+/// IAC GA unless it agreed to suppress go-ahead.</item>
+/// <item>CHARSET: UTF-8 is offered first, Latin-1 second; a client on Latin-1 (by CHARSET, or by MTTS flags without
+/// UTF-8) gets output converted to Latin-1, and its input is read as Latin-1. Input that is not valid UTF-8 is read as
+/// Latin-1 whatever was agreed.</item>
+/// <item>MCCP2: after <c>IAC SB MCCP2 IAC SE</c> everything goes through one zlib stream, flushed (sync flush) with every
+/// flush of the connection: compression adds no delay.</item>
+/// <item>Colour: a client without colour (<see cref="ColorSupport.None"/>) gets text with its colour codes removed.</item>
+/// </list>
+/// <para>Threads: negotiation runs on the read loop; what the write loop needs of it (EOR, SGA, charset, colour) is
+/// in volatile fields, and the start of compression travels as a frame so that it happens at its place in the output.</para>
 /// </remarks>
 internal sealed class TelnetSession : PortalSession
 {
     private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
-    private readonly ConnectionContext _connection;
+    private readonly IDuplexPipe _transport;
+    private readonly EndPoint? _local;
+    private readonly Action _abort;
     private readonly TelnetParser _parser;
     private readonly OptionFlags[] _options = new OptionFlags[256];
+    private readonly TerminalTypeCycle _terminalTypes = new();
     private volatile bool _gmcp;
     private volatile bool _closingRead;
+    private volatile bool _eor;
+    private volatile bool _sga;
+    private volatile bool _latin1;
+    private volatile bool _plain;
+    private volatile bool _echoOff;
+    private bool _charsetAgreed;
+    private bool _echoRefused;
 
+    // Write loop only.
+    private ZLibStream? _compressor;
+    private byte[] _scratch = [];
+
+    /// <summary>A telnet client on a Kestrel connection.</summary>
     public TelnetSession(PortalService portal, ConnectionContext connection, IPAddress remoteAddress)
-        : base(portal, ClientProtocol.Telnet, remoteAddress)
+        : this(portal, connection.Transport, remoteAddress, connection.LocalEndPoint, ClientProtocol.Telnet,
+            () => connection.Abort(new ConnectionAbortedException("Session aborted by the portal.")))
     {
-        _connection = connection;
+    }
+
+    /// <summary>A telnet client over any duplex byte stream (<paramref name="abort"/> tears the stream down at once).</summary>
+    public TelnetSession(PortalService portal, IDuplexPipe transport, IPAddress remoteAddress, EndPoint? local, ClientProtocol protocol, Action abort)
+        : base(portal, protocol, remoteAddress)
+    {
+        _transport = transport;
+        _local = local;
+        _abort = abort;
         _parser = new TelnetParser(portal.Settings.MaxInputLength);
     }
 
     protected override void OnStarted()
     {
-        _options[SuppressGoAhead] = _options[Gmcp] = OptionFlags.UsAsked;
+        _options[SuppressGoAhead] = _options[Gmcp] = _options[Eor] = _options[Mssp] = _options[Mccp2] = _options[Charset] = OptionFlags.UsAsked;
         _options[WindowSize] = _options[TerminalType] = OptionFlags.ThemAsked;
-        SendRaw([Iac, Will, SuppressGoAhead, Iac, Will, Gmcp, Iac, Do, WindowSize, Iac, Do, TerminalType]);
+        SendRaw([
+            Iac, Will, SuppressGoAhead, Iac, Will, Gmcp, Iac, Do, WindowSize, Iac, Do, TerminalType,
+            Iac, Will, Eor, Iac, Will, Mssp, Iac, Will, Mccp2, Iac, Will, Charset,
+        ]);
     }
 
     protected override async Task ReadLoopAsync()
     {
-        PipeReader input = _connection.Transport.Input;
+        PipeReader input = _transport.Input;
         while (true)
         {
             ReadResult result = await input.ReadAsync().ConfigureAwait(false);
@@ -73,22 +117,46 @@ internal sealed class TelnetSession : PortalSession
 
     protected override ValueTask WriteFrameAsync(OutputFrame frame)
     {
-        PipeWriter output = _connection.Transport.Output;
+        PipeWriter output = _transport.Output;
         switch (frame.Kind)
         {
-            case FrameKind.Text or FrameKind.Raw:
-                output.Write(frame.Payload!.Span);
+            case FrameKind.Text:
+                WriteText(output, frame.Payload!.Span);
+                break;
+            case FrameKind.Raw:
+                Put(output, frame.Payload!.Span);
+                break;
+            case FrameKind.Prompt:
+                WriteText(output, frame.Payload!.Span);
+                if (_eor)
+                {
+                    Put(output, [Iac, EndOfRecord]);
+                }
+                else if (!_sga)
+                {
+                    Put(output, [Iac, GoAhead]);
+                }
+
                 break;
             case FrameKind.Data when _gmcp:
-                output.Write([Iac, Sb, Gmcp]);
-                output.Write(frame.Payload!.Span); // UTF-8 never contains 0xFF, so no IAC doubling is needed
-                output.Write([Iac, Se]);
+                Put(output, [Iac, Sb, Gmcp]);
+                Put(output, frame.Payload!.Span); // UTF-8 never contains 0xFF, so no IAC doubling is needed
+                Put(output, [Iac, Se]);
                 break;
             case FrameKind.EchoOff:
-                output.Write([Iac, Will, Echo]); // "I will echo": the client stops echoing locally, and we echo nothing
+                _echoOff = true;
+                Put(output, [Iac, Will, Echo]); // "I will echo": the client stops echoing locally, and we echo nothing
                 break;
             case FrameKind.EchoOn:
-                output.Write([Iac, Wont, Echo]);
+                _echoOff = false;
+                Put(output, [Iac, Wont, Echo]);
+                break;
+            case FrameKind.CompressOn when _compressor is null:
+                Put(output, [Iac, Sb, Mccp2, Iac, Se]); // the last uncompressed bytes
+                _compressor = new ZLibStream(new BufferWriterStream(output), CompressionLevel.Fastest, leaveOpen: false);
+                break;
+            case FrameKind.CompressOff when _compressor is not null:
+                EndCompression();
                 break;
         }
 
@@ -97,7 +165,8 @@ internal sealed class TelnetSession : PortalSession
 
     protected override async ValueTask FlushAsync()
     {
-        FlushResult result = await _connection.Transport.Output.FlushAsync().ConfigureAwait(false);
+        _compressor?.Flush(); // a zlib sync flush: everything written so far can be decompressed at once
+        FlushResult result = await _transport.Output.FlushAsync().ConfigureAwait(false);
         if (result.IsCompleted || result.IsCanceled)
         {
             throw new ConnectionAbortedException("The connection closed while writing.");
@@ -106,15 +175,79 @@ internal sealed class TelnetSession : PortalSession
 
     protected override async ValueTask CloseTransportAsync()
     {
-        await _connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
+        EndCompression();
+        await _transport.Output.CompleteAsync().ConfigureAwait(false);
         _closingRead = true;
-        _connection.Transport.Input.CancelPendingRead();
+        _transport.Input.CancelPendingRead();
     }
 
     protected override void AbortTransport()
     {
         _closingRead = true;
-        _connection.Abort(new ConnectionAbortedException("Session aborted by the portal."));
+        _abort();
+    }
+
+    /// <summary>Ends the compressed stream (its final block goes out with the next flush) and frees the compressor.</summary>
+    private void EndCompression()
+    {
+        _compressor?.Dispose();
+        _compressor = null;
+    }
+
+    /// <summary>Writes bytes to the connection, through the compressor if MCCP2 is on.</summary>
+    private void Put(PipeWriter output, ReadOnlySpan<byte> bytes)
+    {
+        if (_compressor is { } compressor)
+        {
+            compressor.Write(bytes);
+        }
+        else
+        {
+            output.Write(bytes);
+        }
+    }
+
+    /// <summary>Writes game text as this client takes it: as it is (the common case), without colour, or in Latin-1.</summary>
+    private void WriteText(PipeWriter output, ReadOnlySpan<byte> text)
+    {
+        if (!_plain && !_latin1)
+        {
+            Put(output, text);
+            return;
+        }
+
+        if (_scratch.Length < text.Length)
+        {
+            _scratch = new byte[Math.Max(text.Length, 256)];
+        }
+
+        int length = text.Length;
+        if (_plain)
+        {
+            length = TextRendering.StripControlSequences(text, _scratch);
+        }
+        else
+        {
+            text.CopyTo(_scratch);
+        }
+
+        if (!_latin1)
+        {
+            Put(output, _scratch.AsSpan(0, length));
+            return;
+        }
+
+        // Latin-1 has a character at 0xFF, which telnet must send doubled (IAC IAC).
+        ReadOnlySpan<byte> latin1 = _scratch.AsSpan(0, TextRendering.ToLatin1(_scratch.AsSpan(0, length), _scratch));
+        int iac;
+        while ((iac = latin1.IndexOf(Iac)) >= 0)
+        {
+            Put(output, latin1[..(iac + 1)]);
+            Put(output, [Iac]);
+            latin1 = latin1[(iac + 1)..];
+        }
+
+        Put(output, latin1);
     }
 
     private ValueTask HandleAsync(TelnetEvent found)
@@ -122,7 +255,7 @@ internal sealed class TelnetSession : PortalSession
         switch (found.Kind)
         {
             case TelnetEventKind.Line:
-                return AdmitInput() ? RelayLineAsync(s_utf8.GetString(_parser.Line)) : ValueTask.CompletedTask;
+                return AdmitInput() ? RelayLineAsync(TextRendering.DecodeInput(_parser.Line, _latin1)) : ValueTask.CompletedTask;
             case TelnetEventKind.LineTooLong:
                 if (AdmitInput())
                 {
@@ -132,6 +265,11 @@ internal sealed class TelnetSession : PortalSession
                 return ValueTask.CompletedTask;
             case TelnetEventKind.Subnegotiation:
                 return SubnegotiateAsync(found.Option, _parser.Subnegotiation);
+            case TelnetEventKind.SubnegotiationTooLong:
+                RejectMalformed(
+                    $"A telnet subnegotiation (option {found.Option}) passed {found.Length} bytes without ending; it is ignored up to its IAC SE.",
+                    $"subnegotiation of option {found.Option} over {found.Length} bytes");
+                return ValueTask.CompletedTask;
             case TelnetEventKind.Command when found.Command is Will or Wont or Do or Dont:
                 return NegotiateAsync(found.Command, found.Option);
             case TelnetEventKind.Command when found.Command == AreYouThere:
@@ -146,7 +284,15 @@ internal sealed class TelnetSession : PortalSession
     {
         if (option == Echo && verb is Do or Dont)
         {
-            return ValueTask.CompletedTask; // acknowledgements of the ECHO switches the core asked for
+            // A DO ECHO while we are not echoing is the client's own request (we only echo, that is stay silent, for
+            // passwords): refuse it, once. Otherwise these acknowledge the switches the core asked for.
+            if (verb == Do && !_echoOff && !_echoRefused)
+            {
+                _echoRefused = true;
+                SendRaw([Iac, Wont, Echo]);
+            }
+
+            return ValueTask.CompletedTask;
         }
 
         // DO/DONT are about options we perform; WILL/WONT about options the client performs.
@@ -154,7 +300,9 @@ internal sealed class TelnetSession : PortalSession
         OptionFlags on = aboutUs ? OptionFlags.UsOn : OptionFlags.ThemOn;
         OptionFlags asked = aboutUs ? OptionFlags.UsAsked : OptionFlags.ThemAsked;
         OptionFlags refused = aboutUs ? OptionFlags.UsRefused : OptionFlags.ThemRefused;
-        bool supported = aboutUs ? option is SuppressGoAhead or Gmcp : option is WindowSize or TerminalType;
+        bool supported = aboutUs
+            ? option is SuppressGoAhead or Gmcp or Eor or Mssp or Mccp2 or Charset
+            : option is WindowSize or TerminalType or Charset;
         byte yes = aboutUs ? Will : Do;
         byte no = aboutUs ? Wont : Dont;
 
@@ -186,7 +334,7 @@ internal sealed class TelnetSession : PortalSession
                 SendRaw([Iac, yes, option]);
             }
 
-            return OptionChangedAsync(option, enabled: true);
+            return OptionChangedAsync(option, aboutUs, enabled: true);
         }
 
         if ((flags & on) == 0)
@@ -194,16 +342,18 @@ internal sealed class TelnetSession : PortalSession
             return ValueTask.CompletedTask; // already off, or a refusal of what we offered
         }
 
+        // The change first: MCCP2's compressed stream ends before the answer, which then goes out as it is.
         flags &= ~on;
+        ValueTask changed = OptionChangedAsync(option, aboutUs, enabled: false);
         if (!wasAsked)
         {
             SendRaw([Iac, no, option]);
         }
 
-        return OptionChangedAsync(option, enabled: false);
+        return changed;
     }
 
-    private ValueTask OptionChangedAsync(byte option, bool enabled)
+    private ValueTask OptionChangedAsync(byte option, bool aboutUs, bool enabled)
     {
         switch (option)
         {
@@ -213,6 +363,21 @@ internal sealed class TelnetSession : PortalSession
             case Gmcp:
                 _gmcp = enabled;
                 return UpdateInfoAsync(info => info with { SupportsOutOfBand = enabled });
+            case SuppressGoAhead:
+                _sga = enabled;
+                return ValueTask.CompletedTask;
+            case Eor:
+                _eor = enabled;
+                return UpdateInfoAsync(info => info with { MarksPrompts = enabled });
+            case Mssp when enabled:
+                SendRaw(MsspVariables.Encode(MsspVariables.Collect(Portal, _local)));
+                return ValueTask.CompletedTask;
+            case Mccp2:
+                QueueControl(enabled ? FrameKind.CompressOn : FrameKind.CompressOff);
+                return ValueTask.CompletedTask;
+            case Charset when enabled && aboutUs:
+                SendRaw([Iac, Sb, Charset, CharsetRequest, .. CharsetChoice.Offer, Iac, Se]);
+                return ValueTask.CompletedTask;
             default:
                 return ValueTask.CompletedTask;
         }
@@ -228,14 +393,99 @@ internal sealed class TelnetSession : PortalSession
                 return UpdateInfoAsync(info => info with { Width = width, Height = height });
             case TerminalType when data.Length > 1 && data[0] == TerminalTypeIs:
                 string terminal = InputText.Clean(Encoding.ASCII.GetString(data[1..Math.Min(data.Length, 65)]));
-                return UpdateInfoAsync(info => info with { TerminalType = terminal });
+                return TerminalTypeAsync(terminal);
+            case Charset:
+                return CharsetAsync(data);
+            case Mccp2:
+                RejectMalformed(
+                    "MCCP2 compresses what the server sends; a client does not subnegotiate it (to turn it off, send IAC DONT MCCP2). Ignored.",
+                    "MCCP2 subnegotiation from the client");
+                return ValueTask.CompletedTask;
             case Gmcp when _gmcp && data.Length > 0:
+                if (!AdmitInput())
+                {
+                    return ValueTask.CompletedTask;
+                }
+
                 string message = s_utf8.GetString(data);
                 int space = message.IndexOf(' ');
-                return space < 0 ? RelayDataAsync(message, "") : RelayDataAsync(message[..space], message[(space + 1)..]);
+                return space < 0 ? ReceiveGmcpAsync(message, "") : ReceiveGmcpAsync(message[..space], message[(space + 1)..]);
             default:
                 return ValueTask.CompletedTask;
         }
+    }
+
+    /// <summary>One answer of the TTYPE cycle: published at once, and asked again while the cycle goes on.</summary>
+    private ValueTask TerminalTypeAsync(string terminal)
+    {
+        if (terminal.Length == 0 || _terminalTypes.Done)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        SessionInfo info = Info;
+        bool again = _terminalTypes.Take(terminal, ref info);
+        Portal.Log.LogDebug("Session {Session} TTYPE round {Round}: {Answer}", Id, _terminalTypes.Rounds, terminal);
+        if (again)
+        {
+            SendRaw([Iac, Sb, TerminalType, TerminalTypeSend, Iac, Se]);
+        }
+
+        // MTTS flags without UTF-8: the client cannot take it, unless CHARSET agreed otherwise.
+        if (info.Mtts is { } flags && flags != MttsFlags.None && (flags & MttsFlags.Utf8) == 0 && !_charsetAgreed)
+        {
+            info = info with { Charset = CharsetChoice.Latin1 };
+        }
+
+        return PublishAsync(info);
+    }
+
+    /// <summary>A CHARSET subnegotiation: the client's answer to our REQUEST, or a REQUEST of its own.</summary>
+    private ValueTask CharsetAsync(ReadOnlySpan<byte> data)
+    {
+        byte command = data.IsEmpty ? (byte)0 : data[0];
+        switch (command)
+        {
+            case CharsetAccepted:
+                string name = InputText.Clean(Encoding.ASCII.GetString(data[1..Math.Min(data.Length, 41)]));
+                if (CharsetChoice.Canonical(name) is not { } accepted)
+                {
+                    RejectMalformed(
+                        $"CHARSET: the server offered UTF-8 or ISO-8859-1, not '{name}'. The connection stays in {Info.Charset}.",
+                        $"CHARSET accepted '{name}', which was not offered");
+                    return ValueTask.CompletedTask;
+                }
+
+                return AgreeCharsetAsync(accepted);
+            case CharsetRejected:
+                Portal.Log.LogDebug("Session {Session} rejected both UTF-8 and ISO-8859-1; it stays in {Charset}", Id, Info.Charset);
+                return ValueTask.CompletedTask;
+            case CharsetRequest when CharsetChoice.Pick(data[1..]) is { } picked:
+                SendRaw([Iac, Sb, Charset, CharsetAccepted, .. Encoding.ASCII.GetBytes(picked), Iac, Se]);
+                return AgreeCharsetAsync(picked);
+            case CharsetRequest:
+                SendRaw([Iac, Sb, Charset, CharsetRejected, Iac, Se]);
+                return ValueTask.CompletedTask;
+            default:
+                RejectMalformed(
+                    "CHARSET: a subnegotiation must be REQUEST, ACCEPTED or REJECTED (RFC 2066); it was ignored.",
+                    $"CHARSET subnegotiation {command}");
+                return ValueTask.CompletedTask;
+        }
+    }
+
+    private ValueTask AgreeCharsetAsync(string charset)
+    {
+        _charsetAgreed = true;
+        return PublishAsync(Info with { Charset = charset });
+    }
+
+    /// <summary>Applies new session facts to the output (charset, colour) and tells the core.</summary>
+    private ValueTask PublishAsync(SessionInfo info)
+    {
+        _latin1 = info.Charset == CharsetChoice.Latin1;
+        _plain = info.Colors == ColorSupport.None;
+        return UpdateInfoAsync(_ => info);
     }
 
     /// <summary>Per-option negotiation state (RFC 1143, simplified: we never ask twice).</summary>

@@ -3,6 +3,7 @@ using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Text;
 using Dominance.Api;
+using Dominance.Portal.Telnet;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -11,6 +12,9 @@ namespace Dominance.Portal.WebSockets;
 /// <summary>The <c>/ws</c> endpoint: accepts the WebSocket, admits it, and runs a <see cref="WebSocketSession"/>.</summary>
 internal static class WebSocketEndpoint
 {
+    /// <summary>The subprotocol of raw telnet over WebSocket (https://mudstandards.org/websocket): binary frames carry the telnet byte stream.</summary>
+    public const string TelnetSubprotocol = "telnet.mudstandards.org";
+
     /// <summary>Handles one request to <c>/ws</c>.</summary>
     public static async Task HandleAsync(HttpContext http, PortalService portal)
     {
@@ -22,12 +26,14 @@ internal static class WebSocketEndpoint
         }
 
         bool gmcp = http.WebSockets.WebSocketRequestedProtocols.Contains(WebSocketSession.GmcpSubprotocol);
+        bool telnet = !gmcp && http.WebSockets.WebSocketRequestedProtocols.Contains(TelnetSubprotocol);
         IPAddress address = http.Connection.RemoteIpAddress ?? IPAddress.None;
-        SharedWriteStream output = await AcceptAsync(http, gmcp ? WebSocketSession.GmcpSubprotocol : null).ConfigureAwait(false);
+        string? subprotocol = gmcp ? WebSocketSession.GmcpSubprotocol : telnet ? TelnetSubprotocol : null;
+        SharedWriteStream output = await AcceptAsync(http, subprotocol).ConfigureAwait(false);
         using WebSocket socket = WebSocket.CreateFromStream(output, new WebSocketCreationOptions
         {
             IsServer = true,
-            SubProtocol = gmcp ? WebSocketSession.GmcpSubprotocol : null,
+            SubProtocol = subprotocol,
             KeepAliveInterval = WebSocketSession.KeepAliveInterval,
         });
 
@@ -38,13 +44,23 @@ internal static class WebSocketEndpoint
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
             timeout.CancelAfter(TimeSpan.FromSeconds(2));
             byte[] message = PortalService.EncodeNotice(refusal);
-            await socket.SendAsync(message, gmcp ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, timeout.Token).ConfigureAwait(false);
+            await socket.SendAsync(message, gmcp || telnet ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, timeout.Token).ConfigureAwait(false);
             await socket.CloseOutputAsync((WebSocketCloseStatus)1013, "Try again later", timeout.Token).ConfigureAwait(false);
             return;
         }
 
         try
         {
+            if (telnet)
+            {
+                var transport = new WebSocketTelnetTransport(socket);
+                Task pumps = transport.RunAsync();
+                var local = new IPEndPoint(http.Connection.LocalIpAddress ?? IPAddress.None, http.Connection.LocalPort);
+                await new TelnetSession(portal, transport, address, local, ClientProtocol.WebSocket, transport.Abort).RunAsync().ConfigureAwait(false);
+                await pumps.ConfigureAwait(false);
+                return;
+            }
+
             // A client that lost its connection asks for its session back with the token it was given (Core.Resume).
             string? resume = http.Request.Query["resume"].FirstOrDefault() is { Length: > 0 } token ? token : null;
             await new WebSocketSession(portal, socket, output, address, gmcp) { ResumeToken = resume }.RunAsync().ConfigureAwait(false);

@@ -10,7 +10,8 @@ namespace Dominance.Portal.WebSockets;
 /// A WebSocket client at <c>/ws</c>. Two framings are offered, chosen by the client in the handshake:
 /// <list type="bullet">
 /// <item>No subprotocol (plain): each text frame is one input line and output arrives as text frames. Binary frames are
-/// refused with a message. No out-of-band data.</item>
+/// refused with a message. No out-of-band data; the echo switch (password prompts) arrives as a text frame of its own
+/// holding <see cref="PlainEchoOff"/> or <see cref="PlainEchoOn"/>.</item>
 /// <item><c>gmcp.mudstandards.org</c> (https://mudstandards.org/websocket): binary frames carry game text (input and
 /// output, UTF-8 with ANSI), text frames carry GMCP messages (<c>Package.Name json</c>) both ways. The client's
 /// window size and terminal type (<see cref="ClientReport"/>) are kept in the session's info, not relayed.</item>
@@ -31,6 +32,18 @@ internal sealed class WebSocketSession : PortalSession
     private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
     private static readonly byte[] s_echoOff = Encoding.UTF8.GetBytes("Client.Echo {\"enabled\":false}");
     private static readonly byte[] s_echoOn = Encoding.UTF8.GetBytes("Client.Echo {\"enabled\":true}");
+
+    /// <summary>
+    /// Echo switches on plain WebSocket, which has no out-of-band channel: a text frame holding only an OSC string
+    /// (ESC ] ... BEL), which terminals ignore and a client can act on: mask the input line, or stop masking it.
+    /// </summary>
+    public const string PlainEchoOff = "\u001b]echo;off\u0007";
+
+    /// <inheritdoc cref="PlainEchoOff"/>
+    public const string PlainEchoOn = "\u001b]echo;on\u0007";
+
+    private static readonly byte[] s_plainEchoOff = Encoding.UTF8.GetBytes(PlainEchoOff);
+    private static readonly byte[] s_plainEchoOn = Encoding.UTF8.GetBytes(PlainEchoOn);
 
     private readonly WebSocket _socket;
     private readonly SharedWriteStream _output;
@@ -112,8 +125,14 @@ internal sealed class WebSocketSession : PortalSession
             case FrameKind.Data when _gmcp:
                 _pending.AppendMessage(WebSocketFrames.Text, frame.Payload!.Span);
                 break;
-            case FrameKind.EchoOff or FrameKind.EchoOn when _gmcp:
-                _pending.AppendMessage(WebSocketFrames.Text, frame.Kind == FrameKind.EchoOff ? s_echoOff : s_echoOn);
+            case FrameKind.Prompt:
+                // A prompt is a message of its own, with no line end, so that a client can show it as one.
+                _pending.AppendMessage(_textOpcode, frame.Payload!.Span);
+                break;
+            case FrameKind.EchoOff or FrameKind.EchoOn:
+                // GMCP clients get Client.Echo; plain WebSocket clients an OSC string of its own (see PlainEchoOff).
+                _pending.AppendMessage(
+                    WebSocketFrames.Text, frame.Kind == FrameKind.EchoOff ? (_gmcp ? s_echoOff : s_plainEchoOff) : (_gmcp ? s_echoOn : s_plainEchoOn));
                 break;
         }
 
@@ -207,7 +226,7 @@ internal sealed class WebSocketSession : PortalSession
         string json = space < 0 ? "" : text[(space + 1)..];
         if (!ClientReport.Handles(package))
         {
-            return RelayDataAsync(package, json);
+            return ReceiveGmcpAsync(package, json);
         }
 
         // The client's window size and terminal type: negotiation with the portal, as NAWS and TTYPE are for telnet.

@@ -1,0 +1,105 @@
+using System.Text;
+using System.Text.Json;
+using Dominance.Tests.Support;
+using static Dominance.Portal.Telnet.TelnetCodes;
+
+namespace Dominance.Tests.Game;
+
+/// <summary>What the built-in game does with what MUD clients negotiate: prompts, wrapping, GMCP standard packages.</summary>
+public sealed class MudClientTests
+{
+    [Test]
+    public async Task TextIsWrappedToTheClientsWindowWidth()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("for everything else.");
+        await client.SendRawAsync([Iac, Will, WindowSize, Iac, Sb, WindowSize, 0, 50, 0, 24, Iac, Se]);
+        await client.SendAsync("connect guest");
+        await client.Lines.WaitForAsync("Exits:");
+        await client.SendAsync("help");
+        await client.Lines.WaitForAsync("for one command.");
+
+        string[] after = [.. client.Lines.Seen.SkipWhile(l => !l.StartsWith("Welcome", StringComparison.Ordinal))];
+        Assert.That(after.Where(l => l.Length > 50), Is.Empty, string.Join("\n", after));
+        Assert.That(after, Has.Some.StartsWith("  connect <name> <password>  |  connect guest"), "a coloured command is never broken");
+        Assert.That(after, Has.Some.Match("^    [a-z]"), "a wrapped line goes on further in");
+        Assert.That(after, Has.Some.Match("^Exits: .{30,}"), "lines are filled up to the width");
+    }
+
+    [Test]
+    public async Task AClientThatAgreedToEorGetsAPromptWithResourcesAndLocation()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient client = await server.CreateAsync("Alice");
+        await using TelnetTestClient plain = await server.CreateAsync("Bob");
+
+        await client.SendRawAsync([Iac, Do, Eor]);
+        await client.SendAsync("look");
+        await client.WaitForCommandAsync(Iac, EndOfRecord);
+        await client.SendAsync("say hi");
+        string line = await client.Lines.WaitForAsync("You say: hi");
+        Assert.That(line, Does.Match(@"^\[100 resources \| \d+ soldiers \| \w+\] > You say: hi$"), "the prompt, then what came after it");
+
+        // A client that does not mark prompts gets none, unless its player asks.
+        await plain.SendAsync("say hello");
+        Assert.That(await plain.Lines.WaitForAsync("You say"), Is.EqualTo("You say: hello"));
+        await plain.SendAsync("prompt on");
+        await plain.Lines.WaitForAsync("The prompt is on.");
+        await plain.SendAsync("say again");
+        Assert.That(await plain.Lines.WaitForAsync("You say: again"), Does.StartWith("[100 resources"));
+    }
+
+    [Test]
+    public async Task StandardGmcpPackagesGoToClientsThatAskedForThem()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient mapper = await server.TelnetAsync();
+        await using TelnetTestClient other = await server.TelnetAsync();
+        await mapper.Lines.WaitForAsync("for everything else.");
+        await other.Lines.WaitForAsync("for everything else.");
+        await mapper.SendRawAsync([Iac, Do, Gmcp, Iac, Sb, Gmcp, .. "Core.Supports.Set [\"Room 1\",\"Char 1\",\"Comm.Channel 1\"]"u8, Iac, Se]);
+        await other.SendRawAsync([Iac, Do, Gmcp]);
+        await mapper.SendAsync("connect guest");
+        await other.SendAsync("connect guest");
+        await mapper.Lines.WaitForAsync("Exits:");
+        await other.Lines.WaitForAsync("Exits:");
+
+        JsonElement room = await GmcpAsync(mapper, "Room.Info");
+        Assert.That(room.GetProperty("num").GetInt32(), Is.InRange(1, 16));
+        Assert.That(room.GetProperty("area").GetString(), Is.EqualTo("The Realm"));
+        string exit = room.GetProperty("exits").EnumerateObject().First().Name;
+        int destination = room.GetProperty("exits").GetProperty(exit).GetInt32();
+        Assert.That((await GmcpAsync(mapper, "Char.Name")).GetProperty("name").GetString(), Does.StartWith("Guest"));
+        Assert.That((await GmcpAsync(mapper, "Char.Status")).GetProperty("resources").GetInt32(), Is.GreaterThanOrEqualTo(0));
+
+        await mapper.SendAsync(exit);
+        await Poll.UntilAsync(() => Packages(mapper, "Room.Info").Length == 2, "Room.Info after the move");
+        Assert.That(Packages(mapper, "Room.Info")[1].GetProperty("num").GetInt32(), Is.EqualTo(destination));
+
+        await other.SendAsync("chat hello mappers");
+        await mapper.Lines.WaitForAsync("hello mappers");
+        JsonElement text = await GmcpAsync(mapper, "Comm.Channel.Text");
+        Assert.That(text.GetProperty("channel").GetString(), Is.EqualTo("chat"));
+        Assert.That(text.GetProperty("text").GetString(), Does.EndWith(": hello mappers"));
+
+        // The client that asked for none of them got only the game's own package.
+        await other.Lines.WaitForAsync("hello mappers");
+        Assert.That(Names(other), Is.Not.Empty.And.All.StartWith("Dominance."));
+    }
+
+    private static async Task<JsonElement> GmcpAsync(TelnetTestClient client, string package)
+    {
+        await Poll.UntilAsync(() => Packages(client, package).Length > 0, $"GMCP {package}");
+        return Packages(client, package)[0];
+    }
+
+    private static string[] Names(TelnetTestClient client) =>
+        [.. client.Commands.Where(c => c.Length > 5 && c[1] == Sb && c[2] == Gmcp).Select(c => Encoding.UTF8.GetString(c[3..^2]).Split(' ')[0])];
+
+    private static JsonElement[] Packages(TelnetTestClient client, string package) =>
+        [.. client.Commands.Where(c => c.Length > 5 && c[1] == Sb && c[2] == Gmcp)
+            .Select(c => Encoding.UTF8.GetString(c[3..^2]))
+            .Where(m => m.StartsWith(package + " ", StringComparison.Ordinal))
+            .Select(m => JsonDocument.Parse(m[(package.Length + 1)..]).RootElement)];
+}

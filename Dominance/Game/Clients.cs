@@ -1,0 +1,219 @@
+using System.Text;
+using System.Text.Json;
+
+namespace DominanceGame;
+
+/// <summary>
+/// What the game does for MUD clients, through what the server tells it in <see cref="SessionInfo"/>: the prompt,
+/// text wrapped to the client's width, 256 colours where the client has them, and the standard GMCP packages
+/// (<c>Char.Name</c>, <c>Char.Status</c>, <c>Room.Info</c> in the shape Mudlet's mapper reads, <c>Comm.Channel.Text</c>).
+/// The server sends those packages only to clients that asked for their module (<c>Core.Supports.Set</c>).
+/// </summary>
+public sealed partial class DominanceGame
+{
+    /// <summary>The area every territory is in, for mappers.</summary>
+    private const string Area = "The Realm";
+
+    /// <summary>Narrower windows than this are not wrapped for: the client's own wrapping does better.</summary>
+    private const int MinWrapWidth = 20;
+
+    /// <summary>Sends text to one session, wrapped to its window's width if the client told it (NAWS, Client.Size).</summary>
+    private void Send(SessionId session, string text)
+    {
+        int width = _game.GetInfo(session)?.Width ?? 0;
+        _game.Send(session, width >= MinWrapWidth ? Wrap(text, width) : text);
+    }
+
+    /// <summary>
+    /// Sends the prompt, if this session shows prompts: by default those whose client marks them as prompts (telnet
+    /// EOR), or as the player chose with <c>prompt on|off</c>. Not while a password is being typed.
+    /// </summary>
+    private void Prompt(SessionId session)
+    {
+        if (!_state.Sessions.TryGetValue(session, out Visitor? visitor) || visitor.PasswordFor is not null ||
+            _game.GetInfo(session) is not { } info || !(visitor.Prompt ?? info.MarksPrompts))
+        {
+            return;
+        }
+
+        if (PlayerOf(visitor) is not { } player)
+        {
+            _game.SendPrompt(session, "> ");
+            return;
+        }
+
+        string resources = $"{player.Resources} resources";
+        if (info.Colors >= ColorSupport.Ansi256)
+        {
+            resources = Ansi.Color256(214, resources); // gold, where the client has the colour
+        }
+
+        long soldiers = _state.Territories.Values.Where(h => h.Owner == player.Name).Sum(h => h.Garrison);
+        _game.SendPrompt(session, $"[{resources} | {soldiers} soldiers | {Ansi.Yellow(player.Location)}] > ");
+    }
+
+    private void PromptCommand(Caller caller, string args)
+    {
+        bool? choice = args.ToLowerInvariant() switch
+        {
+            "on" => true,
+            "off" => false,
+            "" => !(caller.Visitor.Prompt ?? _game.GetInfo(caller.Session)?.MarksPrompts ?? false),
+            _ => null,
+        };
+        if (choice is not { } on)
+        {
+            Usage(caller, "prompt");
+            return;
+        }
+
+        caller.Visitor.Prompt = on;
+        _game.Send(caller.Session, on ? "The prompt is on." : "The prompt is off.");
+    }
+
+    /// <summary>
+    /// Wraps each line of <paramref name="text"/> longer than <paramref name="width"/> columns at spaces, continuing it
+    /// two columns further in than it started. Colour codes take no columns, and a coloured stretch (a command, a
+    /// territory's name) is never broken: one longer than the width stays whole.
+    /// </summary>
+    internal static string Wrap(string text, int width)
+    {
+        var result = new StringBuilder(text.Length + 16);
+        string[] lines = text.Split('\n');
+        for (int l = 0; l < lines.Length; l++)
+        {
+            if (l > 0)
+            {
+                result.Append('\n');
+            }
+
+            string line = lines[l];
+            string indent = new(' ', Math.Min(line.Length - line.TrimStart(' ').Length + 2, width / 2));
+            int column = -1;
+            foreach ((string word, int visible) in Words(line))
+            {
+                if (column < 0)
+                {
+                    result.Append(word);
+                    column = visible;
+                }
+                else if (column + 1 + visible <= width)
+                {
+                    result.Append(' ').Append(word);
+                    column += 1 + visible;
+                }
+                else
+                {
+                    result.Append('\n').Append(indent).Append(word);
+                    column = indent.Length + visible;
+                }
+            }
+        }
+
+        return result.ToString();
+    }
+
+    /// <summary>The words of a line (split at spaces outside colour), each with its width in columns.</summary>
+    private static List<(string Word, int Visible)> Words(string line)
+    {
+        var words = new List<(string, int)>();
+        var word = new StringBuilder();
+        int visible = 0;
+        bool coloured = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (c == '\u001b' && i + 1 < line.Length && line[i + 1] == '[')
+            {
+                int end = i + 2;
+                while (end < line.Length && line[end] is >= ' ' and < '@')
+                {
+                    end++;
+                }
+
+                string code = line[i..Math.Min(end + 1, line.Length)];
+                word.Append(code);
+                coloured = code is not ("\u001b[0m" or "\u001b[m");
+                i = end;
+            }
+            else if (c == ' ' && !coloured)
+            {
+                words.Add((word.ToString(), visible));
+                word.Clear();
+                visible = 0;
+            }
+            else
+            {
+                word.Append(c);
+                visible++;
+            }
+        }
+
+        words.Add((word.ToString(), visible));
+        return words;
+    }
+
+    /// <summary>GMCP <c>Char.Name</c> and <c>Char.Status</c>: who the player is and what they have.</summary>
+    private void SendCharacter(SessionId session, Player player, bool name)
+    {
+        if (name)
+        {
+            _game.SendData(session, "Char.Name", Json(new Dictionary<string, object?> { ["name"] = player.Name, ["fullname"] = player.Name }));
+        }
+
+        _game.SendData(session, "Char.Status", Json(new Dictionary<string, object?>
+        {
+            ["name"] = player.Name,
+            ["resources"] = player.Resources,
+            ["territories"] = _state.Territories.Values.Count(h => h.Owner == player.Name),
+            ["soldiers"] = _state.Territories.Values.Where(h => h.Owner == player.Name).Sum(h => h.Garrison),
+            ["location"] = player.Location,
+            ["admin"] = player.IsAdmin,
+            ["guest"] = player.IsGuest,
+        }));
+    }
+
+    /// <summary>GMCP <c>Room.Info</c>, as Mudlet's mapper reads it: num, name, area, and exits by direction to num.</summary>
+    private void SendRoom(SessionId session, Realm.Territory here)
+    {
+        var exits = new Dictionary<string, object?>();
+        foreach ((string direction, Realm.Territory to) in Realm.Exits(here))
+        {
+            exits[direction[..1]] = RoomNumber(to);
+        }
+
+        _game.SendData(session, "Room.Info", Json(new Dictionary<string, object?>
+        {
+            ["num"] = RoomNumber(here),
+            ["name"] = here.Name,
+            ["area"] = Area,
+            ["environment"] = _state.Territories[here.Name].Owner is { } owner ? $"held by {owner}" : "neutral",
+            ["coords"] = new[] { here.X, here.Y, 0 },
+            ["exits"] = exits,
+        }));
+    }
+
+    /// <summary>GMCP <c>Comm.Channel.Text</c> to a group: the channel, who spoke, and the line as shown.</summary>
+    private void SendChannelText(string group, string channel, Player talker, string text) =>
+        _game.SendDataToGroup(group, "Comm.Channel.Text", Json(new Dictionary<string, object?>
+        {
+            ["channel"] = channel,
+            ["talker"] = talker.Name,
+            ["text"] = text,
+        }));
+
+    private static int RoomNumber(Realm.Territory territory)
+    {
+        for (int i = 0; i < Realm.Territories.Count; i++)
+        {
+            if (Realm.Territories[i] == territory)
+            {
+                return i + 1;
+            }
+        }
+
+        return 0;
+    }
+
+    private string Json(Dictionary<string, object?> value) => JsonSerializer.Serialize(value, _game.State.Options);
+}
