@@ -547,8 +547,8 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
                 _portal.TryGetSession(id, out PortalSession? session);
                 switch (op)
                 {
-                    case OutputOp.Text or OutputOp.Data:
-                        Deliver(session, op == OutputOp.Data ? OutputKind.Data : OutputKind.Text, payloads, (int)r.Number());
+                    case OutputOp.Text or OutputOp.Data or OutputOp.Prompt:
+                        Deliver(session, op switch { OutputOp.Data => OutputKind.Data, OutputOp.Prompt => OutputKind.Prompt, _ => OutputKind.Text }, payloads, (int)r.Number());
                         break;
                     case OutputOp.Close:
                         int goodbye = (int)r.Number() - 1;

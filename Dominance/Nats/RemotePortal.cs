@@ -197,7 +197,7 @@ internal sealed class RemotePortal
             w.Number(entry.Session.Value);
             switch (entry.Op)
             {
-                case OutputOp.Text or OutputOp.Data:
+                case OutputOp.Text or OutputOp.Data or OutputOp.Prompt:
                     w.Number(indexes[entry.Payload!]);
                     break;
                 case OutputOp.Close:

@@ -19,7 +19,7 @@ internal sealed class RemoteSessionLink(RemotePortal portal, SessionId session) 
     public long Sequence { get; set; }
 
     public bool TrySend(OutputKind kind, OutputPayload payload) =>
-        Portal.TryQueue(kind == OutputKind.Data ? OutputOp.Data : OutputOp.Text, Session, payload, null);
+        Portal.TryQueue(kind switch { OutputKind.Data => OutputOp.Data, OutputKind.Prompt => OutputOp.Prompt, _ => OutputOp.Text }, Session, payload, null);
 
     public void Close(OutputPayload? goodbye)
     {

@@ -152,4 +152,7 @@ internal enum OutputOp : byte
 
     /// <summary>The core does not know this portal (any more): attach again. No session.</summary>
     Reattach = 6,
+
+    /// <summary>A prompt (text with no line end; telnet ends it with EOR or GA): the payload named by index.</summary>
+    Prompt = 7,
 }
