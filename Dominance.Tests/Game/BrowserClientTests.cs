@@ -10,26 +10,8 @@ namespace Dominance.Tests.Game;
 /// The browser client in a real headless Chromium (one browser for the fixture, a fresh context per page), against the
 /// built-in game or the test module. Every test also asserts that the page logged no error.
 /// </summary>
-public sealed partial class BrowserClientTests
+public sealed partial class BrowserClientTests : BrowserFixture
 {
-    private Browser _browser = null!;
-
-    [OneTimeSetUp]
-    public async Task LaunchAsync()
-    {
-        Assertions.SetDefaultExpectTimeout(15_000);
-        _browser = await Browser.LaunchAsync();
-    }
-
-    [OneTimeTearDown]
-    public async Task CloseAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task APlayerLogsInChatsWithTelnetAndSeesTheMapChangeAfterABattle()
     {

@@ -9,26 +9,8 @@ namespace Dominance.Tests.Game;
 /// that drops in the browser, gives the player the same character back with no <c>connect</c>, and what was said
 /// meanwhile shows once; after the grace period the client is told to log in again. No page errors throughout.
 /// </summary>
-public sealed class BrowserResumeTests
+public sealed class BrowserResumeTests : BrowserFixture
 {
-    private Browser _browser = null!;
-
-    [OneTimeSetUp]
-    public async Task LaunchAsync()
-    {
-        Assertions.SetDefaultExpectTimeout(15_000);
-        _browser = await Browser.LaunchAsync();
-    }
-
-    [OneTimeTearDown]
-    public async Task CloseAsync()
-    {
-        if (_browser is not null)
-        {
-            await _browser.DisposeAsync();
-        }
-    }
-
     [Test]
     public async Task WhenTheServerKillsTheSocketTheClientResumesTheSameCharacter()
     {
