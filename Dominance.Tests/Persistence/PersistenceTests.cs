@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Data.Common;
 using System.Text.RegularExpressions;
 using Dominance.Persistence;
@@ -144,7 +145,7 @@ public sealed partial class PersistenceTests(StoreKind kind)
     public async Task ASaveTheGameCannotFullyReadStopsTheStartNamingTheMembersUntilTheSettingAllowsTheLoss()
     {
         // Binary state (version 1: members by name) whose root holds a member the built-in game does not have.
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        var buffer = new ArrayBufferWriter<byte>();
         buffer.Write<byte>([0xC1, (byte)'D', (byte)'S', 1]);
         var writer = new MessagePack.MessagePackWriter(buffer);
         writer.WriteMapHeader(1);
