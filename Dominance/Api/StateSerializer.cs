@@ -23,11 +23,11 @@ namespace Dominance.Api;
 /// made, their member accessors compiled), and nothing of it is cached process-wide, so that the generation's code
 /// unloads with it. Use <see cref="Options"/> rather than <see cref="JsonSerializerOptions.Default"/> for any other
 /// JSON in game code, for the same reason (System.Text.Json's caches, dotnet/runtime#65323).</para>
-/// <para>Why this format: MessagePack-CSharp is fast, well kept, and its wire format names each member, so that a
-/// reload can tell which data it would lose and a save can be read without the game's code (<c>dominance dump</c>).
-/// MemoryPack and protobuf-net identify members by position or number, which is what makes them fast, but a removed
-/// or reordered member is then silently read as another one; and MemoryPack's static formatter cache keeps
-/// collectible types loaded (Cysharp/MemoryPack#453).</para>
+/// <para>Why this format: MessagePack-CSharp's reader, writer and framework formatters are fast and well kept, and the
+/// schemas in the header name each member once per save, so that a reload can tell which data it would lose and a save
+/// can be read without the game's code (<c>dominance dump</c>), while each object costs only its values. MemoryPack
+/// and protobuf-net identify members by position or number alone, so a removed or reordered member is silently read
+/// as another one; and MemoryPack's static formatter cache keeps collectible types loaded (Cysharp/MemoryPack#453).</para>
 /// </remarks>
 public sealed class StateSerializer
 {
