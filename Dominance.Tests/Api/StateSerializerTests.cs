@@ -45,6 +45,15 @@ public sealed class StateSerializerTests
         public int Treasury { get; set; }
     }
 
+    public sealed class ReorderedPlayer
+    {
+        public double Ratio { get; set; }
+        public bool Admin { get; set; }
+        public long Resources { get; set; }
+        public string Name { get; set; } = "";
+        public int Added { get; set; }
+    }
+
     public sealed class ShrunkPlayer
     {
         public string Name { get; set; } = "";
@@ -120,15 +129,76 @@ public sealed class StateSerializerTests
     }
 
     [Test]
+    public void MemberNamesAreWrittenOncePerSaveNotOncePerObject()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        new StateSerializer().Write(buffer, Enumerable.Range(0, 50).Select(i => new Player { Name = "p" + i, Resources = i }).ToList());
+        Assert.That(Occurrences(buffer.WrittenSpan, "Resources"u8), Is.EqualTo(1), "in the header only");
+        Assert.That(new StateSerializer().Read<List<Player>>(buffer.WrittenMemory)!.Select(p => p.Resources), Is.EqualTo(Enumerable.Range(0, 50)));
+    }
+
+    [Test]
+    public void MembersInAnotherOrderOrOfAWiderTypeAreMatchedByName()
+    {
+        var reader = new StateSerializer();
+        ReorderedPlayer back = RoundTrip<Player, ReorderedPlayer>(new Player { Name = "A", Resources = 21, Admin = true, Ratio = 0.25 }, reader)!;
+        Assert.That((back.Name, back.Resources, back.Admin, back.Ratio, back.Added), Is.EqualTo(("A", 21L, true, 0.25, 0)));
+        Assert.That(reader.LastLosses, Is.Empty);
+    }
+
+    [Test]
+    public void StateOfTheFirstBinaryVersionWithMembersByNameIsStillRead()
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        buffer.Write<byte>([0xC1, (byte)'D', (byte)'S', 1]);
+        var writer = new MessagePack.MessagePackWriter(buffer);
+        writer.WriteMapHeader(2);
+        writer.Write("Tick");
+        writer.Write(5);
+        writer.Write("Players");
+        writer.WriteMapHeader(1);
+        writer.Write("alice");
+        writer.WriteMapHeader(2);
+        writer.Write("Name");
+        writer.Write("Alice");
+        writer.Write("Resources");
+        writer.Write(21);
+        writer.Flush();
+
+        World world = new StateSerializer().Read<World>(buffer.WrittenMemory)!;
+        Assert.That((world.Tick, world.Players["alice"].Name, world.Players["alice"].Resources), Is.EqualTo((5L, "Alice", 21)));
+        Assert.That(JsonDocument.Parse(StateSerializer.ToJson(buffer.WrittenMemory)).RootElement.GetProperty("Tick").GetInt64(), Is.EqualTo(5));
+    }
+
+    [Test]
     public void ASaveIsPrintedAsJsonWithoutTheGameCode()
     {
         var buffer = new ArrayBufferWriter<byte>();
-        new StateSerializer().Write(buffer, new World { Tick = 3, Sessions = { [new SessionId(7)] = "alice" }, Players = { ["alice"] = new Player { Name = "Alice", Resources = 21 } } });
+        new StateSerializer().Write(buffer, new World
+        {
+            Tick = 3, Sessions = { [new SessionId(7)] = "alice" }, Players = { ["alice"] = new Player { Name = "Alice", Resources = 21 } },
+            Path = [new Point { X = 1, Y = 2 }], Numbers = [4, 5],
+        });
         Assert.That(StateSerializer.IsBinary(buffer.WrittenSpan), Is.True);
         using JsonDocument dump = JsonDocument.Parse(StateSerializer.ToJson(buffer.WrittenMemory));
         Assert.That(dump.RootElement.GetProperty("Tick").GetInt64(), Is.EqualTo(3));
         Assert.That(dump.RootElement.GetProperty("Players").GetProperty("alice").GetProperty("Resources").GetInt32(), Is.EqualTo(21));
         Assert.That(dump.RootElement.GetProperty("Sessions").GetProperty("7").GetString(), Is.EqualTo("alice"));
+        Assert.That(dump.RootElement.GetProperty("Path")[0].GetProperty("Y").GetInt32(), Is.EqualTo(2));
+        Assert.That(dump.RootElement.GetProperty("Numbers").EnumerateArray().Select(n => n.GetInt32()), Is.EqualTo(new[] { 4, 5 }));
+        Assert.That(dump.RootElement.GetProperty("Child").ValueKind, Is.EqualTo(JsonValueKind.Null));
+    }
+
+    private static int Occurrences(ReadOnlySpan<byte> data, ReadOnlySpan<byte> text)
+    {
+        int count = 0;
+        for (int at = data.IndexOf(text); at >= 0; at = data.IndexOf(text))
+        {
+            count++;
+            data = data[(at + text.Length)..];
+        }
+
+        return count;
     }
 
     private static TOut? RoundTrip<TIn, TOut>(TIn value, StateSerializer reader)

@@ -67,6 +67,34 @@ public sealed class AdminEndpointTests
     }
 
     [Test]
+    public async Task AReloadThatWouldDropStateIsRefusedUntilForcedWithTheForceParameter()
+    {
+        using var folder = new GameFolder(GameFolder.Source(
+            "v1", stateMembers: "public int Resources { get; set; }", commands: "case \"earn\": _state.Resources += 21; _context.Send(session, \"earned\"); break;"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, s =>
+        {
+            s.Reload.AdminToken = Token;
+            s.Reload.Watch = false; // only the requests reload
+        });
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.SendAsync("earn");
+        await client.Lines.WaitForAsync("earned");
+        using HttpClient http = Client();
+        string url = $"http://{server.Http}/admin/reload";
+
+        folder.Write(GameFolder.Source("v2", stateMembers: "public int Treasury { get; set; }"));
+        await ExpectAsync(http, new HttpRequestMessage(HttpMethod.Post, url + "?force=maybe"), HttpStatusCode.BadRequest, "force must be true or false, not \"maybe\".");
+        HttpResponseMessage refused = await http.PostAsync(url + "?force=false", null);
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.UnprocessableEntity));
+        JsonElement report = await refused.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.That(report.GetProperty("errors")[0].GetString(), Is.EqualTo("State.Resources: 1 value(s), and the new code has no such member"));
+
+        HttpResponseMessage forced = await http.PostAsync(url + "?force=true", null);
+        Assert.That(forced.StatusCode, Is.EqualTo(HttpStatusCode.OK), await forced.Content.ReadAsStringAsync());
+        Assert.That((await forced.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("generation").GetInt32(), Is.EqualTo(2));
+    }
+
+    [Test]
     public async Task WithoutATokenInTheSettingsTheEndpointIsOff()
     {
         using var folder = new GameFolder(GameFolder.Source("v1"));

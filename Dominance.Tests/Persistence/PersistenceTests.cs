@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Data.Common;
 using System.Text.RegularExpressions;
 using Dominance.Persistence;
@@ -138,6 +139,42 @@ public sealed partial class PersistenceTests(StoreKind kind)
         var refused = await Assert.ThrowsAsync<Dominance.Reload.GameLoadException>(async () => await StartAsync());
         Assert.That(refused!.Message, Does.StartWith("The game failed to start from world save #1 of ").And.Contain("The save is kept."));
         Assert.That(await _database.ScalarAsync<int>("SELECT COUNT(*) FROM world_saves"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task ASaveTheGameCannotFullyReadStopsTheStartNamingTheMembersUntilTheSettingAllowsTheLoss()
+    {
+        // Binary state (version 1: members by name) whose root holds a member the built-in game does not have.
+        var buffer = new ArrayBufferWriter<byte>();
+        buffer.Write<byte>([0xC1, (byte)'D', (byte)'S', 1]);
+        var writer = new MessagePack.MessagePackWriter(buffer);
+        writer.WriteMapHeader(1);
+        writer.Write("Vanished");
+        writer.Write(42);
+        writer.Flush();
+        await using (IGameStore store = _database.OpenStore())
+        {
+            await store.MigrateAsync();
+            byte[] state = buffer.WrittenSpan.ToArray();
+            await store.WriteSaveAsync(state, System.Security.Cryptography.SHA256.HashData(state), DateTimeOffset.UtcNow, keep: 3);
+        }
+
+        await using (ServerProcess refused = ServerProcess.Start([.. _database.Arguments, "--Persistence:SaveInterval=0"]))
+        {
+            Assert.That(await refused.ExitCodeAsync(), Is.Not.Zero);
+            Assert.That(refused.Output, Does.Contain("The game code cannot keep all of world save #1 of ")
+                .And.Contain(".Vanished: 1 value(s), and the new code has no such member")
+                .And.Contain("--Persistence:DropUnreadableState=true"));
+        }
+
+        Assert.That(await _database.ScalarAsync<int>("SELECT COUNT(*) FROM world_saves"), Is.EqualTo(1), "the save is kept");
+        await using TestServer forced = await GameServer.StartAsync(s =>
+        {
+            _database.Configure(s);
+            s.Persistence.SaveInterval = TimeSpan.Zero;
+            s.Persistence.DropUnreadableState = true;
+        });
+        Assert.That(forced.Log.Text, Does.Contain("The game code does not keep all of save #1").And.Contain(".Vanished: 1 value(s)"));
     }
 
     private Task<TestServer> StartAsync() => GameServer.StartAsync(s =>

@@ -9,8 +9,10 @@ namespace Dominance.Api;
 
 /// <summary>
 /// Writes and reads game state in a compact binary format. The same format carries state from one generation of the
-/// game code to the next on a reload, and into world saves. It is MessagePack: each object a map from member name to
-/// value (public read-write properties and public fields), so it tolerates code changes. A member the new code adds
+/// game code to the next on a reload, and into world saves. It is MessagePack: a header with the schema of each state
+/// type (its members' names and types: public read-write properties and public fields), then each object as an array
+/// of its values in schema order, written and read by code generated per type; readers map the stored schema onto
+/// their own types by name, so the format tolerates code changes. A member the new code adds
 /// keeps its default; one it renamed is found under its old name through <see cref="StateAliasAttribute"/>; and data
 /// the new code would drop (a member it no longer has, holding values other than the default, or values it cannot
 /// read as the member's new type) is refused on a reload: <see cref="Read{T}"/> throws <see cref="StateLossException"/>,
@@ -21,16 +23,22 @@ namespace Dominance.Api;
 /// made, their member accessors compiled), and nothing of it is cached process-wide, so that the generation's code
 /// unloads with it. Use <see cref="Options"/> rather than <see cref="JsonSerializerOptions.Default"/> for any other
 /// JSON in game code, for the same reason (System.Text.Json's caches, dotnet/runtime#65323).</para>
-/// <para>Why this format: MessagePack-CSharp is fast, well kept, and its wire format names each member, so that a
-/// reload can tell which data it would lose and a save can be read without the game's code (<c>dominance dump</c>).
-/// MemoryPack and protobuf-net identify members by position or number, which is what makes them fast, but a removed
-/// or reordered member is then silently read as another one; and MemoryPack's static formatter cache keeps
-/// collectible types loaded (Cysharp/MemoryPack#453).</para>
+/// <para>Why this format: MessagePack-CSharp's reader, writer and framework formatters are fast and well kept, and the
+/// schemas in the header name each member once per save, so that a reload can tell which data it would lose and a save
+/// can be read without the game's code (<c>dominance dump</c>), while each object costs only its values. MemoryPack
+/// and protobuf-net identify members by position or number alone, so a removed or reordered member is silently read
+/// as another one; and MemoryPack's static formatter cache keeps collectible types loaded (Cysharp/MemoryPack#453).</para>
 /// </remarks>
 public sealed class StateSerializer
 {
-    /// <summary>The first bytes of binary state: 0xC1 is never used by MessagePack and never starts JSON.</summary>
-    private static ReadOnlySpan<byte> Magic => [0xC1, (byte)'D', (byte)'S', 1];
+    /// <summary>
+    /// The first bytes of binary state: 0xC1 is never used by MessagePack and never starts JSON; then the version. Version
+    /// 1 wrote every object as a map from member name to value; version 2 starts with a header of schemas (see
+    /// <see cref="StateSchema"/>) and writes each object as an array of values in its schema's order.
+    /// </summary>
+    private static ReadOnlySpan<byte> Magic => [0xC1, (byte)'D', (byte)'S', Version];
+
+    private const byte Version = 2;
 
     private readonly StateResolver _resolver = new();
     private readonly MessagePackSerializerOptions _binary;
@@ -66,6 +74,8 @@ public sealed class StateSerializer
         Magic.CopyTo(output.GetSpan(Magic.Length));
         output.Advance(Magic.Length);
         var writer = new MessagePackWriter(output);
+        _resolver.PrepareReachable(typeof(T));
+        _resolver.WriteHeader(ref writer);
         _resolver.GetFormatterWithVerify<T>().Serialize(ref writer, state, _binary);
         writer.Flush();
     }
@@ -89,17 +99,7 @@ public sealed class StateSerializer
         }
 
         var losses = new LossCounter();
-        _resolver.Losses = losses;
-        T value;
-        try
-        {
-            var reader = new MessagePackReader(state[Magic.Length..]);
-            value = _resolver.GetFormatterWithVerify<T>().Deserialize(ref reader, _binary);
-        }
-        finally
-        {
-            _resolver.Losses = null;
-        }
+        T value = ReadBinary<T>(state, losses);
 
         if (losses.Any)
         {
@@ -111,6 +111,23 @@ public sealed class StateSerializer
         }
 
         return value;
+    }
+
+    /// <summary>Reads binary state of either version, counting what it cannot keep in <paramref name="losses"/>.</summary>
+    private T ReadBinary<T>(ReadOnlyMemory<byte> state, LossCounter? losses)
+    {
+        _resolver.Losses = losses;
+        try
+        {
+            var reader = new MessagePackReader(state[Magic.Length..]);
+            _resolver.StoredSchemas = state.Span[Magic.Length - 1] >= 2 ? StateResolver.ReadHeader(ref reader) : null;
+            return _resolver.GetFormatterWithVerify<T>().Deserialize(ref reader, _binary);
+        }
+        finally
+        {
+            _resolver.Losses = null;
+            _resolver.StoredSchemas = null;
+        }
     }
 
     /// <summary>
@@ -134,13 +151,13 @@ public sealed class StateSerializer
     }
 
     /// <summary>Whether <paramref name="state"/> is in the binary format (otherwise it is JSON from an earlier version).</summary>
-    internal static bool IsBinary(ReadOnlySpan<byte> state) => state.StartsWith(Magic);
+    internal static bool IsBinary(ReadOnlySpan<byte> state) => state.Length >= Magic.Length && state.StartsWith(Magic[..^1]) && state[Magic.Length - 1] is >= 1 and <= Version;
 
     /// <summary>State as indented JSON, for people (<c>dominance dump</c>); JSON state is indented as it is.</summary>
     internal static string ToJson(ReadOnlyMemory<byte> state)
     {
         string json = state.IsEmpty ? "null"
-            : IsBinary(state.Span) ? MessagePackSerializer.ConvertToJson(state[Magic.Length..], MessagePackSerializerOptions.Standard)
+            : IsBinary(state.Span) ? StateJson.Convert(state[Magic.Length..], withHeader: state.Span[Magic.Length - 1] >= 2)
             : System.Text.Encoding.UTF8.GetString(state.Span);
         using JsonDocument document = JsonDocument.Parse(json);
         return JsonSerializer.Serialize(document.RootElement, s_indented);
@@ -160,8 +177,7 @@ public sealed class StateSerializer
         {
             var buffer = new ArrayBufferWriter<byte>();
             serializer.Write(buffer, (T)value!);
-            var reader = new MessagePackReader(buffer.WrittenMemory[Magic.Length..]);
-            serializer._resolver.GetFormatterWithVerify<T>().Deserialize(ref reader, serializer._binary);
+            serializer.ReadBinary<T>(buffer.WrittenMemory, losses: null);
         }
     }
 

@@ -11,7 +11,9 @@ namespace Dominance.Hosting;
 
 /// <summary>
 /// <c>POST /admin/reload</c>: reloads the game and answers with the report, for scripts and editors on the server's
-/// machine. A request must pass every check, in this order:
+/// machine; <c>POST /admin/reload?force=true</c> lets the new code drop game state it does not keep, as the admin
+/// command <c>reload force</c> does (without it, such a reload is refused with the members and values it would drop).
+/// A request must pass every check, in this order:
 /// <list type="number">
 /// <item>It comes from this machine (a loopback address).</item>
 /// <item>It does not come from a web page. Browsers add <c>Origin</c> to a POST, and <c>Sec-Fetch-Site</c> to what a
@@ -42,7 +44,14 @@ internal static class AdminEndpoint
             return Error(StatusCodes.Status409Conflict, "This server runs a built-in module that cannot be reloaded.");
         }
 
-        ReloadReport report = await reloads.ReloadAsync("POST /admin/reload").ConfigureAwait(false);
+        string? forceText = http.Request.Query["force"];
+        bool force = false;
+        if (forceText is not null && !bool.TryParse(forceText, out force))
+        {
+            return Error(StatusCodes.Status400BadRequest, $"force must be true or false, not \"{forceText}\".");
+        }
+
+        ReloadReport report = await reloads.ReloadAsync(force ? "POST /admin/reload?force=true" : "POST /admin/reload", force).ConfigureAwait(false);
         return Results.Json(report, statusCode: report.Succeeded ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity);
     }
 

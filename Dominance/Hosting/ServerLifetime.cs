@@ -47,7 +47,7 @@ internal sealed class ServerLifetime(
     public Task StartingAsync(CancellationToken cancellationToken)
     {
         // Runs before any service starts, Kestrel included: compiling overlaps with binding the ports and opening the store.
-        _firstBuild = services.GetService<ReloadCoordinator>()?.LoadFirstAsync();
+        _firstBuild = services.GetService<ReloadCoordinator>()?.LoadFirstAsync(settings.Persistence.DropUnreadableState);
         return Task.CompletedTask;
     }
 
@@ -80,7 +80,7 @@ internal sealed class ServerLifetime(
         }
         else
         {
-            core.Start(game.Module!, state);
+            core.Start(game.Module!, state, new StateSerializer(settings.Persistence.DropUnreadableState));
         }
 
         try
@@ -91,9 +91,12 @@ internal sealed class ServerLifetime(
         {
             // The save is intact (its checksum matched), so the game code cannot read it. Starting a new world instead
             // would bury it: stop, and say which save and why.
-            throw new GameLoadException(
-                $"The game failed to start from world save #{restored.Save.Id} of {restored.Save.CreatedAt:u}: {e.Message} " +
-                "The save is kept. Fix the game code, or point Persistence:SqliteFile or Persistence:PostgreSQL at another database to start a new world.");
+            throw new GameLoadException(e is StateLossException
+                ? $"The game code cannot keep all of world save #{restored.Save.Id} of {restored.Save.CreatedAt:u}:\n  {string.Join("\n  ", ((StateLossException)e).Losses)}\n" +
+                  $"The save is kept, and the server does not start: periodic saves would soon replace it. Fix the game code (e.g. [StateAlias] for a " +
+                  $"renamed member), see the save with 'dominance dump {restored.Save.Id}', or start with --Persistence:DropUnreadableState=true to drop this data."
+                : $"The game failed to start from world save #{restored.Save.Id} of {restored.Save.CreatedAt:u}: {e.Message} " +
+                  "The save is kept. Fix the game code, or point Persistence:SqliteFile or Persistence:PostgreSQL at another database to start a new world.");
         }
 
         if (restored is null)

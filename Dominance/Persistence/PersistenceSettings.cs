@@ -31,6 +31,14 @@ public sealed class PersistenceSettings
     /// <summary>The wait before retrying a failed save; it doubles with each failure, up to a minute. Default 1 second.</summary>
     public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Whether the server may start from a world save that its game code cannot fully read, dropping what it does not
+    /// keep (a member removed or renamed without <c>[StateAlias]</c>, a value of a changed type). Default false: the
+    /// server refuses to start and names the members, because the periodic saves would soon replace the last save that
+    /// holds the data. Set it (e.g. <c>--Persistence:DropUnreadableState=true</c>) once the loss is what you want.
+    /// </summary>
+    public bool DropUnreadableState { get; set; }
+
     /// <summary>How long a graceful shutdown keeps trying to write the final save. Default 30 seconds.</summary>
     public TimeSpan ShutdownSaveTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

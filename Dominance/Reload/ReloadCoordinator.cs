@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Dominance.Api;
 using Dominance.Core;
+using Dominance.Persistence;
 using Microsoft.Extensions.Logging;
 
 namespace Dominance.Reload;
@@ -73,14 +74,15 @@ internal sealed class ReloadCoordinator : IDisposable
     /// <summary>
     /// Compiles and loads the first generation, then starts watching the game folder. Throws
     /// <see cref="GameLoadException"/> listing every error if the game does not compile: with no old code to fall back
-    /// on, the server cannot start.
+    /// on, the server cannot start. <paramref name="allowLoss"/>: the first generation may drop state of the save it
+    /// starts from that it cannot read (<see cref="PersistenceSettings.DropUnreadableState"/>).
     /// </summary>
-    public async Task<(IGameModule Module, StateSerializer Serializer)> LoadFirstAsync()
+    public async Task<(IGameModule Module, StateSerializer Serializer)> LoadFirstAsync(bool allowLoss = false)
     {
         await _oneAtATime.WaitAsync().ConfigureAwait(false);
         try
         {
-            Build build = await Task.Run(() => Compile(1)).ConfigureAwait(false);
+            Build build = await Task.Run(() => Compile(1, allowLoss)).ConfigureAwait(false);
             if (build.ModuleType is null)
             {
                 build.Context?.Unload();
@@ -290,7 +292,7 @@ internal sealed class ReloadCoordinator : IDisposable
         try
         {
             Type moduleType = context.LoadModuleType(compiled.Assembly!, compiled.Symbols);
-            StateSerializer serializer = PrepareSerializer(moduleType.Assembly, allowLoss: force || generation == 1);
+            StateSerializer serializer = PrepareSerializer(moduleType.Assembly, allowLoss: force);
             PrepareCode(moduleType.Assembly);
             return new Build(context, moduleType, serializer, [], Stopwatch.GetElapsedTime(started)) { Warnings = compiled.Warnings, Origin = compiled.Origin, Image = compiled.Assembly };
         }

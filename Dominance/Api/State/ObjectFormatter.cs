@@ -5,19 +5,47 @@ using MessagePack.Formatters;
 
 namespace Dominance.Api.State;
 
+/// <summary>What the resolver needs of an object formatter, whatever its type: to compile it and list its schema.</summary>
+internal interface IObjectFormatter
+{
+    /// <summary>The schema its objects are written in.</summary>
+    StateSchema Schema { get; }
+
+    /// <summary>The declared types of its members, whose formatters it needs.</summary>
+    IEnumerable<Type> MemberTypes { get; }
+
+    /// <summary>Whether <see cref="Compile"/> has run.</summary>
+    bool Compiled { get; }
+
+    /// <summary>Generates its code and takes <paramref name="schema"/> as its index in every save's header.</summary>
+    void Compile(int schema);
+}
+
 /// <summary>
-/// A class or struct of game state, written as a map from member name to value: its public read-write properties and
-/// its public non-readonly fields. Reading matches members by name (or a <see cref="StateAliasAttribute"/>), so a
-/// member added since keeps its default, and one that is gone is skipped and counted by the read's
-/// <see cref="LossCounter"/> when it held a value; so is a value that cannot be read as its member's new type.
+/// A class or struct of game state: its public read-write properties and its public non-readonly fields. Once compiled
+/// (before its generation goes live), an object is written as an array of its values in the order of its
+/// <see cref="StateSchema"/>, which the save's header holds once: <c>[schema reference, value, value, …]</c>, through
+/// code generated for the type (<see cref="StateCode"/>). Until then, and in saves of earlier versions, an object is a
+/// map from member name to value. Reading matches members by name (or a <see cref="StateAliasAttribute"/>) against the
+/// stored schema, so a member added since keeps its default, and one that is gone is skipped and counted by the read's
+/// <see cref="LossCounter"/> when it held a value; so is a value that cannot be read as its member's new type. When the
+/// stored schema is this type's own (same names and types, same order), the generated reader reads it directly.
 /// </summary>
-/// <remarks>The member accessors are compiled when the formatter is made, before the generation goes live.</remarks>
-internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>
+internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectFormatter
 {
     private readonly StateResolver _resolver;
     private readonly StateMember<T>[] _members;
     private readonly Dictionary<string, StateMember<T>> _byName;
     private readonly Func<T> _create;
+    private int _schema = -1;
+    private byte[] _prefix = [];
+    private object?[] _formatters = [];
+    private WriteValues<T>? _write;
+    private ReadValues<T>? _read;
+
+    // How each stored schema of the read in progress maps onto this type's members.
+    private StateSchema[]? _plannedFor;
+    private ReadPlan?[] _plans = [];
 
     public ObjectFormatter(StateResolver resolver)
     {
@@ -53,6 +81,23 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>
         }
 
         _create = type.IsValueType ? static () => default! : Expression.Lambda<Func<T>>(Expression.New(type)).Compile();
+        Schema = new StateSchema(type.ToString(), [.. _members.Select(m => m.Name)], [.. _members.Select(m => m.ValueType.ToString())]);
+    }
+
+    public StateSchema Schema { get; }
+
+    public IEnumerable<Type> MemberTypes => _members.Select(m => m.ValueType);
+
+    public bool Compiled => _write is not null;
+
+    public void Compile(int schema)
+    {
+        _formatters = [.. _members.Select(m => StateCode.IsInline(m.ValueType) ? null : m.Formatter(_resolver))];
+        (MemberInfo, Type)[] members = [.. _members.Select(m => (m.Info, m.ValueType))];
+        _read = StateCode.Reader<T>(members);
+        _prefix = SchemaReference.ObjectPrefix(schema, _members.Length);
+        _schema = schema;
+        _write = StateCode.Writer<T>(members);
     }
 
     public void Serialize(ref MessagePackWriter writer, T value, MessagePackSerializerOptions options)
@@ -63,6 +108,14 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>
             return;
         }
 
+        if (_write is not null && _schema < _resolver.SchemasInHeader)
+        {
+            writer.WriteRaw(_prefix);
+            _write(_formatters, ref writer, value, options);
+            return;
+        }
+
+        // Not compiled, or compiled after this save's header was written: by name.
         writer.WriteMapHeader(_members.Length);
         foreach (StateMember<T> member in _members)
         {
@@ -78,54 +131,123 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>
             return default!;
         }
 
-        T value = _create();
-        int count = reader.ReadMapHeader();
         options.Security.DepthStep(ref reader);
         try
         {
-            for (int i = 0; i < count; i++)
-            {
-                StateMember<T>? member = Find(ref reader, i, out string? unknown);
-                if (member is null)
-                {
-                    if (_resolver.Losses is { } losses)
-                    {
-                        losses.SkipUnknown(typeof(T).Name, unknown!, ref reader);
-                    }
-                    else
-                    {
-                        reader.Skip();
-                    }
-
-                    continue;
-                }
-
-                MessagePackReader before = reader.CreatePeekReader();
-                try
-                {
-                    member.Read(ref reader, ref value, options);
-                }
-                catch (Exception e) when (e is MessagePackSerializationException or OverflowException or InvalidOperationException or FormatException)
-                {
-                    // The stored value is not of the member's type (a changed type): skip it and count it.
-                    reader = before;
-                    reader.Skip();
-                    if (_resolver.Losses is not { } losses)
-                    {
-                        throw;
-                    }
-
-                    losses.CountUnreadable(typeof(T).Name + "." + member.Name);
-                }
-            }
+            return reader.NextMessagePackType == MessagePackType.Map ? ReadByName(ref reader, options) : ReadPositional(ref reader, options);
         }
         finally
         {
             reader.Depth--;
         }
+    }
+
+    private T ReadPositional(ref MessagePackReader reader, MessagePackSerializerOptions options)
+    {
+        int count = reader.ReadArrayHeader();
+        if (count == 0 || !SchemaReference.IsNext(ref reader))
+        {
+            throw new MessagePackSerializationException($"Expected an object of {typeof(T).Name}, found an array of values.");
+        }
+
+        ReadPlan plan = PlanFor(SchemaReference.Read(ref reader));
+        int values = count - 1;
+        if (plan.Direct && values == _members.Length && _read is not null)
+        {
+            return _read(_formatters, ref reader, options);
+        }
+
+        T value = _create();
+        for (int i = 0; i < values; i++)
+        {
+            StateMember<T>? member = i < plan.Members.Length ? plan.Members[i] : null;
+            if (member is null)
+            {
+                SkipUnknown(i < plan.Names.Length ? plan.Names[i] : "#" + i, ref reader);
+                continue;
+            }
+
+            ReadMember(member, ref reader, ref value, options);
+        }
 
         return value;
     }
+
+    private T ReadByName(ref MessagePackReader reader, MessagePackSerializerOptions options)
+    {
+        T value = _create();
+        int count = reader.ReadMapHeader();
+        for (int i = 0; i < count; i++)
+        {
+            StateMember<T>? member = Find(ref reader, i, out string? unknown);
+            if (member is null)
+            {
+                SkipUnknown(unknown!, ref reader);
+                continue;
+            }
+
+            ReadMember(member, ref reader, ref value, options);
+        }
+
+        return value;
+    }
+
+    private void SkipUnknown(string name, ref MessagePackReader reader)
+    {
+        if (_resolver.Losses is { } losses)
+        {
+            losses.SkipUnknown(typeof(T).Name, name, ref reader);
+        }
+        else
+        {
+            reader.Skip();
+        }
+    }
+
+    private void ReadMember(StateMember<T> member, ref MessagePackReader reader, ref T value, MessagePackSerializerOptions options)
+    {
+        MessagePackReader before = reader.CreatePeekReader();
+        try
+        {
+            member.Read(ref reader, ref value, options);
+        }
+        catch (Exception e) when (e is MessagePackSerializationException or OverflowException or InvalidOperationException or FormatException)
+        {
+            // The stored value is not of the member's type (a changed type): skip it and count it.
+            reader = before;
+            reader.Skip();
+            if (_resolver.Losses is not { } losses)
+            {
+                throw;
+            }
+
+            losses.CountUnreadable(typeof(T).Name + "." + member.Name);
+        }
+    }
+
+    /// <summary>How the stored schema <paramref name="index"/> of the read in progress maps onto this type's members.</summary>
+    private ReadPlan PlanFor(int index)
+    {
+        StateSchema[] stored = _resolver.StoredSchemas ?? throw new MessagePackSerializationException("An object refers to a schema, but the state has no schemas.");
+        if ((uint)index >= (uint)stored.Length)
+        {
+            throw new MessagePackSerializationException($"An object refers to schema {index}; the state has {stored.Length}.");
+        }
+
+        if (!ReferenceEquals(_plannedFor, stored))
+        {
+            _plannedFor = stored;
+            _plans = new ReadPlan?[stored.Length];
+        }
+
+        return _plans[index] ??= Plan(stored[index]);
+    }
+
+    private ReadPlan Plan(StateSchema stored) =>
+        new(stored.SameLayout(Schema), [.. stored.Names.Select(name => _byName.GetValueOrDefault(name))], stored.Names);
+
+    /// <summary>The member to read each stored value into (null: unknown), and whether the layout is this type's own.</summary>
+    private sealed record ReadPlan(bool Direct, StateMember<T>?[] Members, string[] Names);
 
     /// <summary>The member whose key comes next: the one at the same position, as written by this code, or by name.</summary>
     private StateMember<T>? Find(ref MessagePackReader reader, int position, out string? unknown)

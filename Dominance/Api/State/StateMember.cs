@@ -16,8 +16,10 @@ internal delegate void MemberSetter<TObject, in TValue>(ref TObject target, TVal
 /// <summary>One member of a state object: its name as written, and how its value is written and read.</summary>
 internal abstract class StateMember<T>
 {
-    protected StateMember(MemberInfo member)
+    protected StateMember(MemberInfo member, Type valueType)
     {
+        Info = member;
+        ValueType = valueType;
         Name = member.Name;
         Utf8Name = Encoding.UTF8.GetBytes(Name);
         var buffer = new ArrayBufferWriter<byte>();
@@ -27,6 +29,12 @@ internal abstract class StateMember<T>
         EncodedName = buffer.WrittenSpan.ToArray();
         Aliases = [.. member.GetCustomAttributes<StateAliasAttribute>().Select(a => a.FormerName)];
     }
+
+    /// <summary>The property or field.</summary>
+    public MemberInfo Info { get; }
+
+    /// <summary>The member's declared type.</summary>
+    public Type ValueType { get; }
 
     /// <summary>The member's name.</summary>
     public string Name { get; }
@@ -43,6 +51,9 @@ internal abstract class StateMember<T>
     public abstract void Write(ref MessagePackWriter writer, ref T target, MessagePackSerializerOptions options);
 
     public abstract void Read(ref MessagePackReader reader, ref T target, MessagePackSerializerOptions options);
+
+    /// <summary>The formatter of the member's type, from <paramref name="resolver"/> (which throws if there is none).</summary>
+    public abstract object Formatter(IFormatterResolver resolver);
 
     /// <summary>The member for <paramref name="member"/> of type <paramref name="type"/>, with compiled accessors.</summary>
     /// <remarks>
@@ -77,9 +88,11 @@ internal abstract class StateMember<T>
     }
 
     /// <summary>Any type, through its formatter (found on first use: state types may refer to themselves).</summary>
-    private sealed class FormattedMember<TValue>(MemberInfo member, MemberGetter<T, TValue> get, MemberSetter<T, TValue> set) : StateMember<T>(member)
+    private sealed class FormattedMember<TValue>(MemberInfo member, MemberGetter<T, TValue> get, MemberSetter<T, TValue> set) : StateMember<T>(member, typeof(TValue))
     {
         private IMessagePackFormatter<TValue>? _formatter;
+
+        public override object Formatter(IFormatterResolver resolver) => resolver.GetFormatterWithVerify<TValue>();
 
         public override void Write(ref MessagePackWriter writer, ref T target, MessagePackSerializerOptions options) =>
             (_formatter ??= options.Resolver.GetFormatterWithVerify<TValue>()).Serialize(ref writer, get(ref target), options);
@@ -88,29 +101,37 @@ internal abstract class StateMember<T>
             set(ref target, (_formatter ??= options.Resolver.GetFormatterWithVerify<TValue>()).Deserialize(ref reader, options));
     }
 
-    private sealed class Int32Member(MemberInfo member, MemberGetter<T, int> get, MemberSetter<T, int> set) : StateMember<T>(member)
+    private sealed class Int32Member(MemberInfo member, MemberGetter<T, int> get, MemberSetter<T, int> set) : StateMember<T>(member, typeof(int))
     {
+        public override object Formatter(IFormatterResolver resolver) => resolver.GetFormatterWithVerify<int>();
+
         public override void Write(ref MessagePackWriter writer, ref T target, MessagePackSerializerOptions options) => writer.Write(get(ref target));
 
         public override void Read(ref MessagePackReader reader, ref T target, MessagePackSerializerOptions options) => set(ref target, reader.ReadInt32());
     }
 
-    private sealed class Int64Member(MemberInfo member, MemberGetter<T, long> get, MemberSetter<T, long> set) : StateMember<T>(member)
+    private sealed class Int64Member(MemberInfo member, MemberGetter<T, long> get, MemberSetter<T, long> set) : StateMember<T>(member, typeof(long))
     {
+        public override object Formatter(IFormatterResolver resolver) => resolver.GetFormatterWithVerify<long>();
+
         public override void Write(ref MessagePackWriter writer, ref T target, MessagePackSerializerOptions options) => writer.Write(get(ref target));
 
         public override void Read(ref MessagePackReader reader, ref T target, MessagePackSerializerOptions options) => set(ref target, reader.ReadInt64());
     }
 
-    private sealed class BooleanMember(MemberInfo member, MemberGetter<T, bool> get, MemberSetter<T, bool> set) : StateMember<T>(member)
+    private sealed class BooleanMember(MemberInfo member, MemberGetter<T, bool> get, MemberSetter<T, bool> set) : StateMember<T>(member, typeof(bool))
     {
+        public override object Formatter(IFormatterResolver resolver) => resolver.GetFormatterWithVerify<bool>();
+
         public override void Write(ref MessagePackWriter writer, ref T target, MessagePackSerializerOptions options) => writer.Write(get(ref target));
 
         public override void Read(ref MessagePackReader reader, ref T target, MessagePackSerializerOptions options) => set(ref target, reader.ReadBoolean());
     }
 
-    private sealed class StringMember(MemberInfo member, MemberGetter<T, string?> get, MemberSetter<T, string?> set) : StateMember<T>(member)
+    private sealed class StringMember(MemberInfo member, MemberGetter<T, string?> get, MemberSetter<T, string?> set) : StateMember<T>(member, typeof(string))
     {
+        public override object Formatter(IFormatterResolver resolver) => resolver.GetFormatterWithVerify<string?>();
+
         public override void Write(ref MessagePackWriter writer, ref T target, MessagePackSerializerOptions options) => writer.Write(get(ref target));
 
         public override void Read(ref MessagePackReader reader, ref T target, MessagePackSerializerOptions options) => set(ref target, reader.ReadString());
