@@ -184,6 +184,7 @@ public sealed partial class ClusterTests
         await back.Lines.WaitForAsync("The world is back, and so are you.", s_coreStart);
         string[] afterRestart = [.. back.Lines.Seen.SkipWhile(l => !l.Contains("The world is restarting", StringComparison.Ordinal))];
         Assert.That(afterRestart, Has.None.Contain("for everything else."), "a restored player sees no login banner");
+        Assert.That(TokenOf(await back.Data.WaitForAsync(SessionResume.TokenPackage + " ")), Is.Not.EqualTo(token), "and a token to resume on the new core");
         await back.SendAsync("chat restored");
         Assert.That(await bob.Lines.WaitForAsync("restored"), Does.Contain("Alice"));
     }
