@@ -44,6 +44,7 @@ internal static class NatsRelayLatency
             Console.WriteLine($"{messages:N0} messages, {recipients} recipient(s), after {messages / 10:N0} of warm-up; times in microseconds");
             Report("in process", await MeasureAsync(null, messages, recipients));
             Report("through NATS", await MeasureAsync($"nats://127.0.0.1:{port}", messages, recipients));
+            Report("2 NATS pings", await MeasurePingsAsync($"nats://127.0.0.1:{port}", messages));
         }
         finally
         {
@@ -156,6 +157,30 @@ internal static class NatsRelayLatency
         }
 
         await core.StopAsync();
+        Array.Sort(times);
+        return times;
+    }
+
+    /// <summary>
+    /// The floor under the relay: two NATS pings in turn (client → nats-server → client, twice), the same four loopback
+    /// TCP hops as a relayed message, with none of the relay's code or thread hops.
+    /// </summary>
+    private static async Task<double[]> MeasurePingsAsync(string natsUrl, int messages)
+    {
+        await using var nats = new NATS.Client.Core.NatsConnection(NATS.Client.Core.NatsOpts.Default with { Url = natsUrl });
+        await nats.ConnectAsync();
+        var times = new double[messages];
+        for (int i = -messages / 10; i < messages; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            await nats.PingAsync();
+            await nats.PingAsync();
+            if (i >= 0)
+            {
+                times[i] = Stopwatch.GetElapsedTime(start).TotalMicroseconds;
+            }
+        }
+
         Array.Sort(times);
         return times;
     }
