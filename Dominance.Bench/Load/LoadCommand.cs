@@ -20,7 +20,11 @@ internal static class LoadCommand
         var warmUp = new Option<double>("--warmup") { Description = "Seconds of sending before the measured run (not counted).", DefaultValueFactory = _ => s_defaults.WarmUp.TotalSeconds };
         var telnet = new Option<bool>("--telnet") { Description = "Use telnet clients instead of WebSocket clients." };
         var baseline = new Option<bool>("--baseline") { Description = "Also run the same load against a hand-written Kestrel WebSocket broadcast server, and show both." };
-        var connect = new Option<string?>("--connect") { Description = "Load an already running server at host:port (its WebSocket port, or its telnet port with --telnet) instead of starting one." };
+        var connect = new Option<string?>("--connect")
+        {
+            Description = "Load an already running server at host:port (its WebSocket port, or its telnet port with --telnet) instead of starting one; "
+                + "several, comma-separated (one server's portals), spread the clients over them in turn.",
+        };
         var pid = new Option<int?>("--pid") { Description = "With --connect: the server's process id, to report its CPU time." };
         var noPin = new Option<bool>("--no-pin") { Description = "Do not pin the server to CPU 0 and the load tool to CPU 1." };
         var sendCost = new Option<bool>("--send-cost")
@@ -41,7 +45,8 @@ internal static class LoadCommand
                     ? "--clients, --senders, --rate and --duration must be positive."
                 : parse.GetValue(baseline) && parse.GetValue(telnet) ? "The baseline is a WebSocket server: --baseline cannot be combined with --telnet."
                 : parse.GetValue(sendCost) && !OperatingSystem.IsLinux() ? "--send-cost measures a thread's CPU time with getrusage, which needs Linux."
-                : parse.GetValue(connect) is { } endpoint && !IPEndPoint.TryParse(endpoint, out IPEndPoint? _) ? $"--connect takes host:port, such as 127.0.0.1:4001; '{endpoint}' is not one."
+                : parse.GetValue(connect) is { } endpoints && Addresses(endpoints).FirstOrDefault(e => !IPEndPoint.TryParse(e, out IPEndPoint? _)) is { } endpoint
+                    ? $"--connect takes host:port, such as 127.0.0.1:4001, or several separated by commas; '{endpoint}' is not one."
                 : null;
             if (error is not null)
             {
@@ -110,9 +115,12 @@ internal static class LoadCommand
         var results = new List<LoadResult>();
         if (connect is not null)
         {
-            IPEndPoint endpoint = IPEndPoint.Parse(connect);
-            var target = new LoadTarget("server", options.Telnet ? endpoint : null, endpoint, pid);
-            results.Add(await LoadRun.RunAsync(target, options, Console.Out));
+            LoadTarget[] targets =
+            [
+                .. Addresses(connect).Select(IPEndPoint.Parse).Select((endpoint, i) => new LoadTarget(
+                    i == 0 ? "server" : $"server {i + 1}", options.Telnet ? endpoint : null, endpoint, i == 0 ? pid : null)),
+            ];
+            results.Add(await LoadRun.RunAsync(targets[0] with { Others = targets[1..] }, options, Console.Out));
         }
         else
         {
@@ -197,6 +205,8 @@ internal static class LoadCommand
             Console.WriteLine("Messages were lost.");
         }
     }
+
+    private static string[] Addresses(string connect) => connect.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     private static string Milliseconds(double value) => double.IsNaN(value) ? "n/a" : value.ToString("F2", CultureInfo.InvariantCulture) + " ms";
 }

@@ -32,4 +32,14 @@ internal sealed record LoadOptions
 }
 
 /// <summary>Where the server under load listens (telnet, if it speaks it; WebSocket at <c>/ws</c>), and its process (for CPU time), if known.</summary>
-internal sealed record LoadTarget(string Name, IPEndPoint? Telnet, IPEndPoint Http, int? ProcessId);
+internal sealed record LoadTarget(string Name, IPEndPoint? Telnet, IPEndPoint Http, int? ProcessId)
+{
+    /// <summary>
+    /// Further addresses of the same server (its other portals): the clients are spread over this target and these in
+    /// turn. Metrics and CPU time are read from this target only.
+    /// </summary>
+    public IReadOnlyList<LoadTarget> Others { get; init; } = [];
+
+    /// <summary>The address client number <paramref name="client"/> connects to.</summary>
+    public LoadTarget ForClient(int client) => client % (Others.Count + 1) is var i and > 0 ? Others[i - 1] : this;
+}

@@ -64,7 +64,7 @@ internal static class LoadRun
             for (int i = 0; i < clients.Length; i += 50)
             {
                 int wave = Math.Min(50, clients.Length - i);
-                LoadClient[] connected = await Task.WhenAll(Enumerable.Range(0, wave).Select(_ => LoadClient.ConnectAsync(target, options.Telnet, expectedStamps)));
+                LoadClient[] connected = await Task.WhenAll(Enumerable.Range(i, wave).Select(c => LoadClient.ConnectAsync(target.ForClient(c), options.Telnet, expectedStamps)));
                 connected.CopyTo(clients, i);
                 await Task.WhenAll(connected.Select(c => c.LogInAsync(TimeSpan.FromSeconds(60))));
             }

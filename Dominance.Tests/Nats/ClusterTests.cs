@@ -1,6 +1,8 @@
 using System.Text.RegularExpressions;
+using Dominance.Core;
 using Dominance.Nats;
 using Dominance.Tests.Support;
+using static Dominance.Portal.Telnet.TelnetCodes;
 
 namespace Dominance.Tests.Nats;
 
@@ -16,6 +18,12 @@ public sealed partial class ClusterTests
 
     /// <summary>A core's start compiles the game (seconds, more on a busy machine): waits that span one are longer.</summary>
     private static readonly TimeSpan s_coreStart = TimeSpan.FromSeconds(120);
+
+    /// <summary>
+    /// How long a process may take to stop when NATS is gone: several times its bound on NATS at shutdown (a busy machine
+    /// is slow to run a host's shutdown), and well under the ~10 s it took before that bound.
+    /// </summary>
+    private static readonly TimeSpan s_promptStop = TimeSpan.FromSeconds(8);
 
     [Test]
     public async Task ATelnetPlayerOnOnePortalAndAWebSocketPlayerOnAnotherChat()
@@ -140,6 +148,100 @@ public sealed partial class ClusterTests
         await CollectSaidAsync(alice, said, until: 1000, s_coreStart);
 
         Assert.That(said, Is.EqualTo(Enumerable.Range(1, 1000)), "every input answered once, in the order typed");
+    }
+
+    [Test]
+    public async Task ABrowserResumesItsSessionThroughAnotherPortalAndComesBackAfterACoreRestartWithoutTheBanner()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await using ServerProcess a = await cluster.StartPortalAsync();
+        await using ServerProcess b = await cluster.StartPortalAsync();
+        WebSocketTestClient alice = await WebSocketTestClient.ConnectAsync(a.Http, gmcp: true);
+        await alice.Lines.WaitForAsync("for everything else.", s_coreStart);
+        await alice.SendAsync($"create Alice {GameServer.Password}");
+        await alice.Lines.WaitForAsync("Welcome, Alice.");
+        string token = TokenOf(await alice.Data.WaitForAsync(SessionResume.TokenPackage + " "));
+        await using TelnetTestClient bob = await CreateOverTelnetAsync(b, "Bob");
+
+        await alice.DisposeAsync(); // the connection drops without a close handshake
+        await Poll.UntilAsync(() => cluster.Core.Output.Contains("(Alice) lost its connection", StringComparison.Ordinal), "the core parks Alice's session");
+        await bob.SendAsync("chat while you were away");
+        await bob.Lines.WaitForAsync("while you were away");
+
+        // Back through the other portal: the same session, with the line it missed, and no login.
+        await using WebSocketTestClient back = await WebSocketTestClient.ConnectAsync(b.Http, gmcp: true, resume: token);
+        Assert.That(await back.Lines.WaitForAsync("while you were away"), Does.Contain("Bob"));
+        await back.Data.WaitForAsync(SessionResume.TokenPackage + " ");
+        await back.SendAsync("chat I am back");
+        Assert.That(await bob.Lines.WaitForAsync("I am back"), Does.Contain("Alice"));
+        Assert.That(cluster.Core.Output, Does.Contain("(Alice) resumed on connection"));
+        Assert.That(back.Lines.Seen, Has.None.Contain("for everything else."), "no banner: not a new session");
+
+        // The resumed connection comes back after a core restart too, straight into the game.
+        await cluster.KillCoreAsync();
+        await back.Lines.WaitForAsync("The world is restarting");
+        await cluster.StartCoreAsync();
+        await back.Lines.WaitForAsync("The world is back, and so are you.", s_coreStart);
+        string[] afterRestart = [.. back.Lines.Seen.SkipWhile(l => !l.Contains("The world is restarting", StringComparison.Ordinal))];
+        Assert.That(afterRestart, Has.None.Contain("for everything else."), "a restored player sees no login banner");
+        Assert.That(TokenOf(await back.Data.WaitForAsync(SessionResume.TokenPackage + " ")), Is.Not.EqualTo(token), "and a token to resume on the new core");
+        await back.SendAsync("chat restored");
+        Assert.That(await bob.Lines.WaitForAsync("restored"), Does.Contain("Alice"));
+    }
+
+    [Test]
+    public async Task APromptCrossesTheWireAsAPromptMarkedWithEor()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await using ServerProcess a = await cluster.StartPortalAsync();
+        await using TelnetTestClient alice = await CreateOverTelnetAsync(a, "Alice");
+
+        await alice.SendRawAsync([Iac, Do, Eor]);
+        await alice.SendAsync("prompt on");
+        await alice.Lines.WaitForAsync("The prompt is on.");
+        await alice.SendAsync("look");
+        await alice.WaitForCommandAsync(Iac, EndOfRecord); // a text line would have lost its end-of-record mark
+        await alice.SendAsync("say hi");
+        string line = await alice.Lines.WaitForAsync("You say: hi");
+        Assert.That(line, Does.Match(@"^\[100 resources \| \d+ soldiers \| \w+\] > You say: hi$"), "the prompt has no line end: what came after it follows on its line");
+    }
+
+    [Test]
+    public async Task APortalStopsPromptlyWhenTheNatsServerIsAlreadyGone()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await using ServerProcess a = await cluster.StartPortalAsync();
+        await using TelnetTestClient alice = await CreateOverTelnetAsync(a, "Alice");
+
+        await cluster.Nats.DisposeAsync();
+        a.Signal(15);
+
+        // Bounded by Nats:ShutdownTimeout (1 s) for what it still has to send; before, NATS.Net's reconnecting held it ~10 s.
+        Assert.That(await a.ExitCodeAsync(s_promptStop), Is.Zero, a.Output);
+        Assert.That(await alice.Lines.WaitForAsync("This portal is shutting down"), Is.EqualTo(Dominance.Hosting.PortalLifetime.ShutdownMessage));
+    }
+
+    [Test]
+    public async Task ACoreStopsPromptlyWhenTheNatsServerIsAlreadyGone()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await using ServerProcess a = await cluster.StartPortalAsync();
+        await using TelnetTestClient alice = await CreateOverTelnetAsync(a, "Alice");
+        await alice.SendAsync("train 2");
+        await alice.Lines.WaitForAsync("You train 2");
+
+        await cluster.Nats.DisposeAsync();
+        cluster.Core.Signal(15);
+
+        // Before, telling the portals (a publish that waits for NATS to come back) held it for ever. Exit code 0: the
+        // final save was made.
+        Assert.That(await cluster.Core.ExitCodeAsync(s_promptStop), Is.Zero, cluster.Core.Output);
+    }
+
+    private static string TokenOf(string message)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(message[(SessionResume.TokenPackage.Length + 1)..]);
+        return json.RootElement.GetProperty("token").GetString()!;
     }
 
     private static async Task CollectSaidAsync(TelnetTestClient client, List<int> said, int until, TimeSpan deadline)

@@ -79,7 +79,8 @@ public interface IGameModule
     /// The game core restarted, and a session that played <paramref name="account"/> in the core before is connected to
     /// this one: its portal (in another process, over NATS) kept the connection, and the server verified the resume
     /// token it got when the game called <see cref="IGameContext.SetAccount"/>. Unlike <see cref="OnResume"/>, the game
-    /// knows nothing of this session yet: <see cref="OnConnect"/> has just run, and the character is not in the world.
+    /// knows nothing of this session yet: <see cref="OnConnect"/> has just run (with <see cref="SessionInfo.Restoring"/>
+    /// set, so it can leave out what it says to a newcomer), and the character is not in the world.
     /// Put the player back as a login would, without asking for the password. Handed over like an input: the session's
     /// next inputs wait for it. By default nothing happens, and the player logs in again.
     /// </summary>

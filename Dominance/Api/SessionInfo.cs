@@ -116,4 +116,10 @@ public sealed record SessionInfo
     /// WebSocket subprotocol). Out-of-band sends to sessions without it are skipped.
     /// </summary>
     public bool SupportsOutOfBand { get; init; }
+
+    /// <summary>
+    /// Whether this connection comes back from before a core restart (its portal kept it): <see cref="IGameModule.OnRestored"/>
+    /// follows <see cref="IGameModule.OnConnect"/>, so a game may skip what it says to a newcomer.
+    /// </summary>
+    public bool Restoring { get; init; }
 }

@@ -24,6 +24,12 @@ internal sealed class CoreSession(ISessionLink link, SessionInfo info, long conn
     /// <summary>The account logged in on this session, if any: only such sessions are parked and resumed.</summary>
     public string? Account { get; set; }
 
+    /// <summary>
+    /// The account the game named in <see cref="Dominance.Api.IGameContext.SetAccount"/>, if it did: a connection that
+    /// takes this session over (a resume) gets a restore token for it too, so that it comes back after a core restart.
+    /// </summary>
+    public string? RestoreAccount { get; set; }
+
     /// <summary>The session's output while it has no connection, or <see langword="null"/> while it has one.</summary>
     public ParkedLink? Parked => Link as ParkedLink;
 

@@ -24,7 +24,7 @@ internal sealed class GameContext(
     /// How long the token of <see cref="SetAccount"/> gives the account back after a core restart: a session logged in
     /// longer ago than this logs in again.
     /// </summary>
-    private static readonly TimeSpan RestoreTokenLifetime = TimeSpan.FromDays(1);
+    internal static readonly TimeSpan RestoreTokenLifetime = TimeSpan.FromDays(1);
 
     /// <summary>The module generation this context serves (1 for the first module loaded).</summary>
     public int Generation { get; } = generation;
@@ -55,7 +55,13 @@ internal sealed class GameContext(
     {
         if (sessions.ResumeTokens is { } tokens && sessions.TryGet(session, out CoreSession? s) && !s.Closing)
         {
-            s.Link.SetRestoreToken(tokens.Issue(account, session, clock.GetUtcNow() + RestoreTokenLifetime));
+            s.RestoreAccount = account;
+            if (s.Transport is { } transport)
+            {
+                // The token names the connection's id, which a portal presents after a core restart (it differs from
+                // the session's own after a resume).
+                s.Link.SetRestoreToken(tokens.Issue(account, transport, clock.GetUtcNow() + RestoreTokenLifetime));
+            }
         }
     }
 

@@ -172,6 +172,7 @@ internal sealed class InboundDispatcher(
         {
             if (item.Kind == InboundKind.Restored)
             {
+                resume.LoggedIn(session, item.Text!); // the core vouched for the account: the web client may resume it too
                 pending = modules.Module.OnRestored(session.Id, item.Text!);
             }
             else

@@ -144,6 +144,12 @@ internal sealed class SessionResume(
         }
 
         SendToken(session);
+        if (sessions.ResumeTokens is { } restore && session.RestoreAccount is { } account)
+        {
+            // The new connection, too, comes back after a core restart (see GameContext.SetAccount).
+            link.SetRestoreToken(restore.Issue(account, info.Id, clock.GetUtcNow() + GameContext.RestoreTokenLifetime));
+        }
+
         try
         {
             module().OnResume(session.Id);

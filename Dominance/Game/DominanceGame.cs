@@ -103,6 +103,11 @@ public sealed partial class DominanceGame : IGameModule
     public void OnConnect(SessionId session)
     {
         _state.Sessions[session] = new Visitor();
+        if (_game.GetInfo(session) is { Restoring: true })
+        {
+            return; // back from before a core restart: OnRestored puts the character back, with no banner first
+        }
+
         Send(session, $"""
 
             {Ansi.Bold(Ansi.Yellow("D O M I N A N C E"))}

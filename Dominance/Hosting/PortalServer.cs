@@ -150,7 +150,7 @@ internal sealed class PortalLifetime(PortalService portal, PortalRelay relay, Do
             log.LogWarning("{Aborted} session(s) did not take their output within {Grace}; closed them", aborted, settings.Portal.ShutdownGrace);
         }
 
-        await relay.FlushAsync(settings.Portal.ShutdownGrace).ConfigureAwait(false);
+        await relay.FlushAsync().ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using Dominance.Api;
@@ -31,7 +32,12 @@ internal sealed class CoreRelay : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private NatsConnection? _nats;
+    private InlineSubscription? _inbound;
     private volatile bool _stopping;
+
+    // Under _gate: when the last inbound batch that had to wait for the game thread was handed over. The connection
+    // reads nothing while one waits, so no portal counts as silent for the time before.
+    private long _readerResumed;
 
     public CoreRelay(NatsSettings settings, GameLoop core, ResumeTokens tokens, TimeProvider clock, ILogger<CoreRelay> log)
     {
@@ -66,10 +72,10 @@ internal sealed class CoreRelay : IAsyncDisposable
         string prefix = _settings.Subject;
         // Subscribe before answering anything: SubscribeCoreAsync returns once the server has the subscription.
         INatsSub<byte[]> attach = await _nats.SubscribeCoreAsync<byte[]>(Wire.Attach(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
-        INatsSub<byte[]> inbound = await _nats.SubscribeCoreAsync<byte[]>(Wire.AllInbound(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
+        // Inbound batches are decoded on the connection's socket reader (a thread hop less), and go to the game thread from there.
+        _inbound = await InlineSubscription.SubscribeAsync(_nats, Wire.AllInbound(prefix), OnInboundAsync, cancellationToken).ConfigureAwait(false);
         INatsSub<byte[]> heartbeats = await _nats.SubscribeCoreAsync<byte[]>(Wire.PortalHeartbeat(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
         _loops.Add(ReadAsync(attach, OnAttachAsync));
-        _loops.Add(ReadAsync(inbound, OnInboundAsync));
         _loops.Add(ReadAsync(heartbeats, OnHeartbeatAsync));
         _loops.Add(HeartbeatAsync());
         _log.LogInformation("Core {Instance} takes remote portals over NATS at {Url} (subjects {Prefix}.*)", Instance, _settings.Url, prefix);
@@ -79,21 +85,29 @@ internal sealed class CoreRelay : IAsyncDisposable
     /// At shutdown: lets go of every remote portal (their players stay connected to their portals, which wait for the
     /// next core), and hands the game their sessions' departures, so that the final save sees them leave.
     /// </summary>
+    /// <remarks>
+    /// What needs NATS (the portals' last output, the word to attach again) gets at most
+    /// <see cref="NatsSettings.ShutdownTimeout"/> in all: with the NATS server gone, the portals learn it by the silence.
+    /// </remarks>
     public async Task DetachAllAsync()
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
+        _stopping = true; // from now on attach requests go unanswered: the portals wait for the next core
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        deadline.CancelAfter(_settings.ShutdownTimeout);
+        // The gate's holder may be waiting for NATS (a heartbeat: bounded by its interval). Past that, the portals are
+        // let go without it: nothing else changes them any more.
+        bool gated = await _gate.WaitAsync(_settings.HeartbeatInterval + _settings.ShutdownTimeout).ConfigureAwait(false);
         try
         {
-            _stopping = true; // from now on attach requests go unanswered: the portals wait for the next core
             foreach (RemotePortal portal in Snapshot())
             {
-                await DropAsync(portal, "the core is shutting down").ConfigureAwait(false);
+                await DropAsync(portal, "the core is shutting down", deadline.Token).ConfigureAwait(false);
                 try
                 {
                     // Tells the portal at once, rather than after its heartbeat timeout.
-                    await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portal.Id, Instance).ConfigureAwait(false);
+                    await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portal.Id, Instance, deadline.Token).ConfigureAwait(false);
                 }
-                catch (NatsException e)
+                catch (Exception e) when (e is NatsException or OperationCanceledException)
                 {
                     _log.LogWarning("Could not tell portal {Portal} that the core is stopping: {Reason}", portal.Id, e.Message);
                 }
@@ -101,7 +115,10 @@ internal sealed class CoreRelay : IAsyncDisposable
         }
         finally
         {
-            _gate.Release();
+            if (gated)
+            {
+                _gate.Release();
+            }
         }
     }
 
@@ -110,12 +127,12 @@ internal sealed class CoreRelay : IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_nats is not null)
         {
-            await _nats.DisposeAsync().ConfigureAwait(false);
+            await _nats.DisposeWithinAsync(_settings.ShutdownTimeout).ConfigureAwait(false);
         }
 
         try
         {
-            await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            await Task.WhenAll(_loops).WaitAsync(_settings.ShutdownTimeout).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or TimeoutException or NatsException or ObjectDisposedException)
         {
@@ -207,13 +224,59 @@ internal sealed class CoreRelay : IAsyncDisposable
         await message.ReplyAsync(reply.Written.ToArray()).ConfigureAwait(false);
     }
 
-    private async Task OnInboundAsync(NatsMsg<byte[]> message)
+    private ValueTask OnInboundAsync(string subject, ReadOnlySequence<byte> message)
     {
-        string portalId = message.Subject[(message.Subject.LastIndexOf('.') + 1)..];
-        await _gate.WaitAsync().ConfigureAwait(false);
+        string portalId = subject[(subject.LastIndexOf('.') + 1)..];
+        List<ReceivedEvent> events;
+        string instance;
+        long first;
         try
         {
-            await HandleInboundAsync(portalId, message.Data ?? []).ConfigureAwait(false);
+            // Decoded at once: the payload is the socket reader's buffer, valid until the first await.
+            events = Decode(message.IsSingleSegment ? message.FirstSpan : message.ToArray(), out instance, out first);
+        }
+        catch (InvalidDataException e)
+        {
+            _log.LogWarning("Dropped a malformed message on {Subject}: {Reason}", subject, e.Message);
+            return ValueTask.CompletedTask;
+        }
+
+        return new ValueTask(DeliverInboundAsync(portalId, events, instance, first));
+    }
+
+    private async Task DeliverInboundAsync(string portalId, List<ReceivedEvent> events, string instance, long first)
+    {
+        try
+        {
+            await _gate.WaitAsync(_stop.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+
+        try
+        {
+            long started = _clock.GetTimestamp();
+            await HandleInboundAsync(portalId, events, instance, first).ConfigureAwait(false);
+            if (_clock.GetElapsedTime(started) > _settings.HeartbeatInterval)
+            {
+                // The game thread made this wait, and meanwhile the connection read nothing, heartbeats included:
+                // no portal counts as silent for that time.
+                _readerResumed = _clock.GetTimestamp();
+            }
+        }
+        catch (System.Threading.Channels.ChannelClosedException)
+        {
+            // the core has stopped
+        }
+        catch (NatsException e)
+        {
+            _log.LogWarning("Could not answer portal {Portal}: {Reason}", portalId, e.Message);
+        }
+        catch (Exception e)
+        {
+            _log.LogError(e, "Failed to handle an inbound batch from portal {Portal}", portalId);
         }
         finally
         {
@@ -221,15 +284,14 @@ internal sealed class CoreRelay : IAsyncDisposable
         }
     }
 
-    private async Task HandleInboundAsync(string portalId, byte[] data)
+    private async Task HandleInboundAsync(string portalId, List<ReceivedEvent> events, string instance, long first)
     {
         RemotePortal? portal = Find(portalId);
-        List<ReceivedEvent> events = Decode(data, out string instance, out long first);
         if (portal is null || instance != Instance)
         {
             // Events for another core (the one before a restart), or from a portal this core does not know.
             _log.LogDebug("Inbound batch from portal {Portal} for core {Instance}: not attached here; asking it to attach", portalId, instance);
-            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance).ConfigureAwait(false);
+            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance, _stop.Token).ConfigureAwait(false);
             return;
         }
 
@@ -240,7 +302,7 @@ internal sealed class CoreRelay : IAsyncDisposable
                 "Portal {Portal}: inbound events {Expected} to {Last} were lost on the way (NATS is at most once); dropping its sessions and asking it to attach again",
                 portalId, portal.Expected, first - 1);
             await DropAsync(portal, "events from it were lost").ConfigureAwait(false);
-            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance).ConfigureAwait(false);
+            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance, _stop.Token).ConfigureAwait(false);
             return;
         }
 
@@ -252,7 +314,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         portal.Expected = first + events.Count;
     }
 
-    private static List<ReceivedEvent> Decode(byte[] data, out string instance, out long first)
+    private static List<ReceivedEvent> Decode(ReadOnlySpan<byte> data, out string instance, out long first)
     {
         var r = new WireReader(data);
         if (r.Byte() != Wire.Version)
@@ -284,17 +346,19 @@ internal sealed class CoreRelay : IAsyncDisposable
                 return;
             }
 
-            await _core.Inbound.WriteAsync(InboundEvent.Connected(link, item.Info!)).ConfigureAwait(false);
-            if (token is not null)
+            string? account = token is null ? null : _tokens.AccountFor(token, item.Session, _clock.GetUtcNow());
+            if (token is not null && account is null)
             {
-                if (_tokens.AccountFor(token, item.Session, _clock.GetUtcNow()) is { } account)
-                {
-                    await _core.Inbound.WriteAsync(InboundEvent.Restored(item.Session, account)).ConfigureAwait(false);
-                }
-                else
-                {
-                    _log.LogWarning("Portal {Portal}: session {Session} presented a resume token that is not valid here (forged, expired, or another key)", portal.Id, item.Session);
-                }
+                _log.LogWarning("Portal {Portal}: session {Session} presented a resume token that is not valid here (forged, expired, or another key)", portal.Id, item.Session);
+            }
+
+            // item.Text: the web client's resume token (#18), for a session parked here. Restoring: the game's
+            // OnConnect knows that OnRestored follows, and greets no newcomer.
+            SessionInfo info = account is null ? item.Info! : item.Info! with { Restoring = true };
+            await _core.Inbound.WriteAsync(InboundEvent.Connected(link, info, item.Text)).ConfigureAwait(false);
+            if (account is not null)
+            {
+                await _core.Inbound.WriteAsync(InboundEvent.Restored(item.Session, account)).ConfigureAwait(false);
             }
 
             return;
@@ -354,7 +418,7 @@ internal sealed class CoreRelay : IAsyncDisposable
                     List<RemotePortal> portals = Snapshot();
                     foreach (RemotePortal portal in portals)
                     {
-                        if (_clock.GetElapsedTime(portal.LastHeard, now) > _settings.HeartbeatTimeout)
+                        if (_clock.GetElapsedTime(Math.Max(portal.LastHeard, _readerResumed), now) > _settings.HeartbeatTimeout)
                         {
                             await DropAsync(portal, $"no heartbeat for {_settings.HeartbeatTimeout.TotalSeconds:0.#} s").ConfigureAwait(false);
                         }
@@ -374,11 +438,18 @@ internal sealed class CoreRelay : IAsyncDisposable
                     try
                     {
                         // Under the gate: an attach reply cannot overtake a heartbeat that does not list that portal yet.
-                        await _nats!.PublishAsync(Wire.CoreHeartbeat(_settings.Subject), w.Written).ConfigureAwait(false);
+                        // Bounded by the interval: with the NATS server gone, the gate is not held for longer.
+                        using var beat = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+                        beat.CancelAfter(_settings.HeartbeatInterval);
+                        await _nats!.PublishWithinAsync(Wire.CoreHeartbeat(_settings.Subject), w.Written, beat.Token).ConfigureAwait(false);
                     }
                     catch (NatsException e)
                     {
                         _log.LogWarning("Could not send the heartbeat: {Reason}", e.Message);
+                    }
+                    catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+                    {
+                        _log.LogWarning("Could not send the heartbeat within {Interval}: is the NATS server reachable?", _settings.HeartbeatInterval);
                     }
                 }
                 finally
@@ -394,7 +465,7 @@ internal sealed class CoreRelay : IAsyncDisposable
     }
 
     /// <summary>Forgets a portal and logs its players off (their <c>Disconnected</c> events go into the pipe). Under the gate.</summary>
-    private async Task DropAsync(RemotePortal portal, string reason)
+    private async Task DropAsync(RemotePortal portal, string reason, CancellationToken cancellationToken = default)
     {
         lock (_portals)
         {
@@ -410,7 +481,7 @@ internal sealed class CoreRelay : IAsyncDisposable
 
         portal.Sessions.Clear();
         _log.LogWarning("Portal {Portal} dropped ({Reason}): {Count} session(s) logged off", portal.Id, reason, count);
-        await sent.WaitAsync(TimeSpan.FromSeconds(1)).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        await sent.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
     }
 
     private RemotePortal? Find(string id)

@@ -43,6 +43,12 @@ public sealed class NatsSettings
     /// <summary>Inputs a portal holds per session while no core is attached; past that the player is told, and the input refused.</summary>
     public int HoldCapacity { get; set; } = 100;
 
+    /// <summary>
+    /// At shutdown, how long the core or a portal waits for NATS to take what it still sends (the departures of a
+    /// portal's players, the core's word to its portals). A NATS server that is gone costs no more than this.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Whether <c>run --nats</c> keeps its own in-process portal (telnet and web listeners) besides the remote ones.</summary>
     public bool LocalPortal { get; set; } = true;
 
@@ -104,6 +110,7 @@ internal sealed class NatsSettingsValidator : IValidateOptions<NatsSettings>
             errors.Add(nameof(options.HeartbeatTimeout), $"must be at least twice Nats:HeartbeatInterval ({options.HeartbeatInterval}); it is {options.HeartbeatTimeout}.");
         }
 
+        errors.Positive(nameof(options.ShutdownTimeout), options.ShutdownTimeout);
         errors.AtLeast(nameof(options.HoldCapacity), options.HoldCapacity, 0);
         return errors.Result;
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Threading.Channels;
 using Dominance.Api;
@@ -45,6 +46,7 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
     private readonly List<Task> _loops = [];
     private readonly object _gate = new();
     private NatsConnection? _nats;
+    private InlineSubscription? _output;
     private PortalService _portal = null!;
 
     // Under _gate: the core attached now (its instance id), or null; a new attach the sender has not replayed yet.
@@ -96,9 +98,9 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
         _nats = new NatsConnection(_settings.ClientOptions($"dominance-portal-{Id}"));
         await _nats.ConnectAsync().ConfigureAwait(false);
         string prefix = _settings.Subject;
-        INatsSub<byte[]> output = await _nats.SubscribeCoreAsync<byte[]>(Wire.Outbound(prefix, Id), cancellationToken: cancellationToken).ConfigureAwait(false);
+        // Output is handled on the connection's socket reader (a thread hop less); heartbeats go through a reading loop.
+        _output = await InlineSubscription.SubscribeAsync(_nats, Wire.Outbound(prefix, Id), OnOutput, cancellationToken).ConfigureAwait(false);
         INatsSub<byte[]> heartbeats = await _nats.SubscribeCoreAsync<byte[]>(Wire.CoreHeartbeat(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
-        _loops.Add(ReadAsync(output, OnOutput));
         _loops.Add(ReadAsync(heartbeats, OnCoreHeartbeat));
         _loops.Add(SendLoopAsync());
         _loops.Add(WatchAsync());
@@ -114,7 +116,8 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
         await _stop.CancelAsync().ConfigureAwait(false);
         try
         {
-            await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+            // The loops' NATS calls keep to _stop (see NatsCalls): they end at once, even with the NATS server gone.
+            await Task.WhenAll(_loops).WaitAsync(_settings.ShutdownTimeout).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or TimeoutException or NatsException or ChannelClosedException)
         {
@@ -122,24 +125,29 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
 
         if (_nats is not null)
         {
-            await _nats.DisposeAsync().ConfigureAwait(false);
+            await _nats.DisposeWithinAsync(_settings.ShutdownTimeout).ConfigureAwait(false);
         }
     }
 
-    /// <summary>Sends the events that remain (the sessions' departures at shutdown), up to <paramref name="deadline"/>.</summary>
-    public async Task FlushAsync(TimeSpan deadline)
+    /// <summary>
+    /// Sends the events that remain (the sessions' departures at shutdown), waiting at most
+    /// <see cref="NatsSettings.ShutdownTimeout"/>: with no NATS server to take them, they are given up.
+    /// </summary>
+    public async Task FlushAsync()
     {
-        long until = _clock.GetTimestamp() + (long)(deadline.TotalSeconds * _clock.TimestampFrequency);
-        while (_events.Reader.Count > 0 && _clock.GetTimestamp() < until)
+        TimeSpan deadline = _settings.ShutdownTimeout;
+        long started = _clock.GetTimestamp();
+        while (_events.Reader.Count > 0 && _clock.GetElapsedTime(started) < deadline)
         {
             await Task.Delay(10, CancellationToken.None).ConfigureAwait(false);
         }
 
-        if (_nats is not null && Attached)
+        TimeSpan left = deadline - _clock.GetElapsedTime(started);
+        if (_nats is not null && Attached && left > TimeSpan.Zero)
         {
             try
             {
-                await _nats.PingAsync(_stop.Token).AsTask().WaitAsync(deadline).ConfigureAwait(false);
+                await _nats.PingAsync(_stop.Token).AsTask().WaitAsync(left).ConfigureAwait(false);
             }
             catch (Exception e) when (e is TimeoutException or NatsException or OperationCanceledException)
             {
@@ -293,7 +301,7 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
 
             try
             {
-                await _nats!.PublishAsync(subject, w.Written).ConfigureAwait(false);
+                await _nats!.PublishWithinAsync(subject, w.Written, _stop.Token).ConfigureAwait(false);
             }
             catch (NatsException e)
             {
@@ -499,9 +507,28 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
     // Output from the core.
     // ---------------------------------------------------------------------------------------------------------------
 
-    private void OnOutput(NatsMsg<byte[]> message)
+    private ValueTask OnOutput(string subject, ReadOnlySequence<byte> message)
     {
-        var r = new WireReader(message.Data ?? []);
+        try
+        {
+            // Most messages arrive in one segment of the socket reader's buffer, and are read in place.
+            OnOutput(message.IsSingleSegment ? message.FirstSpan : message.ToArray());
+        }
+        catch (InvalidDataException e)
+        {
+            _log.LogWarning("Dropped a malformed message on {Subject}: {Reason}", subject, e.Message);
+        }
+        catch (Exception e)
+        {
+            _log.LogError(e, "Failed to deliver an output batch from the core");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private void OnOutput(ReadOnlySpan<byte> message)
+    {
+        var r = new WireReader(message);
         if (r.Byte() != Wire.Version)
         {
             throw new InvalidDataException("An output batch of another wire version.");
@@ -632,7 +659,7 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
     {
         try
         {
-            await _nats!.PublishAsync(subject, data).ConfigureAwait(false);
+            await _nats!.PublishWithinAsync(subject, data, _stop.Token).ConfigureAwait(false);
         }
         catch (NatsException e)
         {

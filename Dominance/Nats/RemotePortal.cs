@@ -104,7 +104,7 @@ internal sealed class RemotePortal
     }
 
     /// <summary>Asks the portal to attach again (it sent what this core does not expect).</summary>
-    public static ValueTask AskToReattachAsync(INatsConnection nats, string prefix, string portal, string instance)
+    public static ValueTask AskToReattachAsync(INatsConnection nats, string prefix, string portal, string instance, CancellationToken cancellationToken)
     {
         var w = new WireWriter(32);
         w.Byte(Wire.Version);
@@ -114,7 +114,7 @@ internal sealed class RemotePortal
         w.Number(1);
         w.Byte((byte)OutputOp.Reattach);
         w.Number(0);
-        return nats.PublishAsync(Wire.Outbound(prefix, portal), w.Written.ToArray());
+        return nats.PublishWithinAsync(Wire.Outbound(prefix, portal), w.Written.ToArray(), cancellationToken);
     }
 
     private void Flush()

@@ -13,8 +13,8 @@ namespace Dominance.Nats;
 /// <list type="bullet">
 /// <item><c>S.attach</c>, request and reply: a portal asks to attach with its id and the shared secret; the core answers
 /// with its instance id (new at every start) or a refusal.</item>
-/// <item><c>S.in.P</c>, portal to core: a batch of a portal's session events (connect with the session's facts and its
-/// resume token, input, out-of-band data, changed facts, disconnect). The batch carries the portal-wide sequence number
+/// <item><c>S.in.P</c>, portal to core: a batch of a portal's session events (connect with the session's facts, its
+/// restore token and the web client's resume token, input, out-of-band data, changed facts, disconnect). The batch carries the portal-wide sequence number
 /// of its first event and the core instance it is for; each event carries its session's own sequence number.</item>
 /// <item><c>S.out.P</c>, core to portal: a batch of output, with the core's instance id and the acknowledgement (as in
 /// the heartbeat, so that an answered input is acknowledged with its answer): each distinct payload once, then (session, what, payload)
@@ -35,11 +35,14 @@ namespace Dominance.Nats;
 /// portal-wide sequence; a gap (a lost message) makes it drop that portal's sessions and ask it to attach again, which
 /// resumes them. Output is not acknowledged: output lost in a gap is lost (the player sees no answer to an input the
 /// core did get); a core that restarts resumes from its last world save anyway.</para>
+/// <para><b>Trust.</b> Portals are trusted: each holds the shared secret, from which the restore tokens' key derives
+/// (<see cref="ResumeTokens.FromSecret"/>), so a portal could make a token for any account. The secret keeps out what
+/// is not a portal of this game; the NATS server's own authentication keeps out everything else.</para>
 /// </remarks>
 internal static class Wire
 {
     /// <summary>The format version; a message with another is dropped.</summary>
-    public const byte Version = 1;
+    public const byte Version = 2;
 
     public static string Attach(string prefix) => prefix + ".attach";
 
@@ -64,6 +67,7 @@ internal static class Wire
             case InboundKind.Connected:
                 WriteInfo(w, e.Info!);
                 w.OptionalString(restoreToken);
+                w.OptionalString(e.Text); // the web client's resume token (/ws?resume=), if it presented one
                 break;
             case InboundKind.Input:
                 w.String(e.Text!);
@@ -90,7 +94,7 @@ internal static class Wire
             case InboundKind.Connected:
                 SessionInfo info = ReadInfo(ref r, session);
                 restoreToken = r.OptionalString();
-                return new InboundEvent(InboundKind.Connected, session, Info: info);
+                return new InboundEvent(InboundKind.Connected, session, Text: r.OptionalString(), Info: info);
             case InboundKind.Input:
                 return InboundEvent.Input(session, r.String());
             case InboundKind.Data:
@@ -114,19 +118,50 @@ internal static class Wire
         w.Number(Math.Max(0, info.Width));
         w.Number(Math.Max(0, info.Height));
         w.Byte(info.SupportsOutOfBand ? (byte)1 : (byte)0);
+        w.OptionalString(info.ClientName);
+        w.OptionalString(info.ClientVersion);
+        w.Number(info.Mtts is { } mtts ? (long)mtts + 1 : 0);
+        w.String(info.Charset);
+        w.Byte(info.MarksPrompts ? (byte)1 : (byte)0);
+        w.Number(info.GmcpModules.Count);
+        foreach (string module in info.GmcpModules)
+        {
+            w.String(module);
+        }
     }
 
-    private static SessionInfo ReadInfo(ref WireReader r, SessionId session) => new()
+    private static SessionInfo ReadInfo(ref WireReader r, SessionId session)
     {
-        Id = session,
-        Protocol = (ClientProtocol)r.Byte(),
-        RemoteAddress = IPAddress.TryParse(r.String(), out IPAddress? address) ? address : IPAddress.None,
-        ConnectedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.Number()),
-        TerminalType = r.OptionalString(),
-        Width = (int)Math.Min(r.Number(), int.MaxValue),
-        Height = (int)Math.Min(r.Number(), int.MaxValue),
-        SupportsOutOfBand = r.Byte() != 0,
-    };
+        var info = new SessionInfo
+        {
+            Id = session,
+            Protocol = (ClientProtocol)r.Byte(),
+            RemoteAddress = IPAddress.TryParse(r.String(), out IPAddress? address) ? address : IPAddress.None,
+            ConnectedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.Number()),
+            TerminalType = r.OptionalString(),
+            Width = (int)Math.Min(r.Number(), int.MaxValue),
+            Height = (int)Math.Min(r.Number(), int.MaxValue),
+            SupportsOutOfBand = r.Byte() != 0,
+            ClientName = r.OptionalString(),
+            ClientVersion = r.OptionalString(),
+            Mtts = r.Number() is var mtts and > 0 ? (MttsFlags)(mtts - 1) : null,
+            Charset = r.String(),
+            MarksPrompts = r.Byte() != 0,
+        };
+        long count = r.Number();
+        if (count == 0)
+        {
+            return info;
+        }
+
+        var modules = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        for (long i = 0; i < count; i++)
+        {
+            modules.Add(r.String());
+        }
+
+        return info with { GmcpModules = modules };
+    }
 }
 
 /// <summary>What one entry of an output batch (<c>S.out.P</c>) does to its session.</summary>
