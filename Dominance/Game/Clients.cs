@@ -156,9 +156,14 @@ public sealed partial class DominanceGame
     /// <summary>GMCP <c>Char.Name</c> and <c>Char.Status</c>: who the player is and what they have.</summary>
     private void SendCharacter(SessionId session, Player player, bool name)
     {
-        if (name)
+        if (name && Wants(session, "Char.Name"))
         {
             _game.SendData(session, "Char.Name", Json(new Dictionary<string, object?> { ["name"] = player.Name, ["fullname"] = player.Name }));
+        }
+
+        if (!Wants(session, "Char.Status"))
+        {
+            return;
         }
 
         _game.SendData(session, "Char.Status", Json(new Dictionary<string, object?>
@@ -176,6 +181,11 @@ public sealed partial class DominanceGame
     /// <summary>GMCP <c>Room.Info</c>, as Mudlet's mapper reads it: num, name, area, and exits by direction to num.</summary>
     private void SendRoom(SessionId session, Realm.Territory here)
     {
+        if (!Wants(session, "Room.Info"))
+        {
+            return;
+        }
+
         var exits = new Dictionary<string, object?>();
         foreach ((string direction, Realm.Territory to) in Realm.Exits(here))
         {
@@ -201,6 +211,12 @@ public sealed partial class DominanceGame
             ["talker"] = talker.Name,
             ["text"] = text,
         }));
+
+    /// <summary>
+    /// Whether <paramref name="session"/> takes out-of-band <paramref name="package"/>: asked before its JSON is built, so
+    /// that a login costs a plain client (most of a login storm) no serializing.
+    /// </summary>
+    private bool Wants(SessionId session, string package) => _game.GetInfo(session)?.Wants(package) == true;
 
     private static int RoomNumber(Realm.Territory territory)
     {

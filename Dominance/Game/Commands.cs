@@ -305,8 +305,7 @@ public sealed partial class DominanceGame
         Realm.Territory here = Realm.Find(player.Location)!;
         Holding holding = _state.Territories[here.Name];
         string owner = holding.Owner is null ? Ansi.Gray("no one") : holding.Owner == player.Name ? Ansi.Green("you") : Ansi.Red(holding.Owner);
-        string others = string.Join(", ", _playing.Keys
-            .Select(key => _state.Players[key]).Where(p => p != player && p.Location == here.Name).Select(NameOf));
+        string others = OthersHere(player, here);
         string exits = string.Join(", ", Realm.Exits(here).Select(e => $"{e.Direction} to {Ansi.Yellow(e.To.Name)}"));
         Send(caller.Session, $"""
             {Ansi.Bold(Ansi.Yellow(here.Name))}
@@ -315,6 +314,33 @@ public sealed partial class DominanceGame
             Exits: {exits}.
             """);
         SendRoom(caller.Session, here);
+    }
+
+    /// <summary>
+    /// The players in <paramref name="here"/> besides <paramref name="player"/>, for <see cref="Look"/>: read from the
+    /// territory's group, so that a look costs what the territory holds, not what the realm does (a login storm looks
+    /// once per arrival), and at most <see cref="NamesPerSummary"/> names, then how many others.
+    /// </summary>
+    private string OthersHere(Player player, Realm.Territory here)
+    {
+        var names = new List<string>();
+        int others = 0;
+        foreach (SessionId session in _game.GroupMembers(TerritoryGroup(here.Name)))
+        {
+            if (_state.Sessions.TryGetValue(session, out Visitor? visitor) && PlayerOf(visitor) is { } other && other != player)
+            {
+                if (names.Count < NamesPerSummary)
+                {
+                    names.Add(NameOf(other));
+                }
+                else
+                {
+                    others++;
+                }
+            }
+        }
+
+        return others > 0 ? $"{string.Join(", ", names)} and {others} others" : string.Join(", ", names);
     }
 
     private void Go(Caller caller, string args)

@@ -100,6 +100,19 @@ public sealed partial class DominanceGame : IGameModule
         _departures.Flush();
     }
 
+    /// <summary>What a new connection is shown first: the same for everyone, so it is built once.</summary>
+    private static readonly string s_banner = $"""
+
+        {Ansi.Bold(Ansi.Yellow("D O M I N A N C E"))}
+        Sixteen territories. Soldiers to raise. Neighbours to conquer.
+
+          {Ansi.Cyan("create <name> <password>")}    start a new character
+          {Ansi.Cyan("connect <name> <password>")}   return to your character
+          {Ansi.Cyan("connect guest")}               look around as a guest
+
+        Type {Ansi.Cyan("help")} for everything else.
+        """;
+
     public void OnConnect(SessionId session)
     {
         _state.Sessions[session] = new Visitor();
@@ -108,18 +121,8 @@ public sealed partial class DominanceGame : IGameModule
             return; // back from before a core restart: OnRestored puts the character back, with no banner first
         }
 
-        Send(session, $"""
-
-            {Ansi.Bold(Ansi.Yellow("D O M I N A N C E"))}
-            Sixteen territories. Soldiers to raise. Neighbours to conquer.
-
-              {Ansi.Cyan("create <name> <password>")}    start a new character
-              {Ansi.Cyan("connect <name> <password>")}   return to your character
-              {Ansi.Cyan("connect guest")}               look around as a guest
-
-            Type {Ansi.Cyan("help")} for everything else.
-            """);
-        _game.SendData(session, "Dominance.Map", MapJson()); // the browser client's realm overview before login
+        Send(session, s_banner);
+        SendMap(session); // the browser client's realm overview before login
     }
 
     /// <summary>
@@ -250,7 +253,7 @@ public sealed partial class DominanceGame : IGameModule
             SendPlayer(player);
         }
 
-        _game.SendData(session, "Dominance.Map", MapJson());
+        SendMap(session);
     }
 
     /// <summary>Takes the character a session plays out of the world: it is no longer online, and a guest is forgotten.</summary>
@@ -343,6 +346,6 @@ public sealed partial class DominanceGame : IGameModule
         Look(new Caller(session, visitor, player), "");
         SendCharacter(session, player, name: true);
         SendPlayer(player);
-        _game.SendData(session, "Dominance.Map", MapJson());
+        SendMap(session);
     }
 }

@@ -478,6 +478,15 @@ public sealed partial class DominanceGame
     }
 
     /// <summary>The realm as GMCP <c>Dominance.Map</c> data, for the browser client's map panel.</summary>
+    /// <summary>The realm's map (<c>Dominance.Map</c>) to one session, built only if the session takes it.</summary>
+    private void SendMap(SessionId session)
+    {
+        if (Wants(session, "Dominance.Map"))
+        {
+            _game.SendData(session, "Dominance.Map", MapJson());
+        }
+    }
+
     private string MapJson()
     {
         var buffer = new ArrayBufferWriter<byte>();

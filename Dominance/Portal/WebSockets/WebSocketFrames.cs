@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 
 namespace Dominance.Portal.WebSockets;
@@ -11,7 +12,8 @@ namespace Dominance.Portal.WebSockets;
 /// <remarks>
 /// Invariant: the buffer holds whole frames, plus at most one open frame at its end (<see cref="_open"/> ≥ 0), whose
 /// header is written when it is closed. Consecutive appends of the same opcode go into the open frame: text already
-/// queued is coalesced into one message.
+/// queued is coalesced into one message. The buffer is rented from the shared array pool when the first frame is
+/// appended and returned when the frames are cleared (sent): an idle connection holds none.
 /// </remarks>
 internal sealed class WebSocketFrames
 {
@@ -24,9 +26,8 @@ internal sealed class WebSocketFrames
     /// <summary>Room kept for the header of the open frame: enough for a payload under 126 bytes, the usual one.</summary>
     private const int ShortHeader = 2;
     private const int InitialSize = 1024;
-    private const int KeptSize = 128 * 1024;
 
-    private byte[] _buffer = new byte[InitialSize];
+    private byte[] _buffer = [];
     private int _length;
     private int _open = -1;
     private byte _openOpcode;
@@ -66,14 +67,15 @@ internal sealed class WebSocketFrames
         return _buffer.AsMemory(0, _length);
     }
 
-    /// <summary>Empties the buffer (letting go of a large one that a burst needed).</summary>
+    /// <summary>Empties the buffer, returning it to the pool.</summary>
     public void Clear()
     {
         _length = 0;
         _open = -1;
-        if (_buffer.Length > KeptSize)
+        if (_buffer.Length > 0)
         {
-            _buffer = new byte[InitialSize];
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
         }
     }
 
@@ -119,7 +121,14 @@ internal sealed class WebSocketFrames
     {
         if (_buffer.Length - _length < more)
         {
-            Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _length + more));
+            byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Max(Math.Max(InitialSize, _buffer.Length * 2), _length + more));
+            _buffer.AsSpan(0, _length).CopyTo(larger);
+            if (_buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+            }
+
+            _buffer = larger;
         }
     }
 }

@@ -72,23 +72,36 @@ internal sealed class WebSocketSession : PortalSession
     protected override async Task ReadLoopAsync()
     {
         int maxChars = Portal.Settings.MaxInputLength;
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(maxChars * 4);
-        try
+        while (true)
         {
-            while (true)
+            // Wait for the next message with no buffer (a zero-byte read): an idle connection holds none, and most are idle.
+            ValueTask<ValueWebSocketReceiveResult> first = _socket.ReceiveAsync(Memory<byte>.Empty, _stop.Token);
+            if (!first.IsCompleted)
             {
-                // Read one whole message. Past the byte cap it can only be too long: keep reading it, but store nothing.
+                BeginRead(); // it had to wait for the network: what comes next arrived at a new time
+            }
+
+            ValueWebSocketReceiveResult result = await first.ConfigureAwait(false);
+            if (result.MessageType == WebSocketMessageType.Close)
+            {
+                await AnswerCloseAsync().ConfigureAwait(false);
+                return;
+            }
+
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(maxChars * 4);
+            try
+            {
+                // Read the rest of the message. Past the byte cap it can only be too long: keep reading it, but store nothing.
                 int length = 0;
                 bool tooLarge = false;
-                ValueWebSocketReceiveResult result;
-                do
+                while (!result.EndOfMessage)
                 {
                     Memory<byte> target = tooLarge || length == buffer.Length ? buffer.AsMemory(0) : buffer.AsMemory(length);
                     tooLarge |= length == buffer.Length;
                     ValueTask<ValueWebSocketReceiveResult> receive = _socket.ReceiveAsync(target, _stop.Token);
                     if (!receive.IsCompleted)
                     {
-                        BeginRead(); // it had to wait for the network: what comes next arrived at a new time
+                        BeginRead();
                     }
 
                     result = await receive.ConfigureAwait(false);
@@ -103,14 +116,13 @@ internal sealed class WebSocketSession : PortalSession
                         length += result.Count;
                     }
                 }
-                while (!result.EndOfMessage);
 
                 await HandleMessageAsync(result.MessageType, buffer.AsSpan(0, length), tooLarge).ConfigureAwait(false);
             }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
         }
     }
 
