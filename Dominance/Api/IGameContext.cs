@@ -25,7 +25,10 @@ public interface IGameContext
     /// <summary>What the portal negotiated with a session, or <see langword="null"/> if it has gone.</summary>
     SessionInfo? GetInfo(SessionId session);
 
-    /// <summary>Sends one line of text to a session. ANSI colour codes pass through; <c>\n</c> becomes CRLF.</summary>
+    /// <summary>
+    /// Sends one line of text to a session. ANSI colour codes pass through; <c>\n</c> becomes CRLF. Lines longer than
+    /// the client's window (<see cref="SessionInfo.Width"/>) are wrapped at spaces for it, here and in group sends.
+    /// </summary>
     void Send(SessionId session, string text);
 
     /// <summary>Sends an interpolated line (<c>$"..."</c>) to a session, formatted straight into the output buffer.</summary>

@@ -103,7 +103,7 @@ public sealed partial class DominanceGame : IGameModule
     public void OnConnect(SessionId session)
     {
         _state.Sessions[session] = new Visitor();
-        Send(session, $"""
+        _game.Send(session, $"""
 
             {Ansi.Bold(Ansi.Yellow("D O M I N A N C E"))}
             Sixteen territories. Soldiers to raise. Neighbours to conquer.
@@ -285,7 +285,7 @@ public sealed partial class DominanceGame : IGameModule
     {
         if (SessionOf(player) is { } session)
         {
-            Send(session, text);
+            _game.Send(session, text);
         }
     }
 
@@ -328,11 +328,11 @@ public sealed partial class DominanceGame : IGameModule
             _game.Join(session, IGameContext.AdminGroup);
         }
 
-        Send(session, $"Welcome, {NameOf(player)}.{(player.IsAdmin ? " You are an admin." : "")}");
+        _game.Send(session, $"Welcome, {NameOf(player)}.{(player.IsAdmin ? " You are an admin." : "")}");
         _arrivals.Tell(NameOf(player), except: session);
         if (landless)
         {
-            Send(session, LandlessNotice);
+            _game.Send(session, LandlessNotice);
         }
 
         Look(new Caller(session, visitor, player), "");

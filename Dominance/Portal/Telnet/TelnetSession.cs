@@ -29,6 +29,7 @@ namespace Dominance.Portal.Telnet;
 /// <item>MCCP2: after <c>IAC SB MCCP2 IAC SE</c> everything goes through one zlib stream, flushed (sync flush) with every
 /// flush of the connection: compression adds no delay.</item>
 /// <item>Colour: a client without colour (<see cref="ColorSupport.None"/>) gets text with its colour codes removed.</item>
+/// <item>NAWS: text is wrapped to the window's width (<see cref="PortalSession.FitToWindow"/>).</item>
 /// </list>
 /// <para>Threads: negotiation runs on the read loop; what the write loop needs of it (EOR, SGA, charset, colour) is
 /// in volatile fields, and the start of compression travels as a frame so that it happens at its place in the output.</para>
@@ -121,7 +122,7 @@ internal sealed class TelnetSession : PortalSession
         switch (frame.Kind)
         {
             case FrameKind.Text:
-                WriteText(output, frame.Payload!.Span);
+                WriteText(output, FitToWindow(frame.Payload!));
                 break;
             case FrameKind.Raw:
                 Put(output, frame.Payload!.Span);
