@@ -71,6 +71,35 @@ public sealed class MudClientTests
     }
 
     [Test]
+    public async Task MsspCountsThePlayersInTheGameNotTheConnections()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient player = await server.CreateAsync("Alice");
+        await using TelnetTestClient onlooker = await server.TelnetAsync();
+        await onlooker.Lines.WaitForAsync("for everything else.");
+        Assert.That(await PlayersAsync(server), Is.EqualTo("1"), "three connections (with the crawler's), one player");
+
+        await using TelnetTestClient second = await server.CreateAsync("Bob");
+        Assert.That(await PlayersAsync(server), Is.EqualTo("2"));
+        await player.SendAsync("quit");
+        await player.Lines.ClosedAsync();
+        await Poll.UntilAsync(async () => await PlayersAsync(server) == "1", "Alice counted out after she quit");
+    }
+
+    /// <summary>What a MUD listing crawler reads as PLAYERS now.</summary>
+    private static async Task<string> PlayersAsync(TestServer server)
+    {
+        await using RawTelnetClient crawler = await RawTelnetClient.ConnectAsync(server.Telnet);
+        await crawler.WaitForAsync([Iac, Will, Mssp]);
+        await crawler.SendAsync(Iac, Do, Mssp);
+        await crawler.WaitForAsync([Iac, Sb, Mssp]);
+        await crawler.WaitForAsync([Iac, Se]);
+        string answer = Encoding.UTF8.GetString(crawler.Received);
+        int start = answer.IndexOf("\u0001PLAYERS\u0002", StringComparison.Ordinal) + "\u0001PLAYERS\u0002".Length;
+        return new string([.. answer[start..].TakeWhile(char.IsAsciiDigit)]);
+    }
+
+    [Test]
     public async Task AClientThatAgreedToEorGetsAPromptWithResourcesAndLocation()
     {
         await using TestServer server = await GameServer.StartAsync();

@@ -78,7 +78,8 @@ public interface IGameContext
     /// <summary>
     /// Tells the server that <paramref name="session"/> now plays <paramref name="account"/> (after a login). If the
     /// game core restarts while the player's portal keeps the connection, the new core hands the session back through
-    /// <see cref="IGameModule.OnRestored"/>. Does nothing where sessions cannot outlive the core.
+    /// <see cref="IGameModule.OnRestored"/> (where sessions cannot outlive the core, there is nothing to hand back). The
+    /// session counts as a player online for MUD listing crawlers (MSSP <c>PLAYERS</c>) until it disconnects.
     /// </summary>
     void SetAccount(SessionId session, string account);
 
