@@ -240,6 +240,11 @@ internal abstract class PortalSession : ISessionLink
     /// <summary>Closes the connection at once. Must make both loops return promptly. Called at most once.</summary>
     protected abstract void AbortTransport();
 
+    /// <summary>Called once, as the write loop ends (closed or aborted), on the write loop: frees what it used.</summary>
+    protected virtual void OnWriteLoopEnded()
+    {
+    }
+
     /// <summary>Called once the write loop runs, before the first read (telnet starts its negotiation here).</summary>
     protected virtual void OnStarted()
     {
@@ -461,6 +466,8 @@ internal abstract class PortalSession : ISessionLink
                 Interlocked.Decrement(ref _queued);
                 frame.Payload?.Release();
             }
+
+            OnWriteLoopEnded();
         }
     }
 

@@ -56,6 +56,7 @@ internal sealed class TelnetSession : PortalSession
 
     // Write loop only.
     private ZLibStream? _compressor;
+    private BufferWriterStream? _compressed;
     private byte[] _scratch = [];
 
     /// <summary>A telnet client on a Kestrel connection.</summary>
@@ -154,7 +155,8 @@ internal sealed class TelnetSession : PortalSession
                 break;
             case FrameKind.CompressOn when _compressor is null:
                 Put(output, [Iac, Sb, Mccp2, Iac, Se]); // the last uncompressed bytes
-                _compressor = new ZLibStream(new BufferWriterStream(output), CompressionLevel.Fastest, leaveOpen: false);
+                _compressed = new BufferWriterStream(output);
+                _compressor = new ZLibStream(_compressed, CompressionLevel.Fastest, leaveOpen: false);
                 break;
             case FrameKind.CompressOff when _compressor is not null:
                 EndCompression();
@@ -193,6 +195,17 @@ internal sealed class TelnetSession : PortalSession
     {
         _compressor?.Dispose();
         _compressor = null;
+        _compressed = null;
+    }
+
+    /// <summary>
+    /// A session aborted while compressing still has its compressor (zlib's native state): it is freed here, at once,
+    /// rather than left to the finalizer, and its last bytes are dropped (the connection is gone).
+    /// </summary>
+    protected override void OnWriteLoopEnded()
+    {
+        _compressed?.Discard();
+        EndCompression();
     }
 
     /// <summary>Writes bytes to the connection, through the compressor if MCCP2 is on.</summary>
