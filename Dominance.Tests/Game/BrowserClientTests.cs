@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Dominance.Api;
 using Dominance.Tests.Support;
 using Microsoft.Playwright;
 
@@ -87,6 +88,25 @@ public sealed partial class BrowserClientTests : BrowserFixture
         await Assertions.Expect(first.Page.Locator("#output .b").Last).ToContainTextAsync("D O M I N A N C E");
         first.AssertNoErrors();
         second.AssertNoErrors();
+    }
+
+    [Test]
+    public async Task OnPlainWebSocketThePasswordIsMaskedToo()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await (await server.CreateAsync("Alice")).DisposeAsync();
+        await using ClientPage client = await ClientPage.OpenAsync(_browser, server, plainWebSocket: true);
+        Assert.That(server.Server.Portal.Sessions.Select(s => (s.Info.Protocol, s.Info.SupportsOutOfBand)),
+            Is.EqualTo(new[] { (ClientProtocol.WebSocket, false) }), "the page's one session is plain WebSocket, without GMCP");
+
+        await client.TypeAsync("connect Alice");
+        await Assertions.Expect(client.Input).ToHaveAttributeAsync("type", "password");
+        await client.TypeAsync("secret1");
+        await Assertions.Expect(client.Output).ToContainTextAsync("Welcome, Alice.");
+        await Assertions.Expect(client.Input).ToHaveAttributeAsync("type", "text");
+        await Assertions.Expect(client.Output).Not.ToContainTextAsync("secret1");
+        await Assertions.Expect(client.Output).Not.ToContainTextAsync("echo;");
+        client.AssertNoErrors();
     }
 
     [TestCase(false, TestName = "TheMapIsUsableAndTheInputStaysOnScreenAtDesktopSize")]
