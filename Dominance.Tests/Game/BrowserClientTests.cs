@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Dominance.Api;
 using Dominance.Tests.Support;
 using Microsoft.Playwright;
 
@@ -87,6 +88,25 @@ public sealed partial class BrowserClientTests : BrowserFixture
         await Assertions.Expect(first.Page.Locator("#output .b").Last).ToContainTextAsync("D O M I N A N C E");
         first.AssertNoErrors();
         second.AssertNoErrors();
+    }
+
+    [Test]
+    public async Task OnPlainWebSocketThePasswordIsMaskedToo()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await (await server.CreateAsync("Alice")).DisposeAsync();
+        await using ClientPage client = await ClientPage.OpenAsync(_browser, server, plainWebSocket: true);
+        Assert.That(server.Server.Portal.Sessions.Select(s => (s.Info.Protocol, s.Info.SupportsOutOfBand)),
+            Is.EqualTo(new[] { (ClientProtocol.WebSocket, false) }), "the page's one session is plain WebSocket, without GMCP");
+
+        await client.TypeAsync("connect Alice");
+        await Assertions.Expect(client.Input).ToHaveAttributeAsync("type", "password");
+        await client.TypeAsync("secret1");
+        await Assertions.Expect(client.Output).ToContainTextAsync("Welcome, Alice.");
+        await Assertions.Expect(client.Input).ToHaveAttributeAsync("type", "text");
+        await Assertions.Expect(client.Output).Not.ToContainTextAsync("secret1");
+        await Assertions.Expect(client.Output).Not.ToContainTextAsync("echo;");
+        client.AssertNoErrors();
     }
 
     [TestCase(false, TestName = "TheMapIsUsableAndTheInputStaysOnScreenAtDesktopSize")]
@@ -525,12 +545,12 @@ public sealed partial class BrowserClientTests : BrowserFixture
             "([text, property]) => getComputedStyle([...document.querySelectorAll('#output span')].filter(s => s.textContent === text).at(-1))[property]",
             new[] { text, property });
 
-    /// <summary>The session's width, height and terminal type as the game sees them (the test module's <c>info</c>).</summary>
+    /// <summary>The session's width, height and terminal type as the game sees them (the test module's <c>size</c>).</summary>
     private static async Task<(int Width, int Height, string Terminal)> InfoAsync(ClientPage client)
     {
         ILocator lines = client.Page.Locator("#output span").Filter(new() { HasTextRegex = InfoPattern() });
         int before = await lines.CountAsync();
-        await client.TypeAsync("info");
+        await client.TypeAsync("size"); // one word: the portal wraps text to the reported width, and never breaks a word
         await Assertions.Expect(lines).ToHaveCountAsync(before + 1);
         Match match = InfoPattern().Match((await lines.Last.TextContentAsync())!);
         return (int.Parse(match.Groups["width"].Value), int.Parse(match.Groups["height"].Value), match.Groups["terminal"].Value);
@@ -539,7 +559,7 @@ public sealed partial class BrowserClientTests : BrowserFixture
     private static Task<string?> FocusedAsync(IPage page, string property) =>
         page.EvaluateAsync<string?>($"document.activeElement?.{property} ?? null");
 
-    [GeneratedRegex(@"width=(?<width>\d+) height=(?<height>\d+) terminal=(?<terminal>\S*)")]
+    [GeneratedRegex(@"size=(?<width>\d+)x(?<height>\d+);terminal=(?<terminal>\S*)")]
     private static partial Regex InfoPattern();
 
     [GeneratedRegex("^(north|south|east|west)$")]

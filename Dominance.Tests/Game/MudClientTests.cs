@@ -28,6 +28,78 @@ public sealed class MudClientTests
     }
 
     [Test]
+    public async Task ChatAndAnnouncementsAreWrappedToEachRecipientsWindow()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient admin = await server.CreateAsync("Alice"); // the first account: an admin
+        await using TelnetTestClient narrow = await server.CreateAsync("Bob");
+        await using TelnetTestClient other = await server.CreateAsync("Carol");
+        await using TelnetTestClient unknown = await server.CreateAsync("Dave");
+        await narrow.SendRawAsync([Iac, Will, WindowSize, Iac, Sb, WindowSize, 0, 40, 0, 24, Iac, Se]);
+        await other.SendRawAsync([Iac, Will, WindowSize, Iac, Sb, WindowSize, 0, 30, 0, 24, Iac, Se]);
+        await narrow.DoAsync("who", "Playing now"); // read after the window size: the portal has it
+        await other.DoAsync("who", "Playing now");
+
+        const string Words = "the north wind brings snow to Highkeep and the rivers freeze over";
+        await admin.SendAsync($"chat {Words}");
+        await admin.SendAsync($"announce {Words}");
+        foreach ((TelnetTestClient client, int width) in new[] { (narrow, 40), (other, 30) })
+        {
+            string chat = await Rows(client, "[chat] Alice: the", "over");
+            string announcement = await Rows(client, "[announcement] the", "over");
+            Assert.That(chat, Is.EqualTo($"[chat] Alice: {Words}"), "wrapped only at spaces");
+            Assert.That(announcement, Is.EqualTo($"[announcement] {Words}"));
+            Assert.That(client.Lines.Seen.SkipWhile(l => !l.StartsWith("Playing now", StringComparison.Ordinal)).Where(l => l.Length > width), Is.Empty);
+        }
+
+        // A client that did not tell its width gets each one as one line.
+        Assert.That(await unknown.Lines.WaitForAsync("[chat]"), Is.EqualTo($"[chat] Alice: {Words}"));
+        Assert.That(await unknown.Lines.WaitForAsync("[announcement]"), Is.EqualTo($"[announcement] {Words}"));
+    }
+
+    /// <summary>The rows from the one starting with <paramref name="first"/> to the one ending with <paramref name="last"/>, joined as one line.</summary>
+    private static async Task<string> Rows(TelnetTestClient client, string first, string last)
+    {
+        var rows = new List<string> { (await client.Lines.WaitForAsync(l => l.StartsWith(first, StringComparison.Ordinal))).TrimEnd() };
+        while (!rows[^1].EndsWith(last, StringComparison.Ordinal))
+        {
+            rows.Add((await client.Lines.NextAsync()).Trim());
+        }
+
+        Assert.That(rows, Has.Count.GreaterThan(1), string.Join("\n", rows));
+        return string.Join(" ", rows);
+    }
+
+    [Test]
+    public async Task MsspCountsThePlayersInTheGameNotTheConnections()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient player = await server.CreateAsync("Alice");
+        await using TelnetTestClient onlooker = await server.TelnetAsync();
+        await onlooker.Lines.WaitForAsync("for everything else.");
+        Assert.That(await PlayersAsync(server), Is.EqualTo("1"), "three connections (with the crawler's), one player");
+
+        await using TelnetTestClient second = await server.CreateAsync("Bob");
+        Assert.That(await PlayersAsync(server), Is.EqualTo("2"));
+        await player.SendAsync("quit");
+        await player.Lines.ClosedAsync();
+        await Poll.UntilAsync(async () => await PlayersAsync(server) == "1", "Alice counted out after she quit");
+    }
+
+    /// <summary>What a MUD listing crawler reads as PLAYERS now.</summary>
+    private static async Task<string> PlayersAsync(TestServer server)
+    {
+        await using RawTelnetClient crawler = await RawTelnetClient.ConnectAsync(server.Telnet);
+        await crawler.WaitForAsync([Iac, Will, Mssp]);
+        await crawler.SendAsync(Iac, Do, Mssp);
+        await crawler.WaitForAsync([Iac, Sb, Mssp]);
+        await crawler.WaitForAsync([Iac, Se]);
+        string answer = Encoding.UTF8.GetString(crawler.Received);
+        int start = answer.IndexOf("\u0001PLAYERS\u0002", StringComparison.Ordinal) + "\u0001PLAYERS\u0002".Length;
+        return new string([.. answer[start..].TakeWhile(char.IsAsciiDigit)]);
+    }
+
+    [Test]
     public async Task AClientThatAgreedToEorGetsAPromptWithResourcesAndLocation()
     {
         await using TestServer server = await GameServer.StartAsync();

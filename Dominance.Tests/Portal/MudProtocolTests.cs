@@ -144,7 +144,7 @@ public sealed class MudProtocolTests
         Assert.That(variables["NAME"], Is.EqualTo("Test Realm"));
         Assert.That(variables["CONTACT"], Is.EqualTo("admin@example.org"));
         Assert.That(variables["CODEBASE"], Is.EqualTo("Dominance"));
-        Assert.That(variables["PLAYERS"], Is.EqualTo("2"));
+        Assert.That(variables["PLAYERS"], Is.EqualTo("0"), "two connections, but nobody logged in to play");
         Assert.That(variables["PORT"], Is.EqualTo(server.Telnet.Port.ToString()));
         Assert.That(long.Parse(variables["UPTIME"]), Is.EqualTo(DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Within(120));
         Assert.That(variables["MCCP"], Is.EqualTo("1"));

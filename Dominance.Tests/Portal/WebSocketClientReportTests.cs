@@ -24,9 +24,9 @@ public sealed class WebSocketClientReportTests
         Assert.That(await client.Lines.NextAsync(), Is.EqualTo("info protocol=WebSocket width=132 height=43 terminal=XTERM-TRUECOLOR oob=True"));
 
         // A resize replaces the size; the terminal type stays.
-        await SendGmcpAsync(client, "Client.Size {\"width\":40,\"height\":20}");
+        await SendGmcpAsync(client, "Client.Size {\"width\":90,\"height\":20}");
         await client.SendAsync("info");
-        Assert.That(await client.Lines.NextAsync(), Is.EqualTo("info protocol=WebSocket width=40 height=20 terminal=XTERM-TRUECOLOR oob=True"));
+        Assert.That(await client.Lines.NextAsync(), Is.EqualTo("info protocol=WebSocket width=90 height=20 terminal=XTERM-TRUECOLOR oob=True"));
 
         // Other packages still go to the game; the reports above never did (the game answers every data message).
         await SendGmcpAsync(client, "Test.Hello {\"client\":\"web\"}");

@@ -33,6 +33,23 @@ public sealed class WebSocketMudTests
     }
 
     [Test]
+    public async Task ATelnetSubprotocolClientThatClosesFirstGetsTheCloseFrameBackEvenWhileCompressing()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        using ClientWebSocket socket = await ConnectAsync(server, "telnet.mudstandards.org");
+        var received = new List<byte>();
+        await ReadUntilAsync(socket, received, "Welcome"u8.ToArray());
+        await SendAsync(socket, [Iac, Do, Mccp2]);
+        await ReadUntilAsync(socket, received, [Iac, Sb, Mccp2, Iac, Se]);
+
+        // CloseAsync sends the client's close frame and waits for the server's (a dropped connection throws).
+        using var timeout = new CancellationTokenSource(Poll.Deadline);
+        await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token);
+        Assert.That((socket.State, socket.CloseStatus), Is.EqualTo((WebSocketState.Closed, (WebSocketCloseStatus?)WebSocketCloseStatus.NormalClosure)));
+        await Poll.UntilAsync(() => server.Server.Portal.SessionCount == 0, "the session to end");
+    }
+
+    [Test]
     public async Task PlainWebSocketGetsTheEchoSwitchAndPromptsAsMessagesOfTheirOwn()
     {
         await using TestServer server = await TestServer.StartAsync();

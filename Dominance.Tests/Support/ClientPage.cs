@@ -52,8 +52,12 @@ internal sealed class ClientPage : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens the client from <paramref name="server"/> and waits until it is connected.</summary>
-    public static async Task<ClientPage> OpenAsync(Browser browser, TestServer server, ViewportSize? viewport = null, bool phone = false)
+    /// <summary>
+    /// Opens the client from <paramref name="server"/> and waits until it is connected. With
+    /// <paramref name="plainWebSocket"/>, the page's WebSocket asks for no subprotocol, as behind a proxy that drops it:
+    /// the client then speaks plain WebSocket (no GMCP).
+    /// </summary>
+    public static async Task<ClientPage> OpenAsync(Browser browser, TestServer server, ViewportSize? viewport = null, bool phone = false, bool plainWebSocket = false)
     {
         IBrowserContext context = await browser.Instance.NewContextAsync(new BrowserNewContextOptions
         {
@@ -62,6 +66,11 @@ internal sealed class ClientPage : IAsyncDisposable
             HasTouch = phone,
             DeviceScaleFactor = 1,
         });
+        if (plainWebSocket)
+        {
+            await context.AddInitScriptAsync("window.WebSocket = class extends window.WebSocket { constructor(url) { super(url); } };");
+        }
+
         var client = new ClientPage(context, await context.NewPageAsync());
         await client.Page.GotoAsync($"http://{server.Http}/");
         await Assertions.Expect(client.Page.Locator("#status")).ToHaveAttributeAsync("data-state", "connected");

@@ -152,6 +152,11 @@ internal sealed class TestModule : IGameModule
             case "echoon":
                 _context.SetEcho(session, true);
                 break;
+            case "size":
+                // One word, which no window wraps: size=WIDTHxHEIGHT;terminal=TYPE.
+                SessionInfo sized = _context.GetInfo(session)!;
+                _context.Send(session, $"size={sized.Width}x{sized.Height};terminal={sized.TerminalType}");
+                break;
             case "info":
                 SessionInfo info = _context.GetInfo(session)!;
                 _context.Send(session, $"info protocol={info.Protocol} width={info.Width} height={info.Height} terminal={info.TerminalType} oob={info.SupportsOutOfBand}");

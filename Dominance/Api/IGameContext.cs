@@ -25,7 +25,10 @@ public interface IGameContext
     /// <summary>What the portal negotiated with a session, or <see langword="null"/> if it has gone.</summary>
     SessionInfo? GetInfo(SessionId session);
 
-    /// <summary>Sends one line of text to a session. ANSI colour codes pass through; <c>\n</c> becomes CRLF.</summary>
+    /// <summary>
+    /// Sends one line of text to a session. ANSI colour codes pass through; <c>\n</c> becomes CRLF. Lines longer than
+    /// the client's window (<see cref="SessionInfo.Width"/>) are wrapped at spaces for it, here and in group sends.
+    /// </summary>
     void Send(SessionId session, string text);
 
     /// <summary>Sends an interpolated line (<c>$"..."</c>) to a session, formatted straight into the output buffer.</summary>
@@ -75,7 +78,8 @@ public interface IGameContext
     /// <summary>
     /// Tells the server that <paramref name="session"/> now plays <paramref name="account"/> (after a login). If the
     /// game core restarts while the player's portal keeps the connection, the new core hands the session back through
-    /// <see cref="IGameModule.OnRestored"/>. Does nothing where sessions cannot outlive the core.
+    /// <see cref="IGameModule.OnRestored"/> (where sessions cannot outlive the core, there is nothing to hand back). The
+    /// session counts as a player online for MUD listing crawlers (MSSP <c>PLAYERS</c>) until it disconnects.
     /// </summary>
     void SetAccount(SessionId session, string account);
 

@@ -27,6 +27,7 @@ internal sealed class OutputPayload
     private byte[] _buffer = new byte[256];
     private int _length;
     private int _references;
+    private int _longestLine = -1;
 
     private OutputPayload()
     {
@@ -37,6 +38,41 @@ internal sealed class OutputPayload
 
     /// <summary>The encoded bytes. Valid while the caller holds a reference.</summary>
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, _length);
+
+    /// <summary>
+    /// The length in bytes of the message's longest line (without its CRLF), measured on first use and kept, so that
+    /// the recipients of a group send share one measurement: a connection that wraps text to its window (a line's
+    /// columns never exceed its bytes) compares this with its width and, in the common case, does nothing more.
+    /// </summary>
+    /// <remarks>Read from any recipient's thread: two may measure at once, and both store the same value.</remarks>
+    public int LongestLine
+    {
+        get
+        {
+            int longest = _longestLine;
+            if (longest < 0)
+            {
+                longest = 0;
+                ReadOnlySpan<byte> rest = Span;
+                while (true)
+                {
+                    int newline = rest.IndexOf((byte)'\n');
+                    ReadOnlySpan<byte> line = newline < 0 ? rest : rest[..newline];
+                    longest = Math.Max(longest, line.Length - (line.EndsWith((byte)'\r') ? 1 : 0));
+                    if (newline < 0)
+                    {
+                        break;
+                    }
+
+                    rest = rest[(newline + 1)..];
+                }
+
+                _longestLine = longest;
+            }
+
+            return longest;
+        }
+    }
 
     /// <summary>
     /// Encodes text as telnet-ready lines: UTF-8, each <c>\n</c> (or <c>\r\n</c>) turned into CRLF and a CRLF
@@ -173,6 +209,7 @@ internal sealed class OutputPayload
         }
 
         payload._references = 1;
+        payload._longestLine = -1;
         return payload;
     }
 }

@@ -105,7 +105,10 @@ public sealed record SessionInfo
 
     private static readonly IReadOnlySet<string> EmptyModules = new HashSet<string>();
 
-    /// <summary>The client's window width in columns (telnet NAWS), or 0 if unknown.</summary>
+    /// <summary>
+    /// The client's window width in columns (telnet NAWS, or the web client's report), or 0 if unknown. The portal wraps
+    /// text lines longer than this at spaces (20 columns or more), whether sent to one session or to a group.
+    /// </summary>
     public int Width { get; init; }
 
     /// <summary>The client's window height in rows (telnet NAWS), or 0 if unknown.</summary>

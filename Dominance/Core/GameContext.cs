@@ -53,7 +53,13 @@ internal sealed class GameContext(
 
     public void SetAccount(SessionId session, string account)
     {
-        if (sessions.ResumeTokens is { } tokens && sessions.TryGet(session, out CoreSession? s) && !s.Closing)
+        if (!sessions.TryGet(session, out CoreSession? s) || s.Closing)
+        {
+            return;
+        }
+
+        sessions.MarkPlaying(s);
+        if (sessions.ResumeTokens is { } tokens)
         {
             s.RestoreAccount = account;
             if (s.Transport is { } transport)

@@ -33,7 +33,7 @@ namespace Dominance.Core;
 /// swaps it, <see cref="IdleLogoff"/> closes idle sessions, <see cref="SessionTable"/> fans output out,
 /// <see cref="TimerQueue"/> keeps every timer.</para>
 /// </remarks>
-internal sealed class GameLoop
+internal sealed class GameLoop : IPlayerCount
 {
     /// <summary>Inbound events taken per turn at most, so that continuations and timers are never starved.</summary>
     private const int MaxInboundPerTurn = 256;
@@ -111,6 +111,9 @@ internal sealed class GameLoop
 
     /// <summary>Sessions open in the core (not closing).</summary>
     public int OpenSessions => Sessions.Open;
+
+    /// <inheritdoc/>
+    public int PlayersOnline => Sessions.Playing;
 
     /// <summary>Inputs handed to the module so far.</summary>
     public long InputsHandled => _dispatcher.InputsHandled;

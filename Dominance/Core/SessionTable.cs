@@ -21,6 +21,7 @@ internal sealed class SessionTable
     private readonly Dictionary<string, HashSet<CoreSession>> _groups = new(StringComparer.Ordinal);
     private readonly Dictionary<SessionId, CoreSession> _aliases = [];
     private volatile int _open;
+    private volatile int _playing;
 
     /// <summary>
     /// Issues the resume tokens of <see cref="IGameContext.SetAccount"/>, where sessions can outlive the core (portals in
@@ -33,6 +34,9 @@ internal sealed class SessionTable
 
     /// <summary>Sessions in the table that are not closing. Readable from any thread.</summary>
     public int Open => _open;
+
+    /// <summary>Sessions in the table that are not closing and play an account (<see cref="MarkPlaying"/>). Readable from any thread.</summary>
+    public int Playing => _playing;
 
     /// <summary>Every session in the table, including closing ones.</summary>
     public Dictionary<SessionId, CoreSession>.ValueCollection All => _sessions.Values;
@@ -93,6 +97,7 @@ internal sealed class SessionTable
         if (!session.Closing)
         {
             _open--;
+            _playing -= session.Playing ? 1 : 0;
         }
 
         session.IdleTimer?.Cancel();
@@ -130,9 +135,20 @@ internal sealed class SessionTable
 
         session.Closing = true;
         _open--;
+        _playing -= session.Playing ? 1 : 0;
         session.IdleTimer?.Cancel();
         session.Inputs?.Waiting.Clear();
         session.Link.Close(goodbye);
+    }
+
+    /// <summary>Counts an open session as playing an account, once. Invariant: <see cref="Playing"/> counts the open sessions marked so.</summary>
+    public void MarkPlaying(CoreSession session)
+    {
+        if (!session.Playing && !session.Closing)
+        {
+            session.Playing = true;
+            _playing++;
+        }
     }
 
     /// <summary>Hands one frame to one session unless it is closing, and drops the caller's reference.</summary>

@@ -1,11 +1,10 @@
-using System.Text;
 using System.Text.Json;
 
 namespace DominanceGame;
 
 /// <summary>
 /// What the game does for MUD clients, through what the server tells it in <see cref="SessionInfo"/>: the prompt,
-/// text wrapped to the client's width, 256 colours where the client has them, and the standard GMCP packages
+/// 256 colours where the client has them, and the standard GMCP packages
 /// (<c>Char.Name</c>, <c>Char.Status</c>, <c>Room.Info</c> in the shape Mudlet's mapper reads, <c>Comm.Channel.Text</c>).
 /// The server sends those packages only to clients that asked for their module (<c>Core.Supports.Set</c>).
 /// </summary>
@@ -13,16 +12,6 @@ public sealed partial class DominanceGame
 {
     /// <summary>The area every territory is in, for mappers.</summary>
     private const string Area = "The Realm";
-
-    /// <summary>Narrower windows than this are not wrapped for: the client's own wrapping does better.</summary>
-    private const int MinWrapWidth = 20;
-
-    /// <summary>Sends text to one session, wrapped to its window's width if the client told it (NAWS, Client.Size).</summary>
-    private void Send(SessionId session, string text)
-    {
-        int width = _game.GetInfo(session)?.Width ?? 0;
-        _game.Send(session, width >= MinWrapWidth ? Wrap(text, width) : text);
-    }
 
     /// <summary>
     /// Sends the prompt, if this session shows prompts: by default those whose client marks them as prompts (telnet
@@ -69,88 +58,6 @@ public sealed partial class DominanceGame
 
         caller.Visitor.Prompt = on;
         _game.Send(caller.Session, on ? "The prompt is on." : "The prompt is off.");
-    }
-
-    /// <summary>
-    /// Wraps each line of <paramref name="text"/> longer than <paramref name="width"/> columns at spaces, continuing it
-    /// two columns further in than it started. Colour codes take no columns, and a coloured stretch (a command, a
-    /// territory's name) is never broken: one longer than the width stays whole.
-    /// </summary>
-    internal static string Wrap(string text, int width)
-    {
-        var result = new StringBuilder(text.Length + 16);
-        string[] lines = text.Split('\n');
-        for (int l = 0; l < lines.Length; l++)
-        {
-            if (l > 0)
-            {
-                result.Append('\n');
-            }
-
-            string line = lines[l];
-            string indent = new(' ', Math.Min(line.Length - line.TrimStart(' ').Length + 2, width / 2));
-            int column = -1;
-            foreach ((string word, int visible) in Words(line))
-            {
-                if (column < 0)
-                {
-                    result.Append(word);
-                    column = visible;
-                }
-                else if (column + 1 + visible <= width)
-                {
-                    result.Append(' ').Append(word);
-                    column += 1 + visible;
-                }
-                else
-                {
-                    result.Append('\n').Append(indent).Append(word);
-                    column = indent.Length + visible;
-                }
-            }
-        }
-
-        return result.ToString();
-    }
-
-    /// <summary>The words of a line (split at spaces outside colour), each with its width in columns.</summary>
-    private static List<(string Word, int Visible)> Words(string line)
-    {
-        var words = new List<(string, int)>();
-        var word = new StringBuilder();
-        int visible = 0;
-        bool coloured = false;
-        for (int i = 0; i < line.Length; i++)
-        {
-            char c = line[i];
-            if (c == '\u001b' && i + 1 < line.Length && line[i + 1] == '[')
-            {
-                int end = i + 2;
-                while (end < line.Length && line[end] is >= ' ' and < '@')
-                {
-                    end++;
-                }
-
-                string code = line[i..Math.Min(end + 1, line.Length)];
-                word.Append(code);
-                coloured = code is not ("\u001b[0m" or "\u001b[m");
-                i = end;
-            }
-            else if (c == ' ' && !coloured)
-            {
-                words.Add((word.ToString(), visible));
-                word.Clear();
-                visible = 0;
-            }
-            else
-            {
-                word.Append(c);
-                visible++;
-            }
-        }
-
-        words.Add((word.ToString(), visible));
-        return words;
     }
 
     /// <summary>GMCP <c>Char.Name</c> and <c>Char.Status</c>: who the player is and what they have.</summary>

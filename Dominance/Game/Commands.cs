@@ -95,7 +95,7 @@ public sealed partial class DominanceGame
         };
         if (refusal is not null)
         {
-            Send(caller.Session, refusal);
+            _game.Send(caller.Session, refusal);
         }
 
         return refusal is null;
@@ -108,14 +108,14 @@ public sealed partial class DominanceGame
         string? guess = verb.Length > _longestCommand + 2 ? null : _commands.Values.Select(c => c.Name).Distinct()
             .Where(name => name.StartsWith(verb, StringComparison.Ordinal) || Distance(name, verb) <= 2)
             .OrderBy(name => Distance(name, verb)).FirstOrDefault();
-        Send(session, $"Unknown command '{Shorten(verb)}'.{(guess is null ? "" : $" Did you mean {Ansi.Cyan(guess)}?")} Type {Ansi.Cyan("help")} for the list.");
+        _game.Send(session, $"Unknown command '{Shorten(verb)}'.{(guess is null ? "" : $" Did you mean {Ansi.Cyan(guess)}?")} Type {Ansi.Cyan("help")} for the list.");
     }
 
     /// <summary>Player text quoted back in a reply, cut to a sensible length.</summary>
     private static string Shorten(string text) => text.Length <= 24 ? text : text[..24] + "...";
 
     private void Usage(Caller caller, string command, string? problem = null) =>
-        Send(caller.Session, $"{(problem is null ? "" : Ansi.Red(problem) + " ")}Usage: {Ansi.Cyan(_commands[command].Usage)}");
+        _game.Send(caller.Session, $"{(problem is null ? "" : Ansi.Red(problem) + " ")}Usage: {Ansi.Cyan(_commands[command].Usage)}");
 
     private void Help(Caller caller, string args)
     {
@@ -124,12 +124,12 @@ public sealed partial class DominanceGame
         {
             if (!_commands.TryGetValue(args.ToLowerInvariant(), out Command? command) || (command.Need == Need.Admin && !admin))
             {
-                Send(caller.Session, $"There is no command '{Shorten(args)}'. Type {Ansi.Cyan("help")} for the list.");
+                _game.Send(caller.Session, $"There is no command '{Shorten(args)}'. Type {Ansi.Cyan("help")} for the list.");
                 return;
             }
 
             string aliases = command.Aliases.Length == 0 ? "" : $"\nAlso: {string.Join(", ", command.Aliases)}";
-            Send(caller.Session, $"{Ansi.Cyan(command.Usage)}\n{command.Summary}{aliases}");
+            _game.Send(caller.Session, $"{Ansi.Cyan(command.Usage)}\n{command.Summary}{aliases}");
             return;
         }
 
@@ -144,7 +144,7 @@ public sealed partial class DominanceGame
         }
 
         text.Append($"\nType {Ansi.Cyan("help <command>")} for one command.");
-        Send(caller.Session, text.ToString());
+        _game.Send(caller.Session, text.ToString());
     }
 
     // --- Getting started -----------------------------------------------------------------------------------------
@@ -153,7 +153,7 @@ public sealed partial class DominanceGame
     {
         if (caller.Player is not null)
         {
-            Send(caller.Session, $"You are already playing as {NameOf(caller.Player)}.");
+            _game.Send(caller.Session, $"You are already playing as {NameOf(caller.Player)}.");
             return;
         }
 
@@ -164,7 +164,7 @@ public sealed partial class DominanceGame
         }
         else if (_game.Accounts.CheckName(words[0]) is { } problem)
         {
-            Send(caller.Session, Ansi.Red(problem));
+            _game.Send(caller.Session, Ansi.Red(problem));
         }
         else if (words.Length == 1)
         {
@@ -180,7 +180,7 @@ public sealed partial class DominanceGame
     {
         if (caller.Player is not null)
         {
-            Send(caller.Session, $"You are already playing as {NameOf(caller.Player)}.");
+            _game.Send(caller.Session, $"You are already playing as {NameOf(caller.Player)}.");
             return;
         }
 
@@ -208,7 +208,7 @@ public sealed partial class DominanceGame
     {
         caller.Visitor.PasswordFor = name;
         caller.Visitor.Creating = creating;
-        Send(caller.Session, creating ? $"Choose a password for {name} (at least 6 characters):" : $"Password for {name}:");
+        _game.Send(caller.Session, creating ? $"Choose a password for {name} (at least 6 characters):" : $"Password for {name}:");
         _game.SetEcho(caller.Session, false);
     }
 
@@ -233,7 +233,7 @@ public sealed partial class DominanceGame
 
         if (!result.Succeeded)
         {
-            Send(session, Ansi.Red(result.Error!));
+            _game.Send(session, Ansi.Red(result.Error!));
             return;
         }
 
@@ -242,11 +242,11 @@ public sealed partial class DominanceGame
         {
             // This generation's state is no longer the world's (a reload could wait no longer for this create): the new code
         // runs it, and knows nothing of this create.
-            Send(session, $"Your account {Ansi.Blue(account.Name)} is ready, but the game was updated meanwhile. Type {Ansi.Cyan($"connect {account.Name}")} to come in.");
+            _game.Send(session, $"Your account {Ansi.Blue(account.Name)} is ready, but the game was updated meanwhile. Type {Ansi.Cyan($"connect {account.Name}")} to come in.");
             return;
         }
 
-        Send(session, $"Your account {Ansi.Blue(account.Name)} is ready.{(account.IsAdmin ? " It is an admin account." : "")}");
+        _game.Send(session, $"Your account {Ansi.Blue(account.Name)} is ready.{(account.IsAdmin ? " It is an admin account." : "")}");
         Enter(session, visitor, CharacterOf(account));
     }
 
@@ -261,13 +261,13 @@ public sealed partial class DominanceGame
 
         if (!result.Succeeded)
         {
-            Send(session, Ansi.Red(result.Error!));
+            _game.Send(session, Ansi.Red(result.Error!));
             return;
         }
 
         if (_stopped)
         {
-            Send(session, Ansi.Red("The game was updated while your password was being checked. Please log in again."));
+            _game.Send(session, Ansi.Red("The game was updated while your password was being checked. Please log in again."));
             return;
         }
 
@@ -278,7 +278,7 @@ public sealed partial class DominanceGame
     {
         if (!_guestsAllowed)
         {
-            Send(caller.Session, $"This server does not take guests. Create a character: {Ansi.Cyan("create <name> <password>")}");
+            _game.Send(caller.Session, $"This server does not take guests. Create a character: {Ansi.Cyan("create <name> <password>")}");
             return;
         }
 
@@ -307,7 +307,7 @@ public sealed partial class DominanceGame
         string owner = holding.Owner is null ? Ansi.Gray("no one") : holding.Owner == player.Name ? Ansi.Green("you") : Ansi.Red(holding.Owner);
         string others = OthersHere(player, here);
         string exits = string.Join(", ", Realm.Exits(here).Select(e => $"{e.Direction} to {Ansi.Yellow(e.To.Name)}"));
-        Send(caller.Session, $"""
+        _game.Send(caller.Session, $"""
             {Ansi.Bold(Ansi.Yellow(here.Name))}
             Held by {owner} with {holding.Garrison} soldier{(holding.Garrison == 1 ? "" : "s")}. It yields {here.Yield} resources a tick.
             {(others.Length > 0 ? $"Here: {others}." : "Nobody else is here.")}
@@ -355,7 +355,7 @@ public sealed partial class DominanceGame
 
         if (Realm.Neighbour(here, args) is not { } there)
         {
-            Send(caller.Session, $"You can't go '{args}' from {here.Name}. Exits: {string.Join(", ", Realm.Exits(here).Select(e => $"{e.Direction} ({e.To.Name})"))}.");
+            _game.Send(caller.Session, $"You can't go '{args}' from {here.Name}. Exits: {string.Join(", ", Realm.Exits(here).Select(e => $"{e.Direction} ({e.To.Name})"))}.");
             return;
         }
 
@@ -369,18 +369,18 @@ public sealed partial class DominanceGame
         SendPlayer(player);
     }
 
-    private void Map(Caller caller, string args) => Send(caller.Session, MapText(caller.Player!));
+    private void Map(Caller caller, string args) => _game.Send(caller.Session, MapText(caller.Player!));
 
     private void Who(Caller caller, string args)
     {
         Player[] online = [.. _playing.Keys.Select(key => _state.Players[key]).OrderBy(p => p.Name, StringComparer.OrdinalIgnoreCase)];
         if (online.Length == 0)
         {
-            Send(caller.Session, "Nobody is playing yet.");
+            _game.Send(caller.Session, "Nobody is playing yet.");
             return;
         }
 
-        Send(caller.Session, $"Playing now ({online.Length}):\n" + string.Join("\n", online.Select(p =>
+        _game.Send(caller.Session, $"Playing now ({online.Length}):\n" + string.Join("\n", online.Select(p =>
             $"  {NameOf(p)}{(p.IsAdmin ? " (admin)" : "")}{(p.IsGuest ? " (guest)" : "")} in {Ansi.Yellow(p.Location)}")));
     }
 
@@ -395,7 +395,7 @@ public sealed partial class DominanceGame
         }
 
         Player player = caller.Player!;
-        Send(caller.Session, $"You say: {args}");
+        _game.Send(caller.Session, $"You say: {args}");
         _game.SendToGroup(TerritoryGroup(player.Location), $"{NameOf(player)} says: {args}", except: caller.Session);
         SendChannelText(TerritoryGroup(player.Location), "say", player, $"{player.Name} says: {args}");
     }
@@ -423,7 +423,7 @@ public sealed partial class DominanceGame
 
         if (OnlinePlayer(words[0]) is not { } target)
         {
-            Send(caller.Session, $"No player named '{words[0]}' is playing now. Type {Ansi.Cyan("who")} to see who is.");
+            _game.Send(caller.Session, $"No player named '{words[0]}' is playing now. Type {Ansi.Cyan("who")} to see who is.");
             return;
         }
 
@@ -437,7 +437,7 @@ public sealed partial class DominanceGame
                 ["text"] = $"{caller.Player!.Name} tells you: {words[1]}",
             }));
         }
-        Send(caller.Session, $"You tell {NameOf(target)}: {words[1]}");
+        _game.Send(caller.Session, $"You tell {NameOf(target)}: {words[1]}");
     }
 
     // --- Admin ---------------------------------------------------------------------------------------------------
@@ -470,7 +470,7 @@ public sealed partial class DominanceGame
     private void Reload(Caller caller, string args)
     {
         bool force = args.Equals("force", StringComparison.OrdinalIgnoreCase);
-        Send(caller.Session, force ? "Recompiling the game code; it may drop game state the new code does not keep; the result follows." : "Recompiling the game code; the result follows.");
+        _game.Send(caller.Session, force ? "Recompiling the game code; it may drop game state the new code does not keep; the result follows." : "Recompiling the game code; the result follows.");
         _game.RequestReload(force);
     }
 
@@ -495,26 +495,26 @@ public sealed partial class DominanceGame
 
         if (OnlinePlayer(args) is not { } target)
         {
-            Send(caller.Session, $"No player named '{args}' is playing now.");
+            _game.Send(caller.Session, $"No player named '{args}' is playing now.");
             return;
         }
 
         _game.Disconnect(SessionOf(target)!.Value, $"You have been kicked by {caller.Player!.Name}.");
 
-        Send(caller.Session, $"Kicked {target.Name}.");
+        _game.Send(caller.Session, $"Kicked {target.Name}.");
         _game.Log.LogWarning("{Admin} kicked {Player}", caller.Player!.Name, target.Name);
     }
 
     private void SaveWorld(Caller caller, string args)
     {
-        Send(caller.Session, "Saving the world...");
+        _game.Send(caller.Session, "Saving the world...");
         _ = ReportSaveAsync(caller.Session); // not awaited here: the admin plays on while the database writes
     }
 
     private async Task ReportSaveAsync(SessionId session)
     {
         SaveResult saved = await _game.SaveAsync(); // the game goes on while the database writes; this resumes here after
-        Send(session, saved.Succeeded
+        _game.Send(session, saved.Succeeded
             ? $"Saved (save #{saved.SaveId}, {saved.Bytes:N0} bytes): the game paused {saved.Stall.TotalMilliseconds:F1} ms, the database took {saved.Total.TotalMilliseconds:F0} ms."
             : Ansi.Red($"The save failed: {saved.Error}. The server keeps retrying and tells admins when it works again."));
     }

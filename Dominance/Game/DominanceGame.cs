@@ -121,7 +121,7 @@ public sealed partial class DominanceGame : IGameModule
             return; // back from before a core restart: OnRestored puts the character back, with no banner first
         }
 
-        Send(session, s_banner);
+        _game.Send(session, s_banner);
         SendMap(session); // the browser client's realm overview before login
     }
 
@@ -293,7 +293,7 @@ public sealed partial class DominanceGame : IGameModule
     {
         if (SessionOf(player) is { } session)
         {
-            Send(session, text);
+            _game.Send(session, text);
         }
     }
 
@@ -336,11 +336,11 @@ public sealed partial class DominanceGame : IGameModule
             _game.Join(session, IGameContext.AdminGroup);
         }
 
-        Send(session, $"Welcome, {NameOf(player)}.{(player.IsAdmin ? " You are an admin." : "")}");
+        _game.Send(session, $"Welcome, {NameOf(player)}.{(player.IsAdmin ? " You are an admin." : "")}");
         _arrivals.Tell(NameOf(player), except: session);
         if (landless)
         {
-            Send(session, LandlessNotice);
+            _game.Send(session, LandlessNotice);
         }
 
         Look(new Caller(session, visitor, player), "");

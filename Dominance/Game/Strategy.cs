@@ -166,27 +166,27 @@ public sealed partial class DominanceGame
         Holding here = _state.Territories[player.Location];
         if (here.Owner != player.Name)
         {
-            Send(caller.Session, $"You can only train soldiers in a territory you hold, and {player.Location} is not yours.");
+            _game.Send(caller.Session, $"You can only train soldiers in a territory you hold, and {player.Location} is not yours.");
             return;
         }
 
         int room = MaxGarrison - here.Garrison;
         if (soldiers > room)
         {
-            Send(caller.Session, $"A territory holds at most {MaxGarrison:N0} soldiers and {player.Location} has {here.Garrison:N0}: you can train {room:N0} more there.");
+            _game.Send(caller.Session, $"A territory holds at most {MaxGarrison:N0} soldiers and {player.Location} has {here.Garrison:N0}: you can train {room:N0} more there.");
             return;
         }
 
         int cost = checked(soldiers * SoldierCost); // at most MaxGarrison * SoldierCost: far inside an int
         if (cost > player.Resources)
         {
-            Send(caller.Session, $"{soldiers} soldiers cost {cost} resources; you have {player.Resources}. You can afford {player.Resources / SoldierCost}.");
+            _game.Send(caller.Session, $"{soldiers} soldiers cost {cost} resources; you have {player.Resources}. You can afford {player.Resources / SoldierCost}.");
             return;
         }
 
         player.Resources = checked(player.Resources - cost);
         here.Garrison = checked(here.Garrison + soldiers);
-        Send(caller.Session, $"You train {soldiers} soldier{(soldiers == 1 ? "" : "s")} in {Ansi.Yellow(player.Location)} for {cost} resources. It now holds {here.Garrison}; you have {player.Resources} resources left.");
+        _game.Send(caller.Session, $"You train {soldiers} soldier{(soldiers == 1 ? "" : "s")} in {Ansi.Yellow(player.Location)} for {cost} resources. It now holds {here.Garrison}; you have {player.Resources} resources left.");
         SendPlayer(player);
         _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
     }
@@ -210,32 +210,32 @@ public sealed partial class DominanceGame
         Holding source = _state.Territories[from.Name];
         if (source.Owner != player.Name)
         {
-            Send(caller.Session, $"You can only attack from a territory you hold, and {from.Name} is not yours.");
+            _game.Send(caller.Session, $"You can only attack from a territory you hold, and {from.Name} is not yours.");
             return;
         }
 
         Realm.Territory? target = Realm.Neighbour(from, words[0]) ?? Realm.Find(words[0]);
         if (target is not null && _state.Territories[target.Name].Owner == player.Name)
         {
-            Send(caller.Session, $"You already hold {target.Name}.");
+            _game.Send(caller.Session, $"You already hold {target.Name}.");
             return;
         }
 
         if (target is null || Realm.Neighbour(from, target.Name) is null)
         {
-            Send(caller.Session, $"{target?.Name ?? Shorten(words[0])} is not a neighbour of {from.Name}. You can attack {string.Join(", ", Realm.Exits(from).Select(e => e.To.Name))}.");
+            _game.Send(caller.Session, $"{target?.Name ?? Shorten(words[0])} is not a neighbour of {from.Name}. You can attack {string.Join(", ", Realm.Exits(from).Select(e => e.To.Name))}.");
             return;
         }
 
         if (soldiers > source.Garrison)
         {
-            Send(caller.Session, $"{from.Name} has only {source.Garrison} soldier{(source.Garrison == 1 ? "" : "s")}.");
+            _game.Send(caller.Session, $"{from.Name} has only {source.Garrison} soldier{(source.Garrison == 1 ? "" : "s")}.");
             return;
         }
 
         source.Garrison = checked(source.Garrison - soldiers);
         _state.Attacks.Add(new Attack { Attacker = player.Name, From = from.Name, To = target.Name, Soldiers = soldiers });
-        Send(caller.Session, $"You send {soldiers} soldier{(soldiers == 1 ? "" : "s")} from {Ansi.Yellow(from.Name)} against {Ansi.Yellow(target.Name)}. The battle is fought at the next tick.");
+        _game.Send(caller.Session, $"You send {soldiers} soldier{(soldiers == 1 ? "" : "s")} from {Ansi.Yellow(from.Name)} against {Ansi.Yellow(target.Name)}. The battle is fought at the next tick.");
         if (_state.Territories[target.Name].Owner is { } defender && OnlinePlayer(defender) is { } defending)
         {
             Tell(defending, Ansi.Red($"{player.Name} is marching {soldiers} soldiers on {target.Name}!"));
@@ -450,7 +450,7 @@ public sealed partial class DominanceGame
             text.Append("\n  Nobody rules anything yet.");
         }
 
-        Send(caller.Session, text.ToString());
+        _game.Send(caller.Session, text.ToString());
     }
 
     /// <summary>The realm as a grid of territories with their garrisons, coloured for the reader, and who holds what.</summary>

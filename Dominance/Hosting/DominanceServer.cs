@@ -200,7 +200,7 @@ internal sealed class DominanceServer : IAsyncDisposable
             services.GetRequiredService<ServerMetrics>(), services.GetRequiredService<ResumeTokens>()));
         builder.Services.AddSingleton(services => new PortalService(
             settings.Portal, services.GetRequiredService<GameLoop>().Inbound, clock, services.GetRequiredService<ILogger<PortalService>>(),
-            services.GetRequiredService<ServerMetrics>(), Audit(services)));
+            services.GetRequiredService<ServerMetrics>(), Audit(services), players: services.GetRequiredService<GameLoop>()));
         builder.Services.AddSingleton(game);
         if (settings.Nats.Enabled)
         {

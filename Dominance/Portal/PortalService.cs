@@ -35,11 +35,14 @@ internal sealed class PortalService : IPortalReadings
     /// <paramref name="firstSessionId"/> (portals of one core each take ids of their own: see <c>Dominance.Nats</c>).
     /// Its counts are published through <paramref name="metrics"/> (<see cref="ServerMetrics.Detached"/>,
     /// if omitted); <paramref name="audit"/> gets a line for each connect and disconnect (none, if omitted).
+    /// <paramref name="players"/> counts the players in the game for MSSP (the core in process); without it, MSSP
+    /// counts this portal's connections.
     /// </summary>
     public PortalService(
         PortalSettings settings, IInboundSink inbound, TimeProvider clock, ILogger<PortalService> log, ServerMetrics? metrics = null, ILogger? audit = null,
-        long firstSessionId = 0)
+        long firstSessionId = 0, IPlayerCount? players = null)
     {
+        Players = players;
         _nextSessionId = firstSessionId;
         Settings = settings;
         Inbound = inbound;
@@ -66,6 +69,9 @@ internal sealed class PortalService : IPortalReadings
 
     /// <summary>When the portal started (MSSP's <c>UPTIME</c>).</summary>
     public DateTimeOffset StartedAt { get; }
+
+    /// <summary>The players in the game, as the core counts them, or <see langword="null"/> where the core is elsewhere.</summary>
+    public IPlayerCount? Players { get; }
 
     /// <summary>Sessions open now.</summary>
     public int SessionCount => _sessions.Count;

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Net.WebSockets;
@@ -55,6 +56,9 @@ internal abstract class PortalSession : ISessionLink
     // thread runs it): plain adds, no atomics on the delivery path. The metrics read them (a 64-bit read is atomic).
     private long _framesDelivered;
     private long _bytesSent;
+
+    // Write loop only: the last text wrapped to the client's window (FitToWindow).
+    private ArrayBufferWriter<byte>? _wrapped;
 
     protected PortalSession(PortalService portal, ClientProtocol protocol, IPAddress remoteAddress, bool supportsOutOfBand = false)
     {
@@ -236,6 +240,11 @@ internal abstract class PortalSession : ISessionLink
     /// <summary>Closes the connection at once. Must make both loops return promptly. Called at most once.</summary>
     protected abstract void AbortTransport();
 
+    /// <summary>Called once, as the write loop ends (closed or aborted), on the write loop: frees what it used.</summary>
+    protected virtual void OnWriteLoopEnded()
+    {
+    }
+
     /// <summary>Called once the write loop runs, before the first read (telnet starts its negotiation here).</summary>
     protected virtual void OnStarted()
     {
@@ -324,6 +333,25 @@ internal abstract class PortalSession : ISessionLink
             default:
                 return ValueTask.CompletedTask;
         }
+    }
+
+    /// <summary>
+    /// Game text as it fits this client's window: the payload's own bytes in the common case (no width known, or every
+    /// line fits: one comparison), otherwise a copy wrapped to <see cref="SessionInfo.Width"/> (<see cref="TextWrapping"/>).
+    /// Write loop only; the span is valid until the next call.
+    /// </summary>
+    protected ReadOnlySpan<byte> FitToWindow(OutputPayload payload)
+    {
+        int width = Info.Width;
+        if (!TextWrapping.Needed(payload, width))
+        {
+            return payload.Span;
+        }
+
+        _wrapped ??= new ArrayBufferWriter<byte>(256);
+        _wrapped.ResetWrittenCount();
+        TextWrapping.Wrap(payload.Span, width, _wrapped);
+        return _wrapped.WrittenSpan;
     }
 
     /// <summary>Queues a control frame of the portal's own, in order with the output (such as the start of compression).</summary>
@@ -438,6 +466,8 @@ internal abstract class PortalSession : ISessionLink
                 Interlocked.Decrement(ref _queued);
                 frame.Payload?.Release();
             }
+
+            OnWriteLoopEnded();
         }
     }
 

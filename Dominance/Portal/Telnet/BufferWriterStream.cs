@@ -9,6 +9,8 @@ namespace Dominance.Portal.Telnet;
 /// </summary>
 internal sealed class BufferWriterStream(IBufferWriter<byte> output) : Stream
 {
+    private IBufferWriter<byte>? _output = output;
+
     public override bool CanRead => false;
 
     public override bool CanSeek => false;
@@ -23,7 +25,10 @@ internal sealed class BufferWriterStream(IBufferWriter<byte> output) : Stream
         set => throw new NotSupportedException();
     }
 
-    public override void Write(ReadOnlySpan<byte> buffer) => output.Write(buffer);
+    public override void Write(ReadOnlySpan<byte> buffer) => _output?.Write(buffer);
+
+    /// <summary>From now on, drops what is written: for a compressor freed after its connection was aborted.</summary>
+    public void Discard() => _output = null;
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 

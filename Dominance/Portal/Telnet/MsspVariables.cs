@@ -7,8 +7,8 @@ namespace Dominance.Portal.Telnet;
 
 /// <summary>
 /// The MUD Server Status Protocol answer (https://tintin.mudhalla.net/protocols/mssp/): the variables a MUD listing
-/// crawler reads. Names and fixed facts come from the server and <see cref="PortalSettings.Mssp"/>; the players online,
-/// the start time and the port are read when the crawler asks.
+/// crawler reads. Names and fixed facts come from the server and <see cref="PortalSettings.Mssp"/>; the players online
+/// (as the core counts them: <see cref="PortalService.Players"/>), the start time and the port are read when the crawler asks.
 /// </summary>
 internal static class MsspVariables
 {
@@ -42,7 +42,7 @@ internal static class MsspVariables
             values[key] = value;
         }
 
-        values["PLAYERS"] = portal.SessionCount.ToString(CultureInfo.InvariantCulture);
+        values["PLAYERS"] = (portal.Players?.PlayersOnline ?? portal.SessionCount).ToString(CultureInfo.InvariantCulture);
         values["UPTIME"] = portal.StartedAt.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         values["PORT"] = ((local as IPEndPoint)?.Port ?? portal.Settings.TelnetPort).ToString(CultureInfo.InvariantCulture);
         return [.. values];

@@ -29,6 +29,7 @@ namespace Dominance.Portal.Telnet;
 /// <item>MCCP2: after <c>IAC SB MCCP2 IAC SE</c> everything goes through one zlib stream, flushed (sync flush) with every
 /// flush of the connection: compression adds no delay.</item>
 /// <item>Colour: a client without colour (<see cref="ColorSupport.None"/>) gets text with its colour codes removed.</item>
+/// <item>NAWS: text is wrapped to the window's width (<see cref="PortalSession.FitToWindow"/>).</item>
 /// </list>
 /// <para>Threads: negotiation runs on the read loop; what the write loop needs of it (EOR, SGA, charset, colour) is
 /// in volatile fields, and the start of compression travels as a frame so that it happens at its place in the output.</para>
@@ -55,6 +56,7 @@ internal sealed class TelnetSession : PortalSession
 
     // Write loop only.
     private ZLibStream? _compressor;
+    private BufferWriterStream? _compressed;
     private byte[] _scratch = [];
 
     /// <summary>A telnet client on a Kestrel connection.</summary>
@@ -121,7 +123,7 @@ internal sealed class TelnetSession : PortalSession
         switch (frame.Kind)
         {
             case FrameKind.Text:
-                WriteText(output, frame.Payload!.Span);
+                WriteText(output, FitToWindow(frame.Payload!));
                 break;
             case FrameKind.Raw:
                 Put(output, frame.Payload!.Span);
@@ -153,7 +155,8 @@ internal sealed class TelnetSession : PortalSession
                 break;
             case FrameKind.CompressOn when _compressor is null:
                 Put(output, [Iac, Sb, Mccp2, Iac, Se]); // the last uncompressed bytes
-                _compressor = new ZLibStream(new BufferWriterStream(output), CompressionLevel.Fastest, leaveOpen: false);
+                _compressed = new BufferWriterStream(output);
+                _compressor = new ZLibStream(_compressed, CompressionLevel.Fastest, leaveOpen: false);
                 break;
             case FrameKind.CompressOff when _compressor is not null:
                 EndCompression();
@@ -192,6 +195,17 @@ internal sealed class TelnetSession : PortalSession
     {
         _compressor?.Dispose();
         _compressor = null;
+        _compressed = null;
+    }
+
+    /// <summary>
+    /// A session aborted while compressing still has its compressor (zlib's native state): it is freed here, at once,
+    /// rather than left to the finalizer, and its last bytes are dropped (the connection is gone).
+    /// </summary>
+    protected override void OnWriteLoopEnded()
+    {
+        _compressed?.Discard();
+        EndCompression();
     }
 
     /// <summary>Writes bytes to the connection, through the compressor if MCCP2 is on.</summary>

@@ -132,7 +132,7 @@ internal sealed class WebSocketSession : PortalSession
         {
             case FrameKind.Text:
                 // Text that is already queued is coalesced into one WebSocket message; FlushAsync sends it.
-                _pending.Append(_textOpcode, frame.Payload!.Span);
+                _pending.Append(_textOpcode, FitToWindow(frame.Payload!));
                 break;
             case FrameKind.Data when _gmcp:
                 _pending.AppendMessage(WebSocketFrames.Text, frame.Payload!.Span);

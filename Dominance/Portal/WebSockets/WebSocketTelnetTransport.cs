@@ -15,8 +15,14 @@ namespace Dominance.Portal.WebSockets;
 /// </remarks>
 internal sealed class WebSocketTelnetTransport(WebSocket socket) : IDuplexPipe
 {
+    /// <summary>How long our side of the close handshake may take.</summary>
+    private static readonly TimeSpan s_closeTimeout = TimeSpan.FromSeconds(2);
+
     private readonly Pipe _input = new(new PipeOptions(useSynchronizationContext: false));
     private readonly Pipe _output = new(new PipeOptions(pauseWriterThreshold: 64 * 1024, resumeWriterThreshold: 32 * 1024, useSynchronizationContext: false));
+
+    // Cancelled once the close handshake has taken too long; its registration aborts the socket.
+    private readonly CancellationTokenSource _closing = new();
 
     /// <inheritdoc/>
     public PipeReader Input => _input.Reader;
@@ -25,12 +31,27 @@ internal sealed class WebSocketTelnetTransport(WebSocket socket) : IDuplexPipe
     public PipeWriter Output => _output.Writer;
 
     /// <summary>Runs both pumps until the connection ends.</summary>
-    public Task RunAsync() => Task.WhenAll(ReceiveAsync(), SendAsync());
+    public async Task RunAsync()
+    {
+        using CancellationTokenRegistration abort = _closing.Token.Register(socket.Abort);
+        await Task.WhenAll(ReceiveAsync(), SendAsync()).ConfigureAwait(false);
+    }
 
-    /// <summary>Tears the connection down at once.</summary>
+    /// <summary>
+    /// Tears the connection down at once; or, if the client has started the close handshake (its close frame ended the
+    /// session), answers it: the send pump stops and sends our close frame, within <see cref="s_closeTimeout"/>.
+    /// </summary>
     public void Abort()
     {
-        socket.Abort();
+        if (socket.State == WebSocketState.CloseReceived)
+        {
+            _closing.CancelAfter(s_closeTimeout); // a client that does not take our close frame is aborted all the same
+        }
+        else
+        {
+            socket.Abort();
+        }
+
         _output.Reader.CancelPendingRead();
     }
 
@@ -76,6 +97,13 @@ internal sealed class WebSocketTelnetTransport(WebSocket socket) : IDuplexPipe
                 ReadOnlySequence<byte> buffer = result.Buffer;
                 if (result.IsCanceled)
                 {
+                    if (socket.State == WebSocketState.CloseReceived)
+                    {
+                        // The client closed first: the rest of the output is dropped, as for a telnet client that hangs
+                        // up, but its close frame is answered (RFC 6455, 5.5.1), or it sees the connection drop (1006).
+                        await socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Goodbye", _closing.Token).ConfigureAwait(false);
+                    }
+
                     break;
                 }
 

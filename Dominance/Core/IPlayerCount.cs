@@ -1,0 +1,11 @@
+namespace Dominance.Core;
+
+/// <summary>
+/// How many players are in the game now, read-only and from any thread: what the portal tells MUD listing crawlers
+/// (MSSP <c>PLAYERS</c>) without reaching into the core's state. The core implements it (<see cref="GameLoop"/>).
+/// </summary>
+internal interface IPlayerCount
+{
+    /// <summary>Open sessions that play an account (<see cref="Api.IGameContext.SetAccount"/>), parked ones included.</summary>
+    int PlayersOnline { get; }
+}
