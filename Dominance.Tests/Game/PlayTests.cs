@@ -22,6 +22,48 @@ public sealed partial class PlayTests
     }
 
     [Test]
+    public async Task LookNamesTenPlayersHereAndCountsTheRest()
+    {
+        await using TestServer server = await GameServer.StartAsync();
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        (string home, _, _) = await FirstExitAsync(alice);
+
+        var guests = new List<TelnetTestClient>();
+        try
+        {
+            for (int i = 0; i < 12; i++)
+            {
+                TelnetTestClient guest = await server.TelnetAsync();
+                guests.Add(guest);
+                await guest.DoAsync("connect guest", "Welcome, ");
+                await guest.Lines.WaitForAsync("Exits:"); // the look that entering shows, so that GoToAsync reads only its own
+                await GoToAsync(guest, home);
+            }
+
+            await alice.SendAsync("look");
+            string here = await alice.Lines.WaitForAsync("Here: ");
+            for (string next = await alice.Lines.NextAsync(); !next.StartsWith("Exits: ", StringComparison.Ordinal); next = await alice.Lines.NextAsync())
+            {
+                here += " " + next.Trim(); // the line is wrapped to the client's window
+            }
+
+            here = GameColours().Replace(here, "");
+            Match listed = Regex.Match(here, @"^Here: (.+) and (\d+) others\.$");
+            Assert.That(listed.Success, Is.True, here);
+            Assert.That(listed.Groups[1].Value.Split(", "), Has.Length.EqualTo(10), "ten names");
+            Assert.That(listed.Groups[2].Value, Is.EqualTo("2"), "then how many others");
+            Assert.That(here, Does.Not.Contain("Alice"), "not the one who looks");
+        }
+        finally
+        {
+            foreach (TelnetTestClient guest in guests)
+            {
+                await guest.DisposeAsync();
+            }
+        }
+    }
+
+    [Test]
     public async Task MovingByDirectionOrNameTellsTheNeighbours()
     {
         await using TestServer server = await GameServer.StartAsync();
