@@ -111,7 +111,7 @@ case "$verb" in
     rid="${DOMINANCE_RID:-linux-x64}"
     log="$(mktemp)"
     if ! dotnet publish Dominance -c Release -r "$rid" --self-contained -nologo \
-        -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=true \
+        -p:PublishSingleFile=true -p:EnableCompressionInSingleFile=false \
         -p:IncludeNativeLibrariesForSelfExtract=true -p:DebugType=embedded -o "$out" >"$log" 2>&1; then
       cat "$log"
       rm -f "$log"

@@ -1,6 +1,6 @@
+using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.CodeAnalysis.CSharp;
 
 namespace Dominance.Reload;
 
@@ -22,10 +22,12 @@ internal sealed class CompileCache
 
     /// <summary>
     /// What else a build depends on: the server's own build (its game API and reference assemblies) and the compiler's.
-    /// A module version id changes with every different build of an assembly.
+    /// A module version id changes with every different build of an assembly. The compiler is named by the package version
+    /// the server was built with (an assembly attribute), not read from Roslyn itself: a start that finds its build here
+    /// does not load the compiler at all.
     /// </summary>
     private static readonly string s_toolchain =
-        $"{typeof(CompileCache).Module.ModuleVersionId}/{typeof(CSharpCompilation).Module.ModuleVersionId}/{typeof(CSharpCompilation).Assembly.GetName().Version}";
+        $"{typeof(CompileCache).Module.ModuleVersionId}/Roslyn {typeof(CompileCache).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RoslynVersion").Value}";
 
     private CompileCache(string folder) => Folder = folder;
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -66,22 +67,15 @@ internal sealed class GameCompiler
     /// <summary>The language version game code is compiled with; the project file written by <c>init</c> names it too.</summary>
     public const LanguageVersion Language = LanguageVersion.Latest;
 
-    private static readonly CSharpParseOptions s_parseOptions = new(Language);
-    private static readonly CSharpCompilationOptions s_compilationOptions = new(
-        OutputKind.DynamicallyLinkedLibrary,
-        optimizationLevel: OptimizationLevel.Release,
-        nullableContextOptions: NullableContextOptions.Enable,
-        concurrentBuild: false);
-
     /// <summary>How many compiled games the process-wide cache keeps; the oldest is dropped first.</summary>
     private const int CachedBuilds = 8;
 
     private static readonly ConcurrentDictionary<string, CompileResult> s_builds = new(StringComparer.Ordinal);
     private static readonly ConcurrentQueue<string> s_buildOrder = new();
 
-    private readonly Dictionary<string, (string Text, SyntaxTree Tree)> _trees = new(StringComparer.Ordinal);
     private readonly CompileCache? _disk;
-    private SyntaxTree? _implicitUsings;
+    private Roslyn? _roslyn;
+    private WeakReference? _lastCompilation;
 
     /// <summary>A compiler that keeps its builds in <paramref name="disk"/> too, if it is given.</summary>
     public GameCompiler(CompileCache? disk = null) => _disk = disk;
@@ -103,51 +97,48 @@ internal sealed class GameCompiler
             return loaded;
         }
 
-        _implicitUsings ??= CSharpSyntaxTree.ParseText(ImplicitUsingsSource, s_parseOptions, "(implicit usings)", Encoding.UTF8);
-        var trees = new List<SyntaxTree>(files.Count + 1) { _implicitUsings };
-        foreach (SourceFile file in files)
-        {
-            if (!_trees.TryGetValue(file.Path, out (string Text, SyntaxTree Tree) cached) || cached.Text != file.Text)
-            {
-                SourceText text = SourceText.From(file.Text, Encoding.UTF8);
-                cached = (file.Text, CSharpSyntaxTree.ParseText(text, s_parseOptions, file.Path));
-                _trees[file.Path] = cached;
-            }
-
-            trees.Add(cached.Tree);
-        }
-
-        foreach (string stale in _trees.Keys.Except(files.Select(f => f.Path)).ToList())
-        {
-            _trees.Remove(stale);
-        }
-
         if (files.Count == 0)
         {
             return new CompileResult(null, null, ["The game has no .cs files."], Stopwatch.GetElapsedTime(started));
         }
 
-        CSharpCompilation compilation = CSharpCompilation.Create($"game-{generation}", trees, ReferenceAssemblies.All, s_compilationOptions);
-        using var image = new MemoryStream();
-        using var symbols = new MemoryStream();
-        EmitResult result = compilation.Emit(image, symbols, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb));
-        TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
-        if (!result.Success)
+        CompileResult compiled = CompileWithRoslyn(files, generation, started) with { Key = key };
+        if (compiled.Succeeded)
         {
-            string[] errors = [.. result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(Format)];
-            return new CompileResult(null, null, errors, elapsed) { Key = key };
-        }
-
-        string[] warnings = [.. result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Select(Format)];
-        var compiled = new CompileResult(image.ToArray(), symbols.ToArray(), [], elapsed) { Warnings = warnings, Key = key };
-        Remember(key, compiled);
-        if (_disk is { } disk)
-        {
-            // Off the reload's path: the new code goes live without waiting for the disk.
-            _ = Task.Run(() => disk.Write(key, compiled.Assembly!, compiled.Symbols, warnings));
+            Remember(key, compiled);
+            if (_disk is { } disk)
+            {
+                // Off the reload's path: the new code goes live without waiting for the disk.
+                _ = Task.Run(() => disk.Write(key, compiled.Assembly!, compiled.Symbols, compiled.Warnings));
+            }
         }
 
         return compiled;
+    }
+
+    /// <summary>
+    /// Drops the compiler's caches (parsed files, the references' metadata) so that the garbage collector can take them;
+    /// the next compile starts cold. Roslyn's own assemblies stay loaded: they live in the default context.
+    /// </summary>
+    public void Release()
+    {
+        _roslyn = null;
+        ReferenceAssemblies.Release();
+    }
+
+    /// <summary>The last compilation this compiler made (for tests: nothing keeps it alive after the compile).</summary>
+    internal WeakReference? LastCompilation => _lastCompilation;
+
+    /// <summary>
+    /// Parses and compiles. A method of its own, never inlined, so that Roslyn's assemblies are loaded only when the
+    /// compiler is really used: a start that finds its build in a cache does not load them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private CompileResult CompileWithRoslyn(IReadOnlyList<SourceFile> files, int generation, long started)
+    {
+        Roslyn roslyn = _roslyn ??= new Roslyn();
+        (CompileResult result, _lastCompilation) = roslyn.Compile(files, generation, started);
+        return result;
     }
 
     /// <summary>Forgets a build that could not be loaded, here and on disk, so that the next attempt compiles.</summary>
@@ -169,14 +160,67 @@ internal sealed class GameCompiler
         }
     }
 
-    /// <summary>Formats a diagnostic as <c>file:line:column: error CS0000: message</c> (or <c>warning</c>).</summary>
-    private static string Format(Diagnostic diagnostic)
+    /// <summary>
+    /// The compiler proper, kept between compiles while it is warm: syntax trees cached by path and text (a reload after
+    /// editing one file parses only that file).
+    /// </summary>
+    private sealed class Roslyn
     {
-        FileLinePositionSpan span = diagnostic.Location.GetLineSpan();
-        string where = diagnostic.Location.IsInSource
-            ? $"{span.Path}:{span.StartLinePosition.Line + 1}:{span.StartLinePosition.Character + 1}: "
-            : "";
-        string severity = diagnostic.Severity == DiagnosticSeverity.Error ? "error" : "warning";
-        return $"{where}{severity} {diagnostic.Id}: {diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
+        private static readonly CSharpParseOptions s_parseOptions = new(Language);
+        private static readonly CSharpCompilationOptions s_compilationOptions = new(
+            OutputKind.DynamicallyLinkedLibrary,
+            optimizationLevel: OptimizationLevel.Release,
+            nullableContextOptions: NullableContextOptions.Enable,
+            concurrentBuild: false);
+
+        private readonly Dictionary<string, (string Text, SyntaxTree Tree)> _trees = new(StringComparer.Ordinal);
+        private readonly SyntaxTree _implicitUsings = CSharpSyntaxTree.ParseText(ImplicitUsingsSource, s_parseOptions, "(implicit usings)", Encoding.UTF8);
+
+        public (CompileResult Result, WeakReference Compilation) Compile(IReadOnlyList<SourceFile> files, int generation, long started)
+        {
+            var trees = new List<SyntaxTree>(files.Count + 1) { _implicitUsings };
+            foreach (SourceFile file in files)
+            {
+                if (!_trees.TryGetValue(file.Path, out (string Text, SyntaxTree Tree) cached) || cached.Text != file.Text)
+                {
+                    SourceText text = SourceText.From(file.Text, Encoding.UTF8);
+                    cached = (file.Text, CSharpSyntaxTree.ParseText(text, s_parseOptions, file.Path));
+                    _trees[file.Path] = cached;
+                }
+
+                trees.Add(cached.Tree);
+            }
+
+            foreach (string stale in _trees.Keys.Except(files.Select(f => f.Path)).ToList())
+            {
+                _trees.Remove(stale);
+            }
+
+            CSharpCompilation compilation = CSharpCompilation.Create($"game-{generation}", trees, ReferenceAssemblies.All, s_compilationOptions);
+            using var image = new MemoryStream();
+            using var symbols = new MemoryStream();
+            EmitResult result = compilation.Emit(image, symbols, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb));
+            TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
+            var compiled = new WeakReference(compilation);
+            if (!result.Success)
+            {
+                string[] errors = [.. result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(Format)];
+                return (new CompileResult(null, null, errors, elapsed), compiled);
+            }
+
+            string[] warnings = [.. result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Select(Format)];
+            return (new CompileResult(image.ToArray(), symbols.ToArray(), [], elapsed) { Warnings = warnings }, compiled);
+        }
+
+        /// <summary>Formats a diagnostic as <c>file:line:column: error CS0000: message</c> (or <c>warning</c>).</summary>
+        private static string Format(Diagnostic diagnostic)
+        {
+            FileLinePositionSpan span = diagnostic.Location.GetLineSpan();
+            string where = diagnostic.Location.IsInSource
+                ? $"{span.Path}:{span.StartLinePosition.Line + 1}:{span.StartLinePosition.Character + 1}: "
+                : "";
+            string severity = diagnostic.Severity == DiagnosticSeverity.Error ? "error" : "warning";
+            return $"{where}{severity} {diagnostic.Id}: {diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
+        }
     }
 }

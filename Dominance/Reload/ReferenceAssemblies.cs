@@ -14,17 +14,17 @@ namespace Dominance.Reload;
 /// </summary>
 internal static class ReferenceAssemblies
 {
-    private static readonly Lazy<IReadOnlyList<MetadataReference>> s_framework = new(LoadFramework);
-    private static readonly Lazy<IReadOnlyList<MetadataReference>> s_all = new(() => [.. s_framework.Value, FromLoadedAssembly(typeof(ReferenceAssemblies).Assembly)]);
+    private static Lazy<IReadOnlyList<MetadataReference>> s_framework = new(LoadFramework);
+    private static Lazy<IReadOnlyList<MetadataReference>> s_all = NewAll();
 
-    /// <summary>Every reference, created once and shared by all compilations.</summary>
-    public static IReadOnlyList<MetadataReference> All => s_all.Value;
+    /// <summary>Every reference, created once and shared by all compilations (until <see cref="Release"/>).</summary>
+    public static IReadOnlyList<MetadataReference> All => Volatile.Read(ref s_all).Value;
 
     /// <summary>
     /// Everything but the host itself: the framework and the abstractions the game API's signatures use. The game API's
     /// own source is compiled against these into the reference assembly that <c>dominance init</c> writes.
     /// </summary>
-    public static IReadOnlyList<MetadataReference> Framework => s_framework.Value;
+    public static IReadOnlyList<MetadataReference> Framework => Volatile.Read(ref s_framework).Value;
 
     /// <summary>
     /// What the game API's own source compiles against: <see cref="Framework"/>, and MessagePack, which the state
@@ -33,7 +33,20 @@ internal static class ReferenceAssemblies
     public static IReadOnlyList<MetadataReference> ApiSource => s_apiSource.Value;
 
     private static readonly Lazy<IReadOnlyList<MetadataReference>> s_apiSource = new(() =>
-        [.. s_framework.Value, FromLoadedAssembly(typeof(MessagePack.MessagePackSerializer).Assembly), FromLoadedAssembly(typeof(MessagePack.KeyAttribute).Assembly)]);
+        [.. Framework, FromLoadedAssembly(typeof(MessagePack.MessagePackSerializer).Assembly), FromLoadedAssembly(typeof(MessagePack.KeyAttribute).Assembly)]);
+
+    /// <summary>
+    /// Lets the garbage collector take the references (the framework's reference assemblies read into memory, and the
+    /// symbols Roslyn built from them); the next compile reads them again. Compilations under way keep theirs.
+    /// </summary>
+    public static void Release()
+    {
+        Volatile.Write(ref s_framework, new Lazy<IReadOnlyList<MetadataReference>>(LoadFramework));
+        Volatile.Write(ref s_all, NewAll());
+    }
+
+    private static Lazy<IReadOnlyList<MetadataReference>> NewAll() =>
+        new(() => [.. Framework, FromLoadedAssembly(typeof(ReferenceAssemblies).Assembly)]);
 
     private static IReadOnlyList<MetadataReference> LoadFramework()
     {

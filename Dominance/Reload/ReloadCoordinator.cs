@@ -48,6 +48,7 @@ internal sealed class ReloadCoordinator : IDisposable
     private int _leaks;
     private readonly ServerMetrics _metrics;
     private readonly ILogger _audit;
+    private readonly MemoryTrim? _trim;
 
     /// <summary>
     /// Creates the coordinator. Each reload is counted and timed in <paramref name="metrics"/> (<see cref="ServerMetrics.Detached"/>
@@ -63,7 +64,14 @@ internal sealed class ReloadCoordinator : IDisposable
         _settings = settings;
         _log = log;
         _compiler = new GameCompiler(CompileCache.For(sources));
+        _trim = settings.TrimMemory ? new MemoryTrim(TimeProvider.System, TrimCompiler) : null;
     }
+
+    /// <summary>The idle trim, if <see cref="ReloadSettings.TrimMemory"/> is on (for tests).</summary>
+    internal MemoryTrim? Trim => _trim;
+
+    /// <summary>The compiler (for tests).</summary>
+    internal GameCompiler Compiler => _compiler;
 
     /// <summary>Old generations that stayed loaded after their proof of unload. Should stay 0.</summary>
     public int Leaks => Volatile.Read(ref _leaks);
@@ -114,6 +122,7 @@ internal sealed class ReloadCoordinator : IDisposable
         finally
         {
             _oneAtATime.Release();
+            _trim?.Schedule();
         }
     }
 
@@ -149,6 +158,7 @@ internal sealed class ReloadCoordinator : IDisposable
             finally
             {
                 _oneAtATime.Release();
+                _trim?.Schedule();
             }
         });
     }
@@ -167,10 +177,43 @@ internal sealed class ReloadCoordinator : IDisposable
         finally
         {
             _oneAtATime.Release();
+            _trim?.Schedule();
         }
     }
 
-    public void Dispose() => _watcher?.Dispose();
+    public void Dispose()
+    {
+        _watcher?.Dispose();
+        _trim?.Dispose();
+    }
+
+    /// <summary>
+    /// The idle trim's first step, on the trim's timer thread: skipped while a reload or an eval runs (it schedules the
+    /// trim again when it ends). With no game folder watched, nothing will compile again on its own, so the compiler's
+    /// caches go too (an admin's <c>reload</c> or <c>eval</c> then starts a cold compiler); a watched folder keeps its
+    /// compiler warm for the next edit.
+    /// </summary>
+    private bool TrimCompiler()
+    {
+        if (!_oneAtATime.Wait(0))
+        {
+            return false;
+        }
+
+        try
+        {
+            if (_watcher is null)
+            {
+                _compiler.Release();
+            }
+
+            return true;
+        }
+        finally
+        {
+            _oneAtATime.Release();
+        }
+    }
 
     /// <summary>
     /// Unloads the running generation, once the game thread has stopped for good (shutdown), so that a server leaves no
@@ -346,6 +389,7 @@ internal sealed class ReloadCoordinator : IDisposable
         finally
         {
             _oneAtATime.Release();
+            _trim?.Schedule();
         }
     }
 

@@ -22,6 +22,14 @@ public sealed class ReloadSettings
     /// </summary>
     public bool Eval { get; set; } = true;
 
+    /// <summary>
+    /// Whether the server gives memory back once it has been quiet for 10 s after its start, a reload or an
+    /// <c>eval</c>: one compacting garbage collection (which pauses the game thread for a few milliseconds), and, when no
+    /// game folder is watched, the compiler's caches are dropped (the next <c>reload</c> or <c>eval</c> compiles
+    /// cold). Default on.
+    /// </summary>
+    public bool TrimMemory { get; set; } = true;
+
     /// <summary>The shortest <see cref="AdminToken"/> accepted.</summary>
     public const int MinAdminTokenLength = 16;
 
