@@ -63,7 +63,17 @@ internal sealed class TestServer : IAsyncDisposable
         GameSources sources = folder is null ? GameSources.Embedded : GameSources.FromFolder(folder);
         (DominanceSettings settings, string temporary) = Settings(configure);
         DominanceServer server = DominanceServer.Create(settings, configuration ?? new ConfigurationBuilder().Build(), sources, clock, Capture(log), store);
-        await server.StartAsync();
+        try
+        {
+            await server.StartAsync();
+        }
+        catch
+        {
+            await server.DisposeAsync(); // a start that fails (the game does not load) leaves nothing running
+            Directory.Delete(temporary, recursive: true);
+            throw;
+        }
+
         return new TestServer(server, null, log, temporary);
     }
 

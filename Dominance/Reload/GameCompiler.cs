@@ -74,6 +74,8 @@ internal sealed class GameCompiler
     private static readonly ConcurrentQueue<string> s_buildOrder = new();
 
     private readonly CompileCache? _disk;
+    private readonly Lock _diskWritesLock = new();
+    private Task _diskWrites = Task.CompletedTask;
     private Roslyn? _roslyn;
     private WeakReference? _lastCompilation;
 
@@ -108,12 +110,30 @@ internal sealed class GameCompiler
             Remember(key, compiled);
             if (_disk is { } disk)
             {
-                // Off the reload's path: the new code goes live without waiting for the disk.
-                _ = Task.Run(() => disk.Write(key, compiled.Assembly!, compiled.Symbols, compiled.Warnings));
+                // Off the reload's path: the new code goes live without waiting for the disk. One write after another,
+                // and remembered, so that a server that stops waits for them (WaitForDiskWrites) instead of leaving a
+                // write into the game folder behind it.
+                lock (_diskWritesLock)
+                {
+                    _diskWrites = _diskWrites.ContinueWith(
+                        _ => disk.Write(key, compiled.Assembly!, compiled.Symbols, compiled.Warnings), TaskScheduler.Default);
+                }
             }
         }
 
         return compiled;
+    }
+
+    /// <summary>Waits, at most <paramref name="timeout"/>, for the builds still being written to the disk cache.</summary>
+    public void WaitForDiskWrites(TimeSpan timeout)
+    {
+        Task writes;
+        lock (_diskWritesLock)
+        {
+            writes = _diskWrites;
+        }
+
+        writes.Wait(timeout); // CompileCache.Write never throws: a failed write only costs the next start a compile
     }
 
     /// <summary>

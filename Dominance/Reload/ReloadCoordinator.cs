@@ -185,6 +185,7 @@ internal sealed class ReloadCoordinator : IDisposable
     {
         _watcher?.Dispose();
         _trim?.Dispose();
+        _compiler.WaitForDiskWrites(TimeSpan.FromSeconds(5)); // nothing is written into the game folder after a stop
     }
 
     /// <summary>
