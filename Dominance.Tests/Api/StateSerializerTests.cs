@@ -37,6 +37,32 @@ public sealed class StateSerializerTests
         public int Y { get; set; }
     }
 
+    /// <summary>Every kind of sequence the generated writer loops over itself rather than through a formatter.</summary>
+    public sealed class Sequences
+    {
+        public bool[] Booleans = [true, false];
+        public sbyte[] SBytes = [-1, sbyte.MaxValue];
+        public short[] Shorts = [short.MinValue, 300];
+        public ushort[] UShorts = [ushort.MaxValue];
+        public int[]? Ints = [int.MinValue, -33, 0, 127, 128, 70_000, int.MaxValue];
+        public uint[] UInts = [uint.MaxValue];
+        public long[] Longs = [long.MinValue, 5_000_000_000];
+        public ulong[] ULongs = [ulong.MaxValue];
+        public float[] Singles = [1.5f, float.NaN];
+        public double[] Doubles = [-0.25, double.PositiveInfinity];
+        public char[] Chars = ['a', 'é', '€'];
+        public string?[] Strings = ["", null, "Territory 1", "naïve €", new string('x', 300)];
+        public byte[] Bytes = [1, 2, 3];
+        public int[]? NoInts;
+        public List<Player?> Players { get; set; } = [new Player { Name = "A", Resources = 1 }, null, new Player { Name = "B", Admin = true }];
+        public Player?[] PlayerArray { get; set; } = [null, new Player { Name = "C", Ratio = 2 }];
+        public List<Point> PointList { get; set; } = [new Point { X = 1, Y = 2 }];
+        public Point[] PointArray { get; set; } = [new Point { X = 3, Y = 4 }, new Point { X = 5, Y = 6 }];
+        public List<Player>? NoPlayers { get; set; }
+        public Point[] NoPoints { get; set; } = [];
+        public List<Sequences> Nested { get; set; } = [];
+    }
+
     public sealed class RenamedPlayer
     {
         public string Name { get; set; } = "";
@@ -83,6 +109,14 @@ public sealed class StateSerializerTests
 
         World back = RoundTrip<World, World>(world, new StateSerializer())!;
         Assert.That(JsonSerializer.Serialize(back, new StateSerializer().Options), Is.EqualTo(JsonSerializer.Serialize(world, new StateSerializer().Options)));
+    }
+
+    [Test]
+    public void ListsAndArraysWrittenByTheGeneratedLoopsRoundTrip()
+    {
+        var sequences = new Sequences { Nested = [new Sequences { Ints = null, Players = [] }] };
+        Sequences back = RoundTrip<Sequences, Sequences>(sequences, new StateSerializer())!;
+        Assert.That(JsonSerializer.Serialize(back, new StateSerializer().Options), Is.EqualTo(JsonSerializer.Serialize(sequences, new StateSerializer().Options)));
     }
 
     [Test]

@@ -40,6 +40,7 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectForm
     private int _schema = -1;
     private byte[] _prefix = [];
     private object?[] _formatters = [];
+    private object?[] _writeFormatters = [];
     private WriteValues<T>? _write;
     private ReadValues<T>? _read;
 
@@ -97,7 +98,7 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectForm
         _read = StateCode.Reader<T>(members);
         _prefix = SchemaReference.ObjectPrefix(schema, _members.Length);
         _schema = schema;
-        _write = StateCode.Writer<T>(members);
+        _write = StateCode.Writer<T>(members, _resolver.FormatterOf, out _writeFormatters);
     }
 
     public void Serialize(ref MessagePackWriter writer, T value, MessagePackSerializerOptions options)
@@ -111,7 +112,7 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectForm
         if (_write is not null && _schema < _resolver.SchemasInHeader)
         {
             writer.WriteRaw(_prefix);
-            _write(_formatters, ref writer, value, options);
+            _write(_writeFormatters, ref writer, value, options);
             return;
         }
 

@@ -43,14 +43,20 @@ internal static class StateCode
     /// <summary>Whether values of <paramref name="type"/> are written inline (no formatter).</summary>
     public static bool IsInline(Type type) => s_inline.ContainsKey(type);
 
-    /// <summary>The writer of <typeparamref name="T"/>'s <paramref name="members"/>, in that order.</summary>
-    public static WriteValues<T> Writer<T>(IReadOnlyList<(MemberInfo Member, Type Type)> members)
+    /// <summary>
+    /// The writer of <typeparamref name="T"/>'s <paramref name="members"/>, in that order, and the formatters it loads
+    /// (slot i for member i). Arrays of inline values are written by a loop in the code; lists and arrays of state
+    /// objects by a loop that calls the element's <see cref="ObjectFormatter{T}"/> directly (<paramref name="formatterOf"/>
+    /// gives it), with the bytes their MessagePack formatters would write; any other member through its formatter.
+    /// </summary>
+    public static WriteValues<T> Writer<T>(IReadOnlyList<(MemberInfo Member, Type Type)> members, Func<Type, object?> formatterOf, out object?[] formatters)
     {
         Type type = typeof(T);
         var method = new DynamicMethod(
             "Write" + type.Name, typeof(void), [typeof(object[]), typeof(MessagePackWriter).MakeByRefType(), type, typeof(MessagePackSerializerOptions)],
             restrictedSkipVisibility: true);
         ILGenerator il = method.GetILGenerator();
+        formatters = new object?[members.Count];
         for (int i = 0; i < members.Count; i++)
         {
             (MemberInfo member, Type valueType) = members[i];
@@ -58,10 +64,33 @@ internal static class StateCode
             {
                 il.Emit(OpCodes.Ldarg_1);
                 LoadMember(il, type, member);
-                il.Emit(OpCodes.Call, typeof(MessagePackWriter).GetMethod(nameof(MessagePackWriter.Write), [valueType])!);
+                il.Emit(OpCodes.Call, WriteOf(valueType));
+            }
+            else if (ElementOf(valueType) is { } element && IsInline(element) && element != typeof(byte) && valueType.IsArray)
+            {
+                WriteSequence(il, type, member, valueType, element, () => il.Emit(OpCodes.Call, WriteOf(element)), () => il.Emit(OpCodes.Ldarg_1));
+            }
+            else if (ElementOf(valueType) is { } stateElement && formatterOf(stateElement) is IObjectFormatter objectFormatter)
+            {
+                formatters[i] = objectFormatter;
+                Type formatter = objectFormatter.GetType();
+                int slot = i;
+                WriteSequence(
+                    il, type, member, valueType, stateElement,
+                    () =>
+                    {
+                        il.Emit(OpCodes.Ldarg_3);
+                        il.Emit(OpCodes.Call, formatter.GetMethod(nameof(IMessagePackFormatter<int>.Serialize))!);
+                    },
+                    () =>
+                    {
+                        LoadFormatter(il, slot, formatter);
+                        il.Emit(OpCodes.Ldarg_1);
+                    });
             }
             else
             {
+                formatters[i] = formatterOf(valueType) ?? throw new MessagePackSerializationException($"{valueType} has no formatter.");
                 Type formatter = typeof(IMessagePackFormatter<>).MakeGenericType(valueType);
                 LoadFormatter(il, i, formatter);
                 il.Emit(OpCodes.Ldarg_1);
@@ -73,6 +102,81 @@ internal static class StateCode
 
         il.Emit(OpCodes.Ret);
         return method.CreateDelegate<WriteValues<T>>();
+    }
+
+    /// <summary>The element type of an array or a <see cref="List{T}"/>, or <see langword="null"/>.</summary>
+    private static Type? ElementOf(Type type) =>
+        type.IsSZArray ? type.GetElementType()
+        : type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>) ? type.GetGenericArguments()[0]
+        : null;
+
+    private static MethodInfo WriteOf(Type valueType) => typeof(MessagePackWriter).GetMethod(nameof(MessagePackWriter.Write), [valueType])!;
+
+    /// <summary>
+    /// Writes an array or list member as MessagePack's array and list formatters do: nil for null, else an array
+    /// header and each element, written by <paramref name="writeElement"/> with the stack made by
+    /// <paramref name="beforeElement"/> and the element on top.
+    /// </summary>
+    private static void WriteSequence(ILGenerator il, Type type, MemberInfo member, Type sequenceType, Type element, Action writeElement, Action beforeElement)
+    {
+        LocalBuilder sequence = il.DeclareLocal(sequenceType);
+        LocalBuilder count = il.DeclareLocal(typeof(int));
+        LocalBuilder index = il.DeclareLocal(typeof(int));
+        Label notNull = il.DefineLabel();
+        Label next = il.DefineLabel();
+        Label test = il.DefineLabel();
+        Label done = il.DefineLabel();
+        LoadMember(il, type, member);
+        il.Emit(OpCodes.Stloc, sequence);
+        il.Emit(OpCodes.Ldloc, sequence);
+        il.Emit(OpCodes.Brtrue, notNull);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Call, typeof(MessagePackWriter).GetMethod(nameof(MessagePackWriter.WriteNil))!);
+        il.Emit(OpCodes.Br, done);
+
+        il.MarkLabel(notNull);
+        il.Emit(OpCodes.Ldloc, sequence);
+        if (sequenceType.IsArray)
+        {
+            il.Emit(OpCodes.Ldlen);
+            il.Emit(OpCodes.Conv_I4);
+        }
+        else
+        {
+            il.Emit(OpCodes.Callvirt, sequenceType.GetProperty(nameof(List<int>.Count))!.GetMethod!);
+        }
+
+        il.Emit(OpCodes.Stloc, count);
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldloc, count);
+        il.Emit(OpCodes.Call, typeof(MessagePackWriter).GetMethod(nameof(MessagePackWriter.WriteArrayHeader), [typeof(int)])!);
+        il.Emit(OpCodes.Ldc_I4_0);
+        il.Emit(OpCodes.Stloc, index);
+        il.Emit(OpCodes.Br, test);
+
+        il.MarkLabel(next);
+        beforeElement();
+        il.Emit(OpCodes.Ldloc, sequence);
+        il.Emit(OpCodes.Ldloc, index);
+        if (sequenceType.IsArray)
+        {
+            il.Emit(OpCodes.Ldelem, element);
+        }
+        else
+        {
+            il.Emit(OpCodes.Callvirt, sequenceType.GetProperty("Item")!.GetMethod!);
+        }
+
+        writeElement();
+        il.Emit(OpCodes.Ldloc, index);
+        il.Emit(OpCodes.Ldc_I4_1);
+        il.Emit(OpCodes.Add);
+        il.Emit(OpCodes.Stloc, index);
+        il.MarkLabel(test);
+        il.Emit(OpCodes.Ldloc, index);
+        il.Emit(OpCodes.Ldloc, count);
+        il.Emit(OpCodes.Blt, next);
+        il.MarkLabel(done);
     }
 
     /// <summary>The reader of a new <typeparamref name="T"/> from the values of its <paramref name="members"/>, in that order.</summary>

@@ -141,7 +141,7 @@ internal sealed class StateResolver : IFormatterResolver
 
     /// <summary>This resolver's formatter for <paramref name="type"/>, or <see langword="null"/> if it has none.</summary>
     /// <remarks>Through a generic type made for it, not a generic method: reflection would cache the instantiated method here, keeping the game's type loaded.</remarks>
-    private object? FormatterOf(Type type)
+    public object? FormatterOf(Type type)
     {
         try
         {
