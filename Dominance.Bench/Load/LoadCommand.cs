@@ -32,11 +32,17 @@ internal static class LoadCommand
             Description = "Also measure what the kernel's sends cost here: one bare thread sending to as many loopback connections at the same rate (Linux).",
         };
 
+        var idleReport = new Option<bool>("--idle-report")
+        {
+            Description = "Before the first client and once all are logged in and idle for 30 s, make the server collect fully (its diagnostics port) and report "
+                + "its resident memory and managed heap per connection (Linux).",
+        };
+
         var command = new Command("load",
             "Load a server with real clients: N clients log in as guests, S of them send `chat` at a total rate R for D seconds, and every "
             + "client times every message by the send stamp in its text. Without --connect, a fresh Dominance server is started for the run.")
         {
-            clients, senders, rate, duration, warmUp, telnet, baseline, connect, pid, noPin, sendCost,
+            clients, senders, rate, duration, warmUp, telnet, baseline, connect, pid, noPin, sendCost, idleReport,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -62,6 +68,7 @@ internal static class LoadCommand
                 Duration = TimeSpan.FromSeconds(parse.GetValue(duration)),
                 WarmUp = TimeSpan.FromSeconds(parse.GetValue(warmUp)),
                 Telnet = parse.GetValue(telnet),
+                IdleReport = parse.GetValue(idleReport),
             };
             bool pin = !parse.GetValue(noPin) && CpuPinning.Possible;
             if (pin && !CpuPinning.IsPinnedTo(1))

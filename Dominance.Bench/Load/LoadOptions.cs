@@ -21,6 +21,15 @@ internal sealed record LoadOptions
     public bool Telnet { get; init; }
 
     /// <summary>
+    /// Before the first client connects and once all are logged in and idle, make the server collect fully and report its
+    /// resident memory and managed heap: the cost of an idle connection (<see cref="IdleMemory"/>).
+    /// </summary>
+    public bool IdleReport { get; init; }
+
+    /// <summary>With <see cref="IdleReport"/>: how long every client is idle before the second reading.</summary>
+    public TimeSpan IdleWait { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// How long the senders send before the measured run (not counted). On one core, .NET's tiered JIT needs tens of
     /// seconds of traffic before the hot paths run fully optimized code (under 100 x 500 the server's JIT still used 2%
     /// of its CPU 33 s in); measuring earlier measures the JIT.

@@ -18,7 +18,8 @@ internal sealed record LoadResult(
     (int Gen0, int Gen1, int Gen2) ToolCollections,
     IReadOnlyList<string> Failures,
     MetricsSnapshot? MetricsBefore = null,
-    MetricsSnapshot? MetricsAfter = null)
+    MetricsSnapshot? MetricsAfter = null,
+    (IdleMemory Before, IdleMemory After)? Idle = null)
 {
     /// <summary>Deliveries expected and not made: every client should get every message.</summary>
     public long Lost => Expected - Delivered;
@@ -55,11 +56,19 @@ internal static class LoadRun
         (int, int, int) toolCollections;
         MetricsSnapshot? metricsBefore;
         MetricsSnapshot? metricsAfter;
+        (IdleMemory, IdleMemory)? idle = null;
 
         // Every client receives every message: this many stamps each, plus room for a late straggler or two.
         int expectedStamps = (int)Math.Min(1 << 20, (options.Rate * (options.WarmUp + options.Duration).TotalSeconds * 1.1) + 64);
         try
         {
+            IdleMemory? idleBefore = null;
+            if (options.IdleReport)
+            {
+                await Task.Delay(options.IdleWait < TimeSpan.FromSeconds(12) ? options.IdleWait : TimeSpan.FromSeconds(12)); // after Dominance's idle trim, 10 s after its start
+                idleBefore = await IdleMemory.ReadAfterCollectionAsync(target);
+            }
+
             // Connect in small waves, as real players arrive, so that the server's accept queue is not what is measured.
             for (int i = 0; i < clients.Length; i += 50)
             {
@@ -71,6 +80,20 @@ internal static class LoadRun
 
             connectTime = Stopwatch.GetElapsedTime(connectStarted);
             progress?.WriteLine($"  {target.Name}: {clients.Length} clients logged in after {connectTime.TotalMilliseconds:F0} ms");
+            if (idleBefore is not null)
+            {
+                // Every connection idle for a while: the logins' last lines are read, and Kestrel's memory pool has given
+                // back the blocks the login storm left in it (it evicts unused blocks when idle, a part every few seconds).
+                await Task.Delay(options.IdleWait);
+                if (await IdleMemory.ReadAfterCollectionAsync(target) is { } idleAfter)
+                {
+                    idle = (idleBefore, idleAfter);
+                    if (progress is not null)
+                    {
+                        IdleMemory.Print(progress, target.Name, clients.Length, idleBefore, idleAfter);
+                    }
+                }
+            }
 
             if (options.WarmUp > TimeSpan.Zero)
             {
@@ -107,7 +130,7 @@ internal static class LoadRun
 
         long delivered = Delivered(clients, before);
         double[] latencies = [.. clients.SelectMany((c, i) => c.Latencies.Skip(before[i])).Select(t => t * 1000.0 / Stopwatch.Frequency).Order()];
-        return new LoadResult(target.Name, clients.Length, connectTime, sent, sent * clients.Length, delivered, sendDuration, latencies, cpu, runtime, toolCollections, failures, metricsBefore, metricsAfter);
+        return new LoadResult(target.Name, clients.Length, connectTime, sent, sent * clients.Length, delivered, sendDuration, latencies, cpu, runtime, toolCollections, failures, metricsBefore, metricsAfter, idle);
     }
 
     private static (int Gen0, int Gen1, int Gen2) Collections() => (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));

@@ -41,6 +41,25 @@ public sealed class LoadToolTests
     }
 
     [Test]
+    public async Task TheIdleReportReadsTheServersMemoryAfterAFullCollectionBeforeAndAfterTheClients()
+    {
+        await using TestServer server = await TestServer.StartFromSourceAsync(null);
+        var target = new LoadTarget("test", server.Telnet, server.Http, Environment.ProcessId);
+        int gen2 = GC.CollectionCount(2);
+
+        LoadResult result = await LoadRun.RunAsync(target, s_short with { IdleReport = true, IdleWait = TimeSpan.FromSeconds(1) });
+
+        Assert.That(result.Lost, Is.Zero);
+        Assert.That(result.Idle, Is.Not.Null, "both readings were taken");
+        (IdleMemory before, IdleMemory after) = result.Idle!.Value;
+        Assert.That(before.ResidentBytes, Is.GreaterThan(0), "VmRSS is read from /proc");
+        Assert.That(after.ResidentBytes, Is.GreaterThan(0));
+        Assert.That(before.HeapBytes, Is.GreaterThan(0), "the managed heap is read from /healthz");
+        Assert.That(after.HeapBytes, Is.GreaterThan(0));
+        Assert.That(GC.CollectionCount(2), Is.GreaterThanOrEqualTo(gen2 + 2), "the diagnostics port made the server collect fully, twice");
+    }
+
+    [Test]
     public async Task MessagesTheServerDropsAreCountedAsLost()
     {
         // Each sender sends 10 a second; the server admits 3 inputs a second per session and drops the rest.
