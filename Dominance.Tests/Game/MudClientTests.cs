@@ -84,6 +84,14 @@ public sealed class MudClientTests
         await player.SendAsync("quit");
         await player.Lines.ClosedAsync();
         await Poll.UntilAsync(async () => await PlayersAsync(server) == "1", "Alice counted out after she quit");
+
+        // A guest is a player online too, with no account; and counted out when gone.
+        await onlooker.SendAsync("connect guest");
+        await onlooker.Lines.WaitForAsync("Exits:");
+        Assert.That(await PlayersAsync(server), Is.EqualTo("2"), "Bob and the guest");
+        await onlooker.SendAsync("quit");
+        await onlooker.Lines.ClosedAsync();
+        await Poll.UntilAsync(async () => await PlayersAsync(server) == "1", "the guest counted out after quitting");
     }
 
     /// <summary>What a MUD listing crawler reads as PLAYERS now.</summary>
