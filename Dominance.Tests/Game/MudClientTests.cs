@@ -95,17 +95,7 @@ public sealed class MudClientTests
     }
 
     /// <summary>What a MUD listing crawler reads as PLAYERS now.</summary>
-    private static async Task<string> PlayersAsync(TestServer server)
-    {
-        await using RawTelnetClient crawler = await RawTelnetClient.ConnectAsync(server.Telnet);
-        await crawler.WaitForAsync([Iac, Will, Mssp]);
-        await crawler.SendAsync(Iac, Do, Mssp);
-        await crawler.WaitForAsync([Iac, Sb, Mssp]);
-        await crawler.WaitForAsync([Iac, Se]);
-        string answer = Encoding.UTF8.GetString(crawler.Received);
-        int start = answer.IndexOf("\u0001PLAYERS\u0002", StringComparison.Ordinal) + "\u0001PLAYERS\u0002".Length;
-        return new string([.. answer[start..].TakeWhile(char.IsAsciiDigit)]);
-    }
+    private static Task<string> PlayersAsync(TestServer server) => MsspCrawler.PlayersAsync(server.Telnet);
 
     [Test]
     public async Task AClientThatAgreedToEorGetsAPromptWithResourcesAndLocation()
