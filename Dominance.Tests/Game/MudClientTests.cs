@@ -84,20 +84,18 @@ public sealed class MudClientTests
         await player.SendAsync("quit");
         await player.Lines.ClosedAsync();
         await Poll.UntilAsync(async () => await PlayersAsync(server) == "1", "Alice counted out after she quit");
+
+        // A guest is a player online too, with no account; and counted out when gone.
+        await onlooker.SendAsync("connect guest");
+        await onlooker.Lines.WaitForAsync("Exits:");
+        Assert.That(await PlayersAsync(server), Is.EqualTo("2"), "Bob and the guest");
+        await onlooker.SendAsync("quit");
+        await onlooker.Lines.ClosedAsync();
+        await Poll.UntilAsync(async () => await PlayersAsync(server) == "1", "the guest counted out after quitting");
     }
 
     /// <summary>What a MUD listing crawler reads as PLAYERS now.</summary>
-    private static async Task<string> PlayersAsync(TestServer server)
-    {
-        await using RawTelnetClient crawler = await RawTelnetClient.ConnectAsync(server.Telnet);
-        await crawler.WaitForAsync([Iac, Will, Mssp]);
-        await crawler.SendAsync(Iac, Do, Mssp);
-        await crawler.WaitForAsync([Iac, Sb, Mssp]);
-        await crawler.WaitForAsync([Iac, Se]);
-        string answer = Encoding.UTF8.GetString(crawler.Received);
-        int start = answer.IndexOf("\u0001PLAYERS\u0002", StringComparison.Ordinal) + "\u0001PLAYERS\u0002".Length;
-        return new string([.. answer[start..].TakeWhile(char.IsAsciiDigit)]);
-    }
+    private static Task<string> PlayersAsync(TestServer server) => MsspCrawler.PlayersAsync(server.Telnet);
 
     [Test]
     public async Task AClientThatAgreedToEorGetsAPromptWithResourcesAndLocation()

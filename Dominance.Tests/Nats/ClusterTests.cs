@@ -190,6 +190,30 @@ public sealed partial class ClusterTests
     }
 
     [Test]
+    public async Task MsspOnAPortalCountsThePlayersOfTheWholeGameAsTheCoreCountsThem()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        // The crawlers below poll: a connection each time, past the default limit of connections per address.
+        await using ServerProcess a = await cluster.StartPortalAsync("--Portal:ConnectionRateLimit=0");
+        await using ServerProcess b = await cluster.StartPortalAsync("--Portal:ConnectionRateLimit=0");
+        await using TelnetTestClient alice = await CreateOverTelnetAsync(a, "Alice");
+        await using TelnetTestClient onlooker = await TelnetTestClient.ConnectAsync(a.Telnet);
+        await onlooker.Lines.WaitForAsync("for everything else.");
+        await using TelnetTestClient guest = await TelnetTestClient.ConnectAsync(b.Telnet);
+        await guest.Lines.WaitForAsync("for everything else.");
+        await guest.SendAsync("connect guest");
+        await guest.Lines.WaitForAsync("Exits:");
+
+        // Portal A has three connections (with the crawler's) and one player; the game has two, one on each portal.
+        // The count comes with the core's next heartbeat.
+        await Poll.UntilAsync(async () => await MsspCrawler.PlayersAsync(a.Telnet) == "2", "portal A reports Alice and B's guest");
+        await guest.SendAsync("quit");
+        await guest.Lines.ClosedAsync();
+        await Poll.UntilAsync(async () => await MsspCrawler.PlayersAsync(a.Telnet) == "1", "the guest counted out after quitting");
+        await Poll.UntilAsync(async () => await MsspCrawler.PlayersAsync(b.Telnet) == "1", "portal B, with no player of its own, reports Alice");
+    }
+
+    [Test]
     public async Task APromptCrossesTheWireAsAPromptMarkedWithEor()
     {
         await using var cluster = await Cluster.StartAsync();

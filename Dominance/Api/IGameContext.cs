@@ -79,9 +79,16 @@ public interface IGameContext
     /// Tells the server that <paramref name="session"/> now plays <paramref name="account"/> (after a login). If the
     /// game core restarts while the player's portal keeps the connection, the new core hands the session back through
     /// <see cref="IGameModule.OnRestored"/> (where sessions cannot outlive the core, there is nothing to hand back). The
-    /// session counts as a player online for MUD listing crawlers (MSSP <c>PLAYERS</c>) until it disconnects.
+    /// session counts as a player online (<see cref="MarkPlaying"/>) until it disconnects.
     /// </summary>
     void SetAccount(SessionId session, string account);
+
+    /// <summary>
+    /// Tells the server that <paramref name="session"/> is now in the game as a player, with no account to give back
+    /// after a core restart (a guest, say). It counts as a player online for MUD listing crawlers (MSSP <c>PLAYERS</c>)
+    /// until it disconnects; marking it again is harmless. <see cref="SetAccount"/> does this too.
+    /// </summary>
+    void MarkPlaying(SessionId session);
 
     /// <summary>Adds a session to a group (a "room"), creating the group if needed. Joining twice is harmless.</summary>
     void Join(SessionId session, string group);

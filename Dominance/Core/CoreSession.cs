@@ -30,7 +30,7 @@ internal sealed class CoreSession(ISessionLink link, SessionInfo info, long conn
     /// </summary>
     public string? RestoreAccount { get; set; }
 
-    /// <summary>Whether the game said that this session plays an account (<see cref="IGameContext.SetAccount"/>): counted in <see cref="SessionTable.Playing"/>.</summary>
+    /// <summary>Whether the game said that this session plays (<see cref="IGameContext.MarkPlaying"/>, <see cref="IGameContext.SetAccount"/>): counted in <see cref="SessionTable.Playing"/>.</summary>
     public bool Playing { get; set; }
 
     /// <summary>The session's output while it has no connection, or <see langword="null"/> while it has one.</summary>

@@ -71,6 +71,14 @@ internal sealed class GameContext(
         }
     }
 
+    public void MarkPlaying(SessionId session)
+    {
+        if (sessions.TryGet(session, out CoreSession? s))
+        {
+            sessions.MarkPlaying(s); // a closing session is not counted (SessionTable.MarkPlaying)
+        }
+    }
+
     public SessionInfo? GetInfo(SessionId session) =>
         sessions.TryGet(session, out CoreSession? s) && !s.Closing ? s.Info : null;
 

@@ -6,6 +6,6 @@ namespace Dominance.Core;
 /// </summary>
 internal interface IPlayerCount
 {
-    /// <summary>Open sessions that play an account (<see cref="Api.IGameContext.SetAccount"/>), parked ones included.</summary>
+    /// <summary>Open sessions the game named as playing (<see cref="Api.IGameContext.MarkPlaying"/>, <see cref="Api.IGameContext.SetAccount"/>): guests too, parked ones included.</summary>
     int PlayersOnline { get; }
 }

@@ -35,7 +35,7 @@ internal sealed class SessionTable
     /// <summary>Sessions in the table that are not closing. Readable from any thread.</summary>
     public int Open => _open;
 
-    /// <summary>Sessions in the table that are not closing and play an account (<see cref="MarkPlaying"/>). Readable from any thread.</summary>
+    /// <summary>Sessions in the table that are not closing and play, with an account or as guests (<see cref="MarkPlaying"/>). Readable from any thread.</summary>
     public int Playing => _playing;
 
     /// <summary>Every session in the table, including closing ones.</summary>
@@ -141,7 +141,7 @@ internal sealed class SessionTable
         session.Link.Close(goodbye);
     }
 
-    /// <summary>Counts an open session as playing an account, once. Invariant: <see cref="Playing"/> counts the open sessions marked so.</summary>
+    /// <summary>Counts an open session as playing, once. Invariant: <see cref="Playing"/> counts the open sessions marked so.</summary>
     public void MarkPlaying(CoreSession session)
     {
         if (!session.Playing && !session.Closing)

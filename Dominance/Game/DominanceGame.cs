@@ -321,7 +321,11 @@ public sealed partial class DominanceGame : IGameModule
         }
 
         visitor.Player = key;
-        if (!player.IsGuest)
+        if (player.IsGuest)
+        {
+            _game.MarkPlaying(session); // a player online (MSSP), with no account to give back after a core restart
+        }
+        else
         {
             _game.SetAccount(session, player.Name); // lets a restarted core give this session its character back
         }

@@ -96,7 +96,7 @@ internal sealed class PortalServer : IAsyncDisposable
         builder.Services.AddSingleton(services =>
         {
             PortalRelay relay = services.GetRequiredService<PortalRelay>();
-            return new PortalService(settings.Portal, relay, clock, services.GetRequiredService<ILogger<PortalService>>(), firstSessionId: relay.FirstSessionId);
+            return new PortalService(settings.Portal, relay, clock, services.GetRequiredService<ILogger<PortalService>>(), firstSessionId: relay.FirstSessionId, players: relay);
         });
         builder.Services.AddHostedService(services => new PortalLifetime(
             services.GetRequiredService<PortalService>(), services.GetRequiredService<PortalRelay>(), settings, services.GetRequiredService<ILogger<PortalLifetime>>()));

@@ -11,7 +11,8 @@ namespace Dominance.Nats;
 /// <summary>
 /// The core's side of the NATS link: it attaches remote portals that present the shared secret, turns their inbound
 /// batches into events on the core's <see cref="InboundPipe"/> (with a <see cref="RemoteSessionLink"/> per session), sends
-/// the heartbeat that acknowledges what it received, and logs off the players of a portal that has gone silent.
+/// the heartbeat that acknowledges what it received (and tells the game's player count), and logs off the players of a
+/// portal that has gone silent.
 /// </summary>
 /// <remarks>
 /// Every change to the set of portals and every inbound batch is handled under one lock (<see cref="_gate"/>), one at a
@@ -434,6 +435,8 @@ internal sealed class CoreRelay : IAsyncDisposable
                         w.String(portal.Id);
                         w.Number(portal.Expected - 1);
                     }
+
+                    w.Number(Math.Max(0, _core.PlayersOnline));
 
                     try
                     {

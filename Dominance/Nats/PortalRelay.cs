@@ -27,7 +27,7 @@ namespace Dominance.Nats;
 /// every open session (with its resume token) and then every unacknowledged input, out-of-band message and change of
 /// facts of the sessions still open.</para>
 /// </remarks>
-internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
+internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 {
     /// <summary>The notice to players when the core has gone.</summary>
     public const string RestartingNotice = "The world is restarting. Stay connected: you will be back in a moment, and what you type meanwhile will be run then.";
@@ -56,6 +56,9 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
     private long _attachedAt;
     private volatile bool _coreSeen;
     private long _nextSequence = 1;
+
+    // The players online in the whole game, from the attached core's last heartbeat; -1 while no core is attached.
+    private volatile int _corePlayers = -1;
 
     public PortalRelay(NatsSettings settings, int capacity, TimeProvider clock, ILogger<PortalRelay> log)
     {
@@ -87,6 +90,12 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
             }
         }
     }
+
+    /// <summary>
+    /// The players online in the whole game, every portal's, as the attached core counts them (its last heartbeat); with
+    /// no core attached (none yet, or it has gone), this portal's own connections.
+    /// </summary>
+    public int PlayersOnline => _corePlayers is var players and >= 0 ? players : _portal.SessionCount;
 
     /// <summary>Completes with the reason if a core refused this portal (a wrong shared secret): the process should stop.</summary>
     public Task<string> Refused => _refused.Task;
@@ -338,6 +347,8 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
             }
         }
 
+        int players = (int)Math.Min(r.Number(), int.MaxValue);
+
         lock (_gate)
         {
             if (_core is null)
@@ -356,6 +367,7 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
             }
 
             _lastHeard = _clock.GetTimestamp();
+            _corePlayers = players;
             if (acknowledged is { } through)
             {
                 Acknowledge(through);
@@ -497,6 +509,7 @@ internal sealed class PortalRelay : IInboundSink, IAsyncDisposable
     {
         _log.LogWarning("Lost core {Instance}: {Reason}; holding {Sessions} session(s) until a core attaches", _core, reason, _portal.SessionCount);
         _core = null;
+        _corePlayers = -1;
         foreach (PortalSession session in _portal.Sessions)
         {
             session.Notify(RestartingNotice);

@@ -20,8 +20,9 @@ namespace Dominance.Nats;
 /// the heartbeat, so that an answered input is acknowledged with its answer): each distinct payload once, then (session, what, payload)
 /// entries that name it, so a chat to 1,000 players of one portal is one message with one copy of the line. Also a
 /// session's close, echo switch and resume token, and "attach again".</item>
-/// <item><c>S.core</c>, core to every portal: the heartbeat, with the core's instance id and, per attached portal, the
-/// last portal-wide sequence number it received (the acknowledgement).</item>
+/// <item><c>S.core</c>, core to every portal: the heartbeat, with the core's instance id, per attached portal the
+/// last portal-wide sequence number it received (the acknowledgement), and the players online in the whole game
+/// (<see cref="IPlayerCount"/>), which a portal tells MUD listing crawlers (MSSP <c>PLAYERS</c>).</item>
 /// <item><c>S.portal</c>, portal to core: a portal's heartbeat.</item>
 /// </list>
 /// <para><b>Encoding.</b> A small binary format of our own (<see cref="WireWriter"/>): a kind byte, LEB128 integers and
@@ -42,7 +43,7 @@ namespace Dominance.Nats;
 internal static class Wire
 {
     /// <summary>The format version; a message with another is dropped.</summary>
-    public const byte Version = 2;
+    public const byte Version = 3;
 
     public static string Attach(string prefix) => prefix + ".attach";
 

@@ -35,8 +35,8 @@ internal sealed class PortalService : IPortalReadings
     /// <paramref name="firstSessionId"/> (portals of one core each take ids of their own: see <c>Dominance.Nats</c>).
     /// Its counts are published through <paramref name="metrics"/> (<see cref="ServerMetrics.Detached"/>,
     /// if omitted); <paramref name="audit"/> gets a line for each connect and disconnect (none, if omitted).
-    /// <paramref name="players"/> counts the players in the game for MSSP (the core in process); without it, MSSP
-    /// counts this portal's connections.
+    /// <paramref name="players"/> counts the players in the game for MSSP (the core in process, or the relay that hears
+    /// the core's count over NATS); without it, MSSP counts this portal's connections.
     /// </summary>
     public PortalService(
         PortalSettings settings, IInboundSink inbound, TimeProvider clock, ILogger<PortalService> log, ServerMetrics? metrics = null, ILogger? audit = null,
@@ -70,7 +70,7 @@ internal sealed class PortalService : IPortalReadings
     /// <summary>When the portal started (MSSP's <c>UPTIME</c>).</summary>
     public DateTimeOffset StartedAt { get; }
 
-    /// <summary>The players in the game, as the core counts them, or <see langword="null"/> where the core is elsewhere.</summary>
+    /// <summary>The players in the game, as the core counts them (in process, or heard over NATS), or <see langword="null"/> if not given.</summary>
     public IPlayerCount? Players { get; }
 
     /// <summary>Sessions open now.</summary>
