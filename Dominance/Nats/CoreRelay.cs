@@ -74,7 +74,10 @@ internal sealed class CoreRelay : IAsyncDisposable
         // Subscribe before answering anything: SubscribeCoreAsync returns once the server has the subscription.
         INatsSub<byte[]> attach = await _nats.SubscribeCoreAsync<byte[]>(Wire.Attach(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
         // Inbound batches are decoded on the connection's socket reader (a thread hop less), and go to the game thread from there.
-        _inbound = await InlineSubscription.SubscribeAsync(_nats, Wire.AllInbound(prefix), OnInboundAsync, cancellationToken).ConfigureAwait(false);
+        _inbound = await InlineSubscription.SubscribeAsync(
+            _nats, Wire.AllInbound(prefix), OnInboundAsync,
+            (subject, e) => _log.LogError(e, "Handling a message on {Subject} failed; the next ones are handled as usual", subject),
+            cancellationToken).ConfigureAwait(false);
         INatsSub<byte[]> heartbeats = await _nats.SubscribeCoreAsync<byte[]>(Wire.PortalHeartbeat(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
         _loops.Add(ReadAsync(attach, OnAttachAsync));
         _loops.Add(ReadAsync(heartbeats, OnHeartbeatAsync));
@@ -236,7 +239,7 @@ internal sealed class CoreRelay : IAsyncDisposable
             // Decoded at once: the payload is the socket reader's buffer, valid until the first await.
             events = Decode(message.IsSingleSegment ? message.FirstSpan : message.ToArray(), out instance, out first);
         }
-        catch (InvalidDataException e)
+        catch (Exception e) when (e is InvalidDataException or ArgumentException or OverflowException)
         {
             _log.LogWarning("Dropped a malformed message on {Subject}: {Reason}", subject, e.Message);
             return ValueTask.CompletedTask;
@@ -444,7 +447,8 @@ internal sealed class CoreRelay : IAsyncDisposable
                         // Bounded by the interval: with the NATS server gone, the gate is not held for longer.
                         using var beat = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
                         beat.CancelAfter(_settings.HeartbeatInterval);
-                        await _nats!.PublishWithinAsync(Wire.CoreHeartbeat(_settings.Subject), w.Written, beat.Token).ConfigureAwait(false);
+                        // A copy: a publish given up at the deadline may still be under way when the next beat reuses w.
+                        await _nats!.PublishWithinAsync(Wire.CoreHeartbeat(_settings.Subject), w.Written.ToArray(), beat.Token).ConfigureAwait(false);
                     }
                     catch (NatsException e)
                     {

@@ -108,7 +108,10 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         await _nats.ConnectAsync().ConfigureAwait(false);
         string prefix = _settings.Subject;
         // Output is handled on the connection's socket reader (a thread hop less); heartbeats go through a reading loop.
-        _output = await InlineSubscription.SubscribeAsync(_nats, Wire.Outbound(prefix, Id), OnOutput, cancellationToken).ConfigureAwait(false);
+        _output = await InlineSubscription.SubscribeAsync(
+            _nats, Wire.Outbound(prefix, Id), OnOutput,
+            (subject, e) => _log.LogError(e, "Handling a message on {Subject} failed; the next ones are handled as usual", subject),
+            cancellationToken).ConfigureAwait(false);
         INatsSub<byte[]> heartbeats = await _nats.SubscribeCoreAsync<byte[]>(Wire.CoreHeartbeat(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
         _loops.Add(ReadAsync(heartbeats, OnCoreHeartbeat));
         _loops.Add(SendLoopAsync());

@@ -133,7 +133,14 @@ internal sealed class GameCompiler
             writes = _diskWrites;
         }
 
-        writes.Wait(timeout); // CompileCache.Write never throws: a failed write only costs the next start a compile
+        try
+        {
+            writes.Wait(timeout);
+        }
+        catch (AggregateException)
+        {
+            // CompileCache.Write catches the failures it expects; any other only costs the next start a compile.
+        }
     }
 
     /// <summary>
