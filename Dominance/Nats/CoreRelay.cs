@@ -33,6 +33,7 @@ internal sealed class CoreRelay : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private NatsConnection? _nats;
+    // Never read, but needed: NATS.Net holds subscriptions by weak reference and drops one that nothing else keeps.
     private InlineSubscription? _inbound;
     private volatile bool _stopping;
 

@@ -46,6 +46,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     private readonly List<Task> _loops = [];
     private readonly object _gate = new();
     private NatsConnection? _nats;
+    // Never read, but needed: NATS.Net holds subscriptions by weak reference and drops one that nothing else keeps.
     private InlineSubscription? _output;
     private PortalService _portal = null!;
 

@@ -1,5 +1,3 @@
-using System.Runtime;
-
 namespace Dominance.Reload;
 
 /// <summary>
@@ -47,8 +45,7 @@ internal sealed class MemoryTrim : IDisposable
             return;
         }
 
-        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true); // Aggressive compacts the large object heap too
         Interlocked.Increment(ref _collections);
     }
 }
