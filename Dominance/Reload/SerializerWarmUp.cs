@@ -74,7 +74,8 @@ internal static class SerializerWarmUp
             var sample = new Sample
             {
                 Int = 42, Long = 1L << 40, Double = 0.5, Bool = true, Text = "territory", Session = new SessionId(7), When = DateTimeOffset.UnixEpoch,
-                Ints = [1, 2, 3], Longs = [4, 5], Texts = ["a", "b"], ById = { [1] = 2, [3] = 4 }, BySession = { [new SessionId(1)] = "one" }, Field = 9,
+                Ints = [1, 200, 70_000, -1, -200, -70_000], Longs = [4, 300, 1L << 40, -5, -(1L << 40)],
+                Texts = ["a", "a name of more than thirty-one characters", "naïve"], ById = { [1] = 2, [3] = 4 }, BySession = { [new SessionId(1)] = "one" }, Field = 9,
             };
             if (depth > 0)
             {

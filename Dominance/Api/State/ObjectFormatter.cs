@@ -38,9 +38,6 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectForm
     private readonly Dictionary<string, StateMember<T>> _byName;
     private readonly Func<T> _create;
     private int _schema = -1;
-    private byte[] _prefix = [];
-    private object?[] _formatters = [];
-    private object?[] _writeFormatters = [];
     private WriteValues<T>? _write;
     private ReadValues<T>? _read;
 
@@ -93,12 +90,10 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectForm
 
     public void Compile(int schema)
     {
-        _formatters = [.. _members.Select(m => StateCode.IsInline(m.ValueType) ? null : m.Formatter(_resolver))];
         (MemberInfo, Type)[] members = [.. _members.Select(m => (m.Info, m.ValueType))];
-        _read = StateCode.Reader<T>(members);
-        _prefix = SchemaReference.ObjectPrefix(schema, _members.Length);
+        _read = StateCode.Reader<T>(members, [.. _members.Select(m => StateCode.IsInline(m.ValueType) ? null : m.Formatter(_resolver))]);
         _schema = schema;
-        _write = StateCode.Writer<T>(members, _resolver.FormatterOf, out _writeFormatters);
+        _write = StateCode.Writer<T>(SchemaReference.ObjectPrefix(schema, _members.Length), members, _resolver.FormatterOf);
     }
 
     public void Serialize(ref MessagePackWriter writer, T value, MessagePackSerializerOptions options)
@@ -111,8 +106,7 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectForm
 
         if (_write is not null && _schema < _resolver.SchemasInHeader)
         {
-            writer.WriteRaw(_prefix);
-            _write(_writeFormatters, ref writer, value, options);
+            _write(ref writer, value, options);
             return;
         }
 
@@ -155,7 +149,7 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectForm
         int values = count - 1;
         if (plan.Direct && values == _members.Length && _read is not null)
         {
-            return _read(_formatters, ref reader, options);
+            return _read(ref reader, options);
         }
 
         T value = _create();

@@ -5,11 +5,11 @@ using MessagePack.Formatters;
 
 namespace Dominance.Api.State;
 
-/// <summary>Writes the values of a state object, in schema order; <c>formatters[i]</c> is member i's formatter when it is not written inline.</summary>
-internal delegate void WriteValues<T>(object?[] formatters, ref MessagePackWriter writer, T value, MessagePackSerializerOptions options);
+/// <summary>Writes a state object: its prefix, then its values in schema order.</summary>
+internal delegate void WriteValues<T>(ref MessagePackWriter writer, T value, MessagePackSerializerOptions options);
 
 /// <summary>Reads a new state object whose values were written in this code's own schema order.</summary>
-internal delegate T ReadValues<T>(object?[] formatters, ref MessagePackReader reader, MessagePackSerializerOptions options);
+internal delegate T ReadValues<T>(ref MessagePackReader reader, MessagePackSerializerOptions options);
 
 /// <summary>
 /// Generates, per state type, the code that writes an object's values one after the other and reads them back: one
@@ -40,23 +40,52 @@ internal static class StateCode
         [typeof(string)] = nameof(MessagePackReader.ReadString),
     };
 
+    /// <summary>The values written by a <see cref="StateWrites"/> method of their own (the same bytes as MessagePackWriter's).</summary>
+    private static readonly Dictionary<Type, string> s_ownWrites = new()
+    {
+        [typeof(int)] = nameof(StateWrites.Int32),
+        [typeof(long)] = nameof(StateWrites.Int64),
+        [typeof(string)] = nameof(StateWrites.String),
+    };
+
     /// <summary>Whether values of <paramref name="type"/> are written inline (no formatter).</summary>
     public static bool IsInline(Type type) => s_inline.ContainsKey(type);
 
     /// <summary>
-    /// The writer of <typeparamref name="T"/>'s <paramref name="members"/>, in that order, and the formatters it loads
-    /// (slot i for member i). Arrays of inline values are written by a loop in the code; lists and arrays of state
-    /// objects by a loop that calls the element's <see cref="ObjectFormatter{T}"/> directly (<paramref name="formatterOf"/>
-    /// gives it), with the bytes their MessagePack formatters would write; any other member through its formatter.
+    /// The writer of a <typeparamref name="T"/>: <paramref name="prefix"/> (the object's array header and schema
+    /// reference), then its <paramref name="members"/>, in that order. The code is bound to the formatters it loads
+    /// (slot i for member i; the prefix after them when it is not 4 bytes), so that a call to it is a direct one.
+    /// Integers and strings are written by <see cref="StateWrites"/>, inlined; arrays of inline values by a loop in the
+    /// code; lists and arrays of state objects by a loop that calls the element's <see cref="ObjectFormatter{T}"/>
+    /// directly (<paramref name="formatterOf"/> gives it), with the bytes their MessagePack formatters would write; any
+    /// other member through its formatter.
     /// </summary>
-    public static WriteValues<T> Writer<T>(IReadOnlyList<(MemberInfo Member, Type Type)> members, Func<Type, object?> formatterOf, out object?[] formatters)
+    public static WriteValues<T> Writer<T>(
+        byte[] prefix, IReadOnlyList<(MemberInfo Member, Type Type)> members, Func<Type, object?> formatterOf)
     {
         Type type = typeof(T);
         var method = new DynamicMethod(
             "Write" + type.Name, typeof(void), [typeof(object[]), typeof(MessagePackWriter).MakeByRefType(), type, typeof(MessagePackSerializerOptions)],
             restrictedSkipVisibility: true);
         ILGenerator il = method.GetILGenerator();
-        formatters = new object?[members.Count];
+        object?[] formatters = new object?[members.Count + 1];
+        il.Emit(OpCodes.Ldarg_1);
+        if (prefix.Length == 4)
+        {
+            il.Emit(OpCodes.Ldc_I4, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(prefix));
+            il.Emit(OpCodes.Call, typeof(StateWrites).GetMethod(nameof(StateWrites.Raw4))!);
+        }
+        else
+        {
+            formatters[members.Count] = prefix;
+            il.Emit(OpCodes.Ldarg_0);
+            il.Emit(OpCodes.Ldc_I4, members.Count);
+            il.Emit(OpCodes.Ldelem_Ref);
+            il.Emit(OpCodes.Castclass, typeof(byte[]));
+            il.Emit(OpCodes.Newobj, typeof(ReadOnlySpan<byte>).GetConstructor([typeof(byte[])])!);
+            il.Emit(OpCodes.Call, typeof(MessagePackWriter).GetMethod(nameof(MessagePackWriter.WriteRaw), [typeof(ReadOnlySpan<byte>)])!);
+        }
+
         for (int i = 0; i < members.Count; i++)
         {
             (MemberInfo member, Type valueType) = members[i];
@@ -101,7 +130,7 @@ internal static class StateCode
         }
 
         il.Emit(OpCodes.Ret);
-        return method.CreateDelegate<WriteValues<T>>();
+        return (WriteValues<T>)method.CreateDelegate(typeof(WriteValues<T>), formatters);
     }
 
     /// <summary>The element type of an array or a <see cref="List{T}"/>, or <see langword="null"/>.</summary>
@@ -110,7 +139,10 @@ internal static class StateCode
         : type.IsGenericType && type.GetGenericTypeDefinition() == typeof(List<>) ? type.GetGenericArguments()[0]
         : null;
 
-    private static MethodInfo WriteOf(Type valueType) => typeof(MessagePackWriter).GetMethod(nameof(MessagePackWriter.Write), [valueType])!;
+    private static MethodInfo WriteOf(Type valueType) =>
+        s_ownWrites.TryGetValue(valueType, out string? own)
+            ? typeof(StateWrites).GetMethod(own)!
+            : typeof(MessagePackWriter).GetMethod(nameof(MessagePackWriter.Write), [valueType])!;
 
     /// <summary>
     /// Writes an array or list member as MessagePack's array and list formatters do: nil for null, else an array
@@ -179,8 +211,11 @@ internal static class StateCode
         il.MarkLabel(done);
     }
 
-    /// <summary>The reader of a new <typeparamref name="T"/> from the values of its <paramref name="members"/>, in that order.</summary>
-    public static ReadValues<T> Reader<T>(IReadOnlyList<(MemberInfo Member, Type Type)> members)
+    /// <summary>
+    /// The reader of a new <typeparamref name="T"/> from the values of its <paramref name="members"/>, in that order,
+    /// bound to the <paramref name="formatters"/> of its members that are not read inline.
+    /// </summary>
+    public static ReadValues<T> Reader<T>(IReadOnlyList<(MemberInfo Member, Type Type)> members, object?[] formatters)
     {
         Type type = typeof(T);
         var method = new DynamicMethod(
@@ -229,7 +264,7 @@ internal static class StateCode
 
         il.Emit(OpCodes.Ldloc, value);
         il.Emit(OpCodes.Ret);
-        return method.CreateDelegate<ReadValues<T>>();
+        return (ReadValues<T>)method.CreateDelegate(typeof(ReadValues<T>), formatters);
     }
 
     /// <summary>Pushes <c>(IMessagePackFormatter&lt;TValue&gt;)formatters[index]</c>.</summary>

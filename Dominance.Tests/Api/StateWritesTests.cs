@@ -1,0 +1,55 @@
+using System.Buffers;
+using Dominance.Api.State;
+using MessagePack;
+
+namespace Dominance.Tests.Api;
+
+/// <summary>The generated code's own writes of integers and strings: the very bytes MessagePack's writer writes.</summary>
+public sealed class StateWritesTests
+{
+    private static readonly long[] s_numbers =
+    [
+        0, 1, 31, 32, 127, 128, 255, 256, 65_535, 65_536, 100_000, int.MaxValue, (long)int.MaxValue + 1, uint.MaxValue, (long)uint.MaxValue + 1, long.MaxValue,
+        -1, -31, -32, -33, -127, -128, -129, -32_768, -32_769, int.MinValue, (long)int.MinValue - 1, long.MinValue,
+    ];
+
+    private static readonly string?[] s_strings =
+    [
+        null, "", "a", "Territory 99999", new string('x', 31), new string('x', 32), new string('x', 255), new string('x', 256), new string('x', 70_000),
+        "naïve", "€", new string('é', 20), "Territory \u0000",
+    ];
+
+    [Test]
+    public void IntegersAreWrittenAsMessagePackWritesThem()
+    {
+        foreach (long number in s_numbers)
+        {
+            Assert.That(Bytes((ref MessagePackWriter w) => StateWrites.Int64(ref w, number)), Is.EqualTo(Bytes((ref MessagePackWriter w) => w.Write(number))), $"{number}");
+            if (number is >= int.MinValue and <= int.MaxValue)
+            {
+                int small = (int)number;
+                Assert.That(Bytes((ref MessagePackWriter w) => StateWrites.Int32(ref w, small)), Is.EqualTo(Bytes((ref MessagePackWriter w) => w.Write(small))), $"{small}");
+            }
+        }
+    }
+
+    [Test]
+    public void StringsAreWrittenAsMessagePackWritesThem()
+    {
+        foreach (string? text in s_strings)
+        {
+            Assert.That(Bytes((ref MessagePackWriter w) => StateWrites.String(ref w, text)), Is.EqualTo(Bytes((ref MessagePackWriter w) => w.Write(text))), text?[..Math.Min(text.Length, 20)] ?? "null");
+        }
+    }
+
+    private delegate void Write(ref MessagePackWriter writer);
+
+    private static byte[] Bytes(Write write)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        var writer = new MessagePackWriter(buffer);
+        write(ref writer);
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+}
