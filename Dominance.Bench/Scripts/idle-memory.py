@@ -52,11 +52,15 @@ def wait_banner(port, started, deadline):
 
 
 def children(pid):
+    """The process's children: each thread lists those it started (the server starts its compiler on a pool thread)."""
+    found = []
     try:
-        with open(f"/proc/{pid}/task/{pid}/children") as f:
-            return [int(c) for c in f.read().split()]
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(c) for c in f.read().split()]
     except OSError:
-        return []
+        pass
+    return found
 
 
 class ChildSampler:

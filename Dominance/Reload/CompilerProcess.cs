@@ -50,7 +50,9 @@ internal sealed class CompilerProcess : IDisposable
     public static (string File, IReadOnlyList<string> Arguments) Command()
     {
         string host = Environment.ProcessPath ?? throw new InvalidOperationException("The server's executable is unknown, so it cannot start its compiler process.");
+#pragma warning disable IL3000 // empty in a single-file app, as intended: the executable is then the server itself
         string assembly = typeof(CompilerProcess).Assembly.Location;
+#pragma warning restore IL3000
         if (assembly.Length == 0 || Path.GetFileNameWithoutExtension(host) == Path.GetFileNameWithoutExtension(assembly))
         {
             return (host, [CompileProtocol.Verb]); // a single-file server has no assembly path: it is its executable
