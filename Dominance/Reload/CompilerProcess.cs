@@ -102,7 +102,7 @@ internal sealed class CompilerProcess : IDisposable
                     string why = worker.Kill();
                     if (reused && !_disposed)
                     {
-                        _log.LogWarning("The compiler process (pid {Pid}) ended while idle ({Why}); starting another", worker.Id, why);
+                        _log.LogWarning("The compiler process (pid {Pid}) ended ({Why}); asking a new one", worker.Id, why);
                         continue;
                     }
 
