@@ -40,6 +40,8 @@ public sealed partial class CompilerProcessTests
             await admin.SendAsync("inc");
             Assert.That(await admin.Lines.WaitForAsync("counter="), Is.EqualTo("v3 counter=1"));
             Assert.That(server.Reloads.Compiler.Process.ProcessId, Is.EqualTo(worker), "the edits went to the same, warm, compiler process");
+            await Poll.UntilAsync(() => server.Reloads.UnloadChecks >= 1, "the replaced generation's unload was proved");
+            Assert.That(server.Reloads.Leaks, Is.Zero, "nothing of the asynchronous compile keeps an old generation loaded");
         }
 
         await Poll.UntilAsync(() => !Alive(worker), "the compiler process exited with the server");
