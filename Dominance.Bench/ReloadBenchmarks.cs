@@ -75,7 +75,7 @@ public class ReloadPauseBenchmarks
 
     private Type Load(int generation)
     {
-        CompileResult compiled = _compiler.Compile([new SourceFile("World.cs", BenchGames.World(Entities, "v" + generation))], generation);
+        CompileResult compiled = _compiler.CompileAsync([new SourceFile("World.cs", BenchGames.World(Entities, "v" + generation))], generation).GetAwaiter().GetResult();
         _next = new GameLoadContext(generation);
         return _next.LoadModuleType(compiled.Assembly!, compiled.Symbols);
     }

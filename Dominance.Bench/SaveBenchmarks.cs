@@ -34,7 +34,7 @@ public class SaveBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        CompileResult compiled = new GameCompiler().Compile([new SourceFile("World.cs", BenchGames.World(Entities))], 1);
+        CompileResult compiled = new GameCompiler().CompileAsync([new SourceFile("World.cs", BenchGames.World(Entities))], 1).GetAwaiter().GetResult();
         _context = new GameLoadContext(1);
         Type module = _context.LoadModuleType(compiled.Assembly!, compiled.Symbols);
         _loop = new GameLoop(new CoreSettings(), TimeProvider.System, NullLoggerFactory.Instance, new ConfigurationBuilder().Build());

@@ -4,7 +4,8 @@
 Runs `dominance init` into a fresh folder, starts `dominance run FOLDER`, logs PLAYERS guests in (together they chat
 once a second each, and read everything), then EDITS times changes Commands.cs (the summary of `who`) and, for each,
 measures from the file's save to the first `help who` reply that shows the new text (polled every 20 ms by one more
-guest). Prints each edit, then the median and the maximum.
+guest). Prints each edit, then the median and the maximum, and the memory (VmRSS) of the server and of its compiler
+process (its child, kept for the next edit) after the last edit, and the compile times and pauses from the server's log.
 
 Usage: python3 Dominance.Bench/Scripts/edit-to-live.py [--binary dist/dominance] [--players 40] [--edits 10]
 Run it under the exclusive lock: flock -x /tmp/dominance-cpu.lock python3 Dominance.Bench/Scripts/edit-to-live.py
@@ -106,6 +107,24 @@ try:
         print(f"edit {i}: {times[-1] * 1000:.0f} ms", flush=True)
     print(f"{args.players} players chatting, {args.edits} edits: median {statistics.median(times) * 1000:.0f} ms, "
           f"max {max(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms")
+
+    def rss_mb(pid):
+        with open(f"/proc/{pid}/status") as f:
+            m = re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M)
+        return int(m.group(1)) / 1024
+    kids = []  # each thread lists the children it started (the server starts its compiler on a pool thread)
+    for task in os.listdir(f"/proc/{server.pid}/task"):
+        try:
+            with open(f"/proc/{server.pid}/task/{task}/children") as f:
+                kids += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    with open(os.path.join(folder, "server.log")) as f:
+        compiles = re.findall(r"compiled in (\d+) ms, game thread paused ([0-9.]+) ms", f.read())
+    print("the server's own figures per reload (compile ms / game thread paused ms): "
+          + ", ".join(f"{c} / {p}" for c, p in compiles))
+    print(f"after the edits: server VmRSS {rss_mb(server.pid):.1f} MB; compiler process(es): "
+          + (", ".join(f"pid {k} VmRSS {rss_mb(k):.1f} MB" for k in kids) or "none"))
 finally:
     stop.set()
     server.terminate()

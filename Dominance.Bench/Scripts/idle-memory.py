@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Idle memory of the published server (issue 16), measured from outside as a user would see it.
 
-Starts the binary (dist/dominance by default) with the built-in game in a fresh folder, waits for the telnet banner
-(exec to serving), logs PLAYERS guests in (each says one line), then lets the server sit idle for IDLE seconds and
+Starts the binary (dist/dominance by default) with the built-in game in a fresh folder, times the telnet port's first
+byte (exec to listening: the port answers while the game still compiles) and the game's banner (exec to serving),
+samples the memory of the server's compiler process (its child) while there is one, logs PLAYERS guests in (each says one line), then lets the server sit idle for IDLE seconds and
 reads /proc/PID/status (VmRSS), /proc/PID/smaps_rollup (Pss, private) and /healthz (the GC heap). With --cold the
 compile cache is empty (a fresh XDG_CACHE_HOME); otherwise one start beforehand fills it, so the measured start is warm.
 --by-mapping lists the largest mappings of /proc/PID/smaps. Extra runtime knobs go in the environment
@@ -30,16 +31,57 @@ def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
-def wait_banner(port, deadline):
+def wait_banner(port, started, deadline):
+    """Connects as soon as the port answers; returns the times (s) to its first byte and to the game's banner."""
     while time.monotonic() < deadline:
         try:
             s = socket.create_connection(("127.0.0.1", port), timeout=1)
             s.settimeout(max(0.1, deadline - time.monotonic()))
-            if s.recv(1):
-                return s
+            data = s.recv(65536)
+            if not data:
+                continue
+            listening = time.monotonic() - started
+            while b"for everything else." not in data:
+                data += s.recv(65536)
+            serving = time.monotonic() - started
+            s.close()
+            return listening, serving
         except OSError:
             time.sleep(0.005)
     raise TimeoutError("no telnet banner")
+
+
+def children(pid):
+    """The process's children: each thread lists those it started (the server starts its compiler on a pool thread)."""
+    found = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+class ChildSampler:
+    """Samples the server's child processes (its compiler process) every 20 ms: the peak VmHWM seen, and how long one ran."""
+    def __init__(self, pid):
+        self.pid, self.peak_kb, self.pids, self.stop = pid, 0, set(), threading.Event()
+        self.first = self.last = None
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while not self.stop.wait(0.02):
+            for c in children(self.pid):
+                try:
+                    with open(f"/proc/{c}/status") as f:
+                        self.peak_kb = max(self.peak_kb, kib(f.read(), "VmHWM"))
+                    self.pids.add(c)
+                    now = time.monotonic()
+                    self.first = self.first or now
+                    self.last = now
+                except OSError:
+                    pass
 
 
 class Player:
@@ -96,10 +138,9 @@ def run_once(cache):
     p = subprocess.Popen(shlex.split(args.binary) + ["run", "--telnet-port", str(telnet), "--http-port", str(http),
                           f"--Persistence:SqliteFile={folder}/d.db", "--Accounts:CreateLimit=0", "--Portal:ConnectionRateLimit=0"] + args.extra,
                          cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sampler = ChildSampler(p.pid)
     try:
-        banner = wait_banner(telnet, started + 60)
-        serving = time.monotonic() - started
-        banner.close()
+        listening, serving = wait_banner(telnet, started, started + 60)
         players = [Player(telnet, f"p{i}") for i in range(args.players)]
         time.sleep(args.idle)
         with open(f"/proc/{p.pid}/status") as f:
@@ -112,7 +153,10 @@ def run_once(cache):
         def metric(name):
             m = re.search(rf"^{name}(?:{{[^}}]*}})? ([0-9.e+]+)", metrics, re.M)
             return float(m.group(1)) if m else 0.0
-        result = dict(serving_ms=round(serving * 1000), rss_mb=kib(status, "VmRSS") / 1024, pss_mb=kib(rollup, "Pss") / 1024,
+        sampler.stop.set()
+        result = dict(listening_ms=round(listening * 1000), serving_ms=round(serving * 1000), alive_children=len(children(p.pid)),
+                      child_peak_mb=sampler.peak_kb / 1024, child_ran_ms=round(((sampler.last or 0) - (sampler.first or 0)) * 1000), child_count=len(sampler.pids),
+                      rss_mb=kib(status, "VmRSS") / 1024, pss_mb=kib(rollup, "Pss") / 1024,
                       private_mb=(kib(rollup, "Private_Clean") + kib(rollup, "Private_Dirty")) / 1024,
                       anon_mb=kib(rollup, "Anonymous") / 1024, threads=int(re.search(r"^Threads:\s+(\d+)", status, re.M).group(1)),
                       heap_mb=(runtime.get("heapBytes") or runtime.get("HeapBytes") or 0) / 2**20,
@@ -143,9 +187,12 @@ for run in range(args.runs):
         r, mappings = run_once(cache)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    print(f"{'cold' if args.cold else 'warm'} start, {args.players} players, {args.idle:g} s idle: exec to serving {r['serving_ms']} ms; "
+    print(f"{'cold' if args.cold else 'warm'} start, {args.players} players, {args.idle:g} s idle: exec to listening {r['listening_ms']} ms, "
+          f"to serving (the game's banner) {r['serving_ms']} ms; "
           f"VmRSS {r['rss_mb']:.1f} MB, Pss {r['pss_mb']:.1f} MB, private {r['private_mb']:.1f} MB, anonymous {r['anon_mb']:.1f} MB, "
           f"GC heap {r['heap_mb']:.1f} MB (committed {r['committed_mb']:.1f} MB), {r['threads']} threads, "
-          f"{r['assemblies']} assemblies, {r['jit_methods']} methods jitted ({r['jit_il_kb']:.0f} KiB IL)", flush=True)
+          f"{r['assemblies']} assemblies, {r['jit_methods']} methods jitted ({r['jit_il_kb']:.0f} KiB IL); "
+          f"compiler processes: {r['child_count']} seen (peak VmHWM {r['child_peak_mb']:.1f} MB, alive for ~{r['child_ran_ms']} ms), "
+          f"{r['alive_children']} still running when measured", flush=True)
     for name, (rss, pss, anon) in mappings[:args.by_mapping]:
         print(f"    {rss / 1024:7.1f} MB rss {pss / 1024:7.1f} MB pss {anon / 1024:7.1f} MB anon  {name}")

@@ -17,9 +17,9 @@ public sealed partial class DocsTests
         Assert.That(ExamplePattern().Matches(s_guide).Count, Is.EqualTo(Regex.Matches(s_guide, "```csharp").Count).And.GreaterThanOrEqualTo(6));
 
     [TestCaseSource(nameof(Examples))]
-    public void Example(string code)
+    public async Task Example(string code)
     {
-        CompileResult result = new GameCompiler().Compile([new SourceFile("Example.cs", code)], generation: 1);
+        CompileResult result = await new GameCompiler().CompileAsync([new SourceFile("Example.cs", code)], generation: 1);
         Assert.That(result.Errors, Is.Empty);
         Assert.That(result.Warnings, Is.Empty);
         Assert.That(result.Succeeded, Is.True);

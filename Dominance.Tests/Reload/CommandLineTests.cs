@@ -11,6 +11,7 @@ public sealed class CommandLineTests
         await using ServerProcess help = ServerProcess.Start(["--help"], ephemeralPorts: false);
         Assert.That(await help.ExitCodeAsync(), Is.Zero);
         Assert.That(help.Output, Does.Contain("run <game-folder>").And.Contain("init <folder>").And.Contain("--telnet-port").And.Contain("--http-port"));
+        Assert.That(help.Output, Does.Not.Contain("compile-worker"), "the compiler process's verb is the server's business, not the user's");
     }
 
     [Test]

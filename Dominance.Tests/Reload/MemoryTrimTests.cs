@@ -9,10 +9,10 @@ public sealed class MemoryTrimTests
     private const string Game = "public static class Hello { public static string Say() => \"hello\"; }";
 
     [Test]
-    public void NothingKeepsACompilationAliveAfterTheCompile()
+    public async Task NothingKeepsACompilationAliveAfterTheCompile()
     {
         var compiler = new GameCompiler();
-        CompileResult result = compiler.Compile([new SourceFile("Game.cs", Game + $"\n// {Guid.NewGuid()}\n")], generation: 1);
+        CompileResult result = await compiler.CompileAsync([new SourceFile("Game.cs", Game + $"\n// {Guid.NewGuid()}\n")], generation: 1);
         Assert.That(result.Errors, Is.Empty);
         Assert.That(result.Origin, Is.EqualTo(BuildOrigin.Compiled));
         WeakReference compilation = compiler.LastCompilation!;
@@ -21,13 +21,13 @@ public sealed class MemoryTrimTests
     }
 
     [Test]
-    public void AReleasedCompilerCompilesAgain()
+    public async Task AReleasedCompilerCompilesAgain()
     {
         var compiler = new GameCompiler();
-        Assert.That(compiler.Compile([new SourceFile("Game.cs", Game)], generation: 1).Succeeded, Is.True);
+        Assert.That((await compiler.CompileAsync([new SourceFile("Game.cs", Game)], generation: 1)).Succeeded, Is.True);
         compiler.Release();
 
-        CompileResult again = compiler.Compile([new SourceFile("Game.cs", Game + $"\n// {Guid.NewGuid()}\n")], generation: 1);
+        CompileResult again = await compiler.CompileAsync([new SourceFile("Game.cs", Game + $"\n// {Guid.NewGuid()}\n")], generation: 1);
 
         Assert.That(again.Errors, Is.Empty);
         Assert.That(again.Origin, Is.EqualTo(BuildOrigin.Compiled));

@@ -92,6 +92,7 @@ internal sealed class TestServer : IAsyncDisposable
         settings.Persistence.SqliteFile = Path.Combine(folder, "dominance.db");
         settings.Accounts.AllowWeakPasswordHashing = true; // 600,000 PBKDF2 rounds per login test would be minutes of the suite
         settings.Accounts.PasswordIterations = 1_000;
+        settings.Reload.CompileInProcess = true; // one warm compiler for the whole suite; CompilerProcessTests use the compiler process
         configure?.Invoke(settings);
         Assert.That(SettingsRegistration.Check(settings), Is.Empty, "test settings must be valid");
         return (settings, folder);

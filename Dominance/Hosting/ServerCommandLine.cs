@@ -35,6 +35,8 @@ internal static class ServerCommandLine
             "Watch": true,
             // Admins may run C# against the live game (eval); every use is logged. false turns it off.
             "Eval": true,
+            // How long the compiler process waits for the next edit before it exits (the next edit starts another).
+            "CompilerIdleTimeout": "00:10:00",
             // A token (openssl rand -hex 16) turns on POST /admin/reload, for scripts on this machine that send it as
             // "Authorization: Bearer <token>". Empty: the endpoint is off.
             "AdminToken": ""
@@ -103,6 +105,13 @@ internal static class ServerCommandLine
         dump.SetAction((parse, _) => SaveDump.RunAsync(
             parse.GetValue(dumpFolder), parse.GetValue(dumpId), new MemoryConfigurationSource { InitialData = options.Overrides(parse) }, Console.Out, Console.Error));
 
+        // The server's compiler process (CompilerProcess starts it): not for people, so not in --help.
+        var compileWorker = new Command(CompileProtocol.Verb, "Compile games for a server that started this process: requests on standard input, answers on standard output.")
+        {
+            Hidden = true,
+        };
+        compileWorker.SetAction(_ => CompileWorker.Run(Console.OpenStandardInput(), Console.OpenStandardOutput()));
+
         var root = new RootCommand(
             "Dominance: a single-binary game server for MUDs and persistent strategy games. "
             + "Telnet on 127.0.0.1:4000, web client and WebSocket on http://127.0.0.1:4001. Without a verb, runs the server. "
@@ -113,6 +122,7 @@ internal static class ServerCommandLine
             portal,
             init,
             dump,
+            compileWorker,
             runFolder,
         };
         options.AddNamedTo(root);

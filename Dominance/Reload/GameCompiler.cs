@@ -1,11 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
-using System.Text;
-using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.Emit;
-using Microsoft.CodeAnalysis.Text;
 
 namespace Dominance.Reload;
 
@@ -41,18 +37,19 @@ internal sealed record CompileResult(byte[]? Assembly, byte[]? Symbols, IReadOnl
 }
 
 /// <summary>
-/// Compiles game source with Roslyn, in process, into an in-memory assembly. Not thread-safe: one reload at a time
-/// (the <see cref="ReloadCoordinator"/> sees to it). Never call it on the game thread.
+/// Compiles game source into an in-memory assembly: in a compiler process (<see cref="CompilerProcess"/>) if it is
+/// given one, otherwise with Roslyn in this process (<see cref="RoslynCompiler"/>). Not thread-safe: one reload at a
+/// time (the <see cref="ReloadCoordinator"/> sees to it). Never call it on the game thread.
 /// </summary>
 /// <remarks>
-/// Syntax trees are cached by path and text, so a reload after editing one file parses only that file; references
-/// are created once. Game files get implicit usings like an SDK project (System, System.Linq, Dominance.Api, ...).
+/// Either compiler caches syntax trees by path and text, so a reload after editing one file parses only that file;
+/// references are created once. Game files get implicit usings like an SDK project (System, System.Linq, Dominance.Api, ...).
 /// Successful compilations are kept process-wide (a second server in the same process, as in tests, does not compile
 /// the same game again) and on disk in a <see cref="CompileCache"/>, so that a server started on an unchanged game
 /// loads it without compiling; both are keyed by the sources, the generation (the assembly's name), the game API and
 /// the compiler.
 /// </remarks>
-internal sealed class GameCompiler
+internal sealed class GameCompiler : IDisposable
 {
     /// <summary>
     /// The namespaces every game file sees without a <c>using</c> (as an SDK project's implicit usings). The project file
@@ -76,14 +73,28 @@ internal sealed class GameCompiler
     private readonly CompileCache? _disk;
     private readonly Lock _diskWritesLock = new();
     private Task _diskWrites = Task.CompletedTask;
-    private Roslyn? _roslyn;
+    private readonly CompilerProcess? _process;
+    private RoslynCompiler? _roslyn;
     private WeakReference? _lastCompilation;
 
-    /// <summary>A compiler that keeps its builds in <paramref name="disk"/> too, if it is given.</summary>
-    public GameCompiler(CompileCache? disk = null) => _disk = disk;
+    /// <summary>
+    /// A compiler that keeps its builds in <paramref name="disk"/> too, if it is given, and compiles in
+    /// <paramref name="process"/> if it is given (it then owns it), otherwise in this process.
+    /// </summary>
+    public GameCompiler(CompileCache? disk = null, CompilerProcess? process = null)
+    {
+        _disk = disk;
+        _process = process;
+    }
 
-    /// <summary>Compiles <paramref name="files"/> into an assembly named after <paramref name="generation"/>.</summary>
-    public CompileResult Compile(IReadOnlyList<SourceFile> files, int generation)
+    /// <summary>The compiler process compiles run in, or <see langword="null"/> if they run in this process.</summary>
+    public CompilerProcess? Process => _process;
+
+    /// <summary>
+    /// Compiles <paramref name="files"/> into an assembly named after <paramref name="generation"/>. In process, it
+    /// compiles on the calling thread and completes before it returns.
+    /// </summary>
+    public async Task<CompileResult> CompileAsync(IReadOnlyList<SourceFile> files, int generation)
     {
         long started = Stopwatch.GetTimestamp();
         string key = CompileCache.KeyOf(files, generation);
@@ -104,7 +115,10 @@ internal sealed class GameCompiler
             return new CompileResult(null, null, ["The game has no .cs files."], Stopwatch.GetElapsedTime(started));
         }
 
-        CompileResult compiled = CompileWithRoslyn(files, generation, started) with { Key = key };
+        CompileResult compiled = _process is { } process
+            ? await process.CompileAsync(files, generation).ConfigureAwait(false)
+            : CompileWithRoslyn(files, generation, started);
+        compiled = compiled with { Key = key, Elapsed = Stopwatch.GetElapsedTime(started) };
         if (compiled.Succeeded)
         {
             Remember(key, compiled);
@@ -144,26 +158,35 @@ internal sealed class GameCompiler
     }
 
     /// <summary>
-    /// Drops the compiler's caches (parsed files, the references' metadata) so that the garbage collector can take them;
-    /// the next compile starts cold. Roslyn's own assemblies stay loaded: they live in the default context.
+    /// Stops the compiler process, or drops the in-process compiler's caches (parsed files, the references' metadata,
+    /// also used by <c>eval</c>) so that the garbage collector can take them; the next compile starts cold. In process,
+    /// Roslyn's own assemblies stay loaded: they live in the default context.
     /// </summary>
     public void Release()
     {
+        _process?.Stop("the server is idle");
         _roslyn = null;
-        ReferenceAssemblies.Release();
+        if (AppDomain.CurrentDomain.GetAssemblies().Any(a => a.GetName().Name == "Microsoft.CodeAnalysis"))
+        {
+            ReleaseReferences(); // only if Roslyn was loaded (here, or by eval): touching the references would load it
+        }
     }
+
+    /// <summary>Stops the compiler process, if there is one.</summary>
+    public void Dispose() => _process?.Dispose();
 
     /// <summary>The last compilation this compiler made (for tests: nothing keeps it alive after the compile).</summary>
     internal WeakReference? LastCompilation => _lastCompilation;
 
     /// <summary>
-    /// Parses and compiles. A method of its own, never inlined, so that Roslyn's assemblies are loaded only when the
-    /// compiler is really used: a start that finds its build in a cache does not load them.
+    /// Parses and compiles in this process. A method of its own, never inlined, so that Roslyn's assemblies are loaded
+    /// only when the compiler is really used here: a start that finds its build in a cache, or that compiles in the
+    /// compiler process, does not load them.
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     private CompileResult CompileWithRoslyn(IReadOnlyList<SourceFile> files, int generation, long started)
     {
-        Roslyn roslyn = _roslyn ??= new Roslyn();
+        RoslynCompiler roslyn = _roslyn ??= new RoslynCompiler();
         (CompileResult result, _lastCompilation) = roslyn.Compile(files, generation, started);
         return result;
     }
@@ -175,6 +198,9 @@ internal sealed class GameCompiler
         _disk?.Remove(key);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ReleaseReferences() => ReferenceAssemblies.Release();
+
     private static void Remember(string key, CompileResult build)
     {
         if (s_builds.TryAdd(key, build))
@@ -184,70 +210,6 @@ internal sealed class GameCompiler
             {
                 s_builds.TryRemove(oldest, out _);
             }
-        }
-    }
-
-    /// <summary>
-    /// The compiler proper, kept between compiles while it is warm: syntax trees cached by path and text (a reload after
-    /// editing one file parses only that file).
-    /// </summary>
-    private sealed class Roslyn
-    {
-        private static readonly CSharpParseOptions s_parseOptions = new(Language);
-        private static readonly CSharpCompilationOptions s_compilationOptions = new(
-            OutputKind.DynamicallyLinkedLibrary,
-            optimizationLevel: OptimizationLevel.Release,
-            nullableContextOptions: NullableContextOptions.Enable,
-            concurrentBuild: false);
-
-        private readonly Dictionary<string, (string Text, SyntaxTree Tree)> _trees = new(StringComparer.Ordinal);
-        private readonly SyntaxTree _implicitUsings = CSharpSyntaxTree.ParseText(ImplicitUsingsSource, s_parseOptions, "(implicit usings)", Encoding.UTF8);
-
-        public (CompileResult Result, WeakReference Compilation) Compile(IReadOnlyList<SourceFile> files, int generation, long started)
-        {
-            var trees = new List<SyntaxTree>(files.Count + 1) { _implicitUsings };
-            foreach (SourceFile file in files)
-            {
-                if (!_trees.TryGetValue(file.Path, out (string Text, SyntaxTree Tree) cached) || cached.Text != file.Text)
-                {
-                    SourceText text = SourceText.From(file.Text, Encoding.UTF8);
-                    cached = (file.Text, CSharpSyntaxTree.ParseText(text, s_parseOptions, file.Path));
-                    _trees[file.Path] = cached;
-                }
-
-                trees.Add(cached.Tree);
-            }
-
-            foreach (string stale in _trees.Keys.Except(files.Select(f => f.Path)).ToList())
-            {
-                _trees.Remove(stale);
-            }
-
-            CSharpCompilation compilation = CSharpCompilation.Create($"game-{generation}", trees, ReferenceAssemblies.All, s_compilationOptions);
-            using var image = new MemoryStream();
-            using var symbols = new MemoryStream();
-            EmitResult result = compilation.Emit(image, symbols, options: new EmitOptions(debugInformationFormat: DebugInformationFormat.PortablePdb));
-            TimeSpan elapsed = Stopwatch.GetElapsedTime(started);
-            var compiled = new WeakReference(compilation);
-            if (!result.Success)
-            {
-                string[] errors = [.. result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).Select(Format)];
-                return (new CompileResult(null, null, errors, elapsed), compiled);
-            }
-
-            string[] warnings = [.. result.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Warning).Select(Format)];
-            return (new CompileResult(image.ToArray(), symbols.ToArray(), [], elapsed) { Warnings = warnings }, compiled);
-        }
-
-        /// <summary>Formats a diagnostic as <c>file:line:column: error CS0000: message</c> (or <c>warning</c>).</summary>
-        private static string Format(Diagnostic diagnostic)
-        {
-            FileLinePositionSpan span = diagnostic.Location.GetLineSpan();
-            string where = diagnostic.Location.IsInSource
-                ? $"{span.Path}:{span.StartLinePosition.Line + 1}:{span.StartLinePosition.Character + 1}: "
-                : "";
-            string severity = diagnostic.Severity == DiagnosticSeverity.Error ? "error" : "warning";
-            return $"{where}{severity} {diagnostic.Id}: {diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture)}";
         }
     }
 }

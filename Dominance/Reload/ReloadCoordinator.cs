@@ -63,7 +63,10 @@ internal sealed class ReloadCoordinator : IDisposable
         _core = core;
         _settings = settings;
         _log = log;
-        _compiler = new GameCompiler(CompileCache.For(sources));
+        // The compiler process stays for the next edit of a watched folder; with nothing watched, the next compile is
+        // an admin's reload, if ever: it goes as soon as it has answered.
+        TimeSpan keepCompiler = sources.Folder is not null && settings.Watch ? settings.CompilerIdleTimeout : TimeSpan.Zero;
+        _compiler = new GameCompiler(CompileCache.For(sources), settings.CompileInProcess ? null : new CompilerProcess(keepCompiler, log));
         _trim = settings.TrimMemory ? new MemoryTrim(TimeProvider.System, TrimCompiler) : null;
     }
 
@@ -90,7 +93,7 @@ internal sealed class ReloadCoordinator : IDisposable
         await _oneAtATime.WaitAsync().ConfigureAwait(false);
         try
         {
-            Build build = await Task.Run(() => Compile(1, allowLoss)).ConfigureAwait(false);
+            Build build = await Task.Run(() => CompileAsync(1, allowLoss)).ConfigureAwait(false);
             if (build.ModuleType is null)
             {
                 build.Context?.Unload();
@@ -107,7 +110,7 @@ internal sealed class ReloadCoordinator : IDisposable
             }
             else
             {
-                _log.LogInformation("Compiled {Source} in {Milliseconds:F0} ms", _sources.Description, build.Elapsed.TotalMilliseconds);
+                _log.LogInformation("Compiled {Source} in {Milliseconds:F0} ms{Where}", _sources.Description, build.Elapsed.TotalMilliseconds, _compiler.Process is null ? " (in process)" : " (in the compiler process)");
             }
 
             ReportWarnings(build.Warnings, "at start");
@@ -186,6 +189,7 @@ internal sealed class ReloadCoordinator : IDisposable
         _watcher?.Dispose();
         _trim?.Dispose();
         _compiler.WaitForDiskWrites(TimeSpan.FromSeconds(5)); // nothing is written into the game folder after a stop
+        _compiler.Dispose(); // and no compiler process is left behind
     }
 
     /// <summary>
@@ -240,7 +244,7 @@ internal sealed class ReloadCoordinator : IDisposable
         int generation = _generation + 1;
 
         // 1. Read, compile and load, off the game thread. The game keeps running the old code meanwhile.
-        Build build = await Task.Run(() => Compile(generation, force)).ConfigureAwait(false);
+        Build build = await Task.Run(() => CompileAsync(generation, force)).ConfigureAwait(false);
         TimeSpan compile = build.Elapsed;
         if (build.ModuleType is null)
         {
@@ -308,7 +312,8 @@ internal sealed class ReloadCoordinator : IDisposable
         return _core.SwapAsync(() => (IGameModule)Activator.CreateInstance(moduleType)!, build.Serializer!);
     }
 
-    private Build Compile(int generation, bool force = false)
+    /// <summary>Reads, compiles and loads a generation. Off the game thread.</summary>
+    private async Task<Build> CompileAsync(int generation, bool force = false)
     {
         long started = Stopwatch.GetTimestamp();
         IReadOnlyList<SourceFile> files;
@@ -321,12 +326,29 @@ internal sealed class ReloadCoordinator : IDisposable
             return new Build(null, null, null, [e.Message], Stopwatch.GetElapsedTime(started));
         }
 
-        CompileResult compiled = _compiler.Compile(files, generation);
+        CompileResult compiled = await _compiler.CompileAsync(files, generation).ConfigureAwait(false);
         if (!compiled.Succeeded)
         {
             return new Build(null, null, null, compiled.Errors, Stopwatch.GetElapsedTime(started));
         }
 
+        if (Load(compiled, generation, force, started) is { } build)
+        {
+            return build;
+        }
+
+        // A damaged cache entry: forget it and compile.
+        _compiler.Forget(compiled.Key);
+        return await CompileAsync(generation, force).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Loads a compiled generation into a context of its own and prepares it; <see langword="null"/> if it came from the
+    /// disk cache and could not be loaded. Not async, so that no state machine holds the new context.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private Build? Load(CompileResult compiled, int generation, bool force, long started)
+    {
         var context = new GameLoadContext(generation);
         lock (_loaded)
         {
@@ -345,8 +367,7 @@ internal sealed class ReloadCoordinator : IDisposable
             // A damaged cache entry: forget it and compile.
             _log.LogWarning("The compile cache's entry for {Source} could not be loaded ({Error}); compiling", _sources.Description, e.Message);
             context.Unload();
-            _compiler.Forget(compiled.Key);
-            return Compile(generation, force);
+            return null;
         }
         catch (Exception e) when (e is GameLoadException or BadImageFormatException or ReflectionTypeLoadException)
         {
