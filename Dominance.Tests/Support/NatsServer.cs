@@ -5,19 +5,23 @@ using System.Security.Cryptography;
 namespace Dominance.Tests.Support;
 
 /// <summary>
-/// A real nats-server (the Debian package), started by the test on a free loopback port with a user and password of
-/// its own, and ready once it answers a connection with its INFO line.
+/// A real nats-server (the Debian package), started by the test on a free port (of loopback unless told another
+/// address) with a user and password of its own, and ready once it answers a connection with its INFO line.
 /// </summary>
 internal sealed class NatsServer : IAsyncDisposable
 {
     private readonly ChildProcess _process;
 
-    private NatsServer(ChildProcess process, int port, string password)
+    private NatsServer(ChildProcess process, IPAddress address, int port, string password)
     {
         _process = process;
+        Address = address;
         Port = port;
         Password = password;
     }
+
+    /// <summary>The address it listens on.</summary>
+    public IPAddress Address { get; }
 
     public int Port { get; }
 
@@ -25,7 +29,7 @@ internal sealed class NatsServer : IAsyncDisposable
 
     public string Password { get; }
 
-    public string Url => $"nats://127.0.0.1:{Port}";
+    public string Url => $"nats://{Address}:{Port}";
 
     /// <summary>What the server wrote.</summary>
     public string Output => _process.Output;
@@ -39,19 +43,23 @@ internal sealed class NatsServer : IAsyncDisposable
         ["DOMINANCE__Nats__Secret"] = secret,
     };
 
-    /// <summary>Starts a server, or marks the test as missing its prerequisite if nats-server is not installed.</summary>
-    public static async Task<NatsServer> StartAsync()
+    /// <summary>
+    /// Starts a server listening on <paramref name="address"/> (loopback if not given), or marks the test as missing its
+    /// prerequisite if nats-server is not installed.
+    /// </summary>
+    public static async Task<NatsServer> StartAsync(IPAddress? address = null)
     {
+        address ??= IPAddress.Loopback;
         string? binary = new[] { "/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server" }.FirstOrDefault(File.Exists);
         if (binary is null)
         {
             Prerequisite.Missing("nats-server is not installed (apt-get install nats-server)");
         }
 
-        int port = FreePort();
+        int port = FreePort(address);
         string password = Convert.ToHexString(RandomNumberGenerator.GetBytes(12));
-        ChildProcess process = ChildProcess.Start(binary!, ["-a", "127.0.0.1", "-p", port.ToString(), "--user", "dominance", "--pass", password]);
-        var server = new NatsServer(process, port, password);
+        ChildProcess process = ChildProcess.Start(binary!, ["-a", address.ToString(), "-p", port.ToString(), "--user", "dominance", "--pass", password]);
+        var server = new NatsServer(process, address, port, password);
         await Poll.UntilAsync(server.AnswersAsync, $"nats-server answers on port {port}");
         return server;
     }
@@ -63,7 +71,7 @@ internal sealed class NatsServer : IAsyncDisposable
         try
         {
             using var client = new TcpClient();
-            await client.ConnectAsync(IPAddress.Loopback, Port);
+            await client.ConnectAsync(Address, Port);
             var buffer = new byte[4];
             int read = await client.GetStream().ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(2));
             return read == 4 && buffer.AsSpan().SequenceEqual("INFO"u8);
@@ -74,9 +82,9 @@ internal sealed class NatsServer : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
+    private static int FreePort(IPAddress address)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        using var listener = new TcpListener(address, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }

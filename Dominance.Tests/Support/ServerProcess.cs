@@ -29,8 +29,9 @@ internal sealed partial class ServerProcess : IAsyncDisposable
     /// <summary>
     /// Starts <c>dominance</c> (the build under test) with <paramref name="args"/> and, unless told otherwise, ephemeral
     /// ports. Unless <paramref name="args"/> name a database, it gets a SQLite file of its own in a new temporary folder.
+    /// <paramref name="launcher"/>, if given, is a command that runs it (e.g. <c>ip netns exec NAME</c>) and then is it.
     /// </summary>
-    public static ServerProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, bool ephemeralPorts = true, string? workingDirectory = null)
+    public static ServerProcess Start(IEnumerable<string> args, IDictionary<string, string>? environment = null, bool ephemeralPorts = true, string? workingDirectory = null, IReadOnlyList<string>? launcher = null)
     {
         string[] given = [.. args];
         string? database = given.Any(a => a.StartsWith("--Persistence:", StringComparison.Ordinal))
@@ -48,7 +49,15 @@ internal sealed partial class ServerProcess : IAsyncDisposable
             .. (ephemeralPorts ? (string[])["--telnet-port", "0", "--http-port", "0"] : []),
             .. (database is null ? (string[])[] : [$"--Persistence:SqliteFile={Path.Combine(database, "dominance.db")}"]),
         ];
-        return new ServerProcess(onLine => ChildProcess.Start("/usr/bin/env", all, environment, workingDirectory, onLine: onLine), database);
+        string file = "/usr/bin/env";
+        string[] arguments = all;
+        if (launcher is { Count: > 0 })
+        {
+            file = launcher[0];
+            arguments = [.. launcher.Skip(1), "/usr/bin/env", .. all];
+        }
+
+        return new ServerProcess(onLine => ChildProcess.Start(file, arguments, environment, workingDirectory, onLine: onLine), database);
     }
 
     /// <summary>Starts any executable, capturing its output; with <paramref name="clearEnvironment"/>, only <paramref name="environment"/> is passed.</summary>
