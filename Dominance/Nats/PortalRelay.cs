@@ -17,13 +17,10 @@ namespace Dominance.Nats;
 /// attaches to it and connects every session again, with its resume token, before the held input.
 /// </summary>
 /// <remarks>
-/// <para><b>One sender at a time.</b> Whoever holds <see cref="_sending"/> numbers events (per session, and
-/// portal-wide), keeps each until the core acknowledges it, and sends what is queued as one message; after an attach it
-/// replays before anything new. A session that finds nobody sending sends its event itself, from its own thread (NATS.Net
-/// copies the message into its write buffer and returns at once while the buffer has room): no thread hop. Otherwise it
-/// writes the event into a bounded channel (backpressure as in process: a full channel makes the session wait, so TCP
-/// pushes back on its client), which the holder drains before its own event, or a loop drains once the holder is done.
-/// Being one at a time, the senders need no other lock for the order of the wire.</para>
+/// <para><b>One sender.</b> Sessions write their events into a bounded channel (backpressure as in process: a full
+/// channel makes the session wait, so TCP pushes back on its client). One loop drains it: it numbers each event (per
+/// session, and portal-wide), keeps it until the core acknowledges it, and sends what is queued as one message. Being
+/// alone, it needs no lock for the order of the wire, and after an attach it replays before anything new.</para>
 /// <para><b>Held input.</b> Every event stays in <see cref="_unacknowledged"/> until a core heartbeat acknowledges it.
 /// While no core is attached nothing is sent, and at most <see cref="NatsSettings.HoldCapacity"/> inputs per session are
 /// kept; past that the player is told that the input was refused. On attach the relay sends, in order, a connect for
@@ -48,10 +45,6 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     private readonly TaskCompletionSource<string> _refused = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Task> _loops = [];
     private readonly object _gate = new();
-    // Held by whoever is sending (a session, or the send loop); guards _writer and _batch, and the order of the wire.
-    private readonly SemaphoreSlim _sending = new(1, 1);
-    private readonly WireWriter _writer = new(64 * 1024);
-    private readonly List<Pending> _batch = [];
     private NatsConnection? _nats;
     // Never read, but needed: NATS.Net holds subscriptions by weak reference and drops one that nothing else keeps.
     private InlineSubscription? _output;
@@ -128,47 +121,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     }
 
     /// <inheritdoc/>
-    /// <remarks>
-    /// Sends the event from the caller's thread if nobody else is sending; queues it for the send loop if not. Never waits
-    /// for NATS: a publish that cannot complete at once (NATS.Net's buffer is full, or it is reconnecting) goes on
-    /// without the caller, and holds <see cref="_sending"/> until it completes, so the next events go to the channel,
-    /// whose bound is the backpressure.
-    /// </remarks>
-    public ValueTask WriteAsync(InboundEvent item)
-    {
-        if (_stop.IsCancellationRequested || !_sending.Wait(0))
-        {
-            return _events.Writer.WriteAsync(item); // after DisposeAsync: throws ChannelClosedException
-        }
-
-        ValueTask sending = SendAsync(item);
-        if (sending.IsCompletedSuccessfully)
-        {
-            _sending.Release();
-        }
-        else
-        {
-            _ = ReleaseAfterAsync(sending);
-        }
-
-        return ValueTask.CompletedTask;
-    }
-
-    private async Task ReleaseAfterAsync(ValueTask sending)
-    {
-        try
-        {
-            await sending.ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            _log.LogError(e, "Sending events to the core failed");
-        }
-        finally
-        {
-            _sending.Release();
-        }
-    }
+    public ValueTask WriteAsync(InboundEvent item) => _events.Writer.WriteAsync(item);
 
     public async ValueTask DisposeAsync()
     {
@@ -219,22 +172,47 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     // Sending.
     // ---------------------------------------------------------------------------------------------------------------
 
-    /// <summary>Sends what sessions queued while another was sending.</summary>
     private async Task SendLoopAsync()
     {
+        var w = new WireWriter(64 * 1024);
+        var batch = new List<Pending>();
         ChannelReader<InboundEvent> reader = _events.Reader;
         try
         {
             while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false) || _replayDue)
             {
-                await _sending.WaitAsync(_stop.Token).ConfigureAwait(false);
-                try
+                string? core;
+                lock (_gate)
                 {
-                    await SendAsync(null).ConfigureAwait(false);
+                    batch.Clear();
+                    core = _core;
+                    if (_replayDue && core is not null)
+                    {
+                        Replay(batch);
+                        _replayDue = false;
+                    }
+
+                    while (reader.TryRead(out InboundEvent item))
+                    {
+                        if (item.Kind == InboundKind.Connected && item.Info is null)
+                        {
+                            continue; // the wake-up after an attach (see TryAttachAsync), not an event
+                        }
+
+                        if (Take(item, core is not null) is { } pending)
+                        {
+                            _unacknowledged.Enqueue(pending);
+                            if (core is not null)
+                            {
+                                batch.Add(pending);
+                            }
+                        }
+                    }
                 }
-                finally
+
+                if (core is not null && batch.Count > 0)
                 {
-                    _sending.Release();
+                    await PublishAsync(w, core, batch).ConfigureAwait(false);
                 }
             }
         }
@@ -243,66 +221,6 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         }
         catch (ChannelClosedException)
         {
-        }
-    }
-
-    /// <summary>
-    /// Numbers and sends what is queued, then <paramref name="extra"/> (the caller's own event), after the replay an
-    /// attach made due. Under <see cref="_sending"/>. Completes at once while NATS.Net's write buffer has room.
-    /// </summary>
-    private async ValueTask SendAsync(InboundEvent? extra)
-    {
-        List<Pending> batch = _batch;
-        string? core;
-        lock (_gate)
-        {
-            batch.Clear();
-            core = _core;
-            if (_replayDue && core is not null)
-            {
-                Replay(batch);
-                _replayDue = false;
-            }
-
-            while (_events.Reader.TryRead(out InboundEvent item))
-            {
-                Consider(item, core, batch);
-            }
-
-            if (extra is { } own)
-            {
-                Consider(own, core, batch);
-            }
-        }
-
-        if (core is not null && batch.Count > 0)
-        {
-            try
-            {
-                await PublishAsync(_writer, core, batch).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
-            {
-                // Stopping: what was not sent stays in _unacknowledged, for no one.
-            }
-        }
-    }
-
-    /// <summary>Numbers one event, keeps it until acknowledged, and adds it to the batch if a core is attached. Under the gate.</summary>
-    private void Consider(InboundEvent item, string? core, List<Pending> batch)
-    {
-        if (item.Kind == InboundKind.Connected && item.Info is null)
-        {
-            return; // the wake-up after an attach (see TryAttachAsync), not an event
-        }
-
-        if (Take(item, core is not null) is { } pending)
-        {
-            _unacknowledged.Enqueue(pending);
-            if (core is not null)
-            {
-                batch.Add(pending);
-            }
         }
     }
 
@@ -376,7 +294,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         }
     }
 
-    private async ValueTask PublishAsync(WireWriter w, string core, List<Pending> batch)
+    private async Task PublishAsync(WireWriter w, string core, List<Pending> batch)
     {
         string subject = Wire.Inbound(_settings.Subject, Id);
         int start = 0;

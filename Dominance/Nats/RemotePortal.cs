@@ -14,11 +14,8 @@ namespace Dominance.Nats;
 /// <remarks>
 /// <para><b>Output.</b> On the game thread, links add entries to the current batch; the first entry of a batch posts
 /// its flush to the game thread, so everything the current callback (and whatever else is already queued for the game
-/// thread) sends to this portal goes out together, with no waiting. The flush encodes the batch (each distinct payload
-/// once) and publishes it from the game thread, which costs no thread hop: NATS.Net copies the message into its write
-/// buffer and returns at once, and its own writer does the socket. The game thread never waits for the network: when
-/// that publish cannot complete at once (the buffer is full, NATS.Net's writer lock is taken, or the connection is
-/// reconnecting), the sender task waits for it, and later batches go to the sender, in order, until it has caught up.</para>
+/// thread) sends to this portal goes out together, with no waiting. The flush hands the batch to a sender task, which
+/// encodes it (each distinct payload once) and publishes it; the game thread never touches the network.</para>
 /// <para>Bounded: at most <see cref="MaxQueuedEntries"/> entries wait for the sender; past that, frames are refused
 /// (the core drops them, as for a gone session) until the sender catches up.</para>
 /// </remarks>
@@ -35,17 +32,11 @@ internal sealed class RemotePortal
     private readonly INatsConnection _nats;
     private readonly string _subject;
     private readonly ILogger _log;
-    private readonly Channel<Outgoing> _toSend = Channel.CreateUnbounded<Outgoing>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly Channel<List<OutputEntry>> _toSend = Channel.CreateUnbounded<List<OutputEntry>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Action _flush;
     private readonly Task _sender;
-    // The game thread's own: its writer and its index of payloads, for the batches it publishes itself.
-    private readonly WireWriter _writer = new(64 * 1024);
-    private readonly Dictionary<OutputPayload, int> _indexes = new(ReferenceEqualityComparer.Instance);
-    private readonly List<OutputPayload> _payloads = [];
     private List<OutputEntry> _batch = [];
     private int _queued;
-    // Batches handed to the sender and not yet sent: while there is one, the game thread does not publish (order).
-    private int _withSender;
     private long _expected = 1;
 
     public RemotePortal(string id, string instance, GameLoop core, INatsConnection nats, string prefix, TimeProvider clock, ILogger log)
@@ -126,7 +117,6 @@ internal sealed class RemotePortal
         return nats.PublishWithinAsync(Wire.Outbound(prefix, portal), w.Written.ToArray(), cancellationToken);
     }
 
-    /// <summary>Sends the current batch: from here if the sender has nothing, through the sender if it has. Game thread.</summary>
     private void Flush()
     {
         if (_batch.Count == 0)
@@ -136,60 +126,10 @@ internal sealed class RemotePortal
 
         List<OutputEntry> batch = _batch;
         _batch = [];
-        if (Volatile.Read(ref _withSender) == 0)
+        Interlocked.Add(ref _queued, batch.Count);
+        if (!_toSend.Writer.TryWrite(batch))
         {
-            PublishHere(batch);
-        }
-        else
-        {
-            HandOver(new Outgoing(batch, 0, null));
-        }
-    }
-
-    /// <summary>
-    /// Publishes a batch from the game thread (only while the sender has nothing). A publish that cannot complete at once
-    /// is handed to the sender with the rest of the batch.
-    /// </summary>
-    private void PublishHere(List<OutputEntry> batch)
-    {
-        int start = 0;
-        while (start < batch.Count)
-        {
-            int end = Encode(batch, start, _writer, _indexes, _payloads, _instance, Expected - 1);
-            ValueTask publishing;
-            try
-            {
-                publishing = _nats.PublishAsync(_subject, _writer.Written);
-            }
-            catch (Exception e) when (e is NatsException or ObjectDisposedException)
-            {
-                _log.LogWarning("Output to portal {Portal} was lost: {Reason}", Id, e.Message);
-                publishing = ValueTask.CompletedTask;
-            }
-
-            if (!publishing.IsCompletedSuccessfully)
-            {
-                // The sender waits for it (this writer's buffer is not reused before: the game thread publishes
-                // nothing while the sender has a batch), then sends the rest.
-                HandOver(new Outgoing(batch, end, publishing.AsTask()));
-                return;
-            }
-
-            start = end;
-        }
-
-        Release(batch);
-    }
-
-    private void HandOver(Outgoing outgoing)
-    {
-        Interlocked.Increment(ref _withSender);
-        Interlocked.Add(ref _queued, outgoing.Batch.Count);
-        if (!_toSend.Writer.TryWrite(outgoing))
-        {
-            Interlocked.Decrement(ref _withSender);
-            Interlocked.Add(ref _queued, -outgoing.Batch.Count);
-            Release(outgoing.Batch);
+            Release(batch);
         }
     }
 
@@ -198,17 +138,11 @@ internal sealed class RemotePortal
         var w = new WireWriter(64 * 1024);
         var indexes = new Dictionary<OutputPayload, int>(ReferenceEqualityComparer.Instance);
         var payloads = new List<OutputPayload>();
-        await foreach (Outgoing outgoing in _toSend.Reader.ReadAllAsync().ConfigureAwait(false))
+        await foreach (List<OutputEntry> batch in _toSend.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            List<OutputEntry> batch = outgoing.Batch;
             try
             {
-                if (outgoing.Publishing is { } publishing)
-                {
-                    await publishing.ConfigureAwait(false);
-                }
-
-                int start = outgoing.Start;
+                int start = 0;
                 while (start < batch.Count)
                 {
                     start = Encode(batch, start, w, indexes, payloads, _instance, Expected - 1);
@@ -223,7 +157,6 @@ internal sealed class RemotePortal
             {
                 Interlocked.Add(ref _queued, -batch.Count);
                 Release(batch);
-                Interlocked.Decrement(ref _withSender);
             }
         }
     }
@@ -286,9 +219,6 @@ internal sealed class RemotePortal
             entry.Payload?.Release();
         }
     }
-
-    /// <summary>A batch for the sender: its entries from <paramref name="Start"/> on, after <paramref name="Publishing"/> (the game thread's publish of the ones before) completes.</summary>
-    private sealed record Outgoing(List<OutputEntry> Batch, int Start, Task? Publishing);
 
     /// <summary>One entry of an output batch.</summary>
     private readonly record struct OutputEntry(OutputOp Op, SessionId Session, OutputPayload? Payload, string? Token);
