@@ -167,6 +167,10 @@ internal sealed class DominanceServer : IAsyncDisposable
             {
                 http = listen;
                 listen.Protocols = HttpProtocols.Http1;
+                if (localPortal)
+                {
+                    WebSocketTakeover.Use(listen); // WebSocket connections skip HTTP's per-request objects
+                }
             });
             if (metricsEndPoint is not null)
             {

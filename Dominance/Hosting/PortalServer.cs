@@ -91,6 +91,7 @@ internal sealed class PortalServer : IAsyncDisposable
             {
                 http = listen;
                 listen.Protocols = HttpProtocols.Http1;
+                WebSocketTakeover.Use(listen); // WebSocket connections skip HTTP's per-request objects
             });
         });
 
