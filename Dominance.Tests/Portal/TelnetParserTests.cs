@@ -106,6 +106,21 @@ public sealed class TelnetParserTests
         Assert.That(ParseAll(parser, [data]), Is.EqualTo(new[] { "line ok" }));
     }
 
+    [Test]
+    public void ASubnegotiationUpToTheLimitIsReportedWholeThoughItsBufferGrowsOnDemand()
+    {
+        // The buffer starts empty and grows as bytes arrive (an idle connection holds none): a subnegotiation of
+        // exactly the limit, arriving one byte per read, comes out whole; one byte more is too long.
+        byte[] payload = Enumerable.Range(0, 4096).Select(i => (byte)(i % 251)).ToArray();
+        var parser = new TelnetParser(maxLineChars: 100);
+        byte[] data = [Iac, Sb, Gmcp, .. payload, Iac, Se];
+        List<string> events = ParseAll(parser, data.Select(b => new[] { b }).ToArray());
+        Assert.That(events, Is.EqualTo(new[] { $"sb {Gmcp} {string.Join(",", payload)}" }));
+
+        byte[] over = [Iac, Sb, Gmcp, .. payload, 7, Iac, Se, (byte)'o', (byte)'k', (byte)'\n'];
+        Assert.That(ParseAll(new TelnetParser(maxLineChars: 100), [over]), Is.EqualTo(new[] { "line ok" }));
+    }
+
     private static List<string> ParseAll(TelnetParser parser, byte[][] reads)
     {
         var events = new List<string>();

@@ -134,6 +134,10 @@ internal sealed class DominanceServer : IAsyncDisposable
         // The game thread logs; a console that cannot keep up must drop lines rather than block it.
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // The hosting layer starts an Activity for every request while its logger is on at any level (for the logs'
+        // trace ids), and a WebSocket's request lasts as long as the connection: 200 B and more held per connection.
+        // It logs nothing above Information per request; a failed start is reported by the caller.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         // A failed start (a port in use) is reported by the caller in one clear line; the host's own report is a
         // stack trace.
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
@@ -163,6 +167,10 @@ internal sealed class DominanceServer : IAsyncDisposable
             {
                 http = listen;
                 listen.Protocols = HttpProtocols.Http1;
+                if (localPortal)
+                {
+                    WebSocketTakeover.Use(listen); // WebSocket connections skip HTTP's per-request objects
+                }
             });
             if (metricsEndPoint is not null)
             {

@@ -69,6 +69,10 @@ internal sealed class PortalServer : IAsyncDisposable
         });
         builder.Services.Configure<ConsoleLoggerOptions>(o => o.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        // The hosting layer starts an Activity for every request while its logger is on at any level (for the logs'
+        // trace ids), and a WebSocket's request lasts as long as the connection: 200 B and more held per connection.
+        // It logs nothing above Information per request; a failed start is reported by the caller.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         builder.Logging.AddFilter("NATS", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
 
@@ -87,6 +91,7 @@ internal sealed class PortalServer : IAsyncDisposable
             {
                 http = listen;
                 listen.Protocols = HttpProtocols.Http1;
+                WebSocketTakeover.Use(listen); // WebSocket connections skip HTTP's per-request objects
             });
         });
 

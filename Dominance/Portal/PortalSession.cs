@@ -18,11 +18,11 @@ namespace Dominance.Portal;
 /// <para><b>The outbox.</b> The core adds frames through the session's link (<see cref="ISessionLink"/>: a frame, a
 /// close, an echo switch), on the game thread, and the portal adds its own notices; adding never blocks. The outbox
 /// holds at most <see cref="PortalSettings.SendQueueCapacity"/> frames: the count is kept here, and a frame past it
-/// means the client is not reading, so the session is aborted instead of slowing anybody else. The frames sit in a single-reader channel that is unbounded as a type: .NET 10's
-/// <c>BoundedChannel</c> has known faults with a parked reader under contention (dotnet/runtime#131141), which is
-/// exactly this loop's position, and the bound needs no more than a counter.</para>
-/// <para><b>Delivery runs inline, by design.</b> The channel allows synchronous continuations, so when the write loop is
-/// idle (parked in <c>ReadAsync</c>), the thread that queues a frame, usually the game thread, runs the loop's next
+/// means the client is not reading, so the session is aborted instead of slowing anybody else. The frames sit in an
+/// <see cref="Outbox"/>, a small ring that is unbounded as a type: the bound needs no more than a counter, and an idle
+/// connection holds a few frames' room, not a channel's first queue segment.</para>
+/// <para><b>Delivery runs inline, by design.</b> The outbox runs its reader's continuation on the writer, so when the write loop is
+/// idle (parked in <see cref="Outbox.WaitToReadAsync"/>), the thread that queues a frame, usually the game thread, runs the loop's next
 /// turn itself: it copies the frame into the transport's buffer (Kestrel's output pipe, directly for telnet, and as
 /// whole frames built by the session for WebSocket) and starts the flush. Kestrel's socket sender makes the send system
 /// call, not this thread. None of that can block: a pipe over its pause threshold, a WebSocket connection whose control
@@ -41,7 +41,7 @@ internal abstract class PortalSession : ISessionLink
     private const int Closing = 1;
     private const int Aborted = 2;
 
-    private readonly Channel<OutputFrame> _outbox;
+    private readonly Outbox _outbox = new();
     private readonly int _outboxCapacity;
     private CommandRateLimiter _rate;
     private long _readTime;
@@ -74,12 +74,6 @@ internal abstract class PortalSession : ISessionLink
         };
         _rate = new CommandRateLimiter(portal.Settings.CommandRateLimit, portal.Settings.CommandRateWindow, portal.Clock);
         _outboxCapacity = portal.Settings.SendQueueCapacity;
-        _outbox = Channel.CreateUnbounded<OutputFrame>(new UnboundedChannelOptions
-        {
-            SingleReader = true,
-            SingleWriter = false,
-            AllowSynchronousContinuations = true, // delivery runs inline: see the remarks above
-        });
     }
 
     /// <summary>The session's id, assigned by the portal.</summary>
@@ -144,7 +138,7 @@ internal abstract class PortalSession : ISessionLink
             return false;
         }
 
-        if (_outbox.Writer.TryWrite(frame))
+        if (_outbox.TryWrite(frame))
         {
             return true;
         }
@@ -173,7 +167,7 @@ internal abstract class PortalSession : ISessionLink
             return;
         }
 
-        _outbox.Writer.TryComplete();
+        _outbox.TryComplete();
         Portal.Log.LogDebug("Session {Session} aborted: {Reason}", Id, reason);
         AbortTransport();
     }
@@ -207,7 +201,7 @@ internal abstract class PortalSession : ISessionLink
             // protocol): its pending output has nowhere to go.
             if (Interlocked.CompareExchange(ref _state, Aborted, Open) == Open)
             {
-                _outbox.Writer.TryComplete();
+                _outbox.TryComplete();
                 AbortTransport();
             }
 
@@ -393,24 +387,25 @@ internal abstract class PortalSession : ISessionLink
 
     private async Task WriteLoopAsync()
     {
-        ChannelReader<OutputFrame> reader = _outbox.Reader;
         try
         {
             while (true)
             {
-                // Wait for a frame. If none is queued, the next writer hands this one over directly (and, the loop
-                // being idle, runs the rest of this turn itself). If some are queued, a slow client's backlog, they
-                // are all written in this turn and flushed once.
-                ValueTask<OutputFrame> next = reader.ReadAsync();
-                bool backlog = next.IsCompleted;
-                OutputFrame frame;
-                try
+                // Take a frame. If none is queued, wait: the next writer wakes this loop and, the loop being idle,
+                // runs the rest of this turn itself. If some were queued already, a slow client's backlog, they are
+                // all written in this turn and flushed once.
+                bool backlog = _outbox.TryRead(out OutputFrame frame);
+                if (!backlog)
                 {
-                    frame = await next.ConfigureAwait(false);
-                }
-                catch (ChannelClosedException)
-                {
-                    break; // closed or aborted, and nothing left
+                    if (!await _outbox.WaitToReadAsync().ConfigureAwait(false))
+                    {
+                        break; // closed or aborted, and nothing left
+                    }
+
+                    if (!_outbox.TryRead(out frame))
+                    {
+                        continue;
+                    }
                 }
 
                 Interlocked.Decrement(ref _queued);
@@ -419,7 +414,7 @@ internal abstract class PortalSession : ISessionLink
                 if (!close)
                 {
                     await WriteAndReleaseAsync(frame).ConfigureAwait(false);
-                    while (backlog && reader.TryRead(out frame))
+                    while (backlog && _outbox.TryRead(out frame))
                     {
                         Interlocked.Decrement(ref _queued);
                         if (frame.Kind == FrameKind.Close)
@@ -442,7 +437,7 @@ internal abstract class PortalSession : ISessionLink
                 {
                     if (Interlocked.CompareExchange(ref _state, Closing, Open) == Open)
                     {
-                        _outbox.Writer.TryComplete();
+                        _outbox.TryComplete();
                         await CloseTransportAsync().ConfigureAwait(false);
                     }
 
@@ -461,7 +456,7 @@ internal abstract class PortalSession : ISessionLink
         }
         finally
         {
-            while (reader.TryRead(out OutputFrame frame))
+            while (_outbox.TryRead(out OutputFrame frame))
             {
                 Interlocked.Decrement(ref _queued);
                 frame.Payload?.Release();

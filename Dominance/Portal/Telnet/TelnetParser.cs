@@ -55,7 +55,8 @@ internal sealed class TelnetParser
 
     private readonly int _maxLineChars;
     private readonly int _maxLineBytes;
-    private readonly byte[] _sub;
+    private readonly int _maxSubBytes;
+    private byte[] _sub = []; // grown on demand, as the line is: most connections never send a long subnegotiation
     private byte[] _line = new byte[128];
     private int _lineLength;
     private int _lineChars;
@@ -73,7 +74,7 @@ internal sealed class TelnetParser
     {
         _maxLineChars = maxLineChars;
         _maxLineBytes = checked(maxLineChars * 4);
-        _sub = new byte[maxSubnegotiationBytes];
+        _maxSubBytes = maxSubnegotiationBytes;
     }
 
     /// <summary>The bytes of the line just reported. Valid until the next call to <see cref="Parse"/>.</summary>
@@ -176,7 +177,7 @@ internal sealed class TelnetParser
                     }
                     else if (!AddSub(b))
                     {
-                        found = new TelnetEvent(TelnetEventKind.SubnegotiationTooLong, Sb, SubnegotiationOption, _sub.Length);
+                        found = new TelnetEvent(TelnetEventKind.SubnegotiationTooLong, Sb, SubnegotiationOption, _maxSubBytes);
                         return i + 1;
                     }
 
@@ -197,7 +198,7 @@ internal sealed class TelnetParser
                         _state = State.SubData;
                         if (!AddSub(b))
                         {
-                            found = new TelnetEvent(TelnetEventKind.SubnegotiationTooLong, Sb, SubnegotiationOption, _sub.Length);
+                            found = new TelnetEvent(TelnetEventKind.SubnegotiationTooLong, Sb, SubnegotiationOption, _maxSubBytes);
                             return i + 1;
                         }
                     }
@@ -293,11 +294,16 @@ internal sealed class TelnetParser
     /// <summary>Stores a subnegotiation byte. Returns <see langword="false"/> once, for the byte that passes the limit.</summary>
     private bool AddSub(byte b)
     {
-        if (_subLength == _sub.Length)
+        if (_subLength == _maxSubBytes)
         {
             bool first = !_subOverflow;
             _subOverflow = true;
             return !first;
+        }
+
+        if (_subLength == _sub.Length)
+        {
+            Array.Resize(ref _sub, Math.Min(Math.Max(_sub.Length * 2, 32), _maxSubBytes));
         }
 
         _sub[_subLength++] = b;

@@ -25,11 +25,32 @@ internal static class WebSocketEndpoint
             return;
         }
 
-        bool gmcp = http.WebSockets.WebSocketRequestedProtocols.Contains(WebSocketSession.GmcpSubprotocol);
-        bool telnet = !gmcp && http.WebSockets.WebSocketRequestedProtocols.Contains(TelnetSubprotocol);
+        string? subprotocol = ChooseSubprotocol(http.WebSockets.WebSocketRequestedProtocols);
         IPAddress address = http.Connection.RemoteIpAddress ?? IPAddress.None;
-        string? subprotocol = gmcp ? WebSocketSession.GmcpSubprotocol : telnet ? TelnetSubprotocol : null;
+        var local = new IPEndPoint(http.Connection.LocalIpAddress ?? IPAddress.None, http.Connection.LocalPort);
+        // A client that lost its connection asks for its session back with the token it was given (Core.Resume).
+        string? resume = http.Request.Query["resume"].FirstOrDefault() is { Length: > 0 } token ? token : null;
         SharedWriteStream output = await AcceptAsync(http, subprotocol).ConfigureAwait(false);
+        await RunAsync(portal, output, subprotocol, address, local, resume, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>The subprotocol chosen from the client's offer: GMCP first, then raw telnet, else none (plain).</summary>
+    internal static string? ChooseSubprotocol(IList<string> offered) =>
+        offered.Contains(WebSocketSession.GmcpSubprotocol) ? WebSocketSession.GmcpSubprotocol
+        : offered.Contains(TelnetSubprotocol) ? TelnetSubprotocol
+        : null;
+
+    /// <summary>
+    /// Runs an accepted WebSocket connection to its end, whoever answered the handshake (this endpoint, or
+    /// <see cref="WebSocketTakeover"/> at the connection level): admits it and runs its session. <paramref name="ended"/>,
+    /// if given, sees the socket once an admitted session is over.
+    /// </summary>
+    internal static async Task RunAsync(
+        PortalService portal, SharedWriteStream output, string? subprotocol, IPAddress address, EndPoint local, string? resume, CancellationToken clientGone,
+        Action<WebSocket>? ended = null)
+    {
+        bool gmcp = subprotocol == WebSocketSession.GmcpSubprotocol;
+        bool telnet = subprotocol == TelnetSubprotocol;
         using WebSocket socket = WebSocket.CreateFromStream(output, new WebSocketCreationOptions
         {
             IsServer = true,
@@ -41,7 +62,7 @@ internal static class WebSocketEndpoint
         // handshake never reach its script.
         if (!portal.TryAdmit(address, ClientProtocol.WebSocket, out string refusal))
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(clientGone);
             timeout.CancelAfter(TimeSpan.FromSeconds(2));
             byte[] message = PortalService.EncodeNotice(refusal);
             await socket.SendAsync(message, gmcp || telnet ? WebSocketMessageType.Binary : WebSocketMessageType.Text, true, timeout.Token).ConfigureAwait(false);
@@ -55,16 +76,16 @@ internal static class WebSocketEndpoint
             {
                 var transport = new WebSocketTelnetTransport(socket);
                 Task pumps = transport.RunAsync();
-                var local = new IPEndPoint(http.Connection.LocalIpAddress ?? IPAddress.None, http.Connection.LocalPort);
                 await new TelnetSession(portal, transport, address, local, ClientProtocol.WebSocket, transport.Abort).RunAsync().ConfigureAwait(false);
                 await pumps.ConfigureAwait(false);
-                return;
+            }
+            else
+            {
+                await new WebSocketSession(portal, socket, output, address, gmcp) { ResumeToken = resume }.RunAsync().ConfigureAwait(false);
+                await LingerAsync(socket, clientGone).ConfigureAwait(false);
             }
 
-            // A client that lost its connection asks for its session back with the token it was given (Core.Resume).
-            string? resume = http.Request.Query["resume"].FirstOrDefault() is { Length: > 0 } token ? token : null;
-            await new WebSocketSession(portal, socket, output, address, gmcp) { ResumeToken = resume }.RunAsync().ConfigureAwait(false);
-            await LingerAsync(socket, http.RequestAborted).ConfigureAwait(false);
+            ended?.Invoke(socket);
         }
         finally
         {

@@ -49,7 +49,10 @@ internal sealed class WebSocketSession : PortalSession
     private readonly SharedWriteStream _output;
     private readonly bool _gmcp;
     private readonly byte _textOpcode;
-    private readonly CancellationTokenSource _stop = new();
+
+    // Made when our close frame goes out: aborts the connection if the client has not answered it in time. Nothing
+    // else needs a token: aborting the socket ends a pending receive or send (as cancelling one would, by aborting).
+    private CancellationTokenSource? _closeTimeout;
 
     // Completes once our close frame is sent, or the connection aborted: the close handshake is over on our side.
     private readonly TaskCompletionSource _closeSent = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -71,11 +74,23 @@ internal sealed class WebSocketSession : PortalSession
 
     protected override async Task ReadLoopAsync()
     {
+        try
+        {
+            await ReadMessagesAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Read(ref _closeTimeout)?.Dispose(); // the handshake is over (or the connection gone): no timeout left to run
+        }
+    }
+
+    private async Task ReadMessagesAsync()
+    {
         int maxChars = Portal.Settings.MaxInputLength;
         while (true)
         {
             // Wait for the next message with no buffer (a zero-byte read): an idle connection holds none, and most are idle.
-            ValueTask<ValueWebSocketReceiveResult> first = _socket.ReceiveAsync(Memory<byte>.Empty, _stop.Token);
+            ValueTask<ValueWebSocketReceiveResult> first = _socket.ReceiveAsync(Memory<byte>.Empty, CancellationToken.None);
             if (!first.IsCompleted)
             {
                 BeginRead(); // it had to wait for the network: what comes next arrived at a new time
@@ -98,7 +113,7 @@ internal sealed class WebSocketSession : PortalSession
                 {
                     Memory<byte> target = tooLarge || length == buffer.Length ? buffer.AsMemory(0) : buffer.AsMemory(length);
                     tooLarge |= length == buffer.Length;
-                    ValueTask<ValueWebSocketReceiveResult> receive = _socket.ReceiveAsync(target, _stop.Token);
+                    ValueTask<ValueWebSocketReceiveResult> receive = _socket.ReceiveAsync(target, CancellationToken.None);
                     if (!receive.IsCompleted)
                     {
                         BeginRead();
@@ -156,10 +171,12 @@ internal sealed class WebSocketSession : PortalSession
     protected override async ValueTask CloseTransportAsync()
     {
         // The client answers with its own close frame, which ends the read loop; do not wait for it for ever.
-        _stop.CancelAfter(s_closeTimeout);
+        var timeout = new CancellationTokenSource(s_closeTimeout);
+        timeout.Token.UnsafeRegister(static socket => ((WebSocket)socket!).Abort(), _socket);
+        Volatile.Write(ref _closeTimeout, timeout);
         try
         {
-            await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Goodbye", _stop.Token).ConfigureAwait(false);
+            await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "Goodbye", CancellationToken.None).ConfigureAwait(false);
         }
         finally
         {
@@ -170,12 +187,12 @@ internal sealed class WebSocketSession : PortalSession
     protected override void AbortTransport()
     {
         _closeSent.TrySetResult();
-        _stop.Cancel();
-        if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+        if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived or WebSocketState.CloseSent)
         {
-            // Only a live socket needs tearing down (to end a pending send to a client that stopped reading). One that
-            // has sent its close frame, or aborted itself after answering a protocol error (1007 for invalid UTF-8),
-            // must be left alone: disposing its stream resets the TCP connection and can destroy that frame.
+            // Only a live socket needs tearing down: to end a pending send to a client that stopped reading, or the
+            // read loop's receive (while our close frame waits for its answer, too). One that aborted itself after
+            // answering a protocol error (1007 for invalid UTF-8) must be left alone: disposing its stream resets the
+            // TCP connection and can destroy that frame.
             _socket.Abort();
         }
     }

@@ -1,0 +1,96 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.WebSockets;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Dominance.Portal.WebSockets;
+
+/// <summary>
+/// Kestrel connection middleware on the HTTP port: a connection whose first request is a WebSocket handshake for
+/// <c>/ws</c> (<see cref="WebSocketRequestHead"/>) is answered here and runs its session over the connection's own
+/// pipes, so that none of HTTP/1's request objects (the connection's protocol state, headers, HTTP context, its
+/// streams and their tasks, about 5 KB) live on for as long as the player stays. Every other connection goes on to
+/// HTTP untouched: the bytes read to decide are left in the pipe for it, and a handshake this does not take (a path,
+/// header or size it does not expect) is served by <see cref="WebSocketEndpoint"/> as before.
+/// </summary>
+internal sealed class WebSocketTakeover(ConnectionDelegate next, IServiceProvider services)
+{
+    /// <summary>How long the request head may take to arrive: Kestrel's default request headers timeout.</summary>
+    private static readonly TimeSpan s_headTimeout = TimeSpan.FromSeconds(30);
+
+    private PortalService? _portal;
+
+    /// <summary>Adds the takeover to a listener's connection pipeline (before HTTP).</summary>
+    public static void Use(ListenOptions listen) =>
+        listen.Use(next => new WebSocketTakeover(next, listen.ApplicationServices).OnConnectedAsync);
+
+    private async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        PipeReader input = connection.Transport.Input;
+        WebSocketRequest? request;
+        using (var timeout = new CancellationTokenSource(s_headTimeout))
+        {
+            while (true)
+            {
+                ReadResult result;
+                try
+                {
+                    result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    connection.Abort(new ConnectionAbortedException("The request head did not arrive in time."));
+                    return;
+                }
+
+                ReadOnlySequence<byte> buffer = result.Buffer;
+                WebSocketRequestHead.Verdict verdict = WebSocketRequestHead.Read(buffer, out request);
+                if (verdict == WebSocketRequestHead.Verdict.NeedMore && !result.IsCompleted)
+                {
+                    input.AdvanceTo(buffer.Start, buffer.End); // nothing consumed; wait for more
+                    continue;
+                }
+
+                if (verdict != WebSocketRequestHead.Verdict.Upgrade)
+                {
+                    input.AdvanceTo(buffer.Start); // nothing consumed or examined: HTTP reads the same bytes at once
+                    await next(connection).ConfigureAwait(false);
+                    return;
+                }
+
+                input.AdvanceTo(buffer.GetPosition(request!.HeadLength)); // what follows the head is the WebSocket's
+                break;
+            }
+        }
+
+        string? subprotocol = WebSocketEndpoint.ChooseSubprotocol(request.Protocols.ToList());
+        PipeWriter output = connection.Transport.Output;
+        output.Write(Encoding.ASCII.GetBytes(
+            "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
+            $"Sec-WebSocket-Accept: {WebSocketEndpoint.AcceptKey(request.Key)}\r\n" +
+            (subprotocol is null ? "" : $"Sec-WebSocket-Protocol: {subprotocol}\r\n") + "\r\n"));
+        FlushResult flushed = await output.FlushAsync().ConfigureAwait(false);
+        if (flushed.IsCompleted || flushed.IsCanceled)
+        {
+            return;
+        }
+
+        _portal ??= services.GetRequiredService<PortalService>();
+        IPAddress address = (connection.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
+        EndPoint local = connection.LocalEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+        var stream = new SharedWriteStream(new ConnectionStream(connection.Transport));
+        await WebSocketEndpoint.RunAsync(_portal, stream, subprotocol, address, local, request.Resume, connection.ConnectionClosed, socket =>
+        {
+            // A connection that did not end with a close handshake may have a send that cannot finish (a client that
+            // stopped reading): after the endpoint's lingering close, end it at once instead of waiting for that send.
+            if (socket.State != WebSocketState.Closed)
+            {
+                connection.Abort(new ConnectionAbortedException("The WebSocket session ended without a close handshake."));
+            }
+        }).ConfigureAwait(false);
+    }
+}
