@@ -74,6 +74,53 @@ public sealed class WebSocketTakeoverTests
         Assert.That(socket.CloseStatus, Is.EqualTo(WebSocketCloseStatus.NormalClosure));
     }
 
+    [Test]
+    public async Task AHeadTheTakeoverDeclinesAfterSeveralReadsIsServedByHttp()
+    {
+        // A /ws request without the upgrade, a byte at a time: the takeover has to wait for more several times before
+        // it can decline, and HTTP must then read the whole head again (the endpoint's 400 and its message).
+        await using TestServer server = await TestServer.StartAsync();
+        using var tcp = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true };
+        await tcp.ConnectAsync(server.Http);
+        NetworkStream stream = tcp.GetStream();
+        foreach (byte b in Encoding.ASCII.GetBytes($"GET /ws HTTP/1.1\r\nHost: {server.Http}\r\nConnection: close\r\n\r\n"))
+        {
+            await stream.WriteAsync(new[] { b });
+            await stream.FlushAsync();
+        }
+
+        using var reader = new StreamReader(stream, Encoding.ASCII);
+        using var timeout = new CancellationTokenSource(Poll.Deadline);
+        string response = await reader.ReadToEndAsync(timeout.Token);
+        Assert.That(response, Does.StartWith("HTTP/1.1 400"));
+        Assert.That(response, Does.Contain("connect with a WebSocket client"));
+    }
+
+    [Test]
+    public async Task AConnectionThatHasNotSentItsRequestIsClosedWhenTheServerStops()
+    {
+        // The head's 30 s deadline must not hold a shutdown: the server asks its connections to close, and this one,
+        // still waiting for its first byte, is closed at once (well inside the poll deadline, which is under 30 s).
+        TestServer server = await TestServer.StartAsync();
+        using var tcp = new TcpClient(AddressFamily.InterNetwork);
+        await tcp.ConnectAsync(server.Http);
+        await tcp.GetStream().WriteAsync("GET /ws HTTP/1.1\r\n"u8.ToArray()); // a head begun, never finished
+        Task stopping = server.DisposeAsync().AsTask();
+        using var timeout = new CancellationTokenSource(Poll.Deadline);
+        try
+        {
+            // Closed or reset (if the server stopped before it took the connection), but not left open: a read that
+            // waits past the poll deadline throws OperationCanceledException and fails the test.
+            int read = await tcp.GetStream().ReadAsync(new byte[1], timeout.Token);
+            Assert.That(read, Is.EqualTo(0), "the server closes the idle connection");
+        }
+        catch (IOException)
+        {
+        }
+
+        await stopping.WaitAsync(Poll.Deadline);
+    }
+
     /// <summary>Reads the response head byte by byte, so that nothing after it is taken off the stream.</summary>
     private static async Task<string> ReadHeadAsync(NetworkStream stream)
     {

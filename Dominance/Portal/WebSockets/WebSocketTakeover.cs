@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -32,39 +33,59 @@ internal sealed class WebSocketTakeover(ConnectionDelegate next, IServiceProvide
     {
         PipeReader input = connection.Transport.Input;
         WebSocketRequest? request;
-        using (var timeout = new CancellationTokenSource(s_headTimeout))
+
+        // The head's deadline, and the server stopping: a connection that has not sent its first request yet must not
+        // hold up a shutdown for the deadline (HTTP closes such connections at once when asked).
+        CancellationToken stopping = connection.Features.Get<IConnectionLifetimeNotificationFeature>()?.ConnectionClosedRequested ?? default;
+        using (var waiting = CancellationTokenSource.CreateLinkedTokenSource(stopping, connection.ConnectionClosed))
         {
+            waiting.CancelAfter(s_headTimeout);
+            int needed = 1;
             while (true)
             {
                 ReadResult result;
                 try
                 {
-                    result = await input.ReadAsync(timeout.Token).ConfigureAwait(false);
+                    // Invariant: nothing is ever marked examined before the verdict, so that a head passed on to HTTP
+                    // (even one that came in several reads) is read again by HTTP at once; "wait for more" is asked
+                    // for by size instead.
+                    result = await input.ReadAtLeastAsync(needed, waiting.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
-                    connection.Abort(new ConnectionAbortedException("The request head did not arrive in time."));
+                    connection.Abort(new ConnectionAbortedException("The request head did not arrive in time, or the server is stopping."));
                     return;
+                }
+                catch (IOException)
+                {
+                    return; // the client reset the connection before its request was complete: nothing to answer
                 }
 
                 ReadOnlySequence<byte> buffer = result.Buffer;
                 WebSocketRequestHead.Verdict verdict = WebSocketRequestHead.Read(buffer, out request);
                 if (verdict == WebSocketRequestHead.Verdict.NeedMore && !result.IsCompleted)
                 {
-                    input.AdvanceTo(buffer.Start, buffer.End); // nothing consumed; wait for more
+                    needed = checked((int)buffer.Length + 1);
+                    input.AdvanceTo(buffer.Start); // nothing consumed or examined
                     continue;
                 }
 
                 if (verdict != WebSocketRequestHead.Verdict.Upgrade)
                 {
                     input.AdvanceTo(buffer.Start); // nothing consumed or examined: HTTP reads the same bytes at once
-                    await next(connection).ConfigureAwait(false);
-                    return;
+                    request = null;
+                    break;
                 }
 
                 input.AdvanceTo(buffer.GetPosition(request!.HeadLength)); // what follows the head is the WebSocket's
                 break;
             }
+        }
+
+        if (request is null)
+        {
+            await next(connection).ConfigureAwait(false); // after the head's timer is gone: HTTP has its own
+            return;
         }
 
         string? subprotocol = WebSocketEndpoint.ChooseSubprotocol(request.Protocols.ToList());
@@ -73,10 +94,17 @@ internal sealed class WebSocketTakeover(ConnectionDelegate next, IServiceProvide
             "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
             $"Sec-WebSocket-Accept: {WebSocketEndpoint.AcceptKey(request.Key)}\r\n" +
             (subprotocol is null ? "" : $"Sec-WebSocket-Protocol: {subprotocol}\r\n") + "\r\n"));
-        FlushResult flushed = await output.FlushAsync().ConfigureAwait(false);
-        if (flushed.IsCompleted || flushed.IsCanceled)
+        try
         {
-            return;
+            FlushResult flushed = await output.FlushAsync().ConfigureAwait(false);
+            if (flushed.IsCompleted || flushed.IsCanceled)
+            {
+                return;
+            }
+        }
+        catch (IOException)
+        {
+            return; // the client went away before the handshake's answer was sent
         }
 
         _portal ??= services.GetRequiredService<PortalService>();
