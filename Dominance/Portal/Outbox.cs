@@ -9,8 +9,8 @@ namespace Dominance.Portal;
 /// <remarks>
 /// <para>It replaces an unbounded single-reader <c>Channel</c>, whose queue's first segment (32 frames and a padded
 /// head and tail, about 1 KB) and reader, writer and completion objects every connection held from its start, idle or
-/// not. This holds one small object and, once the first frame came, a ring of <see cref="InitialCapacity"/> frames,
-/// grown while a backlog lasts and given back once it is drained. The bound is the session's business (it counts).</para>
+/// not. This holds a <see cref="Queue{T}"/>, whose array is allocated on the first frame (4 frames), grown while a
+/// backlog lasts and given back once it is drained. The bound is the session's business (it counts).</para>
 /// <para><b>Continuations run on the writer.</b> When the reader is parked in <see cref="WaitToReadAsync"/>, the
 /// writer whose frame wakes it runs the reader's continuation itself, inside <see cref="TryWrite"/>, after the lock is
 /// released: the same as a channel that allows synchronous continuations (see <see cref="PortalSession"/>'s remarks
@@ -18,16 +18,11 @@ namespace Dominance.Portal;
 /// </remarks>
 internal sealed class Outbox : IValueTaskSource<bool>
 {
-    /// <summary>The ring's size when the first frame comes, and again after a backlog has been drained.</summary>
-    public const int InitialCapacity = 4;
-
-    /// <summary>A drained ring larger than this is replaced by a small one (a slow client's backlog is not kept).</summary>
+    /// <summary>A drained queue whose array is larger than this gives it back (a slow client's backlog is not kept).</summary>
     private const int ShrinkAbove = 64;
 
     // Locked on this object: it is private to its session, nothing else locks it.
-    private OutputFrame[] _frames = [];
-    private int _head;
-    private int _count;
+    private readonly Queue<OutputFrame> _frames = new();
     private bool _completed;
     private bool _readerWaiting;
 
@@ -44,13 +39,7 @@ internal sealed class Outbox : IValueTaskSource<bool>
                 return false;
             }
 
-            if (_count == _frames.Length)
-            {
-                Grow();
-            }
-
-            _frames[(_head + _count) % _frames.Length] = frame;
-            _count++;
+            _frames.Enqueue(frame);
             if (!_readerWaiting)
             {
                 return true;
@@ -68,22 +57,14 @@ internal sealed class Outbox : IValueTaskSource<bool>
     {
         lock (this)
         {
-            if (_count == 0)
+            if (!_frames.TryDequeue(out frame)) // the queue clears the slot: the payload's reference is the reader's now
             {
-                frame = default;
                 return false;
             }
 
-            frame = _frames[_head];
-            _frames[_head] = default; // the payload's reference is the reader's now
-            _head = (_head + 1) % _frames.Length;
-            if (--_count == 0)
+            if (_frames.Count == 0 && _frames.Capacity > ShrinkAbove)
             {
-                _head = 0;
-                if (_frames.Length > ShrinkAbove)
-                {
-                    _frames = new OutputFrame[InitialCapacity];
-                }
+                _frames.TrimExcess();
             }
 
             return true;
@@ -98,7 +79,7 @@ internal sealed class Outbox : IValueTaskSource<bool>
     {
         lock (this)
         {
-            if (_count > 0)
+            if (_frames.Count > 0)
             {
                 return new ValueTask<bool>(true);
             }
@@ -143,16 +124,4 @@ internal sealed class Outbox : IValueTaskSource<bool>
 
     void IValueTaskSource<bool>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _wake.OnCompleted(continuation, state, token, flags);
-
-    private void Grow()
-    {
-        var larger = new OutputFrame[Math.Max(InitialCapacity, _frames.Length * 2)];
-        for (int i = 0; i < _count; i++)
-        {
-            larger[i] = _frames[(_head + i) % _frames.Length];
-        }
-
-        _frames = larger;
-        _head = 0;
-    }
 }
