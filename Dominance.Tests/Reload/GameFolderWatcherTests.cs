@@ -30,8 +30,9 @@ public sealed class GameFolderWatcherTests
             clock.Advance(TimeSpan.FromMilliseconds(999));
             Assert.That(reports, Is.Empty, "nothing is reported before the folder has been quiet for the whole period");
 
-            // A step of the save still on its way from the kernel restarts the period; the clock moves on until it ends.
-            await Poll.UntilAsync(() => { clock.Advance(TimeSpan.FromMilliseconds(1)); return !reports.IsEmpty; }, "the save was reported");
+            // A step of the save still on its way from the kernel restarts the period; the clock moves on until it ends,
+            // 10 ms a poll (a 1 ms step took a thousand polls, 8 s, whenever a late step restarted the period).
+            await Poll.UntilAsync(() => { clock.Advance(TimeSpan.FromMilliseconds(10)); return !reports.IsEmpty; }, "the save was reported");
             Assert.That(reports, Is.EqualTo(new[] { "Game.cs" }), "several steps, one report");
 
             File.AppendAllText(Path.Combine(folder, "Rules.cs"), "// three");
