@@ -11,7 +11,6 @@ namespace Dominance.Tests.Nats;
 /// play together, a portal with the wrong secret is refused, a portal that dies costs only its own players, and a core
 /// that is killed and started again gets everyone back with their characters, their input kept in order.
 /// </summary>
-[NonParallelizable] // each test runs four processes; the core compiles the game at start
 public sealed partial class ClusterTests
 {
     private const string Secret = "the-shared-secret-of-this-test";

@@ -5,6 +5,7 @@ using Dominance.Tests.Support;
 namespace Dominance.Tests.Operations;
 
 /// <summary><c>/healthz</c> (liveness) and <c>/readyz</c> (readiness: the game started, the database answers).</summary>
+[NonParallelizable] // stops the test run's PostgreSQL server, which other fixtures use
 public sealed class ReadinessTests
 {
     [Test]

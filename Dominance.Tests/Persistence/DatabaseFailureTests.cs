@@ -7,6 +7,7 @@ namespace Dominance.Tests.Persistence;
 /// A database that fails under a running game: PostgreSQL going down, and SQLite on a disk that fills up. Each time
 /// the game goes on, players get a plain answer, admins are told, and the save is stored once the database is back.
 /// </summary>
+[NonParallelizable] // stops the test run's PostgreSQL server, which other fixtures use
 public sealed class DatabaseFailureTests
 {
     [Test]
