@@ -44,8 +44,21 @@ internal static class StateReads
 
     /// <summary>As <c>MessagePackReader.ReadInt32</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Int32(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at) =>
-        TryInteger(rest, ref at, out long value) && value == (int)value ? (int)value : Int32Slow(ref reader, ref rest, ref at);
+    public static int Int32(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at)
+    {
+        int start = at;
+        if (TryInteger(rest, ref at, out long value))
+        {
+            if (value == (int)value)
+            {
+                return (int)value;
+            }
+
+            at = start; // out of range: the reader's own read says so
+        }
+
+        return Int32Slow(ref reader, ref rest, ref at);
+    }
 
     /// <summary>As <c>MessagePackReader.ReadInt64</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
