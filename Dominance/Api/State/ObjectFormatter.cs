@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Linq.Expressions;
 using System.Reflection;
 using MessagePack;
@@ -45,6 +46,13 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectForm
     private StateSchema[]? _plannedFor;
     private ReadPlan?[] _plans = [];
 
+    // The 4 bytes that start an object of the read in progress written in this type's own schema (NoPrefix if none).
+    private StateSchema[]? _prefixFor;
+    private uint _directPrefix = NoPrefix;
+
+    /// <summary>Never the start of an object (0xC1 is not used by MessagePack).</summary>
+    private const uint NoPrefix = 0xC1C1C1C1;
+
     public ObjectFormatter(StateResolver resolver)
     {
         _resolver = resolver;
@@ -91,7 +99,7 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectForm
     public void Compile(int schema)
     {
         (MemberInfo, Type)[] members = [.. _members.Select(m => (m.Info, m.ValueType))];
-        _read = StateCode.Reader<T>(members, [.. _members.Select(m => StateCode.IsInline(m.ValueType) ? null : m.Formatter(_resolver))]);
+        _read = StateCode.Reader<T>(members, _resolver.FormatterOf);
         _schema = schema;
         _write = StateCode.Writer<T>(SchemaReference.ObjectPrefix(schema, _members.Length), members, _resolver.FormatterOf);
     }
@@ -121,6 +129,122 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectForm
 
     public T Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
     {
+        uint prefix = DirectPrefix();
+        if (prefix != NoPrefix && _read is not null)
+        {
+            ReadOnlySpan<byte> rest = StateReads.Unread(ref reader);
+            if (rest.Length >= 4 && BinaryPrimitives.ReadUInt32BigEndian(rest) == prefix)
+            {
+                int at = 0;
+                T value = ReadDirect(ref reader, ref rest, ref at, options);
+                StateReads.Sync(ref reader, ref rest, ref at);
+                return value;
+            }
+        }
+
+        return DeserializeOther(ref reader, options);
+    }
+
+    /// <summary>
+    /// Reads an object from the cursor (see <see cref="StateReads"/>), for the code generated for the types that hold
+    /// one: from the bytes when it is written in this type's own schema, else through <see cref="DeserializeOther"/>.
+    /// </summary>
+    internal T ReadObject(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at, MessagePackSerializerOptions options) =>
+        ReadElement(ref reader, ref rest, ref at, options, DirectPrefix());
+
+    /// <summary>As MessagePack's formatter of <c>List&lt;T&gt;</c>, each element through <c>ReadObject</c>.</summary>
+    internal List<T>? ReadList(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at, MessagePackSerializerOptions options)
+    {
+        int count = StateReads.ArrayHeader(ref reader, ref rest, ref at);
+        if (count < 0)
+        {
+            return null;
+        }
+
+        var list = new List<T>(count);
+        uint prefix = DirectPrefix();
+        options.Security.DepthStep(ref reader);
+        for (int i = 0; i < count; i++)
+        {
+            list.Add(ReadElement(ref reader, ref rest, ref at, options, prefix));
+        }
+
+        reader.Depth--;
+        return list;
+    }
+
+    /// <summary>As MessagePack's formatter of <c>T[]</c>, each element through <c>ReadObject</c>.</summary>
+    internal T[]? ReadArray(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at, MessagePackSerializerOptions options)
+    {
+        int count = StateReads.ArrayHeader(ref reader, ref rest, ref at);
+        if (count <= 0)
+        {
+            return count < 0 ? null : [];
+        }
+
+        var array = new T[count];
+        uint prefix = DirectPrefix();
+        options.Security.DepthStep(ref reader);
+        for (int i = 0; i < array.Length; i++)
+        {
+            array[i] = ReadElement(ref reader, ref rest, ref at, options, prefix);
+        }
+
+        reader.Depth--;
+        return array;
+    }
+
+    private T ReadElement(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at, MessagePackSerializerOptions options, uint prefix)
+    {
+        if (rest.Length - at >= 4 && BinaryPrimitives.ReadUInt32BigEndian(rest[at..]) == prefix && _read is not null)
+        {
+            return ReadDirect(ref reader, ref rest, ref at, options);
+        }
+
+        StateReads.Sync(ref reader, ref rest, ref at);
+        T value = DeserializeOther(ref reader, options);
+        StateReads.Resume(ref reader, ref rest);
+        return value;
+    }
+
+    /// <summary>Reads an object written in this type's own schema, its prefix first, with the generated reader.</summary>
+    private T ReadDirect(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at, MessagePackSerializerOptions options)
+    {
+        at += 4;
+        options.Security.DepthStep(ref reader);
+        T value = _read!(ref reader, ref rest, ref at, options);
+        reader.Depth--;
+        return value;
+    }
+
+    /// <summary>
+    /// The 4 bytes that start an object written in this type's own schema (same name, members and types) in the state
+    /// being read, or <see cref="NoPrefix"/> when it has no such schema, or its prefix would be longer.
+    /// </summary>
+    private uint DirectPrefix()
+    {
+        StateSchema[]? stored = _resolver.StoredSchemas;
+        if (!ReferenceEquals(stored, _prefixFor))
+        {
+            _prefixFor = stored;
+            _directPrefix = NoPrefix;
+            for (int i = 0; stored is not null && i < stored.Length; i++)
+            {
+                if (stored[i].TypeName == Schema.TypeName && stored[i].SameLayout(Schema))
+                {
+                    byte[] bytes = SchemaReference.ObjectPrefix(i, _members.Length);
+                    _directPrefix = bytes.Length == 4 ? BinaryPrimitives.ReadUInt32BigEndian(bytes) : NoPrefix;
+                    break;
+                }
+            }
+        }
+
+        return _directPrefix;
+    }
+
+    /// <summary>Reads an object of any other form: nil, by name, or positionally in another schema (or its own, through a copied reader).</summary>
+    private T DeserializeOther(ref MessagePackReader reader, MessagePackSerializerOptions options)
+    {
         if (reader.TryReadNil())
         {
             return default!;
@@ -149,7 +273,11 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectForm
         int values = count - 1;
         if (plan.Direct && values == _members.Length && _read is not null)
         {
-            return _read(ref reader, options);
+            ReadOnlySpan<byte> rest = StateReads.Unread(ref reader);
+            int at = 0;
+            T direct = _read(ref reader, ref rest, ref at, options);
+            StateReads.Sync(ref reader, ref rest, ref at);
+            return direct;
         }
 
         T value = _create();

@@ -8,8 +8,11 @@ namespace Dominance.Api.State;
 /// <summary>Writes a state object: its prefix, then its values in schema order.</summary>
 internal delegate void WriteValues<T>(ref MessagePackWriter writer, T value, MessagePackSerializerOptions options);
 
-/// <summary>Reads a new state object whose values were written in this code's own schema order.</summary>
-internal delegate T ReadValues<T>(ref MessagePackReader reader, MessagePackSerializerOptions options);
+/// <summary>
+/// Reads a new state object whose values were written in this code's own schema order, after its prefix, through the
+/// cursor <paramref name="rest"/> and <paramref name="at"/> (see <see cref="StateReads"/>).
+/// </summary>
+internal delegate T ReadValues<T>(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at, MessagePackSerializerOptions options);
 
 /// <summary>
 /// Generates, per state type, the code that writes an object's values one after the other and reads them back: one
@@ -22,23 +25,12 @@ internal delegate T ReadValues<T>(ref MessagePackReader reader, MessagePackSeria
 /// </remarks>
 internal static class StateCode
 {
-    /// <summary>The value types written with a MessagePackWriter method of their own (read with the reader's method of that name).</summary>
-    private static readonly Dictionary<Type, string> s_inline = new()
-    {
-        [typeof(bool)] = nameof(MessagePackReader.ReadBoolean),
-        [typeof(byte)] = nameof(MessagePackReader.ReadByte),
-        [typeof(sbyte)] = nameof(MessagePackReader.ReadSByte),
-        [typeof(short)] = nameof(MessagePackReader.ReadInt16),
-        [typeof(ushort)] = nameof(MessagePackReader.ReadUInt16),
-        [typeof(int)] = nameof(MessagePackReader.ReadInt32),
-        [typeof(uint)] = nameof(MessagePackReader.ReadUInt32),
-        [typeof(long)] = nameof(MessagePackReader.ReadInt64),
-        [typeof(ulong)] = nameof(MessagePackReader.ReadUInt64),
-        [typeof(float)] = nameof(MessagePackReader.ReadSingle),
-        [typeof(double)] = nameof(MessagePackReader.ReadDouble),
-        [typeof(char)] = nameof(MessagePackReader.ReadChar),
-        [typeof(string)] = nameof(MessagePackReader.ReadString),
-    };
+    /// <summary>The value types written with a MessagePackWriter method of their own (or a <see cref="StateWrites"/> one).</summary>
+    private static readonly HashSet<Type> s_inline =
+    [
+        typeof(bool), typeof(byte), typeof(sbyte), typeof(short), typeof(ushort), typeof(int), typeof(uint), typeof(long), typeof(ulong),
+        typeof(float), typeof(double), typeof(char), typeof(string),
+    ];
 
     /// <summary>The values written by a <see cref="StateWrites"/> method of their own (the same bytes as MessagePackWriter's).</summary>
     private static readonly Dictionary<Type, string> s_ownWrites = new()
@@ -48,15 +40,34 @@ internal static class StateCode
         [typeof(string)] = nameof(StateWrites.String),
     };
 
+    /// <summary>The values written into a span taken for a run of them (<see cref="StateWrites"/>), and the most bytes each takes.</summary>
+    private static readonly Dictionary<Type, (string Method, int MaxSize)> s_spanWrites = new()
+    {
+        [typeof(int)] = (nameof(StateWrites.Int32), StateWrites.MaxInt32),
+        [typeof(long)] = (nameof(StateWrites.Int64), StateWrites.MaxInt64),
+        [typeof(bool)] = (nameof(StateWrites.Boolean), 1),
+    };
+
     /// <summary>Whether values of <paramref name="type"/> are written inline (no formatter).</summary>
-    public static bool IsInline(Type type) => s_inline.ContainsKey(type);
+    private static bool IsInline(Type type) => s_inline.Contains(type);
+
+    /// <summary>The values read from the bytes by a <see cref="StateReads"/> method of their own.</summary>
+    private static readonly Dictionary<Type, string> s_ownReads = new()
+    {
+        [typeof(int)] = nameof(StateReads.Int32),
+        [typeof(long)] = nameof(StateReads.Int64),
+        [typeof(bool)] = nameof(StateReads.Boolean),
+        [typeof(string)] = nameof(StateReads.String),
+        [typeof(int[])] = nameof(StateReads.Int32Array),
+    };
 
     /// <summary>
     /// The writer of a <typeparamref name="T"/>: <paramref name="prefix"/> (the object's array header and schema
     /// reference), then its <paramref name="members"/>, in that order. The code is bound to the formatters it loads
     /// (slot i for member i; the prefix after them when it is not 4 bytes), so that a call to it is a direct one.
-    /// Integers and strings are written by <see cref="StateWrites"/>, inlined; arrays of inline values by a loop in the
-    /// code; lists and arrays of state objects by a loop that calls the element's <see cref="ObjectFormatter{T}"/>
+    /// Integers, booleans and strings are written by <see cref="StateWrites"/>, inlined: the prefix and each run of
+    /// integers and booleans into one span taken from the writer for the run's most size; <c>int[]</c> by
+    /// <see cref="StateWrites.Int32Array"/>; other arrays of inline values by a loop in the code; lists and arrays of state objects by a loop that calls the element's <see cref="ObjectFormatter{T}"/>
     /// directly (<paramref name="formatterOf"/> gives it), with the bytes their MessagePack formatters would write; any
     /// other member through its formatter.
     /// </summary>
@@ -69,15 +80,54 @@ internal static class StateCode
             restrictedSkipVisibility: true);
         ILGenerator il = method.GetILGenerator();
         object?[] formatters = new object?[members.Count + 1];
-        il.Emit(OpCodes.Ldarg_1);
+
+        // Runs of values of a known most size (the prefix, integers, booleans) are written into one span of the writer.
+        LocalBuilder span = il.DeclareLocal(typeof(Span<byte>));
+        LocalBuilder at = il.DeclareLocal(typeof(int));
+        var run = new List<Action>();
+        int runSize = 0;
+        void Flush()
+        {
+            if (run.Count == 0)
+            {
+                return;
+            }
+
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldc_I4, runSize);
+            il.Emit(OpCodes.Call, typeof(MessagePackWriter).GetMethod(nameof(MessagePackWriter.GetSpan))!);
+            il.Emit(OpCodes.Stloc, span);
+            il.Emit(OpCodes.Ldc_I4_0);
+            il.Emit(OpCodes.Stloc, at);
+            foreach (Action write in run)
+            {
+                il.Emit(OpCodes.Ldloc, span);
+                il.Emit(OpCodes.Ldloc, at);
+                write();
+                il.Emit(OpCodes.Stloc, at);
+            }
+
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldloc, at);
+            il.Emit(OpCodes.Call, typeof(MessagePackWriter).GetMethod(nameof(MessagePackWriter.Advance))!);
+            run.Clear();
+            runSize = 0;
+        }
+
         if (prefix.Length == 4)
         {
-            il.Emit(OpCodes.Ldc_I4, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(prefix));
-            il.Emit(OpCodes.Call, typeof(StateWrites).GetMethod(nameof(StateWrites.Raw4))!);
+            int bigEndian = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(prefix);
+            run.Add(() =>
+            {
+                il.Emit(OpCodes.Ldc_I4, bigEndian);
+                il.Emit(OpCodes.Call, typeof(StateWrites).GetMethod(nameof(StateWrites.Raw4))!);
+            });
+            runSize += 4;
         }
         else
         {
             formatters[members.Count] = prefix;
+            il.Emit(OpCodes.Ldarg_1);
             il.Emit(OpCodes.Ldarg_0);
             il.Emit(OpCodes.Ldc_I4, members.Count);
             il.Emit(OpCodes.Ldelem_Ref);
@@ -89,7 +139,25 @@ internal static class StateCode
         for (int i = 0; i < members.Count; i++)
         {
             (MemberInfo member, Type valueType) = members[i];
-            if (IsInline(valueType))
+            if (s_spanWrites.TryGetValue(valueType, out (string Method, int MaxSize) spanWrite))
+            {
+                run.Add(() =>
+                {
+                    LoadMember(il, type, member);
+                    il.Emit(OpCodes.Call, typeof(StateWrites).GetMethod(spanWrite.Method, [typeof(Span<byte>), typeof(int), valueType])!);
+                });
+                runSize += spanWrite.MaxSize;
+                continue;
+            }
+
+            Flush();
+            if (valueType == typeof(int[]))
+            {
+                il.Emit(OpCodes.Ldarg_1);
+                LoadMember(il, type, member);
+                il.Emit(OpCodes.Call, typeof(StateWrites).GetMethod(nameof(StateWrites.Int32Array))!);
+            }
+            else if (IsInline(valueType))
             {
                 il.Emit(OpCodes.Ldarg_1);
                 LoadMember(il, type, member);
@@ -129,6 +197,7 @@ internal static class StateCode
             }
         }
 
+        Flush();
         il.Emit(OpCodes.Ret);
         return (WriteValues<T>)method.CreateDelegate(typeof(WriteValues<T>), formatters);
     }
@@ -141,7 +210,7 @@ internal static class StateCode
 
     private static MethodInfo WriteOf(Type valueType) =>
         s_ownWrites.TryGetValue(valueType, out string? own)
-            ? typeof(StateWrites).GetMethod(own)!
+            ? typeof(StateWrites).GetMethod(own, [typeof(MessagePackWriter).MakeByRefType(), valueType])!
             : typeof(MessagePackWriter).GetMethod(nameof(MessagePackWriter.Write), [valueType])!;
 
     /// <summary>
@@ -213,15 +282,21 @@ internal static class StateCode
 
     /// <summary>
     /// The reader of a new <typeparamref name="T"/> from the values of its <paramref name="members"/>, in that order,
-    /// bound to the <paramref name="formatters"/> of its members that are not read inline.
+    /// after its prefix. Integers, booleans, strings and <c>int[]</c> are read from the bytes by <see cref="StateReads"/>,
+    /// inlined; lists and arrays of state objects, and state objects, by the element's <see cref="ObjectFormatter{T}"/>
+    /// through the same cursor (<paramref name="formatterOf"/> gives it); any other member through its formatter, with
+    /// the reader brought in step with the cursor before and the cursor after. The code is bound to the formatters it loads.
     /// </summary>
-    public static ReadValues<T> Reader<T>(IReadOnlyList<(MemberInfo Member, Type Type)> members, object?[] formatters)
+    public static ReadValues<T> Reader<T>(IReadOnlyList<(MemberInfo Member, Type Type)> members, Func<Type, object?> formatterOf)
     {
         Type type = typeof(T);
+        Type span = typeof(ReadOnlySpan<byte>).MakeByRefType();
         var method = new DynamicMethod(
-            "Read" + type.Name, type, [typeof(object[]), typeof(MessagePackReader).MakeByRefType(), typeof(MessagePackSerializerOptions)],
+            "Read" + type.Name, type,
+            [typeof(object[]), typeof(MessagePackReader).MakeByRefType(), span, typeof(int).MakeByRefType(), typeof(MessagePackSerializerOptions)],
             restrictedSkipVisibility: true);
         ILGenerator il = method.GetILGenerator();
+        object?[] formatters = new object?[members.Count];
         LocalBuilder value = il.DeclareLocal(type);
         if (type.IsValueType)
         {
@@ -238,18 +313,37 @@ internal static class StateCode
         {
             (MemberInfo member, Type valueType) = members[i];
             il.Emit(type.IsValueType ? OpCodes.Ldloca : OpCodes.Ldloc, value);
-            if (s_inline.TryGetValue(valueType, out string? read))
+            Type? element = ElementOf(valueType);
+            IObjectFormatter? objectFormatter = element is not null ? formatterOf(element) as IObjectFormatter : formatterOf(valueType) as IObjectFormatter;
+            if (s_ownReads.TryGetValue(valueType, out string? read))
             {
-                il.Emit(OpCodes.Ldarg_1);
-                il.Emit(OpCodes.Call, typeof(MessagePackReader).GetMethod(read, Type.EmptyTypes)!);
+                EmitCursor(il);
+                il.Emit(OpCodes.Call, typeof(StateReads).GetMethod(read)!);
+            }
+            else if (objectFormatter is not null)
+            {
+                // A list or array of state objects, or a state object: through the element's formatter, on the cursor.
+                formatters[i] = objectFormatter;
+                Type formatter = objectFormatter.GetType();
+                LoadFormatter(il, i, formatter);
+                EmitCursor(il);
+                il.Emit(OpCodes.Ldarg, 4);
+                string name = element is null ? nameof(ObjectFormatter<int>.ReadObject) : valueType.IsArray ? nameof(ObjectFormatter<int>.ReadArray) : nameof(ObjectFormatter<int>.ReadList);
+                il.Emit(OpCodes.Call, formatter.GetMethod(name, BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public)!);
             }
             else
             {
+                formatters[i] = formatterOf(valueType) ?? throw new MessagePackSerializationException($"{valueType} has no formatter.");
                 Type formatter = typeof(IMessagePackFormatter<>).MakeGenericType(valueType);
+                EmitCursor(il);
+                il.Emit(OpCodes.Call, typeof(StateReads).GetMethod(nameof(StateReads.Sync))!);
                 LoadFormatter(il, i, formatter);
                 il.Emit(OpCodes.Ldarg_1);
-                il.Emit(OpCodes.Ldarg_2);
+                il.Emit(OpCodes.Ldarg, 4);
                 il.Emit(OpCodes.Callvirt, formatter.GetMethod(nameof(IMessagePackFormatter<int>.Deserialize))!);
+                il.Emit(OpCodes.Ldarg_1);
+                il.Emit(OpCodes.Ldarg_2);
+                il.Emit(OpCodes.Call, typeof(StateReads).GetMethod(nameof(StateReads.Resume))!);
             }
 
             if (member is PropertyInfo property)
@@ -265,6 +359,14 @@ internal static class StateCode
         il.Emit(OpCodes.Ldloc, value);
         il.Emit(OpCodes.Ret);
         return (ReadValues<T>)method.CreateDelegate(typeof(ReadValues<T>), formatters);
+    }
+
+    /// <summary>Pushes the reader and the cursor (<c>ref reader, ref rest, ref at</c>).</summary>
+    private static void EmitCursor(ILGenerator il)
+    {
+        il.Emit(OpCodes.Ldarg_1);
+        il.Emit(OpCodes.Ldarg_2);
+        il.Emit(OpCodes.Ldarg_3);
     }
 
     /// <summary>Pushes <c>(IMessagePackFormatter&lt;TValue&gt;)formatters[index]</c>.</summary>

@@ -10,7 +10,9 @@ namespace Dominance.Api.State;
 /// The writes that the generated code (<see cref="StateCode"/>) makes for the most common values, inlined into it:
 /// the same bytes as <c>MessagePackWriter</c>'s methods of the same name, without a call that the runtime
 /// compiles unoptimized first (MessagePack's out-of-line writes of larger numbers start unoptimized, and are only
-/// promoted after a save or two has run them: these run optimized from the first save on).
+/// promoted after a save or two has run them: these run optimized from the first save on). The writes of numbers,
+/// booleans and prefixes also come in a form that writes into a span the code took from the writer for several
+/// values at once (one <c>GetSpan</c> and one <c>Advance</c> for a run of them, not one per value).
 /// </summary>
 internal static class StateWrites
 {
@@ -20,9 +22,23 @@ internal static class StateWrites
 
     /// <summary>As <c>MessagePackWriter.Write(long)</c>: the shortest form, unsigned for values ≥ 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Int64(ref MessagePackWriter writer, long value)
+    public static void Int64(ref MessagePackWriter writer, long value) => writer.Advance(Int64(writer.GetSpan(MaxInt64), 0, value));
+
+    /// <summary>The most bytes <see cref="Int32(Span{byte}, int, int)"/> writes.</summary>
+    public const int MaxInt32 = 5;
+
+    /// <summary>The most bytes <see cref="Int64(Span{byte}, int, long)"/> writes.</summary>
+    public const int MaxInt64 = 9;
+
+    /// <summary>As <c>MessagePackWriter.Write(int)</c>, into <paramref name="span"/> at <paramref name="at"/>; returns where it ends.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Int32(Span<byte> span, int at, int value) => Int64(span, at, value);
+
+    /// <summary>As <c>MessagePackWriter.Write(long)</c>, into <paramref name="span"/> at <paramref name="at"/>; returns where it ends.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Int64(Span<byte> span, int at, long value)
     {
-        Span<byte> span = writer.GetSpan(9);
+        span = span[at..];
         int written;
         if (value >= 0)
         {
@@ -86,7 +102,50 @@ internal static class StateWrites
             written = 9;
         }
 
-        writer.Advance(written);
+        return at + written;
+    }
+
+    /// <summary>As <c>MessagePackWriter.Write(bool)</c>, into <paramref name="span"/> at <paramref name="at"/>; returns where it ends.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Boolean(Span<byte> span, int at, bool value)
+    {
+        span[at] = value ? MessagePackCode.True : MessagePackCode.False;
+        return at + 1;
+    }
+
+    /// <summary>Writes the 4 bytes of <paramref name="bigEndian"/>, most significant first (an object's prefix), into <paramref name="span"/> at <paramref name="at"/>; returns where it ends.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Raw4(Span<byte> span, int at, uint bigEndian)
+    {
+        BinaryPrimitives.WriteUInt32BigEndian(span[at..], bigEndian);
+        return at + 4;
+    }
+
+    /// <summary>
+    /// As MessagePack's formatter of <c>int[]</c>: nil, or the array header and each value, with one span of the
+    /// writer per 1024 values rather than one per value.
+    /// </summary>
+    public static void Int32Array(ref MessagePackWriter writer, int[]? values)
+    {
+        if (values is null)
+        {
+            writer.WriteNil();
+            return;
+        }
+
+        writer.WriteArrayHeader(values.Length);
+        for (int start = 0; start < values.Length; start += 1024)
+        {
+            int end = Math.Min(values.Length, start + 1024);
+            Span<byte> span = writer.GetSpan((end - start) * MaxInt32);
+            int at = 0;
+            for (int i = start; i < end; i++)
+            {
+                at = Int32(span, at, values[i]);
+            }
+
+            writer.Advance(at);
+        }
     }
 
     /// <summary>
@@ -118,13 +177,5 @@ internal static class StateWrites
         }
 
         writer.Write(value);
-    }
-
-    /// <summary>Writes the 4 bytes of <paramref name="bigEndian"/>, most significant first (an object's prefix).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Raw4(ref MessagePackWriter writer, uint bigEndian)
-    {
-        BinaryPrimitives.WriteUInt32BigEndian(writer.GetSpan(4), bigEndian);
-        writer.Advance(4);
     }
 }
