@@ -23,10 +23,26 @@ namespace Dominance.Bench;
 /// spinning observer takes a core from them (measured so on this 2-core machine: p50 5.9 ms spinning). It is a thread
 /// of its own, not one of the thread pool's, for the same reason.
 /// </summary>
+/// <remarks>
+/// It runs with the server's thread-pool setting (<see cref="SpinLimitVariable"/>), in a child process if need be: the
+/// relay's latency depends on it more than on anything in the relay (each thread hop wakes a sleeping worker), and the
+/// bench's own runtimeconfig does not have it.
+/// </remarks>
 internal static class NatsRelayLatency
 {
+    /// <summary>
+    /// The thread pool's spin limit, which the server ships at 0 (<c>Dominance.csproj</c>: an idle worker sleeps at once).
+    /// Set it in the environment to measure with another value; unset, the measurement runs with the server's 0.
+    /// </summary>
+    private const string SpinLimitVariable = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
+
     public static async Task<int> RunAsync(string[] args)
     {
+        if (Environment.GetEnvironmentVariable(SpinLimitVariable) is not { } spinLimit)
+        {
+            return await RunWithServerSettingAsync(args);
+        }
+
         int messages = args.Length > 0 ? int.Parse(args[0]) : 20_000;
         int recipients = args.Length > 1 ? int.Parse(args[1]) : 1;
         string? binary = new[] { "/usr/sbin/nats-server", "/usr/bin/nats-server" }.FirstOrDefault(File.Exists);
@@ -41,7 +57,7 @@ internal static class NatsRelayLatency
         try
         {
             await WaitForPortAsync(port);
-            Console.WriteLine($"{messages:N0} messages, {recipients} recipient(s), after {messages / 10:N0} of warm-up; times in microseconds");
+            Console.WriteLine($"{messages:N0} messages, {recipients} recipient(s), after {messages / 10:N0} of warm-up, {SpinLimitVariable}={spinLimit}; times in microseconds");
             Report("in process", await MeasureAsync(null, messages, recipients));
             Report("through NATS", await MeasureAsync($"nats://127.0.0.1:{port}", messages, recipients));
             Report("2 NATS pings", await MeasurePingsAsync($"nats://127.0.0.1:{port}", messages));
@@ -52,6 +68,21 @@ internal static class NatsRelayLatency
         }
 
         return 0;
+    }
+
+    /// <summary>Runs this measurement again in a child process with the server's thread-pool setting.</summary>
+    private static async Task<int> RunWithServerSettingAsync(string[] args)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet");
+        foreach (string arg in (string[])[typeof(NatsRelayLatency).Assembly.Location, "nats-relay", .. args])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment[SpinLimitVariable] = "0";
+        using Process child = Process.Start(start)!;
+        await child.WaitForExitAsync();
+        return child.ExitCode;
     }
 
     private static async Task<double[]> MeasureAsync(string? natsUrl, int messages, int recipients)

@@ -8,7 +8,7 @@ namespace Dominance.Tests.Core;
 /// <summary>
 /// A logged-in session outlives its connection for the grace period (Core:ResumeGrace): parked, resumed with its token
 /// on a new connection with what it missed, taken over from a connection not yet noticed gone, and ended when the grace
-/// is over; forged and expired tokens are refused. Real WebSockets on loopback, the server's own accounts.
+/// is over; forged and expired tokens, and tokens issued for another purpose, are refused. Real WebSockets on loopback, the server's own accounts.
 /// </summary>
 public sealed class SessionResumeTests
 {
@@ -71,11 +71,13 @@ public sealed class SessionResumeTests
         var serverKey = ResumeTokens.LoadOrCreate(Path.Combine(server.Folder, "resume.key"));
         string[] refused =
         [
-            ResumeTokens.Ephemeral().Issue("alice", id, DateTimeOffset.UtcNow.AddHours(1)), // another key
+            ResumeTokens.Ephemeral().Issue(ResumeTokenPurpose.Resume, "alice", id, DateTimeOffset.UtcNow.AddHours(1)), // another key
             token[..^2] + (token[^2] == 'A' ? "BA" : "AA"), // altered
             "not-a-token",
-            serverKey.Issue("alice", id, DateTimeOffset.UtcNow.AddSeconds(-1)), // this server's, but expired
-            serverKey.Issue("mallory", id, DateTimeOffset.UtcNow.AddHours(1)), // another account's
+            serverKey.Issue(ResumeTokenPurpose.Resume, "alice", id, DateTimeOffset.UtcNow.AddSeconds(-1)), // this server's, but expired
+            serverKey.Issue(ResumeTokenPurpose.Resume, "mallory", id, DateTimeOffset.UtcNow.AddHours(1)), // another account's
+            // A restore token (the portal's, for a core restart) for this very session: signed with the same key, but not for a resume.
+            serverKey.Issue(ResumeTokenPurpose.Restore, "alice", id, DateTimeOffset.UtcNow.AddHours(1)),
         ];
         foreach (string bad in refused)
         {

@@ -66,7 +66,7 @@ internal sealed class GameContext(
             {
                 // The token names the connection's id, which a portal presents after a core restart (it differs from
                 // the session's own after a resume).
-                s.Link.SetRestoreToken(tokens.Issue(account, transport, clock.GetUtcNow() + RestoreTokenLifetime));
+                s.Link.SetRestoreToken(tokens.Issue(ResumeTokenPurpose.Restore, account, transport, clock.GetUtcNow() + RestoreTokenLifetime));
             }
         }
     }

@@ -14,4 +14,7 @@ internal enum ResumeTokenStatus : byte
 
     /// <summary>Signed with this key, but past its expiry.</summary>
     Expired,
+
+    /// <summary>Signed with this key, but issued for another purpose (<see cref="ResumeTokenPurpose"/>): refused as if forged.</summary>
+    OtherPurpose,
 }

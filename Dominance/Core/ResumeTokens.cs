@@ -12,8 +12,15 @@ namespace Dominance.Core;
 /// </summary>
 /// <remarks>
 /// <para>A token is <c>base64url(payload) "." base64url(HMAC-SHA256(key, payload))</c>, where the payload is a version
-/// byte (1), the expiry (Unix seconds, 8 bytes, big-endian), the core's session id (8 bytes, big-endian) and the
-/// account name (UTF-8, the rest). Nothing in it is secret, but nothing in it can be changed without the key.</para>
+/// byte (2), the purpose (<see cref="ResumeTokenPurpose"/>, 1 byte), the expiry (Unix seconds, 8 bytes, big-endian), the
+/// core's session id (8 bytes, big-endian) and the account name (UTF-8, the rest). Nothing in it is secret, but nothing
+/// in it can be changed without the key.</para>
+/// <para>The purpose keeps the two kinds apart: both are signed with the same key and name a session id, and a
+/// connection that never resumed has the same id as its session, so without it a restore token (a day's life) would
+/// pass the web client's resume check. A token is accepted only for the purpose it was issued for. Tokens of version 1
+/// (before the purpose byte) are accepted as restore tokens only: the ones a portal still holds when its core is
+/// replaced by this version bring their players back, and no web resume outlives the core that parked the session
+/// anyway. (Version 1 can go once no core of that version runs: its tokens live a day at most.)</para>
 /// <para>The key is 32 random bytes kept in a file (<see cref="LoadOrCreate"/>), so that a core that restarted still
 /// recognizes the tokens it gave out. Whoever holds the key file can forge tokens for any account: it is created
 /// readable by its owner only, like the database. A core whose portals run in other processes derives the key from the
@@ -27,8 +34,10 @@ internal sealed class ResumeTokens
     /// <summary>The key's length in bytes.</summary>
     public const int KeyLength = 32;
 
-    private const byte Version = 1;
-    private const int HeaderLength = 1 + 8 + 8;
+    private const byte Version = 2;
+    private const byte VersionWithoutPurpose = 1;
+    private const int HeaderLength = 1 + 1 + 8 + 8;
+    private const int HeaderLengthWithoutPurpose = 1 + 8 + 8;
     private const int MaxAccountBytes = 256;
 
     private readonly byte[] _key;
@@ -101,8 +110,11 @@ internal sealed class ResumeTokens
         }
     }
 
-    /// <summary>Issues a token for <paramref name="account"/>'s session <paramref name="session"/>, valid until <paramref name="expires"/>.</summary>
-    public string Issue(string account, SessionId session, DateTimeOffset expires)
+    /// <summary>
+    /// Issues a token for <paramref name="purpose"/> and <paramref name="account"/>'s session <paramref name="session"/>,
+    /// valid until <paramref name="expires"/>.
+    /// </summary>
+    public string Issue(ResumeTokenPurpose purpose, string account, SessionId session, DateTimeOffset expires)
     {
         int accountBytes = Encoding.UTF8.GetByteCount(account);
         if (accountBytes is 0 or > MaxAccountBytes)
@@ -112,16 +124,20 @@ internal sealed class ResumeTokens
 
         Span<byte> payload = stackalloc byte[HeaderLength + accountBytes];
         payload[0] = Version;
-        BinaryPrimitives.WriteInt64BigEndian(payload[1..], expires.ToUnixTimeSeconds());
-        BinaryPrimitives.WriteInt64BigEndian(payload[9..], session.Value);
+        payload[1] = (byte)purpose;
+        BinaryPrimitives.WriteInt64BigEndian(payload[2..], expires.ToUnixTimeSeconds());
+        BinaryPrimitives.WriteInt64BigEndian(payload[10..], session.Value);
         Encoding.UTF8.GetBytes(account, payload[HeaderLength..]);
         Span<byte> mac = stackalloc byte[HMACSHA256.HashSizeInBytes];
         HMACSHA256.HashData(_key, payload, mac);
         return Base64Url.EncodeToString(payload) + "." + Base64Url.EncodeToString(mac);
     }
 
-    /// <summary>Checks <paramref name="token"/>: its form, its signature, then its expiry against <paramref name="now"/>.</summary>
-    public ResumeTokenCheck Check(string? token, DateTimeOffset now)
+    /// <summary>
+    /// Checks <paramref name="token"/>: its form, its signature, that it was issued for <paramref name="purpose"/>, then its
+    /// expiry against <paramref name="now"/>.
+    /// </summary>
+    public ResumeTokenCheck Check(string? token, ResumeTokenPurpose purpose, DateTimeOffset now)
     {
         int dot = token?.IndexOf('.') ?? -1;
         if (token is null || dot <= 0 || token.Length > 1024)
@@ -133,8 +149,18 @@ internal sealed class ResumeTokens
         Span<byte> mac = stackalloc byte[64];
         if (Base64Url.DecodeFromChars(token.AsSpan(0, dot), payload, out _, out int payloadLength) != System.Buffers.OperationStatus.Done ||
             Base64Url.DecodeFromChars(token.AsSpan(dot + 1), mac, out _, out int macLength) != System.Buffers.OperationStatus.Done ||
-            payloadLength <= HeaderLength || payloadLength > HeaderLength + MaxAccountBytes || payload[0] != Version ||
-            macLength != HMACSHA256.HashSizeInBytes)
+            macLength != HMACSHA256.HashSizeInBytes || payloadLength == 0)
+        {
+            return ResumeTokenCheck.Fail(ResumeTokenStatus.Malformed);
+        }
+
+        int header = payload[0] switch
+        {
+            Version => HeaderLength,
+            VersionWithoutPurpose => HeaderLengthWithoutPurpose,
+            _ => -1,
+        };
+        if (header < 0 || payloadLength <= header || payloadLength > header + MaxAccountBytes)
         {
             return ResumeTokenCheck.Fail(ResumeTokenStatus.Malformed);
         }
@@ -147,19 +173,26 @@ internal sealed class ResumeTokens
             return ResumeTokenCheck.Fail(ResumeTokenStatus.Forged);
         }
 
-        var expires = DateTimeOffset.FromUnixTimeSeconds(BinaryPrimitives.ReadInt64BigEndian(payload[1..]));
-        var session = new SessionId(BinaryPrimitives.ReadInt64BigEndian(payload[9..]));
-        string account = Encoding.UTF8.GetString(payload[HeaderLength..]);
+        var issuedFor = payload[0] == Version ? (ResumeTokenPurpose)payload[1] : ResumeTokenPurpose.Restore;
+        if (issuedFor != purpose)
+        {
+            return ResumeTokenCheck.Fail(ResumeTokenStatus.OtherPurpose);
+        }
+
+        var expires = DateTimeOffset.FromUnixTimeSeconds(BinaryPrimitives.ReadInt64BigEndian(payload[(header - 16)..]));
+        var session = new SessionId(BinaryPrimitives.ReadInt64BigEndian(payload[(header - 8)..]));
+        string account = Encoding.UTF8.GetString(payload[header..]);
         return new ResumeTokenCheck(now < expires ? ResumeTokenStatus.Valid : ResumeTokenStatus.Expired, account, session, expires);
     }
 
     /// <summary>
     /// The account <paramref name="token"/> names if it is valid at <paramref name="now"/> and was issued for
-    /// <paramref name="session"/>; otherwise <see langword="null"/> (malformed, forged, expired, or another session's).
+    /// <paramref name="purpose"/> and <paramref name="session"/>; otherwise <see langword="null"/> (malformed, forged,
+    /// another purpose's, expired, or another session's).
     /// </summary>
-    public string? AccountFor(string? token, SessionId session, DateTimeOffset now)
+    public string? AccountFor(string? token, ResumeTokenPurpose purpose, SessionId session, DateTimeOffset now)
     {
-        ResumeTokenCheck check = Check(token, now);
+        ResumeTokenCheck check = Check(token, purpose, now);
         return check.Status == ResumeTokenStatus.Valid && check.Session == session ? check.Account : null;
     }
 }

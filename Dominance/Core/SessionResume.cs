@@ -92,11 +92,11 @@ internal sealed class SessionResume(
     /// </summary>
     public bool TryResume(ISessionLink link, SessionInfo info, string token)
     {
-        ResumeTokenCheck check = tokens.Check(token, clock.GetUtcNow());
+        ResumeTokenCheck check = tokens.Check(token, ResumeTokenPurpose.Resume, clock.GetUtcNow());
         CoreSession? session = null;
         string? refusal = check.Status switch
         {
-            ResumeTokenStatus.Malformed or ResumeTokenStatus.Forged => "That session cannot be resumed here (its token is not valid on this server). Please log in again.",
+            ResumeTokenStatus.Malformed or ResumeTokenStatus.Forged or ResumeTokenStatus.OtherPurpose => "That session cannot be resumed here (its token is not valid on this server). Please log in again.",
             _ when check.Status == ResumeTokenStatus.Expired || !sessions.TryGet(check.Session, out session) || session.Closing || session.Account != check.Account =>
                 $"Your session has ended: you were away longer than {Describe(_grace)}, or it was closed. Please log in again.",
             _ => null,
@@ -147,7 +147,7 @@ internal sealed class SessionResume(
         if (sessions.ResumeTokens is { } restore && session.RestoreAccount is { } account)
         {
             // The new connection, too, comes back after a core restart (see GameContext.SetAccount).
-            link.SetRestoreToken(restore.Issue(account, info.Id, clock.GetUtcNow() + GameContext.RestoreTokenLifetime));
+            link.SetRestoreToken(restore.Issue(ResumeTokenPurpose.Restore, account, info.Id, clock.GetUtcNow() + GameContext.RestoreTokenLifetime));
         }
 
         try
@@ -206,7 +206,7 @@ internal sealed class SessionResume(
         }
 
         // Base64url and a dot: nothing in the token needs escaping in JSON.
-        string token = tokens.Issue(account, session.Id, clock.GetUtcNow() + _grace + TimeSpan.FromHours(1));
+        string token = tokens.Issue(ResumeTokenPurpose.Resume, account, session.Id, clock.GetUtcNow() + _grace + TimeSpan.FromHours(1));
         long seconds = (long)_grace.TotalSeconds;
         SessionTable.Send(session, OutputKind.Data, OutputPayload.ForData(TokenPackage, $"{{\"token\":\"{token}\",\"grace\":{seconds}}}"));
     }

@@ -351,7 +351,7 @@ internal sealed class CoreRelay : IAsyncDisposable
                 return;
             }
 
-            string? account = token is null ? null : _tokens.AccountFor(token, item.Session, _clock.GetUtcNow());
+            string? account = token is null ? null : _tokens.AccountFor(token, ResumeTokenPurpose.Restore, item.Session, _clock.GetUtcNow());
             if (token is not null && account is null)
             {
                 _log.LogWarning("Portal {Portal}: session {Session} presented a resume token that is not valid here (forged, expired, or another key)", portal.Id, item.Session);
