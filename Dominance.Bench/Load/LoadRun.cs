@@ -97,14 +97,19 @@ internal static class LoadRun
 
             if (options.WarmUp > TimeSpan.Zero)
             {
+                using var warming = new CancellationTokenSource();
+                Task scrapes = ScrapeAsync(target, warming.Token);
                 long warmUp = await SendAsync(clients, options, options.WarmUp);
+                await warming.CancelAsync();
+                await scrapes;
                 await DrainAsync(clients, new int[clients.Length], warmUp * clients.Length, options.Drain);
             }
 
-            metricsBefore = await MetricsSnapshot.ReadAsync(target); // before the CPU reading: the scrape's own cost is not counted
+            // Both before the CPU reading: the scrapes' own cost is not counted.
+            metricsBefore = await MetricsSnapshot.ReadAsync(target);
+            RuntimeFigures? runtimeBefore = await RuntimeFigures.ReadAsync(target);
             before = [.. clients.Select(c => c.Stamped)];
             CpuTime? cpuBefore = CpuTime.Of(target.ProcessId);
-            RuntimeFigures? runtimeBefore = await RuntimeFigures.ReadAsync(target);
             (int, int, int) toolBefore = Collections();
             long sendStarted = Stopwatch.GetTimestamp();
             sent = await SendAsync(clients, options, options.Duration);
@@ -131,6 +136,29 @@ internal static class LoadRun
         long delivered = Delivered(clients, before);
         double[] latencies = [.. clients.SelectMany((c, i) => c.Latencies.Skip(before[i])).Select(t => t * 1000.0 / Stopwatch.Frequency).Order()];
         return new LoadResult(target.Name, clients.Length, connectTime, sent, sent * clients.Length, delivered, sendDuration, latencies, cpu, runtime, toolCollections, failures, metricsBefore, metricsAfter, idle);
+    }
+
+    /// <summary>
+    /// During the warm-up, reads the server's metrics and health once a second, as a monitored server is scraped: the
+    /// code that serves the readings around the measured run is then as warm as the rest. Without this, the first
+    /// scrapes came just before the measured run and the tiered JIT optimized their code (several hundred methods)
+    /// during it. A server that serves neither (the baseline) answers 404, the same requests.
+    /// </summary>
+    internal static async Task ScrapeAsync(LoadTarget target, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            await MetricsSnapshot.ReadAsync(target);
+            await RuntimeFigures.ReadAsync(target);
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
     }
 
     private static (int Gen0, int Gen1, int Gen2) Collections() => (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));

@@ -1,5 +1,11 @@
+using System.Collections.Concurrent;
+using System.Net;
 using Dominance.Bench.Load;
 using Dominance.Tests.Support;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
 
 namespace Dominance.Tests.Bench;
 
@@ -99,6 +105,40 @@ public sealed class LoadToolTests
 
         Assert.That(await tool.ExitCodeAsync(TimeSpan.FromMinutes(2)), Is.EqualTo(1), tool.Output);
         Assert.That(tool.Output, Does.Contain("Messages were lost."));
+    }
+
+    [Test]
+    public async Task TheWarmUpReadsTheServersMetricsAndHealthEverySecondUntilItEnds()
+    {
+        // A server that only counts what it is asked for (the baseline answers neither: 404 is fine).
+        var asked = new ConcurrentDictionary<string, int>();
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using WebApplication app = builder.Build();
+        app.Run(context =>
+        {
+            asked.AddOrUpdate(context.Request.Path.Value ?? "", 1, (_, n) => n + 1);
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+            return Task.CompletedTask;
+        });
+        await app.StartAsync();
+        var address = new Uri(app.Urls.First());
+        var target = new LoadTarget("counting", null, new IPEndPoint(IPAddress.Loopback, address.Port), null);
+
+        using var warmUp = new CancellationTokenSource();
+        Task scrapes = LoadRun.ScrapeAsync(target, warmUp.Token);
+        long deadline = Environment.TickCount64 + 10_000;
+        while ((asked.GetValueOrDefault("/metrics") < 2 || asked.GetValueOrDefault("/healthz") < 2) && Environment.TickCount64 < deadline)
+        {
+            await Task.Delay(20);
+        }
+
+        await warmUp.CancelAsync();
+        await scrapes.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.That(asked.GetValueOrDefault("/metrics"), Is.GreaterThanOrEqualTo(2), "read again after a second");
+        Assert.That(asked.GetValueOrDefault("/healthz"), Is.GreaterThanOrEqualTo(2));
+        Assert.That(asked.Keys, Is.EquivalentTo(new[] { "/metrics", "/healthz" }), "nothing else is asked for");
     }
 
     [Test]
