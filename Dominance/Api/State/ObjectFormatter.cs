@@ -196,7 +196,7 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectForm
 
     private T ReadElement(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at, MessagePackSerializerOptions options, uint prefix)
     {
-        if (rest.Length - at >= 4 && BinaryPrimitives.ReadUInt32BigEndian(rest[at..]) == prefix && _read is not null)
+        if (prefix != NoPrefix && rest.Length - at >= 4 && BinaryPrimitives.ReadUInt32BigEndian(rest[at..]) == prefix && _read is not null)
         {
             return ReadDirect(ref reader, ref rest, ref at, options);
         }
