@@ -133,12 +133,12 @@ public sealed class StateFormatTests
         string?[] strings = [null, "", "a", new string('x', 31), new string('x', 32), new string('x', 255), new string('x', 256), new string('x', 70_000), "naïve", "€", new string('é', 100), new string('é', 200)];
         foreach (string? text in strings)
         {
-            byte[] encoded = Encode((ref MessagePackWriter w) => w.Write(text));
+            byte[] encoded = MessagePackBytes.Of((ref MessagePackWriter w) => w.Write(text));
             Assert.That(ThroughCursor(encoded, StateReads.String), Is.EqualTo(ThroughReader(encoded, (ref MessagePackReader r) => r.ReadString())), text?.Length.ToString() ?? "null");
             Assert.That(ThroughCursor(encoded[..^1], StateReads.String), Is.EqualTo(ThroughReader(encoded[..^1], (ref MessagePackReader r) => r.ReadString())), "cut short");
         }
 
-        foreach (byte[] encoded in new[] { Encode((ref MessagePackWriter w) => w.Write(true)), Encode((ref MessagePackWriter w) => w.Write(false)), Encode((ref MessagePackWriter w) => w.Write(1)), Encode((ref MessagePackWriter w) => w.WriteNil()) })
+        foreach (byte[] encoded in new[] { MessagePackBytes.Of((ref MessagePackWriter w) => w.Write(true)), MessagePackBytes.Of((ref MessagePackWriter w) => w.Write(false)), MessagePackBytes.Of((ref MessagePackWriter w) => w.Write(1)), MessagePackBytes.Of((ref MessagePackWriter w) => w.WriteNil()) })
         {
             Assert.That(ThroughCursor(encoded, StateReads.Boolean), Is.EqualTo(ThroughReader(encoded, (ref MessagePackReader r) => r.ReadBoolean())), Convert.ToHexString(encoded));
         }
@@ -148,7 +148,7 @@ public sealed class StateFormatTests
         {
             byte[] encoded = MessagePackSerializer.Serialize(array);
             Assert.That(ThroughCursor(encoded, StateReads.Int32Array), Is.EqualTo(ThroughReader(encoded, (ref MessagePackReader r) => MessagePackSerializer.Deserialize<int[]?>(ref r))), array?.Length.ToString() ?? "null");
-            Assert.That(Encode((ref MessagePackWriter w) => StateWrites.Int32Array(ref w, array)), Is.EqualTo(encoded), "written as MessagePack writes it");
+            Assert.That(MessagePackBytes.Of((ref MessagePackWriter w) => StateWrites.Int32Array(ref w, array)), Is.EqualTo(encoded), "written as MessagePack writes it");
         }
 
         byte[] notAnArray = MessagePackSerializer.Serialize("text");
@@ -165,29 +165,27 @@ public sealed class StateFormatTests
         ];
         foreach (long number in numbers)
         {
-            yield return Encode((ref MessagePackWriter w) => w.Write(number));
-            yield return Encode((ref MessagePackWriter w) => w.WriteInt64(number));
+            yield return MessagePackBytes.Of((ref MessagePackWriter w) => w.Write(number));
+            yield return MessagePackBytes.Of((ref MessagePackWriter w) => w.WriteInt64(number));
             if (number is >= int.MinValue and <= int.MaxValue)
             {
-                yield return Encode((ref MessagePackWriter w) => w.WriteInt32((int)number));
+                yield return MessagePackBytes.Of((ref MessagePackWriter w) => w.WriteInt32((int)number));
             }
 
             if (number >= 0)
             {
-                yield return Encode((ref MessagePackWriter w) => w.WriteUInt64((ulong)number));
+                yield return MessagePackBytes.Of((ref MessagePackWriter w) => w.WriteUInt64((ulong)number));
             }
         }
 
-        yield return Encode((ref MessagePackWriter w) => w.WriteUInt64(ulong.MaxValue));
-        yield return Encode((ref MessagePackWriter w) => w.Write(1.5));
-        yield return Encode((ref MessagePackWriter w) => w.WriteNil());
+        yield return MessagePackBytes.Of((ref MessagePackWriter w) => w.WriteUInt64(ulong.MaxValue));
+        yield return MessagePackBytes.Of((ref MessagePackWriter w) => w.Write(1.5));
+        yield return MessagePackBytes.Of((ref MessagePackWriter w) => w.WriteNil());
     }
 
     private delegate T CursorRead<T>(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at);
 
     private delegate T ReaderRead<T>(ref MessagePackReader reader);
-
-    private delegate void Write(ref MessagePackWriter writer);
 
     /// <summary>The value (or the exception's type) and the bytes consumed, reading through the generated code's cursor.</summary>
     private static string ThroughCursor<T>(byte[] encoded, CursorRead<T> read)
@@ -224,14 +222,6 @@ public sealed class StateFormatTests
 
     private static string Describe<T>(T value) => value is null ? "null" : value is int[] array ? "[" + string.Join(",", array) + "]" : value.ToString()!;
 
-    private static byte[] Encode(Write write)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        var writer = new MessagePackWriter(buffer);
-        write(ref writer);
-        writer.Flush();
-        return buffer.WrittenSpan.ToArray();
-    }
 
     private static string Json<T>(T value) => JsonSerializer.Serialize(value, new StateSerializer().Options);
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using Dominance.Api.State;
 using MessagePack;
 
@@ -24,11 +23,11 @@ public sealed class StateWritesTests
     {
         foreach (long number in s_numbers)
         {
-            Assert.That(Bytes((ref MessagePackWriter w) => StateWrites.Int64(ref w, number)), Is.EqualTo(Bytes((ref MessagePackWriter w) => w.Write(number))), $"{number}");
+            Assert.That(MessagePackBytes.Of((ref MessagePackWriter w) => StateWrites.Int64(ref w, number)), Is.EqualTo(MessagePackBytes.Of((ref MessagePackWriter w) => w.Write(number))), $"{number}");
             if (number is >= int.MinValue and <= int.MaxValue)
             {
                 int small = (int)number;
-                Assert.That(Bytes((ref MessagePackWriter w) => StateWrites.Int32(ref w, small)), Is.EqualTo(Bytes((ref MessagePackWriter w) => w.Write(small))), $"{small}");
+                Assert.That(MessagePackBytes.Of((ref MessagePackWriter w) => StateWrites.Int32(ref w, small)), Is.EqualTo(MessagePackBytes.Of((ref MessagePackWriter w) => w.Write(small))), $"{small}");
             }
         }
     }
@@ -38,18 +37,7 @@ public sealed class StateWritesTests
     {
         foreach (string? text in s_strings)
         {
-            Assert.That(Bytes((ref MessagePackWriter w) => StateWrites.String(ref w, text)), Is.EqualTo(Bytes((ref MessagePackWriter w) => w.Write(text))), text?[..Math.Min(text.Length, 20)] ?? "null");
+            Assert.That(MessagePackBytes.Of((ref MessagePackWriter w) => StateWrites.String(ref w, text)), Is.EqualTo(MessagePackBytes.Of((ref MessagePackWriter w) => w.Write(text))), text?[..Math.Min(text.Length, 20)] ?? "null");
         }
-    }
-
-    private delegate void Write(ref MessagePackWriter writer);
-
-    private static byte[] Bytes(Write write)
-    {
-        var buffer = new ArrayBufferWriter<byte>();
-        var writer = new MessagePackWriter(buffer);
-        write(ref writer);
-        writer.Flush();
-        return buffer.WrittenSpan.ToArray();
     }
 }
