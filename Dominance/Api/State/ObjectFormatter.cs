@@ -104,6 +104,12 @@ internal sealed class ObjectFormatter<T> : IMessagePackFormatter<T>, IObjectForm
         _write = StateCode.Writer<T>(SchemaReference.ObjectPrefix(schema, _members.Length), members, _resolver.FormatterOf);
     }
 
+    /// <summary>
+    /// The generated writer of an object's prefix and values (not null), when the save being written writes this
+    /// type positionally (compiled, and its schema in the save's header); else <see langword="null"/>.
+    /// </summary>
+    internal WriteValues<T>? PositionalWriter => _write is not null && _schema < _resolver.SchemasInHeader ? _write : null;
+
     public void Serialize(ref MessagePackWriter writer, T value, MessagePackSerializerOptions options)
     {
         if (value is null)

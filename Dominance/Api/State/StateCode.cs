@@ -48,6 +48,13 @@ internal static class StateCode
         [typeof(bool)] = (nameof(StateWrites.Boolean), 1),
     };
 
+    /// <summary>The values written into a run's span with the room their <c>Size</c> method asks for.</summary>
+    private static readonly Dictionary<Type, (string Method, string Size)> s_dynamicSpanWrites = new()
+    {
+        [typeof(string)] = (nameof(StateWrites.String), nameof(StateWrites.StringSize)),
+        [typeof(int[])] = (nameof(StateWrites.Int32Array), nameof(StateWrites.Int32ArraySize)),
+    };
+
     /// <summary>Whether values of <paramref name="type"/> are written inline (no formatter).</summary>
     private static bool IsInline(Type type) => s_inline.Contains(type);
 
@@ -65,9 +72,11 @@ internal static class StateCode
     /// The writer of a <typeparamref name="T"/>: <paramref name="prefix"/> (the object's array header and schema
     /// reference), then its <paramref name="members"/>, in that order. The code is bound to the formatters it loads
     /// (slot i for member i; the prefix after them when it is not 4 bytes), so that a call to it is a direct one.
-    /// Integers, booleans and strings are written by <see cref="StateWrites"/>, inlined: the prefix and each run of
-    /// integers and booleans into one span taken from the writer for the run's most size; <c>int[]</c> by
-    /// <see cref="StateWrites.Int32Array"/>; other arrays of inline values by a loop in the code; lists and arrays of state objects by a loop that calls the element's <see cref="ObjectFormatter{T}"/>
+    /// Integers, booleans, strings and <c>int[]</c> are written by <see cref="StateWrites"/>, inlined: the prefix and
+    /// each run of such members into one span taken from the writer for the run's size (the most size of its integers
+    /// and booleans, plus what its strings and arrays ask for); other arrays of inline values by a loop in the code;
+    /// lists and arrays of state objects by a loop that calls the element's generated writer directly when the save
+    /// writes it positionally, else its <see cref="ObjectFormatter{T}"/>
     /// directly (<paramref name="formatterOf"/> gives it), with the bytes their MessagePack formatters would write; any
     /// other member through its formatter.
     /// </summary>
@@ -81,10 +90,13 @@ internal static class StateCode
         ILGenerator il = method.GetILGenerator();
         object?[] formatters = new object?[members.Count + 1];
 
-        // Runs of values of a known most size (the prefix, integers, booleans) are written into one span of the writer.
+        // Runs of values that fit one span of the writer (the prefix, integers, booleans, strings and int[]) are
+        // written into one span taken for the run's size: each value loaded in member order, the strings' and arrays'
+        // sizes added to the others' most sizes, one GetSpan, the writes, one Advance.
         LocalBuilder span = il.DeclareLocal(typeof(Span<byte>));
         LocalBuilder at = il.DeclareLocal(typeof(int));
-        var run = new List<Action>();
+        LocalBuilder size = il.DeclareLocal(typeof(int));
+        var run = new List<(MemberInfo? Member, Type ValueType)>();
         int runSize = 0;
         void Flush()
         {
@@ -93,17 +105,60 @@ internal static class StateCode
                 return;
             }
 
-            il.Emit(OpCodes.Ldarg_1);
+            var loaded = new LocalBuilder?[run.Count];
+            for (int r = 0; r < run.Count; r++)
+            {
+                if (run[r].Member is { } member)
+                {
+                    loaded[r] = il.DeclareLocal(run[r].ValueType);
+                    LoadMember(il, type, member);
+                    il.Emit(OpCodes.Stloc, loaded[r]!);
+                }
+            }
+
             il.Emit(OpCodes.Ldc_I4, runSize);
+            for (int r = 0; r < run.Count; r++)
+            {
+                if (s_dynamicSpanWrites.TryGetValue(run[r].ValueType, out (string Method, string Size) dynamic))
+                {
+                    il.Emit(OpCodes.Ldloc, loaded[r]!);
+                    il.Emit(OpCodes.Call, typeof(StateWrites).GetMethod(dynamic.Size)!);
+                    il.Emit(OpCodes.Add);
+                }
+            }
+
+            il.Emit(OpCodes.Stloc, size);
+            il.Emit(OpCodes.Ldarg_1);
+            il.Emit(OpCodes.Ldloc, size);
             il.Emit(OpCodes.Call, typeof(MessagePackWriter).GetMethod(nameof(MessagePackWriter.GetSpan))!);
             il.Emit(OpCodes.Stloc, span);
             il.Emit(OpCodes.Ldc_I4_0);
             il.Emit(OpCodes.Stloc, at);
-            foreach (Action write in run)
+            for (int r = 0; r < run.Count; r++)
             {
-                il.Emit(OpCodes.Ldloc, span);
-                il.Emit(OpCodes.Ldloc, at);
-                write();
+                Type valueType = run[r].ValueType;
+                if (s_dynamicSpanWrites.TryGetValue(valueType, out (string Method, string Size) dynamic))
+                {
+                    il.Emit(OpCodes.Ldloc, span);
+                    il.Emit(OpCodes.Ldloc, at);
+                    il.Emit(OpCodes.Ldloc, loaded[r]!);
+                    il.Emit(OpCodes.Call, typeof(StateWrites).GetMethod(dynamic.Method, [typeof(Span<byte>), typeof(int), valueType])!);
+                }
+                else if (run[r].Member is null)
+                {
+                    il.Emit(OpCodes.Ldloc, span);
+                    il.Emit(OpCodes.Ldloc, at);
+                    il.Emit(OpCodes.Ldc_I4, System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(prefix));
+                    il.Emit(OpCodes.Call, typeof(StateWrites).GetMethod(nameof(StateWrites.Raw4))!);
+                }
+                else
+                {
+                    il.Emit(OpCodes.Ldloc, span);
+                    il.Emit(OpCodes.Ldloc, at);
+                    il.Emit(OpCodes.Ldloc, loaded[r]!);
+                    il.Emit(OpCodes.Call, typeof(StateWrites).GetMethod(s_spanWrites[valueType].Method, [typeof(Span<byte>), typeof(int), valueType])!);
+                }
+
                 il.Emit(OpCodes.Stloc, at);
             }
 
@@ -116,12 +171,7 @@ internal static class StateCode
 
         if (prefix.Length == 4)
         {
-            int bigEndian = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(prefix);
-            run.Add(() =>
-            {
-                il.Emit(OpCodes.Ldc_I4, bigEndian);
-                il.Emit(OpCodes.Call, typeof(StateWrites).GetMethod(nameof(StateWrites.Raw4))!);
-            });
+            run.Add((null, typeof(uint)));
             runSize += 4;
         }
         else
@@ -141,23 +191,19 @@ internal static class StateCode
             (MemberInfo member, Type valueType) = members[i];
             if (s_spanWrites.TryGetValue(valueType, out (string Method, int MaxSize) spanWrite))
             {
-                run.Add(() =>
-                {
-                    LoadMember(il, type, member);
-                    il.Emit(OpCodes.Call, typeof(StateWrites).GetMethod(spanWrite.Method, [typeof(Span<byte>), typeof(int), valueType])!);
-                });
+                run.Add((member, valueType));
                 runSize += spanWrite.MaxSize;
                 continue;
             }
 
-            Flush();
-            if (valueType == typeof(int[]))
+            if (s_dynamicSpanWrites.ContainsKey(valueType))
             {
-                il.Emit(OpCodes.Ldarg_1);
-                LoadMember(il, type, member);
-                il.Emit(OpCodes.Call, typeof(StateWrites).GetMethod(nameof(StateWrites.Int32Array))!);
+                run.Add((member, valueType));
+                continue;
             }
-            else if (IsInline(valueType))
+
+            Flush();
+            if (IsInline(valueType))
             {
                 il.Emit(OpCodes.Ldarg_1);
                 LoadMember(il, type, member);
@@ -165,25 +211,50 @@ internal static class StateCode
             }
             else if (ElementOf(valueType) is { } element && IsInline(element) && element != typeof(byte) && valueType.IsArray)
             {
-                WriteSequence(il, type, member, valueType, element, () => il.Emit(OpCodes.Call, WriteOf(element)), () => il.Emit(OpCodes.Ldarg_1));
+                WriteSequence(il, type, member, valueType, element, value =>
+                {
+                    il.Emit(OpCodes.Ldarg_1);
+                    il.Emit(OpCodes.Ldloc, value);
+                    il.Emit(OpCodes.Call, WriteOf(element));
+                });
             }
             else if (ElementOf(valueType) is { } stateElement && formatterOf(stateElement) is IObjectFormatter objectFormatter)
             {
                 formatters[i] = objectFormatter;
                 Type formatter = objectFormatter.GetType();
                 int slot = i;
-                WriteSequence(
-                    il, type, member, valueType, stateElement,
-                    () =>
+                // Each element by the element's generated writer, called directly when this save writes its objects
+                // positionally (else, and for null, through the formatter).
+                LocalBuilder direct = il.DeclareLocal(typeof(WriteValues<>).MakeGenericType(stateElement));
+                LoadFormatter(il, slot, formatter);
+                il.Emit(OpCodes.Call, formatter.GetProperty(nameof(ObjectFormatter<int>.PositionalWriter), BindingFlags.Instance | BindingFlags.NonPublic)!.GetMethod!);
+                il.Emit(OpCodes.Stloc, direct);
+                WriteSequence(il, type, member, valueType, stateElement, value =>
+                {
+                    Label viaFormatter = il.DefineLabel();
+                    Label written = il.DefineLabel();
+                    il.Emit(OpCodes.Ldloc, direct);
+                    il.Emit(OpCodes.Brfalse, viaFormatter);
+                    if (!stateElement.IsValueType)
                     {
-                        il.Emit(OpCodes.Ldarg_3);
-                        il.Emit(OpCodes.Call, formatter.GetMethod(nameof(IMessagePackFormatter<int>.Serialize))!);
-                    },
-                    () =>
-                    {
-                        LoadFormatter(il, slot, formatter);
-                        il.Emit(OpCodes.Ldarg_1);
-                    });
+                        il.Emit(OpCodes.Ldloc, value);
+                        il.Emit(OpCodes.Brfalse, viaFormatter);
+                    }
+
+                    il.Emit(OpCodes.Ldloc, direct);
+                    il.Emit(OpCodes.Ldarg_1);
+                    il.Emit(OpCodes.Ldloc, value);
+                    il.Emit(OpCodes.Ldarg_3);
+                    il.Emit(OpCodes.Callvirt, direct.LocalType.GetMethod("Invoke")!);
+                    il.Emit(OpCodes.Br, written);
+                    il.MarkLabel(viaFormatter);
+                    LoadFormatter(il, slot, formatter);
+                    il.Emit(OpCodes.Ldarg_1);
+                    il.Emit(OpCodes.Ldloc, value);
+                    il.Emit(OpCodes.Ldarg_3);
+                    il.Emit(OpCodes.Call, formatter.GetMethod(nameof(IMessagePackFormatter<int>.Serialize))!);
+                    il.MarkLabel(written);
+                });
             }
             else
             {
@@ -215,14 +286,14 @@ internal static class StateCode
 
     /// <summary>
     /// Writes an array or list member as MessagePack's array and list formatters do: nil for null, else an array
-    /// header and each element, written by <paramref name="writeElement"/> with the stack made by
-    /// <paramref name="beforeElement"/> and the element on top.
+    /// header and each element, written by the code <paramref name="writeElement"/> emits for the element in a local.
     /// </summary>
-    private static void WriteSequence(ILGenerator il, Type type, MemberInfo member, Type sequenceType, Type element, Action writeElement, Action beforeElement)
+    private static void WriteSequence(ILGenerator il, Type type, MemberInfo member, Type sequenceType, Type element, Action<LocalBuilder> writeElement)
     {
         LocalBuilder sequence = il.DeclareLocal(sequenceType);
         LocalBuilder count = il.DeclareLocal(typeof(int));
         LocalBuilder index = il.DeclareLocal(typeof(int));
+        LocalBuilder value = il.DeclareLocal(element);
         Label notNull = il.DefineLabel();
         Label next = il.DefineLabel();
         Label test = il.DefineLabel();
@@ -256,7 +327,6 @@ internal static class StateCode
         il.Emit(OpCodes.Br, test);
 
         il.MarkLabel(next);
-        beforeElement();
         il.Emit(OpCodes.Ldloc, sequence);
         il.Emit(OpCodes.Ldloc, index);
         if (sequenceType.IsArray)
@@ -268,7 +338,8 @@ internal static class StateCode
             il.Emit(OpCodes.Callvirt, sequenceType.GetProperty("Item")!.GetMethod!);
         }
 
-        writeElement();
+        il.Emit(OpCodes.Stloc, value);
+        writeElement(value);
         il.Emit(OpCodes.Ldloc, index);
         il.Emit(OpCodes.Ldc_I4_1);
         il.Emit(OpCodes.Add);

@@ -10,9 +10,9 @@ namespace Dominance.Api.State;
 /// The writes that the generated code (<see cref="StateCode"/>) makes for the most common values, inlined into it:
 /// the same bytes as <c>MessagePackWriter</c>'s methods of the same name, without a call that the runtime
 /// compiles unoptimized first (MessagePack's out-of-line writes of larger numbers start unoptimized, and are only
-/// promoted after a save or two has run them: these run optimized from the first save on). The writes of numbers,
-/// booleans and prefixes also come in a form that writes into a span the code took from the writer for several
-/// values at once (one <c>GetSpan</c> and one <c>Advance</c> for a run of them, not one per value).
+/// promoted after a save or two has run them: these run optimized from the first save on). Each write has a form that
+/// writes into a span the code took from the writer for several values at once (one <c>GetSpan</c> and one
+/// <c>Advance</c> for a run of them, not one per value), sized by the most bytes each value takes.
 /// </summary>
 internal static class StateWrites
 {
@@ -122,60 +122,134 @@ internal static class StateWrites
     }
 
     /// <summary>
-    /// As MessagePack's formatter of <c>int[]</c>: nil, or the array header and each value, with one span of the
-    /// writer per 1024 values rather than one per value.
-    /// </summary>
-    public static void Int32Array(ref MessagePackWriter writer, int[]? values)
-    {
-        if (values is null)
-        {
-            writer.WriteNil();
-            return;
-        }
-
-        writer.WriteArrayHeader(values.Length);
-        for (int start = 0; start < values.Length; start += 1024)
-        {
-            int end = Math.Min(values.Length, start + 1024);
-            Span<byte> span = writer.GetSpan((end - start) * MaxInt32);
-            int at = 0;
-            for (int i = start; i < end; i++)
-            {
-                at = Int32(span, at, values[i]);
-            }
-
-            writer.Advance(at);
-        }
-    }
-
-    /// <summary>
-    /// As <c>MessagePackWriter.Write(string)</c>. An ASCII string of up to 255 characters (names, keys: most
-    /// strings of game state) is encoded straight into the buffer after its header; any other through MessagePack.
+    /// The most bytes <see cref="String(Span{byte}, int, string?)"/> writes: nil, or a string's header and the most
+    /// bytes its UTF-8 takes (the room <c>MessagePackWriter.Write(string)</c> takes too).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void String(ref MessagePackWriter writer, string? value)
+    public static int StringSize(string? value) => value is null ? 1 : ((value.Length + 1) * 3) + 5;
+
+    /// <summary>
+    /// As <c>MessagePackWriter.Write(string)</c>, into <paramref name="span"/> at <paramref name="at"/>, which has
+    /// <see cref="StringSize"/> bytes of room; returns where it ends. An ASCII string of up to 255 characters (names,
+    /// keys: most strings of game state) is copied straight after its header; any other is encoded by <see cref="Utf8"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int String(Span<byte> span, int at, string? value)
     {
-        if (value is not null && value.Length <= byte.MaxValue)
+        if (value is null)
+        {
+            span[at] = MessagePackCode.Nil;
+            return at + 1;
+        }
+
+        if (value.Length <= byte.MaxValue)
         {
             int header = value.Length <= 31 ? 1 : 2;
-            Span<byte> span = writer.GetSpan(value.Length + header);
-            if (Ascii.FromUtf16(value, span[header..], out _) == OperationStatus.Done)
+            if (Ascii.FromUtf16(value, span.Slice(at + header, value.Length), out _) == OperationStatus.Done)
             {
                 if (header == 1)
                 {
-                    span[0] = (byte)(MessagePackCode.MinFixStr | value.Length);
+                    span[at] = (byte)(MessagePackCode.MinFixStr | value.Length);
                 }
                 else
                 {
-                    span[0] = MessagePackCode.Str8;
-                    span[1] = (byte)value.Length;
+                    span[at] = MessagePackCode.Str8;
+                    span[at + 1] = (byte)value.Length;
                 }
 
-                writer.Advance(value.Length + header);
-                return;
+                return at + header + value.Length;
             }
         }
 
-        writer.Write(value);
+        return Utf8(span, at, value);
     }
+
+    /// <summary>
+    /// As <c>MessagePackWriter.Write(string)</c> for any string: its UTF-8 after the shortest header for their count
+    /// (fixstr, str8, str16 or str32), into <paramref name="span"/> at <paramref name="at"/>; returns where it ends.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static int Utf8(Span<byte> span, int at, string value)
+    {
+        int count = Encoding.UTF8.GetBytes(value, span[(at + 5)..]);
+        int header;
+        if (count <= 31)
+        {
+            span[at] = (byte)(MessagePackCode.MinFixStr | count);
+            header = 1;
+        }
+        else if (count <= byte.MaxValue)
+        {
+            span[at] = MessagePackCode.Str8;
+            span[at + 1] = (byte)count;
+            header = 2;
+        }
+        else if (count <= ushort.MaxValue)
+        {
+            span[at] = MessagePackCode.Str16;
+            BinaryPrimitives.WriteUInt16BigEndian(span[(at + 1)..], (ushort)count);
+            header = 3;
+        }
+        else
+        {
+            span[at] = MessagePackCode.Str32;
+            BinaryPrimitives.WriteUInt32BigEndian(span[(at + 1)..], (uint)count);
+            header = 5;
+        }
+
+        span.Slice(at + 5, count).CopyTo(span[(at + header)..]);
+        return at + header + count;
+    }
+
+    /// <summary>The most bytes <see cref="Int32Array(Span{byte}, int, int[])"/> writes: nil, or the array's header and its values at their longest.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Int32ArraySize(int[]? values) => values is null ? 1 : 5 + (values.Length * MaxInt32);
+
+    /// <summary>
+    /// As MessagePack's formatter of <c>int[]</c> (nil, or the array header and each value), into
+    /// <paramref name="span"/> at <paramref name="at"/>, which has <see cref="Int32ArraySize"/> bytes of room; returns
+    /// where it ends.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static int Int32Array(Span<byte> span, int at, int[]? values)
+    {
+        if (values is null)
+        {
+            span[at] = MessagePackCode.Nil;
+            return at + 1;
+        }
+
+        if (values.Length <= 15)
+        {
+            span[at++] = (byte)(MessagePackCode.MinFixArray | values.Length);
+        }
+        else if (values.Length <= ushort.MaxValue)
+        {
+            span[at] = MessagePackCode.Array16;
+            BinaryPrimitives.WriteUInt16BigEndian(span[(at + 1)..], (ushort)values.Length);
+            at += 3;
+        }
+        else
+        {
+            span[at] = MessagePackCode.Array32;
+            BinaryPrimitives.WriteUInt32BigEndian(span[(at + 1)..], (uint)values.Length);
+            at += 5;
+        }
+
+        foreach (int value in values)
+        {
+            at = Int32(span, at, value);
+        }
+
+        return at;
+    }
+
+    /// <summary>As MessagePack's formatter of <c>int[]</c>: nil, or the array header and each value, in one span of the writer.</summary>
+    public static void Int32Array(ref MessagePackWriter writer, int[]? values) =>
+        writer.Advance(Int32Array(writer.GetSpan(Int32ArraySize(values)), 0, values));
+
+    /// <summary>As <c>MessagePackWriter.Write(string)</c>, in one span of the writer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void String(ref MessagePackWriter writer, string? value) =>
+        writer.Advance(String(writer.GetSpan(StringSize(value)), 0, value));
 }
