@@ -16,6 +16,7 @@ public sealed class StateWritesTests
     [
         null, "", "a", "Territory 99999", new string('x', 31), new string('x', 32), new string('x', 255), new string('x', 256), new string('x', 70_000),
         "naïve", "€", new string('é', 20), new string('é', 200), new string('€', 255), new string('é', 40_000), "\uD800 lone", "Territory \u0000",
+        "abcdefg", "abcdefgé", "abcdefgh", "abcdefghé", "éabcdefgh", "Territory 1234é", "Territory 12345\u007F", new string('x', 30) + "\u0080",
     ];
 
     [Test]

@@ -1,6 +1,8 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using MessagePack;
 
@@ -18,7 +20,7 @@ internal static class StateWrites
 {
     /// <summary>As <c>MessagePackWriter.Write(int)</c>: the shortest form, unsigned for values ≥ 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Int32(ref MessagePackWriter writer, int value) => Int64(ref writer, value);
+    public static void Int32(ref MessagePackWriter writer, int value) => writer.Advance(Int32(writer.GetSpan(MaxInt32), 0, value));
 
     /// <summary>As <c>MessagePackWriter.Write(long)</c>: the shortest form, unsigned for values ≥ 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -32,13 +34,70 @@ internal static class StateWrites
 
     /// <summary>As <c>MessagePackWriter.Write(int)</c>, into <paramref name="span"/> at <paramref name="at"/>; returns where it ends.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int Int32(Span<byte> span, int at, int value) => Int64(span, at, value);
+    public static int Int32(Span<byte> span, int at, int value)
+    {
+        // One bounds check: the writes below are at constant places of a span of known length.
+        span = span.Slice(at, MaxInt32);
+        int written;
+        if (value >= 0)
+        {
+            if (value <= 0x7f)
+            {
+                span[0] = (byte)value;
+                written = 1;
+            }
+            else if (value <= byte.MaxValue)
+            {
+                span[0] = MessagePackCode.UInt8;
+                span[1] = (byte)value;
+                written = 2;
+            }
+            else if (value <= ushort.MaxValue)
+            {
+                span[0] = MessagePackCode.UInt16;
+                BinaryPrimitives.WriteUInt16BigEndian(span[1..], (ushort)value);
+                written = 3;
+            }
+            else
+            {
+                span[0] = MessagePackCode.UInt32;
+                BinaryPrimitives.WriteUInt32BigEndian(span[1..], (uint)value);
+                written = 5;
+            }
+        }
+        else if (value >= -32)
+        {
+            span[0] = (byte)(sbyte)value;
+            written = 1;
+        }
+        else if (value >= sbyte.MinValue)
+        {
+            span[0] = MessagePackCode.Int8;
+            span[1] = (byte)(sbyte)value;
+            written = 2;
+        }
+        else if (value >= short.MinValue)
+        {
+            span[0] = MessagePackCode.Int16;
+            BinaryPrimitives.WriteInt16BigEndian(span[1..], (short)value);
+            written = 3;
+        }
+        else
+        {
+            span[0] = MessagePackCode.Int32;
+            BinaryPrimitives.WriteInt32BigEndian(span[1..], value);
+            written = 5;
+        }
+
+        return at + written;
+    }
 
     /// <summary>As <c>MessagePackWriter.Write(long)</c>, into <paramref name="span"/> at <paramref name="at"/>; returns where it ends.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Int64(Span<byte> span, int at, long value)
     {
-        span = span[at..];
+        // One bounds check: the writes below are at constant places of a span of known length.
+        span = span.Slice(at, MaxInt64);
         int written;
         if (value >= 0)
         {
@@ -131,7 +190,7 @@ internal static class StateWrites
     /// <summary>
     /// As <c>MessagePackWriter.Write(string)</c>, into <paramref name="span"/> at <paramref name="at"/>, which has
     /// <see cref="StringSize"/> bytes of room; returns where it ends. An ASCII string of up to 255 characters (names,
-    /// keys: most strings of game state) is copied straight after its header; any other is encoded by <see cref="Utf8"/>.
+    /// keys: most strings of game state) is copied straight after its header (<see cref="TryAscii"/>); any other is encoded by <see cref="Utf8"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int String(Span<byte> span, int at, string? value)
@@ -145,7 +204,7 @@ internal static class StateWrites
         if (value.Length <= byte.MaxValue)
         {
             int header = value.Length <= 31 ? 1 : 2;
-            if (Ascii.FromUtf16(value, span.Slice(at + header, value.Length), out _) == OperationStatus.Done)
+            if (TryAscii(value, span.Slice(at + header, value.Length)))
             {
                 if (header == 1)
                 {
@@ -162,6 +221,58 @@ internal static class StateWrites
         }
 
         return Utf8(span, at, value);
+    }
+
+    /// <summary>
+    /// Copies <paramref name="value"/> into <paramref name="destination"/> (of its length), one byte a character,
+    /// if it is ASCII (else <see langword="false"/>, with part of it copied): 8 characters at a time, the last 8
+    /// overlapping the ones before; inlined, where <c>Ascii.FromUtf16</c> is a call (for short strings, mostly
+    /// its own set-up).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool TryAscii(string value, Span<byte> destination)
+    {
+        int length = value.Length;
+        if (destination.Length != length)
+        {
+            throw new ArgumentException("The destination must have the string's length.", nameof(destination));
+        }
+
+        ref ushort source = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(value.AsSpan()));
+        ref byte target = ref MemoryMarshal.GetReference(destination);
+        if (length >= 8 && Vector128.IsHardwareAccelerated)
+        {
+            Vector128<ushort> nonAscii = Vector128.Create((ushort)0xFF80);
+            for (int i = 0; ; i += 8)
+            {
+                // The last 8 overlap the ones before; all loads and stores are within the string and the destination.
+                int from = Math.Min(i, length - 8);
+                Vector128<ushort> chars = Vector128.LoadUnsafe(ref source, (nuint)from);
+                if ((chars & nonAscii) != Vector128<ushort>.Zero)
+                {
+                    return false;
+                }
+
+                Unsafe.WriteUnaligned(ref Unsafe.Add(ref target, from), Vector128.Narrow(chars, chars).AsUInt64().ToScalar());
+                if (from == length - 8)
+                {
+                    return true;
+                }
+            }
+        }
+
+        for (int i = 0; i < length; i++)
+        {
+            char c = value[i];
+            if (c > 0x7F)
+            {
+                return false;
+            }
+
+            destination[i] = (byte)c;
+        }
+
+        return true;
     }
 
     /// <summary>
