@@ -17,6 +17,8 @@ Usage: ./run.sh [verb] [arguments]
   test [filter]         run every test (or those whose name contains filter)
   bench [filter]        run the BenchmarkDotNet suite (or the benchmarks matching filter)
   bench-nats [n] [r]    relay latency through NATS against in process, p50 to max (n messages, r recipients)
+                        --floor: also the same shape through nats-server with no relay code (a raw
+                        NATS client, NATS.Net); DOMINANCE_BENCH_NATS_SERVER=path picks the nats-server
   load [options]        load a fresh server with real clients and report latency, throughput,
                         server CPU and losses; --baseline compares a hand-written Kestrel server
                         (./run.sh load --help lists the options)

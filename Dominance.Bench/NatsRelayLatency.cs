@@ -36,6 +36,13 @@ internal static class NatsRelayLatency
     /// </summary>
     private const string SpinLimitVariable = "DOTNET_ThreadPool_UnfairSemaphoreSpinLimit";
 
+    /// <summary>
+    /// The nats-server to start (default: Debian's): a path, for instance of a script that starts it with other settings
+    /// (<c>exec taskset -c 1 nats-server "$@"</c>); it gets the address and port as arguments. Environment variables such
+    /// as <c>GOMAXPROCS</c> reach it through this process.
+    /// </summary>
+    private const string NatsServerVariable = "DOMINANCE_BENCH_NATS_SERVER";
+
     public static async Task<int> RunAsync(string[] args)
     {
         if (Environment.GetEnvironmentVariable(SpinLimitVariable) is not { } spinLimit)
@@ -43,9 +50,13 @@ internal static class NatsRelayLatency
             return await RunWithServerSettingAsync(args);
         }
 
-        int messages = args.Length > 0 ? int.Parse(args[0]) : 20_000;
-        int recipients = args.Length > 1 ? int.Parse(args[1]) : 1;
-        string? binary = new[] { "/usr/sbin/nats-server", "/usr/bin/nats-server" }.FirstOrDefault(File.Exists);
+        bool floor = args.Contains("--floor");
+        string[] numbers = [.. args.Where(a => a != "--floor")];
+        int messages = numbers.Length > 0 ? int.Parse(numbers[0]) : 20_000;
+        int recipients = numbers.Length > 1 ? int.Parse(numbers[1]) : 1;
+        string? binary = Environment.GetEnvironmentVariable(NatsServerVariable) is { Length: > 0 } chosen
+            ? chosen
+            : new[] { "/usr/sbin/nats-server", "/usr/bin/nats-server" }.FirstOrDefault(File.Exists);
         if (binary is null)
         {
             Console.Error.WriteLine("nats-server is not installed (apt-get install nats-server)");
@@ -57,10 +68,17 @@ internal static class NatsRelayLatency
         try
         {
             await WaitForPortAsync(port);
-            Console.WriteLine($"{messages:N0} messages, {recipients} recipient(s), after {messages / 10:N0} of warm-up, {SpinLimitVariable}={spinLimit}; times in microseconds");
+            Console.WriteLine($"{messages:N0} messages, {recipients} recipient(s), after {messages / 10:N0} of warm-up, {SpinLimitVariable}={spinLimit}, nats-server {binary}; times in microseconds");
+            string url = $"nats://127.0.0.1:{port}";
             Report("in process", await MeasureAsync(null, messages, recipients));
-            Report("through NATS", await MeasureAsync($"nats://127.0.0.1:{port}", messages, recipients));
-            Report("2 NATS pings", await MeasurePingsAsync($"nats://127.0.0.1:{port}", messages));
+            Report("through NATS", await MeasureAsync(url, messages, recipients));
+            Report("2 NATS pings", await MeasurePingsAsync(url, messages));
+            if (floor)
+            {
+                Report("floor, raw", NatsFloor.MeasureRaw(port, messages));
+                Report("floor, NATS.Net", await NatsFloor.MeasureNatsNetAsync(url, messages));
+                Report("floor, inline", await NatsFloor.MeasureNatsNetInlineAsync(url, messages));
+            }
         }
         finally
         {
@@ -219,7 +237,7 @@ internal static class NatsRelayLatency
     private static void Report(string name, double[] sorted)
     {
         double At(double q) => sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
-        Console.WriteLine($"{name,-14} p50 {At(0.50),8:F1}   p90 {At(0.90),8:F1}   p99 {At(0.99),8:F1}   p99.9 {At(0.999),8:F1}   max {sorted[^1],9:F1}");
+        Console.WriteLine($"{name,-15} p50 {At(0.50),8:F1}   p90 {At(0.90),8:F1}   p99 {At(0.99),8:F1}   p99.9 {At(0.999),8:F1}   max {sorted[^1],9:F1}");
     }
 
     private static async Task WaitForPortAsync(int port)
