@@ -19,8 +19,9 @@ public sealed class DirectSocketTests
     {
         using Pair first = await Pair.ConnectAsync();
         using Pair second = await Pair.ConnectAsync();
-        var a = new DirectSocket(first.Server, SocketSender.Shared, capacity: 1_000_000);
-        var b = new DirectSocket(second.Server, SocketSender.Shared, capacity: 1_000_000);
+        SocketSender sender = SocketSender.Next(); // a broadcast goes to one sender, whose connections it lists
+        var a = new DirectSocket(first.Server, sender, capacity: 1_000_000);
+        var b = new DirectSocket(second.Server, sender, capacity: 1_000_000);
         var expectedA = new StringBuilder();
         var expectedB = new StringBuilder();
 
@@ -52,7 +53,7 @@ public sealed class DirectSocketTests
     public async Task AConnectionTheClientClosedIsDroppedQuietly()
     {
         using Pair pair = await Pair.ConnectAsync();
-        var socket = new DirectSocket(pair.Server, SocketSender.Shared, capacity: 1_000_000);
+        var socket = new DirectSocket(pair.Server, SocketSender.Next(), capacity: 1_000_000);
         pair.Client.LingerState = new LingerOption(true, 0);
         pair.Client.Close(); // a reset: the next sends fail
 
@@ -72,7 +73,7 @@ public sealed class DirectSocketTests
     {
         using Pair pair = await Pair.ConnectAsync();
         int overflows = 0;
-        var socket = new DirectSocket(pair.Server, SocketSender.Shared, capacity: 16) { Overflowed = () => Interlocked.Increment(ref overflows) };
+        var socket = new DirectSocket(pair.Server, SocketSender.Next(), capacity: 16) { Overflowed = () => Interlocked.Increment(ref overflows) };
         for (int i = 0; i < 5000; i++)
         {
             socket.Write(new byte[1000]);
@@ -88,7 +89,7 @@ public sealed class DirectSocketTests
     public async Task ClosingDropsWhatWaitsAndEndsTheSendUnderWay()
     {
         using Pair pair = await Pair.ConnectAsync();
-        var socket = new DirectSocket(pair.Server, SocketSender.Shared, capacity: 1_000_000);
+        var socket = new DirectSocket(pair.Server, SocketSender.Next(), capacity: 1_000_000);
         for (int i = 0; i < 2000; i++)
         {
             socket.Write(new byte[1000]);
@@ -107,7 +108,7 @@ public sealed class DirectSocketTests
         int length = Encoding.ASCII.GetBytes(text, frame);
         DirectSocket[] recipients = ArrayPool<DirectSocket>.Shared.Rent(to.Length);
         to.CopyTo(recipients, 0);
-        SocketSender.Shared.PostBroadcast(frame, length, recipients, to.Length);
+        to[0].Sender.PostBroadcast(frame, length, recipients, to.Length);
     }
 
     /// <summary>A loopback connection with small kernel buffers on both ends.</summary>

@@ -70,7 +70,7 @@ internal sealed class PortalService : IPortalReadings
     /// <summary>
     /// The portal's taker of whole broadcasts for WebSocket sessions sent on directly (game thread only; made on first use).
     /// </summary>
-    public Sending.WebSocketBroadcast Broadcasts => _broadcasts ??= new Sending.WebSocketBroadcast(Sending.SocketSender.Shared);
+    public Sending.WebSocketBroadcast Broadcasts => _broadcasts ??= new Sending.WebSocketBroadcast();
 
     private Sending.WebSocketBroadcast? _broadcasts;
 

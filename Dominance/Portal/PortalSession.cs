@@ -32,6 +32,10 @@ namespace Dominance.Portal;
 /// the cost of a fan-out. Hazards: the loop reads without a cancellation token, so the deadlock of synchronous
 /// continuations with a cancelable read (dotnet/runtime#33858) cannot occur; nothing in a transport's write path takes
 /// a lock that game code holds.</para>
+/// <para><b>Broadcasts past the outbox.</b> A session whose connection the portal sends on itself (a WebSocket taken
+/// over: <see cref="Sending.DirectSocket"/>) may take a broadcast's shared frame without its outbox, while the write
+/// loop is parked with nothing queued (<see cref="OutboxIdle"/>): everything queued before has been written, so the
+/// order holds.</para>
 /// <para>The write loop sends as soon as there is something to send. When several frames are already queued it writes
 /// them together and flushes once; it never waits for more.</para>
 /// </remarks>

@@ -48,8 +48,14 @@ internal sealed class DirectSocket
         _capacity = capacity;
     }
 
-    /// <summary>Called on the sender's thread when more than the capacity of messages wait: the client is not reading.</summary>
+    /// <summary>
+    /// Called on the sender's thread when more than the capacity of messages wait: the client is not reading. Without
+    /// it, the socket is shut down.
+    /// </summary>
     public Action? Overflowed { get; set; }
+
+    /// <summary>The thread that sends on this connection.</summary>
+    public SocketSender Sender => _sender;
 
     /// <summary>Messages waiting for the client to take them (a reading for metrics, from any thread).</summary>
     public int PendingMessages => Volatile.Read(ref _pendingMessages);
@@ -176,7 +182,15 @@ internal sealed class DirectSocket
         if (++_pendingMessages > _capacity)
         {
             Die();
-            Overflowed?.Invoke();
+            if (Overflowed is { } overflowed)
+            {
+                overflowed();
+            }
+            else
+            {
+                ShutDown(); // nobody to tell: the connection ends, and with it its session
+            }
+
             return;
         }
 
@@ -299,6 +313,18 @@ internal sealed class DirectSocket
 
         _tail = null;
         _pendingMessages = 0;
+    }
+
+    private void ShutDown()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // already gone
+        }
     }
 
     private static void Release(Chunk? chunk)

@@ -4,10 +4,11 @@ using System.Diagnostics;
 namespace Dominance.Portal.Sending;
 
 /// <summary>
-/// The thread that sends on the sockets the portal writes itself (<see cref="DirectSocket"/>): one for the process,
-/// started when the first such connection opens. Whoever has output posts it here and returns; the thread takes
-/// everything posted so far in one wake and makes the <c>send</c> calls, so that a broadcast to a thousand connections
-/// is one post and one wake, not a thousand, and neither the game thread nor the thread pool waits for the kernel.
+/// A thread that sends on the sockets the portal writes itself (<see cref="DirectSocket"/>): one per CPU the process
+/// may use, each started when the first connection is given to it, and each connection given to one of them for its
+/// life (<see cref="Next"/>). Whoever has output posts it here and returns; the thread takes everything posted so far
+/// in one wake and makes the <c>send</c> calls, so that a broadcast to a thousand connections is one post and one wake
+/// per sender, not a thousand, and neither the game thread nor the thread pool waits for the kernel.
 /// </summary>
 /// <remarks>
 /// Work is taken in the order it was posted, so a connection's writes keep their order. A send the kernel does not
@@ -16,22 +17,45 @@ namespace Dominance.Portal.Sending;
 /// </remarks>
 internal sealed class SocketSender
 {
-    private static readonly Lazy<SocketSender> s_shared = new(() => new SocketSender());
+    private static readonly SocketSender?[] s_senders = new SocketSender?[Math.Max(1, Environment.ProcessorCount)];
+    private static int s_next;
 
     private readonly object _gate = new();
     private List<Work> _posted = new(64);
     private List<Work> _taken = new(64);
     private bool _sleeping;
 
-    private SocketSender()
+    private SocketSender(int index)
     {
-        new Thread(Run) { Name = "socket sender", IsBackground = true }.Start();
+        Index = index;
+        new Thread(Run) { Name = $"socket sender {index}", IsBackground = true }.Start();
     }
 
-    /// <summary>The process's sender.</summary>
-    public static SocketSender Shared => s_shared.Value;
+    /// <summary>How many senders there are (one per CPU the process may use).</summary>
+    public static int Count => s_senders.Length;
 
-    /// <summary>Posts a broadcast: <paramref name="frame"/>'s first <paramref name="length"/> bytes to each of the first <paramref name="count"/> recipients. Takes over both arrays (rented from the shared pools).</summary>
+    /// <summary>This sender's place among them, from 0.</summary>
+    public int Index { get; }
+
+    /// <summary>The sender for a new connection: each in turn.</summary>
+    public static SocketSender Next()
+    {
+        int index = (int)((uint)Interlocked.Increment(ref s_next) % (uint)s_senders.Length);
+        if (Volatile.Read(ref s_senders[index]) is { } sender)
+        {
+            return sender;
+        }
+
+        lock (s_senders)
+        {
+            return s_senders[index] ??= new SocketSender(index);
+        }
+    }
+
+    /// <summary>
+    /// Posts a broadcast: <paramref name="frame"/>'s first <paramref name="length"/> bytes to each of the first
+    /// <paramref name="count"/> recipients, all of them connections of this sender. Takes over both arrays (rented from the shared pools).
+    /// </summary>
     public void PostBroadcast(byte[] frame, int length, DirectSocket[] recipients, int count) =>
         Post(new Work(WorkKind.Broadcast, null, frame, length, recipients, count));
 

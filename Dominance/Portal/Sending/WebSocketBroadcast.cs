@@ -11,13 +11,12 @@ namespace Dominance.Portal.Sending;
 /// is the same bytes for every recipient that takes it with the same opcode. It is built once (header and payload,
 /// one copy), the recipients are listed, and the broadcast goes to the <see cref="SocketSender"/> as one item.
 /// </summary>
-/// <remarks>Game thread only. At most two frames are open at a time: one per opcode (plain clients get game text as
-/// text frames, GMCP clients as binary frames).</remarks>
-internal sealed class WebSocketBroadcast(SocketSender sender) : IBroadcastSink
+/// <remarks>Game thread only. A frame is open per opcode (plain clients get game text as text frames, GMCP clients as
+/// binary frames) and per sender thread (each sender gets its recipients' share, with a copy of the frame).</remarks>
+internal sealed class WebSocketBroadcast : IBroadcastSink
 {
+    private readonly Frame[] _frames = new Frame[2 * SocketSender.Count];
     private OutputPayload? _payload;
-    private Frame _text;
-    private Frame _binary;
 
     /// <inheritdoc/>
     public bool TryAdd(ISessionLink link, OutputKind kind, OutputPayload payload)
@@ -33,15 +32,19 @@ internal sealed class WebSocketBroadcast(SocketSender sender) : IBroadcastSink
             _payload = payload;
         }
 
-        (opcode == WebSocketFrames.Text ? ref _text : ref _binary).Add(opcode, payload.Span, socket);
+        int index = (opcode == WebSocketFrames.Text ? 0 : SocketSender.Count) + socket.Sender.Index;
+        _frames[index].Add(opcode, payload.Span, socket);
         return true;
     }
 
     /// <inheritdoc/>
     public void End()
     {
-        _text.Post(sender);
-        _binary.Post(sender);
+        for (int i = 0; i < _frames.Length; i++)
+        {
+            _frames[i].Post();
+        }
+
         _payload = null;
     }
 
@@ -74,14 +77,14 @@ internal sealed class WebSocketBroadcast(SocketSender sender) : IBroadcastSink
             _recipients[_count++] = socket;
         }
 
-        public void Post(SocketSender sender)
+        public void Post()
         {
             if (_bytes is null)
             {
                 return;
             }
 
-            sender.PostBroadcast(_bytes, _length, _recipients!, _count);
+            _recipients![0].Sender.PostBroadcast(_bytes, _length, _recipients, _count);
             this = default;
         }
     }

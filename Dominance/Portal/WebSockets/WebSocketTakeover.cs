@@ -103,7 +103,7 @@ internal sealed class WebSocketTakeover(ConnectionDelegate next, IServiceProvide
         // first; Kestrel's output pipe is never written again, so nothing else can write between them. Without a
         // socket (another transport), through the pipe as before.
         DirectSocket? direct = connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } raw
-            ? new DirectSocket(raw, SocketSender.Shared, _portal.Settings.SendQueueCapacity)
+            ? new DirectSocket(raw, SocketSender.Next(), _portal.Settings.SendQueueCapacity)
             : null;
         if (direct is not null)
         {
