@@ -50,6 +50,46 @@ public sealed class DirectSocketTests
     }
 
     [Test]
+    public async Task BroadcastsQueuedTogetherAreCoalescedPerConnectionAndKeepEachConnectionsOrder()
+    {
+        using Pair first = await Pair.ConnectAsync();
+        using Pair second = await Pair.ConnectAsync();
+        SocketSender sender = SocketSender.Next();
+        var a = new DirectSocket(first.Server, sender, capacity: 1_000_000);
+        var b = new DirectSocket(second.Server, sender, capacity: 1_000_000);
+        var expectedA = new StringBuilder();
+        var expectedB = new StringBuilder();
+
+        // Posted faster than they are sent, so the sender takes many at once: runs of broadcasts to different sets,
+        // now and then cut by a write of one connection's own, which must stay between the broadcasts around it.
+        for (int i = 0; i < 5000; i++)
+        {
+            string both = $"both {i}\n";
+            Broadcast(both, a, b);
+            expectedA.Append(both);
+            expectedB.Append(both);
+            string onlyB = $"b {i}\n";
+            Broadcast(onlyB, b);
+            expectedB.Append(onlyB);
+            if (i % 7 == 0)
+            {
+                string own = $"own {i}\n";
+                a.Write(Encoding.ASCII.GetBytes(own));
+                expectedA.Append(own);
+            }
+
+            string onlyA = $"a {i}\n";
+            Broadcast(onlyA, a);
+            expectedA.Append(onlyA);
+        }
+
+        Task<string> readA = first.ReadAsync(expectedA.Length);
+        Task<string> readB = second.ReadAsync(expectedB.Length);
+        Assert.That(await readA, Is.EqualTo(expectedA.ToString()));
+        Assert.That(await readB, Is.EqualTo(expectedB.ToString()));
+    }
+
+    [Test]
     public async Task AConnectionTheClientClosedIsDroppedQuietly()
     {
         using Pair pair = await Pair.ConnectAsync();

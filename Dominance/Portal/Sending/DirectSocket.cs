@@ -93,8 +93,11 @@ internal sealed class DirectSocket
         _sender.PostTurn(this);
     }
 
-    /// <summary>Sender's thread: sends <paramref name="bytes"/> (valid during the call only) after what is pending.</summary>
-    internal void Send(ReadOnlySpan<byte> bytes)
+    /// <summary>The sender's thread's marks: which broadcasts of the run being sent are addressed to this connection and not yet sent (<see cref="SocketSender"/>).</summary>
+    internal uint Marks { get; set; }
+
+    /// <summary>Sender's thread: sends <paramref name="bytes"/> (valid during the call only, <paramref name="messages"/> messages) after what is pending.</summary>
+    internal void Send(ReadOnlySpan<byte> bytes, int messages = 1)
     {
         if (_dead)
         {
@@ -112,7 +115,7 @@ internal sealed class DirectSocket
             bytes = bytes[sent..];
         }
 
-        Keep(bytes);
+        Keep(bytes, messages);
     }
 
     /// <summary>Sender's thread: as <see cref="Send"/>, for a buffer rented from the shared pool, which this returns.</summary>
@@ -167,7 +170,7 @@ internal sealed class DirectSocket
     }
 
     /// <summary>Keeps bytes the kernel did not take, after those kept already, and makes sure they are being sent.</summary>
-    private void Keep(ReadOnlySpan<byte> bytes)
+    private void Keep(ReadOnlySpan<byte> bytes, int messages)
     {
         _pending ??= new Queue<Chunk>();
         if (_tail is null || _tail.Room < bytes.Length)
@@ -178,8 +181,9 @@ internal sealed class DirectSocket
 
         bytes.CopyTo(_tail.Buffer.AsSpan(_tail.End));
         _tail.End += bytes.Length;
-        _tail.Messages++;
-        if (++_pendingMessages > _capacity)
+        _tail.Messages += messages;
+        _pendingMessages += messages;
+        if (_pendingMessages > _capacity)
         {
             Die();
             if (Overflowed is { } overflowed)

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Diagnostics;
+using System.Numerics;
 
 namespace Dominance.Portal.Sending;
 
@@ -20,7 +21,14 @@ internal sealed class SocketSender
     private static readonly SocketSender?[] s_senders = new SocketSender?[Math.Max(1, Environment.ProcessorCount)];
     private static int s_next;
 
+    /// <summary>The most broadcasts coalesced into one run (one bit each in a connection's marks).</summary>
+    private const int MaxRun = 32;
+
+    /// <summary>How many recipients of a run are sent to between looks for broadcasts posted meanwhile.</summary>
+    private const int PeekEvery = 64;
+
     private readonly object _gate = new();
+    private byte[] _gather = new byte[4096];
     private List<Work> _posted = new(64);
     private List<Work> _taken = new(64);
     private bool _sleeping;
@@ -95,31 +103,138 @@ internal sealed class SocketSender
                 (_posted, _taken) = (_taken, _posted);
             }
 
-            foreach (Work work in _taken)
+            for (int i = 0; i < _taken.Count; i++)
             {
-                Do(work);
+                if (_taken[i].Kind == WorkKind.Broadcast)
+                {
+                    i = SendRun(i) - 1;
+                }
+                else
+                {
+                    Do(_taken[i]);
+                }
             }
 
             _taken.Clear();
         }
     }
 
+    /// <summary>
+    /// Sends the broadcasts that follow one another in the queue from <paramref name="first"/> on, coalesced: a
+    /// connection gets the frames of all of them that are addressed to it in one <c>send</c>, at its first place in
+    /// them (nothing else for it lies between them, so its order holds). Broadcasts posted while this runs join the run
+    /// if they come next (checked every <see cref="PeekEvery"/> recipients): what is already queued is coalesced, and
+    /// nothing waits. Returns the index after the run.
+    /// </summary>
+    private int SendRun(int first)
+    {
+        int end = first;
+        Extend(first, ref end);
+        for (int item = first; item < end; item++)
+        {
+            Work work = _taken[item];
+            DirectSocket[] recipients = work.Recipients!;
+            uint bit = 1u << (item - first);
+            for (int r = 0; r < work.Count; r++)
+            {
+                DirectSocket socket = recipients[r];
+                uint marks = socket.Marks;
+                if ((marks & bit) == 0)
+                {
+                    continue; // sent already, with an earlier broadcast of the run
+                }
+
+                socket.Marks = 0;
+                if (marks == bit)
+                {
+                    socket.Send(work.Buffer.AsSpan(0, work.Length), 1);
+                }
+                else
+                {
+                    SendGathered(socket, first, marks);
+                }
+
+                if ((r + 1) % PeekEvery == 0 && end == _taken.Count)
+                {
+                    TakeMore();
+                    Extend(first, ref end);
+                }
+            }
+        }
+
+        for (int item = first; item < end; item++)
+        {
+            Work work = _taken[item];
+            ArrayPool<byte>.Shared.Return(work.Buffer!);
+            Array.Clear(work.Recipients!, 0, work.Count);
+            ArrayPool<DirectSocket>.Shared.Return(work.Recipients!);
+        }
+
+        return end;
+    }
+
+    /// <summary>Adds the broadcasts that come next to the run (at most <see cref="MaxRun"/>), marking each recipient with the broadcast's bit.</summary>
+    private void Extend(int first, ref int end)
+    {
+        while (end < _taken.Count && end - first < MaxRun && _taken[end].Kind == WorkKind.Broadcast)
+        {
+            Work work = _taken[end];
+            uint bit = 1u << (end - first);
+            for (int r = 0; r < work.Count; r++)
+            {
+                work.Recipients![r].Marks |= bit;
+            }
+
+            end++;
+        }
+    }
+
+    /// <summary>Takes whatever has been posted since the last take, after what is taken already.</summary>
+    private void TakeMore()
+    {
+        lock (_gate)
+        {
+            if (_posted.Count == 0)
+            {
+                return;
+            }
+
+            _taken.AddRange(_posted);
+            _posted.Clear();
+        }
+    }
+
+    /// <summary>One send of the frames of every broadcast of the run whose bit is in <paramref name="marks"/>, in order.</summary>
+    private void SendGathered(DirectSocket socket, int first, uint marks)
+    {
+        int length = 0;
+        int messages = 0;
+        for (uint rest = marks; rest != 0; rest &= rest - 1)
+        {
+            length += _taken[first + BitOperations.TrailingZeroCount(rest)].Length;
+        }
+
+        if (_gather.Length < length)
+        {
+            _gather = new byte[Math.Max(length, _gather.Length * 2)];
+        }
+
+        int at = 0;
+        for (uint rest = marks; rest != 0; rest &= rest - 1)
+        {
+            Work work = _taken[first + BitOperations.TrailingZeroCount(rest)];
+            work.Buffer.AsSpan(0, work.Length).CopyTo(_gather.AsSpan(at));
+            at += work.Length;
+            messages++;
+        }
+
+        socket.Send(_gather.AsSpan(0, length), messages);
+    }
+
     private static void Do(in Work work)
     {
         switch (work.Kind)
         {
-            case WorkKind.Broadcast:
-                ReadOnlySpan<byte> frame = work.Buffer.AsSpan(0, work.Length);
-                DirectSocket[] recipients = work.Recipients!;
-                for (int i = 0; i < work.Count; i++)
-                {
-                    recipients[i].Send(frame);
-                }
-
-                ArrayPool<byte>.Shared.Return(work.Buffer!);
-                Array.Clear(recipients, 0, work.Count);
-                ArrayPool<DirectSocket>.Shared.Return(recipients);
-                break;
             case WorkKind.Write:
                 work.Socket!.SendOwned(work.Buffer!, work.Length);
                 break;
@@ -127,7 +242,7 @@ internal sealed class SocketSender
                 work.Socket!.Turn();
                 break;
             default:
-                Debug.Fail("unknown work");
+                Debug.Fail("a broadcast is sent by SendRun");
                 break;
         }
     }
