@@ -72,11 +72,14 @@ public sealed class OutputTests
         Assert.That(server.TestModule.Disconnected, Is.Empty, "nobody was disconnected");
     }
 
-    [Test]
-    public async Task AClientThatStopsReadingIsDisconnectedWhileOthersGoOn()
+    [TestCase(false, TestName = "A telnet client that stops reading is disconnected while others go on")]
+    [TestCase(true, TestName = "A WebSocket client that stops reading is disconnected while others go on")]
+    public async Task AClientThatStopsReadingIsDisconnectedWhileOthersGoOn(bool webSocket)
     {
         await using TestServer server = await TestServer.StartAsync(s => s.Portal.SendQueueCapacity = 16);
-        using TcpClient stalled = await TelnetTestClient.ConnectSilentAsync(server.Telnet);
+        using TcpClient stalled = webSocket
+            ? await WebSocketTestClient.ConnectSilentAsync(server.Http)
+            : await TelnetTestClient.ConnectSilentAsync(server.Telnet);
         await Poll.UntilAsync(() => server.TestModule.Connected.Count == 1, "the stalled client connected");
         long stalledId = server.TestModule.Connected.Single().Value;
         await using TelnetTestClient active = await server.TelnetAsync();

@@ -41,4 +41,10 @@ internal interface ISessionLink
     /// <see cref="SessionResume"/>, which the core sends the client itself.
     /// </summary>
     void SetRestoreToken(string token);
+
+    /// <summary>
+    /// The portal's taker of whole broadcasts for this session (<see cref="IBroadcastSink"/>), or <see langword="null"/>:
+    /// then every frame of a broadcast goes through <see cref="TrySend"/>.
+    /// </summary>
+    IBroadcastSink? Broadcasts => null;
 }

@@ -206,14 +206,16 @@ internal sealed class SessionTable
     {
         payload.AddReferences(_sessions.Count);
         int unused = 0;
+        IBroadcastSink? sink = null;
         foreach (CoreSession session in _sessions.Values)
         {
-            if (session.Closing || !session.Link.TrySend(kind, payload))
+            if (session.Closing || !Hand(session.Link, kind, payload, ref sink))
             {
                 unused++;
             }
         }
 
+        sink?.End();
         payload.Release(unused + 1);
     }
 
@@ -223,17 +225,43 @@ internal sealed class SessionTable
         // One reference per member, taken in one atomic add; those no link took are given back at the end, in another.
         payload.AddReferences(members.Count);
         int unused = 0;
+        IBroadcastSink? sink = null;
         foreach (CoreSession member in members)
         {
             if (member.Closing || member.Id == except || (outOfBandOnly && !member.Info.SupportsOutOfBand) ||
                 (standardPackage is not null && !GmcpStandard.Covers(member.Info.GmcpModules, standardPackage)) ||
-                !member.Link.TrySend(kind, payload))
+                !Hand(member.Link, kind, payload, ref sink))
             {
                 unused++;
             }
         }
 
+        sink?.End();
         payload.Release(unused);
+    }
+
+    /// <summary>
+    /// Hands one member's frame of a broadcast to its portal's broadcast (<see cref="IBroadcastSink"/>), or to its link.
+    /// Returns whether the link took one of the caller's references (the broadcast copies, and takes none). A broadcast
+    /// of another portal is ended first.
+    /// </summary>
+    private static bool Hand(ISessionLink link, OutputKind kind, OutputPayload payload, ref IBroadcastSink? sink)
+    {
+        if (link.Broadcasts is { } broadcasts)
+        {
+            if (!ReferenceEquals(broadcasts, sink))
+            {
+                sink?.End();
+                sink = broadcasts;
+            }
+
+            if (broadcasts.TryAdd(link, kind, payload))
+            {
+                return false;
+            }
+        }
+
+        return link.TrySend(kind, payload);
     }
 
     private void RemoveMember(string group, CoreSession session)

@@ -52,6 +52,18 @@ internal sealed class Outbox : IValueTaskSource<bool>
         return true;
     }
 
+    /// <summary>Whether the reader is parked in <see cref="WaitToReadAsync"/> with nothing queued (and the outbox is not completed).</summary>
+    public bool IsIdle
+    {
+        get
+        {
+            lock (this)
+            {
+                return _readerWaiting && _frames.Count == 0 && !_completed;
+            }
+        }
+    }
+
     /// <summary>Takes the oldest frame, if any; frames written before completion are still read after it.</summary>
     public bool TryRead(out OutputFrame frame)
     {

@@ -67,6 +67,13 @@ internal sealed class PortalService : IPortalReadings
 
     public PortalCounters Counters { get; } = new();
 
+    /// <summary>
+    /// The portal's taker of whole broadcasts for WebSocket sessions sent on directly (game thread only; made on first use).
+    /// </summary>
+    public Sending.WebSocketBroadcast Broadcasts => _broadcasts ??= new Sending.WebSocketBroadcast();
+
+    private Sending.WebSocketBroadcast? _broadcasts;
+
     /// <summary>When the portal started (MSSP's <c>UPTIME</c>).</summary>
     public DateTimeOffset StartedAt { get; }
 

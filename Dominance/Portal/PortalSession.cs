@@ -32,6 +32,10 @@ namespace Dominance.Portal;
 /// the cost of a fan-out. Hazards: the loop reads without a cancellation token, so the deadlock of synchronous
 /// continuations with a cancelable read (dotnet/runtime#33858) cannot occur; nothing in a transport's write path takes
 /// a lock that game code holds.</para>
+/// <para><b>Broadcasts past the outbox.</b> A session whose connection the portal sends on itself (a WebSocket taken
+/// over: <see cref="Sending.DirectSocket"/>) may take a broadcast's shared frame without its outbox, while the write
+/// loop is parked with nothing queued (<see cref="OutboxIdle"/>): everything queued before has been written, so the
+/// order holds.</para>
 /// <para>The write loop sends as soon as there is something to send. When several frames are already queued it writes
 /// them together and flushes once; it never waits for more.</para>
 /// </remarks>
@@ -52,8 +56,8 @@ internal abstract class PortalSession : ISessionLink
     /// <summary>Frames in the outbox: counted up before a frame is added, down when the write loop takes it.</summary>
     private int _queued;
 
-    // What the write loop has written to the client. Only the write loop writes them (one turn at a time, on whichever
-    // thread runs it): plain adds, no atomics on the delivery path. The metrics read them (a 64-bit read is atomic).
+    // What has been written to the client: by the write loop, and by broadcasts sent on the socket directly (on the
+    // game thread, while the loop is parked). The metrics read them (a 64-bit read is atomic).
     private long _framesDelivered;
     private long _bytesSent;
 
@@ -87,8 +91,11 @@ internal abstract class PortalSession : ISessionLink
 
     protected PortalService Portal { get; }
 
-    /// <summary>Frames waiting in the outbox now.</summary>
-    public int Queued => Volatile.Read(ref _queued);
+    /// <summary>Frames waiting in the outbox now, and messages waiting on the socket when it is sent on directly.</summary>
+    public int Queued => Volatile.Read(ref _queued) + QueuedOnSocket;
+
+    /// <summary>Messages waiting on the socket, past the outbox (when the portal sends on the socket itself).</summary>
+    protected virtual int QueuedOnSocket => 0;
 
     /// <summary>Messages (frames with a payload) written to the client so far.</summary>
     public long FramesDelivered => Volatile.Read(ref _framesDelivered);
@@ -98,6 +105,26 @@ internal abstract class PortalSession : ISessionLink
 
     /// <inheritdoc/>
     public bool TrySend(OutputKind kind, OutputPayload payload) => TryQueue(new OutputFrame((FrameKind)kind, payload));
+
+    /// <inheritdoc/>
+    public virtual IBroadcastSink? Broadcasts => null;
+
+    /// <summary>
+    /// Whether a frame may go to the client by another way than the outbox now (a broadcast sent on the socket
+    /// directly) without passing anything queued before it: the session is open and its write loop is parked with
+    /// nothing queued, so everything queued before has been written. The caller queues nothing meanwhile (the game thread).
+    /// </summary>
+    protected bool OutboxIdle => Volatile.Read(ref _state) == Open && _outbox.IsIdle;
+
+    /// <summary>Counts a message delivered by another way than the write loop (see <see cref="OutboxIdle"/>).</summary>
+    protected void CountDelivered(int bytes)
+    {
+        Interlocked.Increment(ref _framesDelivered);
+        Interlocked.Add(ref _bytesSent, bytes);
+    }
+
+    /// <summary>The client's output waiting on its socket went over the bound: it is not reading. Logged, counted and aborted.</summary>
+    protected void OnSendBacklogFull() => OnRefused();
 
     /// <inheritdoc/>
     public void Close(OutputPayload? goodbye)
@@ -476,8 +503,7 @@ internal abstract class PortalSession : ISessionLink
 
         if (frame.Payload is { } payload)
         {
-            _framesDelivered++;
-            _bytesSent += payload.Span.Length;
+            CountDelivered(payload.Span.Length);
         }
 
         ValueTask written;

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.IO.Pipelines;
+using Dominance.Portal.Sending;
 using Microsoft.AspNetCore.Connections;
 
 namespace Dominance.Portal.WebSockets;
@@ -8,11 +9,16 @@ namespace Dominance.Portal.WebSockets;
 /// A Kestrel connection's transport as a stream, for a WebSocket taken over at the connection level
 /// (<see cref="WebSocketTakeover"/>). A zero-byte read waits for data without taking any (the WebSocket's idle read
 /// holds no buffer). Disposing it ends a pending read or write at once (a client that stopped reading cannot hold a
-/// write); the pipes themselves are Kestrel's, completed when the connection's handler returns.
+/// write); the pipes themselves are Kestrel's, completed when the connection's handler returns. Given a
+/// <see cref="DirectSocket"/>, the stream writes through it instead of the output pipe (a copy posted to the sender,
+/// complete at once), and the pipe is never written.
 /// </summary>
-internal sealed class ConnectionStream(IDuplexPipe transport) : Stream
+internal sealed class ConnectionStream(IDuplexPipe transport, DirectSocket? direct = null) : Stream
 {
     private volatile bool _disposed;
+
+    /// <summary>The connection's socket, if the portal sends on it itself.</summary>
+    public DirectSocket? Direct => direct;
 
     public override bool CanRead => true;
 
@@ -58,6 +64,12 @@ internal sealed class ConnectionStream(IDuplexPipe transport) : Stream
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (direct is not null)
+        {
+            direct.Write(buffer.Span);
+            return ValueTask.CompletedTask;
+        }
+
         ValueTask<FlushResult> flush = transport.Output.WriteAsync(buffer, cancellationToken);
         if (flush.IsCompletedSuccessfully)
         {
@@ -74,7 +86,10 @@ internal sealed class ConnectionStream(IDuplexPipe transport) : Stream
     public override async Task FlushAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        Check(await transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false));
+        if (direct is null)
+        {
+            Check(await transport.Output.FlushAsync(cancellationToken).ConfigureAwait(false));
+        }
     }
 
     /// <summary>Not supported: a connection is read and written asynchronously only.</summary>

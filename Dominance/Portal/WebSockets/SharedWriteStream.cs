@@ -11,6 +11,9 @@ internal sealed class SharedWriteStream(Stream inner) : Stream
 {
     private readonly SemaphoreSlim _writing = new(1, 1);
 
+    /// <summary>The connection's socket, if the portal sends on it itself (<see cref="ConnectionStream.Direct"/>).</summary>
+    public Sending.DirectSocket? Direct => (inner as ConnectionStream)?.Direct;
+
     public override bool CanRead => true;
 
     public override bool CanSeek => false;

@@ -97,24 +97,41 @@ internal sealed class WebSocketFrames
             _length += header - ShortHeader;
         }
 
-        Span<byte> frame = _buffer.AsSpan(_open);
-        frame[0] = (byte)(0x80 | _openOpcode); // FIN, no extension bits, the opcode
-        if (header == 2)
+        WriteHeader(_buffer.AsSpan(_open), _openOpcode, length);
+        _open = -1;
+    }
+
+    /// <summary>
+    /// Writes one whole frame of <paramref name="payload"/> into <paramref name="destination"/>, which has room for the
+    /// payload and 10 bytes more; returns the frame's length.
+    /// </summary>
+    public static int WriteFrame(Span<byte> destination, byte opcode, ReadOnlySpan<byte> payload)
+    {
+        int header = WriteHeader(destination, opcode, payload.Length);
+        payload.CopyTo(destination[header..]);
+        return header + payload.Length;
+    }
+
+    /// <summary>Writes the header of a final frame of <paramref name="length"/> bytes; returns its length (2, 4 or 10).</summary>
+    private static int WriteHeader(Span<byte> frame, byte opcode, int length)
+    {
+        frame[0] = (byte)(0x80 | opcode); // FIN, no extension bits, the opcode
+        if (length < 126)
         {
             frame[1] = (byte)length;
+            return 2;
         }
-        else if (header == 4)
+
+        if (length <= ushort.MaxValue)
         {
             frame[1] = 126;
             BinaryPrimitives.WriteUInt16BigEndian(frame[2..], (ushort)length);
-        }
-        else
-        {
-            frame[1] = 127;
-            BinaryPrimitives.WriteUInt64BigEndian(frame[2..], (ulong)length);
+            return 4;
         }
 
-        _open = -1;
+        frame[1] = 127;
+        BinaryPrimitives.WriteUInt64BigEndian(frame[2..], (ulong)length);
+        return 10;
     }
 
     private void Ensure(int more)

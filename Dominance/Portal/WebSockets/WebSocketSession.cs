@@ -3,6 +3,8 @@ using System.Net;
 using System.Net.WebSockets;
 using System.Text;
 using Dominance.Api;
+using Dominance.Core;
+using Dominance.Portal.Sending;
 
 namespace Dominance.Portal.WebSockets;
 
@@ -70,6 +72,46 @@ internal sealed class WebSocketSession : PortalSession
         _output = output;
         _gmcp = gmcp;
         _textOpcode = gmcp ? WebSocketFrames.Binary : WebSocketFrames.Text;
+        if (output.Direct is { } direct)
+        {
+            direct.Overflowed = OnSendBacklogFull;
+        }
+    }
+
+    protected override int QueuedOnSocket => _output.Direct?.PendingMessages ?? 0;
+
+    /// <inheritdoc/>
+    /// <remarks>The portal's, when this session's connection is sent on directly (<see cref="DirectSocket"/>).</remarks>
+    public override IBroadcastSink? Broadcasts => _output.Direct is null ? null : Portal.Broadcasts;
+
+    /// <summary>
+    /// Game thread: whether this session takes <paramref name="payload"/> as the broadcast's shared frame of
+    /// <paramref name="opcode"/>, sent on <paramref name="socket"/>: it is sent on directly, the frame is the same as
+    /// the write loop would build (no wrapping to the window), and nothing of its own is queued before it. Counts it delivered.
+    /// </summary>
+    internal bool TryTakeBroadcast(OutputKind kind, OutputPayload payload, out byte opcode, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out DirectSocket? socket)
+    {
+        opcode = _textOpcode;
+        socket = _output.Direct;
+        bool same = kind switch
+        {
+            OutputKind.Text => !TextWrapping.Needed(payload, Info.Width),
+            OutputKind.Prompt => true,
+            OutputKind.Data => _gmcp,
+            _ => false,
+        };
+        if (socket is null || !same || !OutboxIdle)
+        {
+            return false;
+        }
+
+        if (kind == OutputKind.Data)
+        {
+            opcode = WebSocketFrames.Text;
+        }
+
+        CountDelivered(payload.Span.Length);
+        return true;
     }
 
     protected override async Task ReadLoopAsync()

@@ -3,6 +3,7 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Net.WebSockets;
 using System.Text;
+using Dominance.Portal.Sending;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -22,6 +23,9 @@ internal sealed class WebSocketTakeover(ConnectionDelegate next, IServiceProvide
 {
     /// <summary>How long the request head may take to arrive: Kestrel's default request headers timeout.</summary>
     private static readonly TimeSpan s_headTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the last output of a connection that is ending may take to be sent.</summary>
+    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(2);
 
     private PortalService? _portal;
 
@@ -89,36 +93,85 @@ internal sealed class WebSocketTakeover(ConnectionDelegate next, IServiceProvide
         }
 
         string? subprotocol = WebSocketEndpoint.ChooseSubprotocol(request.Protocols.ToList());
-        PipeWriter output = connection.Transport.Output;
-        output.Write(Encoding.ASCII.GetBytes(
+        byte[] answer = Encoding.ASCII.GetBytes(
             "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n" +
             $"Sec-WebSocket-Accept: {WebSocketEndpoint.AcceptKey(request.Key)}\r\n" +
-            (subprotocol is null ? "" : $"Sec-WebSocket-Protocol: {subprotocol}\r\n") + "\r\n"));
-        try
+            (subprotocol is null ? "" : $"Sec-WebSocket-Protocol: {subprotocol}\r\n") + "\r\n");
+        _portal ??= services.GetRequiredService<PortalService>();
+
+        // From here on the connection's bytes are sent on its socket by the portal's sender (DirectSocket), the 101
+        // first; Kestrel's output pipe is never written again, so nothing else can write between them. Without a
+        // socket (another transport), through the pipe as before.
+        DirectSocket? direct = connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } raw
+            ? new DirectSocket(raw, SocketSender.Next(), _portal.Settings.SendQueueCapacity)
+            : null;
+        if (direct is not null)
         {
-            FlushResult flushed = await output.FlushAsync().ConfigureAwait(false);
-            if (flushed.IsCompleted || flushed.IsCanceled)
-            {
-                return;
-            }
+            direct.Write(answer);
         }
-        catch (IOException)
+        else
         {
-            return; // the client went away before the handshake's answer was sent
+            PipeWriter output = connection.Transport.Output;
+            output.Write(answer);
+            try
+            {
+                FlushResult flushed = await output.FlushAsync().ConfigureAwait(false);
+                if (flushed.IsCompleted || flushed.IsCanceled)
+                {
+                    return;
+                }
+            }
+            catch (IOException)
+            {
+                return; // the client went away before the handshake's answer was sent
+            }
         }
 
-        _portal ??= services.GetRequiredService<PortalService>();
         IPAddress address = (connection.RemoteEndPoint as IPEndPoint)?.Address ?? IPAddress.None;
         EndPoint local = connection.LocalEndPoint ?? new IPEndPoint(IPAddress.None, 0);
-        var stream = new SharedWriteStream(new ConnectionStream(connection.Transport));
-        await WebSocketEndpoint.RunAsync(_portal, stream, subprotocol, address, local, request.Resume, connection.ConnectionClosed, socket =>
+        var stream = new SharedWriteStream(new ConnectionStream(connection.Transport, direct));
+        bool aborted = false;
+        try
         {
-            // A connection that did not end with a close handshake may have a send that cannot finish (a client that
-            // stopped reading): after the endpoint's lingering close, end it at once instead of waiting for that send.
-            if (socket.State != WebSocketState.Closed)
+            await WebSocketEndpoint.RunAsync(_portal, stream, subprotocol, address, local, request.Resume, connection.ConnectionClosed, socket =>
             {
-                connection.Abort(new ConnectionAbortedException("The WebSocket session ended without a close handshake."));
+                // A connection that did not end with a close handshake may have a send that cannot finish (a client that
+                // stopped reading): after the endpoint's lingering close, end it at once instead of waiting for that send.
+                if (socket.State != WebSocketState.Closed)
+                {
+                    aborted = true;
+                    direct?.Close();
+                    connection.Abort(new ConnectionAbortedException("The WebSocket session ended without a close handshake."));
+                }
+            }).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (direct is not null)
+            {
+                await DrainAsync(direct, aborted, connection).ConfigureAwait(false);
             }
-        }).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Before Kestrel closes the socket (when this returns): lets the sender send what is still queued (the close
+    /// frame, for one), for at most <see cref="s_drainTimeout"/>, then drops whatever is left.
+    /// </summary>
+    private static async Task DrainAsync(DirectSocket direct, bool aborted, ConnectionContext connection)
+    {
+        if (!aborted)
+        {
+            try
+            {
+                await direct.DrainAsync().WaitAsync(s_drainTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                connection.Abort(new ConnectionAbortedException("The client did not take its last output in time."));
+            }
+        }
+
+        direct.Close();
     }
 }

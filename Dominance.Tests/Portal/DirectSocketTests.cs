@@ -1,0 +1,194 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Dominance.Portal.Sending;
+using Dominance.Tests.Support;
+
+namespace Dominance.Tests.Portal;
+
+/// <summary>
+/// A connection sent on by the portal's sender thread (<see cref="DirectSocket"/>, <see cref="SocketSender"/>), over
+/// real loopback sockets with small buffers: a reader that does not keep up gets every byte in order, writes and
+/// broadcasts included; a closed connection is dropped quietly; a client that never reads goes over the bound.
+/// </summary>
+public sealed class DirectSocketTests
+{
+    [Test]
+    public async Task AReaderThatFallsBehindGetsEveryByteInOrderWritesAndBroadcastsAlike()
+    {
+        using Pair first = await Pair.ConnectAsync();
+        using Pair second = await Pair.ConnectAsync();
+        SocketSender sender = SocketSender.Next(); // a broadcast goes to one sender, whose connections it lists
+        var a = new DirectSocket(first.Server, sender, capacity: 1_000_000);
+        var b = new DirectSocket(second.Server, sender, capacity: 1_000_000);
+        var expectedA = new StringBuilder();
+        var expectedB = new StringBuilder();
+
+        // Nobody reads yet: far more than the kernel's buffers hold, so most of it waits, in order, on the sockets.
+        for (int i = 0; i < 3000; i++)
+        {
+            string own = $"own {i} {new string('a', i % 300)}\n";
+            a.Write(Encoding.ASCII.GetBytes(own));
+            expectedA.Append(own);
+            string shared = $"shared {i} {new string('b', i % 200)}\n";
+            Broadcast(shared, a, b);
+            expectedA.Append(shared);
+            expectedB.Append(shared);
+        }
+
+        await Poll.UntilAsync(() => a.PendingMessages > 0 && b.PendingMessages > 0, "output waiting on both sockets");
+        Task drained = a.DrainAsync();
+        Assert.That(drained.IsCompleted, Is.False, "drained while output was still waiting");
+
+        Task<string> readA = first.ReadAsync(expectedA.Length);
+        Task<string> readB = second.ReadAsync(expectedB.Length);
+        Assert.That(await readA, Is.EqualTo(expectedA.ToString()));
+        Assert.That(await readB, Is.EqualTo(expectedB.ToString()));
+        await drained.WaitAsync(Poll.Deadline);
+        Assert.That(a.PendingMessages, Is.Zero);
+    }
+
+    [Test]
+    public async Task BroadcastsQueuedTogetherAreCoalescedPerConnectionAndKeepEachConnectionsOrder()
+    {
+        using Pair first = await Pair.ConnectAsync();
+        using Pair second = await Pair.ConnectAsync();
+        SocketSender sender = SocketSender.Next();
+        var a = new DirectSocket(first.Server, sender, capacity: 1_000_000);
+        var b = new DirectSocket(second.Server, sender, capacity: 1_000_000);
+        var expectedA = new StringBuilder();
+        var expectedB = new StringBuilder();
+
+        // Posted faster than they are sent, so the sender takes many at once: runs of broadcasts to different sets,
+        // now and then cut by a write of one connection's own, which must stay between the broadcasts around it.
+        for (int i = 0; i < 5000; i++)
+        {
+            string both = $"both {i}\n";
+            Broadcast(both, a, b);
+            expectedA.Append(both);
+            expectedB.Append(both);
+            string onlyB = $"b {i}\n";
+            Broadcast(onlyB, b);
+            expectedB.Append(onlyB);
+            if (i % 7 == 0)
+            {
+                string own = $"own {i}\n";
+                a.Write(Encoding.ASCII.GetBytes(own));
+                expectedA.Append(own);
+            }
+
+            string onlyA = $"a {i}\n";
+            Broadcast(onlyA, a);
+            expectedA.Append(onlyA);
+        }
+
+        Task<string> readA = first.ReadAsync(expectedA.Length);
+        Task<string> readB = second.ReadAsync(expectedB.Length);
+        Assert.That(await readA, Is.EqualTo(expectedA.ToString()));
+        Assert.That(await readB, Is.EqualTo(expectedB.ToString()));
+    }
+
+    [Test]
+    public async Task AConnectionTheClientClosedIsDroppedQuietly()
+    {
+        using Pair pair = await Pair.ConnectAsync();
+        var socket = new DirectSocket(pair.Server, SocketSender.Next(), capacity: 1_000_000);
+        pair.Client.LingerState = new LingerOption(true, 0);
+        pair.Client.Close(); // a reset: the next sends fail
+
+        for (int i = 0; i < 2000; i++)
+        {
+            socket.Write(new byte[1000]);
+        }
+
+        await socket.DrainAsync().WaitAsync(Poll.Deadline);
+        Assert.That(socket.PendingMessages, Is.Zero);
+        socket.Write(new byte[10]); // after the failure: nothing happens
+        await socket.DrainAsync().WaitAsync(Poll.Deadline);
+    }
+
+    [Test]
+    public async Task AClientThatNeverReadsGoesOverTheBoundOnceAndIsLetGo()
+    {
+        using Pair pair = await Pair.ConnectAsync();
+        int overflows = 0;
+        var socket = new DirectSocket(pair.Server, SocketSender.Next(), capacity: 16) { Overflowed = () => Interlocked.Increment(ref overflows) };
+        for (int i = 0; i < 5000; i++)
+        {
+            socket.Write(new byte[1000]);
+        }
+
+        await Poll.UntilAsync(() => Volatile.Read(ref overflows) > 0, "the bound was reached");
+        await socket.DrainAsync().WaitAsync(Poll.Deadline); // nothing is kept once it is let go
+        Assert.That(socket.PendingMessages, Is.Zero);
+        Assert.That(Volatile.Read(ref overflows), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task ClosingDropsWhatWaitsAndEndsTheSendUnderWay()
+    {
+        using Pair pair = await Pair.ConnectAsync();
+        var socket = new DirectSocket(pair.Server, SocketSender.Next(), capacity: 1_000_000);
+        for (int i = 0; i < 2000; i++)
+        {
+            socket.Write(new byte[1000]);
+        }
+
+        await Poll.UntilAsync(() => socket.PendingMessages > 0, "output waiting");
+        socket.Close();
+        pair.Server.Shutdown(SocketShutdown.Both); // as the transport does when the connection ends
+        await socket.DrainAsync().WaitAsync(Poll.Deadline);
+        Assert.That(socket.PendingMessages, Is.Zero);
+    }
+
+    private static void Broadcast(string text, params DirectSocket[] to)
+    {
+        byte[] frame = ArrayPool<byte>.Shared.Rent(text.Length);
+        int length = Encoding.ASCII.GetBytes(text, frame);
+        DirectSocket[] recipients = ArrayPool<DirectSocket>.Shared.Rent(to.Length);
+        to.CopyTo(recipients, 0);
+        to[0].Sender.PostBroadcast(frame, length, recipients, to.Length);
+    }
+
+    /// <summary>A loopback connection with small kernel buffers on both ends.</summary>
+    private sealed class Pair(Socket server, Socket client) : IDisposable
+    {
+        public Socket Server { get; } = server;
+
+        public Socket Client { get; } = client;
+
+        public static async Task<Pair> ConnectAsync()
+        {
+            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            listener.Listen();
+            var client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+            await client.ConnectAsync(listener.LocalEndPoint!);
+            Socket server = await listener.AcceptAsync();
+            server.SendBufferSize = 4096;
+            return new Pair(server, client);
+        }
+
+        public async Task<string> ReadAsync(int length)
+        {
+            byte[] buffer = new byte[length];
+            int read = 0;
+            using var deadline = new CancellationTokenSource(Poll.Deadline);
+            while (read < length)
+            {
+                int n = await Client.ReceiveAsync(buffer.AsMemory(read, Math.Min(1000, length - read)), SocketFlags.None, deadline.Token);
+                Assert.That(n, Is.GreaterThan(0), "the connection ended early");
+                read += n;
+            }
+
+            return Encoding.ASCII.GetString(buffer);
+        }
+
+        public void Dispose()
+        {
+            Client.Dispose();
+            Server.Dispose();
+        }
+    }
+}

@@ -1,0 +1,354 @@
+using System.Buffers;
+using System.Net.Sockets;
+
+namespace Dominance.Portal.Sending;
+
+/// <summary>
+/// A connection's output sent on its socket by the portal itself, from the <see cref="SocketSender"/>'s thread, instead
+/// of through the transport's output pipe and its socket loop. Every byte for the connection goes this way once it is
+/// made (its writes, and the broadcasts it is a recipient of), so that nothing can interleave with it.
+/// </summary>
+/// <remarks>
+/// <para>On the sender's thread, a write is one non-blocking <c>send</c>. What the kernel does not take (a client that
+/// reads slowly, or not at all) is kept here, and sent asynchronously, in order, before anything newer: whatever is
+/// written meanwhile is appended to it (coalesced into the same buffers). The queue is bounded in messages
+/// (<see cref="Overflowed"/>); a connection that fails (reset, closed, disposed) drops its output quietly.</para>
+/// <para>An idle connection holds no buffer.</para>
+/// </remarks>
+internal sealed class DirectSocket
+{
+    private const int ChunkSize = 4096;
+
+    private readonly Socket _socket;
+    private readonly SocketSender _sender;
+    private readonly int _capacity;
+
+    // The sender's thread only.
+    private Queue<Chunk>? _pending; // non-null only while it holds bytes; then a send is under way (_sending)
+    private Chunk? _tail;
+    private int _pendingMessages;
+    private bool _sending;
+    private ValueTask<int> _send;
+    private bool _dead;
+    private Action? _onSent;
+
+    // Any thread.
+    private volatile bool _closeAsked;
+    private TaskCompletionSource? _drained;
+
+    /// <summary>
+    /// Takes over sending on <paramref name="socket"/> (made non-blocking). At most <paramref name="capacity"/>
+    /// messages may wait for a client that does not read; past that, <see cref="Overflowed"/> is called and the output dropped.
+    /// </summary>
+    public DirectSocket(Socket socket, SocketSender sender, int capacity)
+    {
+        socket.Blocking = false; // synchronous sends return at once; the transport's own reads are asynchronous and unaffected
+        _socket = socket;
+        _sender = sender;
+        _capacity = capacity;
+    }
+
+    /// <summary>
+    /// Called on the sender's thread when more than the capacity of messages wait: the client is not reading. Without
+    /// it, the socket is shut down.
+    /// </summary>
+    public Action? Overflowed { get; set; }
+
+    /// <summary>The thread that sends on this connection.</summary>
+    public SocketSender Sender => _sender;
+
+    /// <summary>Messages waiting for the client to take them (a reading for metrics, from any thread).</summary>
+    public int PendingMessages => Volatile.Read(ref _pendingMessages);
+
+    /// <summary>Sends a copy of <paramref name="bytes"/> after everything written before. Any thread; never blocks.</summary>
+    public void Write(ReadOnlySpan<byte> bytes)
+    {
+        if (bytes.IsEmpty)
+        {
+            return;
+        }
+
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(bytes.Length);
+        bytes.CopyTo(buffer);
+        _sender.PostWrite(this, buffer, bytes.Length);
+    }
+
+    /// <summary>Completes once everything written before has been sent, or the connection has failed or been closed.</summary>
+    public Task DrainAsync()
+    {
+        var drained = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (Interlocked.CompareExchange(ref _drained, drained, null) is { } waiting)
+        {
+            return waiting.Task;
+        }
+
+        _sender.PostTurn(this);
+        return drained.Task;
+    }
+
+    /// <summary>Drops whatever is still to be sent, and sends nothing more. Any thread.</summary>
+    public void Close()
+    {
+        _closeAsked = true;
+        _sender.PostTurn(this);
+    }
+
+    /// <summary>The sender's thread's marks: which broadcasts of the run being sent are addressed to this connection and not yet sent (<see cref="SocketSender"/>).</summary>
+    internal uint Marks { get; set; }
+
+    /// <summary>Sender's thread: sends <paramref name="bytes"/> (valid during the call only, <paramref name="messages"/> messages) after what is pending.</summary>
+    internal void Send(ReadOnlySpan<byte> bytes, int messages = 1)
+    {
+        if (_dead)
+        {
+            return;
+        }
+
+        if (_pending is null)
+        {
+            int sent = TrySend(bytes);
+            if (sent == bytes.Length || _dead)
+            {
+                return;
+            }
+
+            bytes = bytes[sent..];
+        }
+
+        Keep(bytes, messages);
+    }
+
+    /// <summary>Sender's thread: as <see cref="Send"/>, for a buffer rented from the shared pool, which this returns.</summary>
+    internal void SendOwned(byte[] buffer, int length)
+    {
+        Send(buffer.AsSpan(0, length));
+        ArrayPool<byte>.Shared.Return(buffer);
+    }
+
+    /// <summary>Sender's thread: the connection's own turn: a send completed, a drain or a close was asked for.</summary>
+    internal void Turn()
+    {
+        if (_closeAsked && !_dead)
+        {
+            Die();
+        }
+
+        if (_sending && _send.IsCompleted)
+        {
+            Completed();
+            Pump();
+        }
+
+        if (!_sending && _pending is null && Volatile.Read(ref _drained) is not null)
+        {
+            Interlocked.Exchange(ref _drained, null)?.TrySetResult();
+        }
+    }
+
+    /// <summary>One non-blocking send. Returns the bytes the kernel took (0 when it has no room); a failure kills the connection's output.</summary>
+    private int TrySend(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            int sent = _socket.Send(bytes, SocketFlags.None, out SocketError error);
+            if (error == SocketError.Success)
+            {
+                return sent;
+            }
+
+            if (error is SocketError.WouldBlock or SocketError.Interrupted)
+            {
+                return 0;
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        Die();
+        return 0;
+    }
+
+    /// <summary>Keeps bytes the kernel did not take, after those kept already, and makes sure they are being sent.</summary>
+    private void Keep(ReadOnlySpan<byte> bytes, int messages)
+    {
+        _pending ??= new Queue<Chunk>();
+        if (_tail is null || _tail.Room < bytes.Length)
+        {
+            _tail = new Chunk(ArrayPool<byte>.Shared.Rent(Math.Max(ChunkSize, bytes.Length)));
+            _pending.Enqueue(_tail);
+        }
+
+        bytes.CopyTo(_tail.Buffer.AsSpan(_tail.End));
+        _tail.End += bytes.Length;
+        _tail.Messages += messages;
+        _pendingMessages += messages;
+        if (_pendingMessages > _capacity)
+        {
+            Die();
+            if (Overflowed is { } overflowed)
+            {
+                overflowed();
+            }
+            else
+            {
+                ShutDown(); // nobody to tell: the connection ends, and with it its session
+            }
+
+            return;
+        }
+
+        if (!_sending)
+        {
+            Pump();
+        }
+    }
+
+    /// <summary>Sends what is pending, in order, until it is all sent or the kernel has no room; then waits for room asynchronously.</summary>
+    private void Pump()
+    {
+        while (_pending is not null && !_dead)
+        {
+            Chunk head = _pending.Peek();
+            head.Start += TrySend(head.Buffer.AsSpan(head.Start, head.End - head.Start));
+            if (_dead)
+            {
+                return;
+            }
+
+            if (head.Start == head.End)
+            {
+                Dequeue();
+                continue;
+            }
+
+            try
+            {
+                _send = _socket.SendAsync(head.Buffer.AsMemory(head.Start, head.End - head.Start), SocketFlags.None);
+            }
+            catch (ObjectDisposedException)
+            {
+                Die();
+                return;
+            }
+
+            _sending = true;
+            if (!_send.IsCompleted)
+            {
+                _send.GetAwaiter().UnsafeOnCompleted(_onSent ??= () => _sender.PostTurn(this));
+                return;
+            }
+
+            Completed();
+        }
+    }
+
+    /// <summary>The asynchronous send of the first pending chunk is over: counts what it sent (all of it, or a failure).</summary>
+    private void Completed()
+    {
+        _sending = false;
+        int sent;
+        try
+        {
+            sent = _send.GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+        {
+            sent = -1;
+        }
+
+        _send = default;
+        if (_dead)
+        {
+            Release(_pending?.Dequeue()); // the buffer the send was using, kept until now
+            _pending = null;
+            return;
+        }
+
+        if (sent < 0)
+        {
+            Die();
+            return;
+        }
+
+        Chunk head = _pending!.Peek();
+        head.Start += sent;
+        if (head.Start == head.End)
+        {
+            Dequeue();
+        }
+    }
+
+    private void Dequeue()
+    {
+        Chunk done = _pending!.Dequeue();
+        _pendingMessages -= done.Messages;
+        if (ReferenceEquals(done, _tail))
+        {
+            _tail = null;
+        }
+
+        Release(done);
+        if (_pending.Count == 0)
+        {
+            _pending = null;
+        }
+    }
+
+    /// <summary>The connection failed or was closed: nothing more is sent, and what was pending is let go (except a buffer an asynchronous send still uses).</summary>
+    private void Die()
+    {
+        _dead = true;
+        if (_pending is not null)
+        {
+            Chunk? inUse = _sending ? _pending.Dequeue() : null;
+            while (_pending.TryDequeue(out Chunk? chunk))
+            {
+                Release(chunk);
+            }
+
+            _pending = null;
+            if (inUse is not null)
+            {
+                _pending = new Queue<Chunk>(1);
+                _pending.Enqueue(inUse);
+            }
+        }
+
+        _tail = null;
+        _pendingMessages = 0;
+    }
+
+    private void ShutDown()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // already gone
+        }
+    }
+
+    private static void Release(Chunk? chunk)
+    {
+        if (chunk is not null)
+        {
+            ArrayPool<byte>.Shared.Return(chunk.Buffer);
+        }
+    }
+
+    private sealed class Chunk(byte[] buffer)
+    {
+        public byte[] Buffer { get; } = buffer;
+
+        public int Start { get; set; }
+
+        public int End { get; set; }
+
+        public int Messages { get; set; }
+
+        public int Room => Buffer.Length - End;
+    }
+}

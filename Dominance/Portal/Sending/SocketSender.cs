@@ -1,0 +1,258 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Numerics;
+
+namespace Dominance.Portal.Sending;
+
+/// <summary>
+/// A thread that sends on the sockets the portal writes itself (<see cref="DirectSocket"/>): one per CPU the process
+/// may use, each started when the first connection is given to it, and each connection given to one of them for its
+/// life (<see cref="Next"/>). Whoever has output posts it here and returns; the thread takes everything posted so far
+/// in one wake and makes the <c>send</c> calls, so that a broadcast to a thousand connections is one post and one wake
+/// per sender, not a thousand, and neither the game thread nor the thread pool waits for the kernel.
+/// </summary>
+/// <remarks>
+/// Work is taken in the order it was posted, so a connection's writes keep their order. A send the kernel does not
+/// take whole is finished by the connection itself, asynchronously (<see cref="DirectSocket"/>), and whatever is
+/// posted for it meanwhile waits behind it.
+/// </remarks>
+internal sealed class SocketSender
+{
+    private static readonly SocketSender?[] s_senders = new SocketSender?[Math.Max(1, Environment.ProcessorCount)];
+    private static int s_next;
+
+    /// <summary>The most broadcasts coalesced into one run (one bit each in a connection's marks).</summary>
+    private const int MaxRun = 32;
+
+    /// <summary>How many recipients of a run are sent to between looks for broadcasts posted meanwhile.</summary>
+    private const int PeekEvery = 64;
+
+    private readonly object _gate = new();
+    private byte[] _gather = new byte[4096];
+    private List<Work> _posted = new(64);
+    private List<Work> _taken = new(64);
+    private bool _sleeping;
+
+    private SocketSender(int index)
+    {
+        Index = index;
+        new Thread(Run) { Name = $"socket sender {index}", IsBackground = true }.Start();
+    }
+
+    /// <summary>How many senders there are (one per CPU the process may use).</summary>
+    public static int Count => s_senders.Length;
+
+    /// <summary>This sender's place among them, from 0.</summary>
+    public int Index { get; }
+
+    /// <summary>The sender for a new connection: each in turn.</summary>
+    public static SocketSender Next()
+    {
+        int index = (int)((uint)Interlocked.Increment(ref s_next) % (uint)s_senders.Length);
+        if (Volatile.Read(ref s_senders[index]) is { } sender)
+        {
+            return sender;
+        }
+
+        lock (s_senders)
+        {
+            return s_senders[index] ??= new SocketSender(index);
+        }
+    }
+
+    /// <summary>
+    /// Posts a broadcast: <paramref name="frame"/>'s first <paramref name="length"/> bytes to each of the first
+    /// <paramref name="count"/> recipients, all of them connections of this sender. Takes over both arrays (rented from the shared pools).
+    /// </summary>
+    public void PostBroadcast(byte[] frame, int length, DirectSocket[] recipients, int count) =>
+        Post(new Work(WorkKind.Broadcast, null, frame, length, recipients, count));
+
+    /// <summary>Posts bytes for one connection. Takes over <paramref name="buffer"/> (rented from the shared pool).</summary>
+    public void PostWrite(DirectSocket socket, byte[] buffer, int length) => Post(new Work(WorkKind.Write, socket, buffer, length, null, 0));
+
+    /// <summary>Posts a connection's own turn (a send that completed, a drain asked for, or its end).</summary>
+    public void PostTurn(DirectSocket socket) => Post(new Work(WorkKind.Turn, socket, null, 0, null, 0));
+
+    private void Post(in Work work)
+    {
+        lock (_gate)
+        {
+            _posted.Add(work);
+            if (!_sleeping)
+            {
+                return;
+            }
+
+            _sleeping = false;
+            Monitor.Pulse(_gate);
+        }
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            lock (_gate)
+            {
+                while (_posted.Count == 0)
+                {
+                    _sleeping = true;
+                    Monitor.Wait(_gate);
+                }
+
+                (_posted, _taken) = (_taken, _posted);
+            }
+
+            for (int i = 0; i < _taken.Count; i++)
+            {
+                if (_taken[i].Kind == WorkKind.Broadcast)
+                {
+                    i = SendRun(i) - 1;
+                }
+                else
+                {
+                    Do(_taken[i]);
+                }
+            }
+
+            _taken.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Sends the broadcasts that follow one another in the queue from <paramref name="first"/> on, coalesced: a
+    /// connection gets the frames of all of them that are addressed to it in one <c>send</c>, at its first place in
+    /// them (nothing else for it lies between them, so its order holds). Broadcasts posted while this runs join the run
+    /// if they come next (checked every <see cref="PeekEvery"/> recipients): what is already queued is coalesced, and
+    /// nothing waits. Returns the index after the run.
+    /// </summary>
+    private int SendRun(int first)
+    {
+        int end = first;
+        Extend(first, ref end);
+        for (int item = first; item < end; item++)
+        {
+            Work work = _taken[item];
+            DirectSocket[] recipients = work.Recipients!;
+            uint bit = 1u << (item - first);
+            for (int r = 0; r < work.Count; r++)
+            {
+                DirectSocket socket = recipients[r];
+                uint marks = socket.Marks;
+                if ((marks & bit) == 0)
+                {
+                    continue; // sent already, with an earlier broadcast of the run
+                }
+
+                socket.Marks = 0;
+                if (marks == bit)
+                {
+                    socket.Send(work.Buffer.AsSpan(0, work.Length), 1);
+                }
+                else
+                {
+                    SendGathered(socket, first, marks);
+                }
+
+                if ((r + 1) % PeekEvery == 0 && end == _taken.Count)
+                {
+                    TakeMore();
+                    Extend(first, ref end);
+                }
+            }
+        }
+
+        for (int item = first; item < end; item++)
+        {
+            Work work = _taken[item];
+            ArrayPool<byte>.Shared.Return(work.Buffer!);
+            Array.Clear(work.Recipients!, 0, work.Count);
+            ArrayPool<DirectSocket>.Shared.Return(work.Recipients!);
+        }
+
+        return end;
+    }
+
+    /// <summary>Adds the broadcasts that come next to the run (at most <see cref="MaxRun"/>), marking each recipient with the broadcast's bit.</summary>
+    private void Extend(int first, ref int end)
+    {
+        while (end < _taken.Count && end - first < MaxRun && _taken[end].Kind == WorkKind.Broadcast)
+        {
+            Work work = _taken[end];
+            uint bit = 1u << (end - first);
+            for (int r = 0; r < work.Count; r++)
+            {
+                work.Recipients![r].Marks |= bit;
+            }
+
+            end++;
+        }
+    }
+
+    /// <summary>Takes whatever has been posted since the last take, after what is taken already.</summary>
+    private void TakeMore()
+    {
+        lock (_gate)
+        {
+            if (_posted.Count == 0)
+            {
+                return;
+            }
+
+            _taken.AddRange(_posted);
+            _posted.Clear();
+        }
+    }
+
+    /// <summary>One send of the frames of every broadcast of the run whose bit is in <paramref name="marks"/>, in order.</summary>
+    private void SendGathered(DirectSocket socket, int first, uint marks)
+    {
+        int length = 0;
+        int messages = 0;
+        for (uint rest = marks; rest != 0; rest &= rest - 1)
+        {
+            length += _taken[first + BitOperations.TrailingZeroCount(rest)].Length;
+        }
+
+        if (_gather.Length < length)
+        {
+            _gather = new byte[Math.Max(length, _gather.Length * 2)];
+        }
+
+        int at = 0;
+        for (uint rest = marks; rest != 0; rest &= rest - 1)
+        {
+            Work work = _taken[first + BitOperations.TrailingZeroCount(rest)];
+            work.Buffer.AsSpan(0, work.Length).CopyTo(_gather.AsSpan(at));
+            at += work.Length;
+            messages++;
+        }
+
+        socket.Send(_gather.AsSpan(0, length), messages);
+    }
+
+    private static void Do(in Work work)
+    {
+        switch (work.Kind)
+        {
+            case WorkKind.Write:
+                work.Socket!.SendOwned(work.Buffer!, work.Length);
+                break;
+            case WorkKind.Turn:
+                work.Socket!.Turn();
+                break;
+            default:
+                Debug.Fail("a broadcast is sent by SendRun");
+                break;
+        }
+    }
+
+    private enum WorkKind : byte
+    {
+        Broadcast,
+        Write,
+        Turn,
+    }
+
+    private readonly record struct Work(WorkKind Kind, DirectSocket? Socket, byte[]? Buffer, int Length, DirectSocket[]? Recipients, int Count);
+}
