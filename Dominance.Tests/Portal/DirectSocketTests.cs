@@ -126,6 +126,37 @@ public sealed class DirectSocketTests
     }
 
     [Test]
+    public async Task NothingPostedAfterTheLastWriteIsSentNotEvenABroadcastTakenBeforeIt()
+    {
+        using Pair pair = await Pair.ConnectAsync();
+        var socket = new DirectSocket(pair.Server, SocketSender.Next(), capacity: 1_000_000);
+        socket.Write("before,"u8);
+        socket.Write("CLOSE"u8, last: true); // the WebSocket close frame
+        Broadcast("broadcast", socket); // taken by the fan-out before the close, posted after it
+        socket.Write("after"u8);
+        await socket.DrainAsync().WaitAsync(Poll.Deadline);
+        pair.Server.Shutdown(SocketShutdown.Send);
+
+        Assert.That(await pair.ReadToEndAsync(), Is.EqualTo("before,CLOSE"));
+    }
+
+    [Test]
+    public async Task AFewLargeWritesGoOverTheBoundInBytes()
+    {
+        using Pair pair = await Pair.ConnectAsync();
+        int overflows = 0;
+        var socket = new DirectSocket(pair.Server, SocketSender.Next(), capacity: 16) { Overflowed = () => Interlocked.Increment(ref overflows) };
+        for (int i = 0; i < 3; i++)
+        {
+            socket.Write(new byte[200_000]); // 3 messages, far under 16, but 600 KB against 16 × 4 KiB
+        }
+
+        await Poll.UntilAsync(() => Volatile.Read(ref overflows) > 0, "the bound in bytes was reached");
+        await socket.DrainAsync().WaitAsync(Poll.Deadline);
+        Assert.That(socket.PendingMessages, Is.Zero);
+    }
+
+    [Test]
     public async Task ClosingDropsWhatWaitsAndEndsTheSendUnderWay()
     {
         using Pair pair = await Pair.ConnectAsync();
@@ -183,6 +214,20 @@ public sealed class DirectSocketTests
             }
 
             return Encoding.ASCII.GetString(buffer);
+        }
+
+        public async Task<string> ReadToEndAsync()
+        {
+            var all = new MemoryStream();
+            byte[] buffer = new byte[4096];
+            using var deadline = new CancellationTokenSource(Poll.Deadline);
+            int n;
+            while ((n = await Client.ReceiveAsync(buffer, SocketFlags.None, deadline.Token)) > 0)
+            {
+                all.Write(buffer, 0, n);
+            }
+
+            return Encoding.ASCII.GetString(all.ToArray());
         }
 
         public void Dispose()

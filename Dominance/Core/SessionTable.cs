@@ -207,15 +207,21 @@ internal sealed class SessionTable
         payload.AddReferences(_sessions.Count);
         int unused = 0;
         IBroadcastSink? sink = null;
-        foreach (CoreSession session in _sessions.Values)
+        try
         {
-            if (session.Closing || !Hand(session.Link, kind, payload, ref sink))
+            foreach (CoreSession session in _sessions.Values)
             {
-                unused++;
+                if (session.Closing || !Hand(session.Link, kind, payload, ref sink))
+                {
+                    unused++;
+                }
             }
         }
+        finally
+        {
+            sink?.End(); // always: a broadcast left open would be sent after its recipients' newer output
+        }
 
-        sink?.End();
         payload.Release(unused + 1);
     }
 
@@ -226,17 +232,23 @@ internal sealed class SessionTable
         payload.AddReferences(members.Count);
         int unused = 0;
         IBroadcastSink? sink = null;
-        foreach (CoreSession member in members)
+        try
         {
-            if (member.Closing || member.Id == except || (outOfBandOnly && !member.Info.SupportsOutOfBand) ||
-                (standardPackage is not null && !GmcpStandard.Covers(member.Info.GmcpModules, standardPackage)) ||
-                !Hand(member.Link, kind, payload, ref sink))
+            foreach (CoreSession member in members)
             {
-                unused++;
+                if (member.Closing || member.Id == except || (outOfBandOnly && !member.Info.SupportsOutOfBand) ||
+                    (standardPackage is not null && !GmcpStandard.Covers(member.Info.GmcpModules, standardPackage)) ||
+                    !Hand(member.Link, kind, payload, ref sink))
+                {
+                    unused++;
+                }
             }
         }
+        finally
+        {
+            sink?.End(); // always: a broadcast left open would be sent after its recipients' newer output
+        }
 
-        sink?.End();
         payload.Release(unused);
     }
 

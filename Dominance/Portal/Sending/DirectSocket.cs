@@ -22,14 +22,17 @@ internal sealed class DirectSocket
     private readonly Socket _socket;
     private readonly SocketSender _sender;
     private readonly int _capacity;
+    private readonly long _capacityBytes;
 
     // The sender's thread only.
     private Queue<Chunk>? _pending; // non-null only while it holds bytes; then a send is under way (_sending)
     private Chunk? _tail;
     private int _pendingMessages;
+    private long _pendingBytes;
     private bool _sending;
     private ValueTask<int> _send;
     private bool _dead;
+    private bool _sealed; // the last write (the WebSocket close frame) is sent or kept: nothing after it goes out
     private Action? _onSent;
 
     // Any thread.
@@ -38,7 +41,9 @@ internal sealed class DirectSocket
 
     /// <summary>
     /// Takes over sending on <paramref name="socket"/> (made non-blocking). At most <paramref name="capacity"/>
-    /// messages may wait for a client that does not read; past that, <see cref="Overflowed"/> is called and the output dropped.
+    /// messages, and at most <paramref name="capacity"/> × 4 KiB, may wait for a client that does not read (a write
+    /// counts as one message however many frames it holds, so the bytes bound it too); past either, <see cref="Overflowed"/>
+    /// is called and the output dropped.
     /// </summary>
     public DirectSocket(Socket socket, SocketSender sender, int capacity)
     {
@@ -46,6 +51,7 @@ internal sealed class DirectSocket
         _socket = socket;
         _sender = sender;
         _capacity = capacity;
+        _capacityBytes = (long)capacity * ChunkSize;
     }
 
     /// <summary>
@@ -60,8 +66,12 @@ internal sealed class DirectSocket
     /// <summary>Messages waiting for the client to take them (a reading for metrics, from any thread).</summary>
     public int PendingMessages => Volatile.Read(ref _pendingMessages);
 
-    /// <summary>Sends a copy of <paramref name="bytes"/> after everything written before. Any thread; never blocks.</summary>
-    public void Write(ReadOnlySpan<byte> bytes)
+    /// <summary>
+    /// Sends a copy of <paramref name="bytes"/> after everything written before. With <paramref name="last"/> (the
+    /// WebSocket close frame), nothing posted after it is sent, broadcasts included: a broadcast taken before the close
+    /// but posted after it must not follow the close frame on the wire. Any thread; never blocks.
+    /// </summary>
+    public void Write(ReadOnlySpan<byte> bytes, bool last = false)
     {
         if (bytes.IsEmpty)
         {
@@ -70,7 +80,7 @@ internal sealed class DirectSocket
 
         byte[] buffer = ArrayPool<byte>.Shared.Rent(bytes.Length);
         bytes.CopyTo(buffer);
-        _sender.PostWrite(this, buffer, bytes.Length);
+        _sender.PostWrite(this, buffer, bytes.Length, last);
     }
 
     /// <summary>Completes once everything written before has been sent, or the connection has failed or been closed.</summary>
@@ -99,7 +109,7 @@ internal sealed class DirectSocket
     /// <summary>Sender's thread: sends <paramref name="bytes"/> (valid during the call only, <paramref name="messages"/> messages) after what is pending.</summary>
     internal void Send(ReadOnlySpan<byte> bytes, int messages = 1)
     {
-        if (_dead)
+        if (_dead || _sealed)
         {
             return;
         }
@@ -118,11 +128,15 @@ internal sealed class DirectSocket
         Keep(bytes, messages);
     }
 
-    /// <summary>Sender's thread: as <see cref="Send"/>, for a buffer rented from the shared pool, which this returns.</summary>
-    internal void SendOwned(byte[] buffer, int length)
+    /// <summary>
+    /// Sender's thread: as <see cref="Send"/>, for a buffer rented from the shared pool, which this returns; after a
+    /// <paramref name="last"/> write nothing more is sent.
+    /// </summary>
+    internal void SendOwned(byte[] buffer, int length, bool last)
     {
         Send(buffer.AsSpan(0, length));
         ArrayPool<byte>.Shared.Return(buffer);
+        _sealed |= last;
     }
 
     /// <summary>Sender's thread: the connection's own turn: a send completed, a drain or a close was asked for.</summary>
@@ -139,7 +153,7 @@ internal sealed class DirectSocket
             Pump();
         }
 
-        if (!_sending && _pending is null && Volatile.Read(ref _drained) is not null)
+        if ((_dead || (!_sending && _pending is null)) && Volatile.Read(ref _drained) is not null)
         {
             Interlocked.Exchange(ref _drained, null)?.TrySetResult();
         }
@@ -183,12 +197,14 @@ internal sealed class DirectSocket
         _tail.End += bytes.Length;
         _tail.Messages += messages;
         _pendingMessages += messages;
-        if (_pendingMessages > _capacity)
+        _pendingBytes += bytes.Length;
+        if (_pendingMessages > _capacity || _pendingBytes > _capacityBytes)
         {
             Die();
             if (Overflowed is { } overflowed)
             {
-                overflowed();
+                // On the pool, not here: the session's code (logging, aborting) must not hold up, or end, this thread.
+                ThreadPool.UnsafeQueueUserWorkItem(static callback => callback(), overflowed, preferLocal: false);
             }
             else
             {
@@ -210,7 +226,9 @@ internal sealed class DirectSocket
         while (_pending is not null && !_dead)
         {
             Chunk head = _pending.Peek();
-            head.Start += TrySend(head.Buffer.AsSpan(head.Start, head.End - head.Start));
+            int sent = TrySend(head.Buffer.AsSpan(head.Start, head.End - head.Start));
+            head.Start += sent;
+            _pendingBytes -= sent;
             if (_dead)
             {
                 return;
@@ -273,6 +291,7 @@ internal sealed class DirectSocket
 
         Chunk head = _pending!.Peek();
         head.Start += sent;
+        _pendingBytes -= sent;
         if (head.Start == head.End)
         {
             Dequeue();
@@ -317,6 +336,7 @@ internal sealed class DirectSocket
 
         _tail = null;
         _pendingMessages = 0;
+        _pendingBytes = 0;
     }
 
     private void ShutDown()

@@ -67,8 +67,9 @@ internal sealed class SocketSender
     public void PostBroadcast(byte[] frame, int length, DirectSocket[] recipients, int count) =>
         Post(new Work(WorkKind.Broadcast, null, frame, length, recipients, count));
 
-    /// <summary>Posts bytes for one connection. Takes over <paramref name="buffer"/> (rented from the shared pool).</summary>
-    public void PostWrite(DirectSocket socket, byte[] buffer, int length) => Post(new Work(WorkKind.Write, socket, buffer, length, null, 0));
+    /// <summary>Posts bytes for one connection (its <paramref name="last"/>, if so). Takes over <paramref name="buffer"/> (rented from the shared pool).</summary>
+    public void PostWrite(DirectSocket socket, byte[] buffer, int length, bool last = false) =>
+        Post(new Work(last ? WorkKind.LastWrite : WorkKind.Write, socket, buffer, length, null, 0));
 
     /// <summary>Posts a connection's own turn (a send that completed, a drain asked for, or its end).</summary>
     public void PostTurn(DirectSocket socket) => Post(new Work(WorkKind.Turn, socket, null, 0, null, 0));
@@ -235,8 +236,8 @@ internal sealed class SocketSender
     {
         switch (work.Kind)
         {
-            case WorkKind.Write:
-                work.Socket!.SendOwned(work.Buffer!, work.Length);
+            case WorkKind.Write or WorkKind.LastWrite:
+                work.Socket!.SendOwned(work.Buffer!, work.Length, last: work.Kind == WorkKind.LastWrite);
                 break;
             case WorkKind.Turn:
                 work.Socket!.Turn();
@@ -251,6 +252,7 @@ internal sealed class SocketSender
     {
         Broadcast,
         Write,
+        LastWrite,
         Turn,
     }
 

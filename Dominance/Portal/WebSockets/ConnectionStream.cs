@@ -66,7 +66,9 @@ internal sealed class ConnectionStream(IDuplexPipe transport, DirectSocket? dire
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (direct is not null)
         {
-            direct.Write(buffer.Span);
+            // Every write here is whole frames (SharedWriteStream serializes them), so a write that starts with a
+            // close frame (opcode 8) is the connection's last: no broadcast posted after it may follow it.
+            direct.Write(buffer.Span, last: !buffer.IsEmpty && (buffer.Span[0] & 0x0F) == 0x08);
             return ValueTask.CompletedTask;
         }
 
