@@ -10,6 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace Dominance.Tests.Bench;
 
 /// <summary>The load tool (<c>./run.sh load</c>): it must count every delivery, and notice when one is missing.</summary>
+[NonParallelizable] // reads a server's metrics, which any other server in this process would share (see TestRun.cs)
 public sealed class LoadToolTests
 {
     private static readonly LoadOptions s_short = new()

@@ -5,6 +5,7 @@ using Dominance.Tests.Support;
 namespace Dominance.Tests.Operations;
 
 /// <summary>Where <c>/metrics</c> is served, by setting: on the HTTP port for loopback, on a listener of its own, or not at all.</summary>
+[NonParallelizable] // reads a server's metrics, which any other server in this process would share (see TestRun.cs)
 public sealed class MetricsEndpointTests
 {
     [Test]

@@ -6,6 +6,7 @@ using Dominance.Tests.Support;
 namespace Dominance.Tests.Operations;
 
 /// <summary>The OTLP exporter, by setting: the server pushes its metrics to a collector's endpoint.</summary>
+[NonParallelizable] // reads a server's metrics, which any other server in this process would share (see TestRun.cs)
 public sealed class OtlpExportTests
 {
     [Test]

@@ -6,6 +6,7 @@ namespace Dominance.Tests.Operations;
 /// A real Prometheus scrapes a real server's <c>/metrics</c>: the series an operator relies on exist, and move when
 /// people play.
 /// </summary>
+[NonParallelizable] // reads a server's metrics, which any other server in this process would share (see TestRun.cs)
 public sealed class PrometheusTests
 {
     [Test]
