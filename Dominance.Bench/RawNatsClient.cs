@@ -15,6 +15,7 @@ internal sealed class RawNatsClient : IDisposable
     private readonly Socket _socket = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
     private readonly byte[] _in = new byte[64 * 1024];
     private readonly byte[] _out = new byte[64 * 1024];
+    private readonly Lock _sendGate = new();
     private int _start;
     private int _end;
 
@@ -46,7 +47,10 @@ internal sealed class RawNatsClient : IDisposable
         n += Put("\r\n"u8, n);
         n += Put(payload, n);
         n += Put("\r\n"u8, n);
-        _socket.Send(_out.AsSpan(0, n));
+        lock (_sendGate)
+        {
+            _socket.Send(_out.AsSpan(0, n));
+        }
     }
 
     /// <summary>Blocks until the next message; returns its payload (valid until the next call). Answers the server's PINGs.</summary>
@@ -66,7 +70,10 @@ internal sealed class RawNatsClient : IDisposable
 
             if (line.SequenceEqual("PING"u8))
             {
-                _socket.Send("PONG\r\n"u8);
+                lock (_sendGate) // the reading thread answers while the other may publish: never inside a PUB
+                {
+                    _socket.Send("PONG\r\n"u8);
+                }
             }
             else if (line.StartsWith("-ERR"u8))
             {
@@ -96,7 +103,13 @@ internal sealed class RawNatsClient : IDisposable
         }
     }
 
-    private void Send(string text) => _socket.Send(Encoding.ASCII.GetBytes(text));
+    private void Send(string text)
+    {
+        lock (_sendGate)
+        {
+            _socket.Send(Encoding.ASCII.GetBytes(text));
+        }
+    }
 
     private int Put(ReadOnlySpan<byte> bytes, int at)
     {

@@ -8,8 +8,10 @@ namespace Dominance.Core;
 /// the core ends it (<see cref="End"/>), instead of one frame per session.
 /// </summary>
 /// <remarks>
-/// Game thread only, as <see cref="ISessionLink"/>. The core always ends a broadcast before it hands anything else to
-/// any session, so that a session's frames keep their order whichever way each went.
+/// Game thread only, as <see cref="ISessionLink"/>. The core ends a broadcast before it hands anything else to any
+/// session, and before the fan-out returns, even when it throws, so that a session's frames from the game thread keep
+/// their order whichever way each went. Output from other threads (a WebSocket's close frame) can come between a
+/// session's adding and the end; the portal's sender sends nothing after a connection's close frame.
 /// </remarks>
 internal interface IBroadcastSink
 {
