@@ -57,13 +57,13 @@ internal static class StateReads
             at = start; // out of range: the reader's own read says so
         }
 
-        return Int32Slow(ref reader, ref rest, ref at);
+        return Slow(ref reader, ref rest, ref at, static (ref MessagePackReader r) => r.ReadInt32());
     }
 
     /// <summary>As <c>MessagePackReader.ReadInt64</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static long Int64(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at) =>
-        TryInteger(rest, ref at, out long value) ? value : Int64Slow(ref reader, ref rest, ref at);
+        TryInteger(rest, ref at, out long value) ? value : Slow(ref reader, ref rest, ref at, static (ref MessagePackReader r) => r.ReadInt64());
 
     /// <summary>As <c>MessagePackReader.ReadBoolean</c>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -74,7 +74,7 @@ internal static class StateReads
             return rest[at++] == MessagePackCode.True;
         }
 
-        return BooleanSlow(ref reader, ref rest, ref at);
+        return Slow(ref reader, ref rest, ref at, static (ref MessagePackReader r) => r.ReadBoolean());
     }
 
     /// <summary>As <c>MessagePackReader.ReadString</c>: a string of up to 255 bytes (or nil) from the bytes, any other through the reader.</summary>
@@ -110,7 +110,7 @@ internal static class StateReads
             }
         }
 
-        return StringSlow(ref reader, ref rest, ref at);
+        return Slow(ref reader, ref rest, ref at, static (ref MessagePackReader r) => r.ReadString());
     }
 
     /// <summary>
@@ -147,7 +147,7 @@ internal static class StateReads
             }
         }
 
-        return ArrayHeaderSlow(ref reader, ref rest, ref at);
+        return Slow(ref reader, ref rest, ref at, static (ref MessagePackReader r) => r.TryReadNil() ? -1 : r.ReadArrayHeader());
     }
 
     /// <summary>As MessagePack's formatter of <c>int[]</c>: nil, or the count and the values (an empty array for none).</summary>
@@ -232,48 +232,19 @@ internal static class StateReads
         return false;
     }
 
+    /// <summary>One read by MessagePack's own reader (<see cref="Slow"/>).</summary>
+    private delegate T ReaderRead<T>(ref MessagePackReader reader);
+
+    /// <summary>
+    /// What the direct reads do not decode (an encoding they do not expect, or bytes cut short): MessagePack's reader
+    /// reads it, at the cursor's place, and the cursor goes on after it.
+    /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int Int32Slow(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at)
+    private static T Slow<T>(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at, ReaderRead<T> read)
     {
         Sync(ref reader, ref rest, ref at);
-        int value = reader.ReadInt32();
+        T value = read(ref reader);
         Resume(ref reader, ref rest);
         return value;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static long Int64Slow(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at)
-    {
-        Sync(ref reader, ref rest, ref at);
-        long value = reader.ReadInt64();
-        Resume(ref reader, ref rest);
-        return value;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool BooleanSlow(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at)
-    {
-        Sync(ref reader, ref rest, ref at);
-        bool value = reader.ReadBoolean();
-        Resume(ref reader, ref rest);
-        return value;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static string? StringSlow(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at)
-    {
-        Sync(ref reader, ref rest, ref at);
-        string? value = reader.ReadString();
-        Resume(ref reader, ref rest);
-        return value;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static int ArrayHeaderSlow(scoped ref MessagePackReader reader, ref ReadOnlySpan<byte> rest, ref int at)
-    {
-        Sync(ref reader, ref rest, ref at);
-        int count = reader.TryReadNil() ? -1 : reader.ReadArrayHeader();
-        Resume(ref reader, ref rest);
-        return count;
     }
 }
