@@ -95,7 +95,10 @@ internal abstract class PortalSession : ISessionLink
     public int Queued => Volatile.Read(ref _queued) + QueuedOnSocket;
 
     /// <summary>Messages waiting on the socket, past the outbox (when the portal sends on the socket itself).</summary>
-    protected virtual int QueuedOnSocket => 0;
+    private int QueuedOnSocket => Direct?.PendingMessages ?? 0;
+
+    /// <summary>The connection's socket, when the portal sends on it itself (every byte for the connection goes through it), else <see langword="null"/>.</summary>
+    protected virtual Sending.DirectSocket? Direct => null;
 
     /// <summary>Messages (frames with a payload) written to the client so far.</summary>
     public long FramesDelivered => Volatile.Read(ref _framesDelivered);
@@ -107,7 +110,38 @@ internal abstract class PortalSession : ISessionLink
     public bool TrySend(OutputKind kind, OutputPayload payload) => TryQueue(new OutputFrame((FrameKind)kind, payload));
 
     /// <inheritdoc/>
-    public virtual IBroadcastSink? Broadcasts => null;
+    /// <remarks>The portal's, when this session's connection is sent on directly (<see cref="Direct"/>).</remarks>
+    public IBroadcastSink? Broadcasts => Direct is null ? null : Portal.Broadcasts;
+
+    /// <summary>
+    /// Game thread: whether this session takes <paramref name="payload"/> as a broadcast's shared bytes of
+    /// <paramref name="rendering"/>, sent on <paramref name="socket"/>: its connection is sent on directly, it renders
+    /// the frame in a way others can share (<see cref="BroadcastRendering"/>), and nothing of its own is queued before
+    /// it (<see cref="OutboxIdle"/>). Counts it delivered.
+    /// </summary>
+    internal bool TryTakeBroadcast(
+        OutputKind kind,
+        OutputPayload payload,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Sending.FrameRendering? rendering,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Sending.DirectSocket? socket)
+    {
+        socket = Direct;
+        rendering = null;
+        if (socket is null || (rendering = BroadcastRendering(kind, payload)) is null || !OutboxIdle)
+        {
+            return false;
+        }
+
+        CountDelivered(payload.Span.Length);
+        return true;
+    }
+
+    /// <summary>
+    /// Game thread: how this connection would write a frame of <paramref name="kind"/> holding
+    /// <paramref name="payload"/>, if the bytes are those of a rendering other connections may share; <see langword="null"/>
+    /// if they are its own (text wrapped to its window) or it writes nothing for it.
+    /// </summary>
+    protected virtual Sending.FrameRendering? BroadcastRendering(OutputKind kind, OutputPayload payload) => null;
 
     /// <summary>
     /// Whether a frame may go to the client by another way than the outbox now (a broadcast sent on the socket
@@ -117,7 +151,7 @@ internal abstract class PortalSession : ISessionLink
     protected bool OutboxIdle => Volatile.Read(ref _state) == Open && _outbox.IsIdle;
 
     /// <summary>Counts a message delivered by another way than the write loop (see <see cref="OutboxIdle"/>).</summary>
-    protected void CountDelivered(int bytes)
+    private void CountDelivered(int bytes)
     {
         Interlocked.Increment(ref _framesDelivered);
         Interlocked.Add(ref _bytesSent, bytes);
