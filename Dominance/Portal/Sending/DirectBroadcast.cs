@@ -18,6 +18,10 @@ internal sealed class DirectBroadcast : IBroadcastSink
     private Frame[] _frames = new Frame[4];
     private int _open;
     private OutputPayload? _payload;
+    private long _taken;
+
+    /// <summary>Recipients taken so far, over all broadcasts (written by the game thread, read from any).</summary>
+    public long Taken => Volatile.Read(ref _taken);
 
     /// <inheritdoc/>
     public bool TryAdd(ISessionLink link, OutputKind kind, OutputPayload payload)
@@ -34,6 +38,7 @@ internal sealed class DirectBroadcast : IBroadcastSink
         }
 
         Find(rendering, socket.Sender).Add(payload.Span, socket);
+        Volatile.Write(ref _taken, _taken + 1);
         return true;
     }
 

@@ -4,67 +4,41 @@ using static Dominance.Portal.Telnet.TelnetCodes;
 namespace Dominance.Portal.Telnet;
 
 /// <summary>
-/// How a telnet connection writes a frame of game output, as far as the bytes depend on the connection: colour codes
-/// kept or removed, UTF-8 or Latin-1 (with <c>IAC</c> doubled), a prompt's end (<c>IAC EOR</c>, <c>IAC GA</c> or
-/// nothing), GMCP's envelope. One instance per combination, so that a broadcast's bytes are built once for all the
+/// How a telnet connection writes a broadcast's frame (game text or GMCP), as far as the bytes depend on the
+/// connection: colour codes kept or removed, UTF-8 or Latin-1 (with <c>IAC</c> doubled), GMCP's envelope. (Text
+/// wrapped to a window is the connection's own, and prompts are never broadcast.) One instance per combination, so that a broadcast's bytes are built once for all the
 /// connections that render them alike (<see cref="DirectBroadcast"/>); the write loop uses <see cref="WriteText"/> too,
 /// so both ways write the same bytes. MCCP2 is not part of it: the sender compresses per connection, after this.
 /// </summary>
 internal sealed class TelnetRendering : FrameRendering
 {
-    private static readonly TelnetRendering[] s_text = Each(plain => latin1 => new TelnetRendering(Shape.Text, plain, latin1, PromptEnd.None));
-    private static readonly TelnetRendering[][] s_prompts =
-        [.. Enum.GetValues<PromptEnd>().Select(end => Each(plain => latin1 => new TelnetRendering(Shape.Prompt, plain, latin1, end)))];
+    private static readonly TelnetRendering[] s_text =
+        [new(gmcp: false, plain: false, latin1: false), new(false, false, true), new(false, true, false), new(false, true, true)];
 
-    private readonly Shape _shape;
+    private readonly bool _gmcp;
     private readonly bool _plain;
     private readonly bool _latin1;
-    private readonly PromptEnd _end;
 
-    private TelnetRendering(Shape shape, bool plain, bool latin1, PromptEnd end)
+    private TelnetRendering(bool gmcp, bool plain, bool latin1)
     {
-        _shape = shape;
+        _gmcp = gmcp;
         _plain = plain;
         _latin1 = latin1;
-        _end = end;
-    }
-
-    /// <summary>What ends a prompt, as the client agreed.</summary>
-    public enum PromptEnd
-    {
-        /// <summary>Nothing: the client suppressed go-ahead and did not agree to EOR.</summary>
-        None,
-
-        /// <summary><c>IAC EOR</c>: the client agreed to EOR.</summary>
-        EndOfRecord,
-
-        /// <summary><c>IAC GA</c>: neither EOR nor suppressed go-ahead.</summary>
-        GoAhead,
-    }
-
-    private enum Shape : byte
-    {
-        Text,
-        Prompt,
-        Gmcp,
     }
 
     /// <summary>A GMCP message: <c>IAC SB GMCP</c>, the payload, <c>IAC SE</c>.</summary>
-    public static TelnetRendering Gmcp { get; } = new(Shape.Gmcp, false, false, PromptEnd.None);
+    public static TelnetRendering Gmcp { get; } = new(gmcp: true, plain: false, latin1: false);
 
     /// <summary>Game text, without colour if <paramref name="plain"/>, in Latin-1 if <paramref name="latin1"/>.</summary>
-    public static TelnetRendering Text(bool plain, bool latin1) => s_text[Index(plain, latin1)];
-
-    /// <summary>A prompt, as <see cref="Text"/>, ended by <paramref name="end"/>.</summary>
-    public static TelnetRendering Prompt(bool plain, bool latin1, PromptEnd end) => s_prompts[(int)end][Index(plain, latin1)];
+    public static TelnetRendering Text(bool plain, bool latin1) => s_text[(plain ? 2 : 0) + (latin1 ? 1 : 0)];
 
     /// <inheritdoc/>
-    public override int MaxLength(int payloadLength) => payloadLength + 5; // text never grows; a prompt's end is 2 bytes, GMCP's envelope 5
+    public override int MaxLength(int payloadLength) => payloadLength + 5; // text never grows; GMCP's envelope is 5 bytes
 
     /// <inheritdoc/>
     public override int Write(ReadOnlySpan<byte> payload, Span<byte> destination)
     {
-        if (_shape == Shape.Gmcp)
+        if (_gmcp)
         {
             ReadOnlySpan<byte> start = [Iac, Sb, TelnetCodes.Gmcp];
             start.CopyTo(destination);
@@ -74,14 +48,7 @@ internal sealed class TelnetRendering : FrameRendering
             return payload.Length + 5;
         }
 
-        int length = WriteText(payload, _plain, _latin1, destination);
-        if (_shape == Shape.Prompt && _end != PromptEnd.None)
-        {
-            destination[length++] = Iac;
-            destination[length++] = _end == PromptEnd.EndOfRecord ? EndOfRecord : GoAhead;
-        }
-
-        return length;
+        return WriteText(payload, _plain, _latin1, destination);
     }
 
     /// <summary>
@@ -128,9 +95,4 @@ internal sealed class TelnetRendering : FrameRendering
 
         return length + doubled;
     }
-
-    private static int Index(bool plain, bool latin1) => (plain ? 2 : 0) + (latin1 ? 1 : 0);
-
-    private static TelnetRendering[] Each(Func<bool, Func<bool, TelnetRendering>> make) =>
-        [make(false)(false), make(false)(true), make(true)(false), make(true)(true)];
 }

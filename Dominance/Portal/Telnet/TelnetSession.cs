@@ -102,19 +102,15 @@ internal sealed class TelnetSession : PortalSession
 
     /// <inheritdoc/>
     /// <remarks>
-    /// What <see cref="WriteFrameAsync"/> writes, as a shared rendering: text that fits the window and prompts in the
-    /// client's charset and colours (a prompt with its end), GMCP to GMCP clients. Compression is the sender's, per connection.
+    /// What <see cref="WriteFrameAsync"/> writes, as a shared rendering: text that fits the window, in the client's
+    /// charset and colours; GMCP to GMCP clients. Compression is the sender's, per connection.
     /// </remarks>
     protected override FrameRendering? BroadcastRendering(OutputKind kind, OutputPayload payload) => kind switch
     {
         OutputKind.Text when !TextWrapping.Needed(payload, Info.Width) => TelnetRendering.Text(_plain, _latin1),
-        OutputKind.Prompt => TelnetRendering.Prompt(_plain, _latin1, PromptEnd),
         OutputKind.Data when _gmcp => TelnetRendering.Gmcp,
         _ => null,
     };
-
-    private TelnetRendering.PromptEnd PromptEnd =>
-        _eor ? TelnetRendering.PromptEnd.EndOfRecord : _sga ? TelnetRendering.PromptEnd.None : TelnetRendering.PromptEnd.GoAhead;
 
     protected override void OnStarted()
     {
@@ -170,14 +166,13 @@ internal sealed class TelnetSession : PortalSession
                 break;
             case FrameKind.Prompt:
                 WriteText(output, frame.Payload!.Span);
-                switch (PromptEnd)
+                if (_eor)
                 {
-                    case TelnetRendering.PromptEnd.EndOfRecord:
-                        Put(output, [Iac, EndOfRecord]);
-                        break;
-                    case TelnetRendering.PromptEnd.GoAhead:
-                        Put(output, [Iac, GoAhead]);
-                        break;
+                    Put(output, [Iac, EndOfRecord]);
+                }
+                else if (!_sga)
+                {
+                    Put(output, [Iac, GoAhead]);
                 }
 
                 break;
