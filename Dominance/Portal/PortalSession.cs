@@ -23,17 +23,18 @@ namespace Dominance.Portal;
 /// connection holds a few frames' room, not a channel's first queue segment.</para>
 /// <para><b>Delivery runs inline, by design.</b> The outbox runs its reader's continuation on the writer, so when the write loop is
 /// idle (parked in <see cref="Outbox.WaitToReadAsync"/>), the thread that queues a frame, usually the game thread, runs the loop's next
-/// turn itself: it copies the frame into the transport's buffer (Kestrel's output pipe, directly for telnet, and as
-/// whole frames built by the session for WebSocket) and starts the flush. Kestrel's socket sender makes the send system
-/// call, not this thread. None of that can block: a pipe over its pause threshold, a WebSocket connection whose control
+/// turn itself: it copies the frame into the session's buffer (telnet's bytes, or whole frames built by the session for
+/// WebSocket) and starts the flush: a post to the connection's sender thread (<see cref="Sending.DirectSocket"/>), or
+/// for a connection the portal does not send on itself, Kestrel's output pipe. The sender, or Kestrel's socket loop,
+/// makes the send system call, not this thread. None of that can block: a pipe over its pause threshold, a WebSocket connection whose control
 /// frame (a pong) is still under way, or a client that stopped reading make the flush return a pending task, and the
 /// game thread returns at that point; the rest of the turn continues on the thread pool when the transport has room. A loop that is busy that
 /// way is not parked, so queueing more for it runs nothing. This saves a thread hop per delivery, which is most of
 /// the cost of a fan-out. Hazards: the loop reads without a cancellation token, so the deadlock of synchronous
 /// continuations with a cancelable read (dotnet/runtime#33858) cannot occur; nothing in a transport's write path takes
 /// a lock that game code holds.</para>
-/// <para><b>Broadcasts past the outbox.</b> A session whose connection the portal sends on itself (a WebSocket taken
-/// over: <see cref="Sending.DirectSocket"/>) may take a broadcast's shared frame without its outbox, while the write
+/// <para><b>Broadcasts past the outbox.</b> A session whose connection the portal sends on itself (telnet, or a
+/// WebSocket taken over: <see cref="Sending.DirectSocket"/>) may take a broadcast's shared bytes without its outbox, while the write
 /// loop is parked with nothing queued (<see cref="OutboxIdle"/>): everything queued before has been written, so the
 /// order holds.</para>
 /// <para>The write loop sends as soon as there is something to send. When several frames are already queued it writes
