@@ -21,6 +21,8 @@ internal sealed class RawTelnetClient : IAsyncDisposable
     private readonly Pipe _compressed = new();
     private readonly Task _reader;
     private Task? _inflater;
+    private TaskCompletionSource _reading = Started();
+    private volatile bool _closed;
 
     private RawTelnetClient(TcpClient tcp)
     {
@@ -55,6 +57,15 @@ internal sealed class RawTelnetClient : IAsyncDisposable
 
     /// <summary>Set if inflating failed (the server's stream was not valid zlib).</summary>
     public Exception? InflateError { get; private set; }
+
+    /// <summary>Whether the server has closed the connection (everything it sent has been received).</summary>
+    public bool Closed => _closed;
+
+    /// <summary>Stops reading after the read under way: the server's output waits in the sockets' buffers, then on the server.</summary>
+    public void PauseReading() => Interlocked.Exchange(ref _reading, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+
+    /// <summary>Reads again.</summary>
+    public void ResumeReading() => Volatile.Read(ref _reading).TrySetResult();
 
     public static async Task<RawTelnetClient> ConnectAsync(IPEndPoint endPoint)
     {
@@ -102,9 +113,11 @@ internal sealed class RawTelnetClient : IAsyncDisposable
         {
             while (true)
             {
+                await Volatile.Read(ref _reading).Task;
                 int read = await _stream.ReadAsync(buffer);
                 if (read == 0)
                 {
+                    _closed = true;
                     break;
                 }
 
@@ -140,6 +153,13 @@ internal sealed class RawTelnetClient : IAsyncDisposable
         {
             await _compressed.Writer.CompleteAsync();
         }
+    }
+
+    private static TaskCompletionSource Started()
+    {
+        var started = new TaskCompletionSource();
+        started.SetResult();
+        return started;
     }
 
     private async Task InflateAsync()

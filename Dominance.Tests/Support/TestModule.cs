@@ -181,6 +181,24 @@ internal sealed class TestModule : IGameModule
                 _context.Send(session, "\u001b[38;5;196mred256\u001b[0m \u001b[48;5;21mbg256\u001b[49m \u001b[38;2;255;128;0mtrue\u001b[39m " +
                     "\u001b[48;2;0;64;0mtruebg\u001b[0m \u001b[4munder\u001b[24m \u001b[7mreverse\u001b[27m \u001b[1;32mgreen\u001b[39mdefault\u001b[0m end");
                 break;
+            case "sample":
+                // The same text and GMCP message to this session alone ("sample self"), or to everyone as one
+                // broadcast ("sample all"): colour, Latin-1 letters, the character that is IAC in Latin-1, and a line
+                // that a narrow window wraps.
+                const string Sample = "\u001b[1;31mcaf\u00e9\u001b[0m <\u00ff\u00ff> \u20ac " +
+                    "and a line long enough to be wrapped by a window of twenty columns, \u001b[32mgreen\u001b[0m at its end";
+                if (rest == "all")
+                {
+                    _context.SendToGroup(Everyone, Sample);
+                    _context.SendDataToGroup(Everyone, "Test.Sample", "{\"s\":\"caf\u00e9\"}");
+                }
+                else
+                {
+                    _context.Send(session, Sample);
+                    _context.SendData(session, "Test.Sample", "{\"s\":\"caf\u00e9\"}");
+                }
+
+                break;
             case "data":
                 _context.SendData(session, "Test.Data", "{\"n\":1}");
                 _context.Send(session, "data sent");

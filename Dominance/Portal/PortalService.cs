@@ -68,11 +68,11 @@ internal sealed class PortalService : IPortalReadings
     public PortalCounters Counters { get; } = new();
 
     /// <summary>
-    /// The portal's taker of whole broadcasts for WebSocket sessions sent on directly (game thread only; made on first use).
+    /// The portal's taker of whole broadcasts for sessions sent on directly (WebSocket and telnet; game thread only; made on first use).
     /// </summary>
-    public Sending.WebSocketBroadcast Broadcasts => _broadcasts ??= new Sending.WebSocketBroadcast();
+    public Sending.DirectBroadcast Broadcasts => _broadcasts ??= new Sending.DirectBroadcast();
 
-    private Sending.WebSocketBroadcast? _broadcasts;
+    private Sending.DirectBroadcast? _broadcasts;
 
     /// <summary>When the portal started (MSSP's <c>UPTIME</c>).</summary>
     public DateTimeOffset StartedAt { get; }

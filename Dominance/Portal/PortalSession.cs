@@ -23,17 +23,18 @@ namespace Dominance.Portal;
 /// connection holds a few frames' room, not a channel's first queue segment.</para>
 /// <para><b>Delivery runs inline, by design.</b> The outbox runs its reader's continuation on the writer, so when the write loop is
 /// idle (parked in <see cref="Outbox.WaitToReadAsync"/>), the thread that queues a frame, usually the game thread, runs the loop's next
-/// turn itself: it copies the frame into the transport's buffer (Kestrel's output pipe, directly for telnet, and as
-/// whole frames built by the session for WebSocket) and starts the flush. Kestrel's socket sender makes the send system
-/// call, not this thread. None of that can block: a pipe over its pause threshold, a WebSocket connection whose control
+/// turn itself: it copies the frame into the session's buffer (telnet's bytes, or whole frames built by the session for
+/// WebSocket) and starts the flush: a post to the connection's sender thread (<see cref="Sending.DirectSocket"/>), or
+/// for a connection the portal does not send on itself, Kestrel's output pipe. The sender, or Kestrel's socket loop,
+/// makes the send system call, not this thread. None of that can block: a pipe over its pause threshold, a WebSocket connection whose control
 /// frame (a pong) is still under way, or a client that stopped reading make the flush return a pending task, and the
 /// game thread returns at that point; the rest of the turn continues on the thread pool when the transport has room. A loop that is busy that
 /// way is not parked, so queueing more for it runs nothing. This saves a thread hop per delivery, which is most of
 /// the cost of a fan-out. Hazards: the loop reads without a cancellation token, so the deadlock of synchronous
 /// continuations with a cancelable read (dotnet/runtime#33858) cannot occur; nothing in a transport's write path takes
 /// a lock that game code holds.</para>
-/// <para><b>Broadcasts past the outbox.</b> A session whose connection the portal sends on itself (a WebSocket taken
-/// over: <see cref="Sending.DirectSocket"/>) may take a broadcast's shared frame without its outbox, while the write
+/// <para><b>Broadcasts past the outbox.</b> A session whose connection the portal sends on itself (telnet, or a
+/// WebSocket taken over: <see cref="Sending.DirectSocket"/>) may take a broadcast's shared bytes without its outbox, while the write
 /// loop is parked with nothing queued (<see cref="OutboxIdle"/>): everything queued before has been written, so the
 /// order holds.</para>
 /// <para>The write loop sends as soon as there is something to send. When several frames are already queued it writes
@@ -95,7 +96,10 @@ internal abstract class PortalSession : ISessionLink
     public int Queued => Volatile.Read(ref _queued) + QueuedOnSocket;
 
     /// <summary>Messages waiting on the socket, past the outbox (when the portal sends on the socket itself).</summary>
-    protected virtual int QueuedOnSocket => 0;
+    private int QueuedOnSocket => Direct?.PendingMessages ?? 0;
+
+    /// <summary>The connection's socket, when the portal sends on it itself (every byte for the connection goes through it), else <see langword="null"/>.</summary>
+    protected virtual Sending.DirectSocket? Direct => null;
 
     /// <summary>Messages (frames with a payload) written to the client so far.</summary>
     public long FramesDelivered => Volatile.Read(ref _framesDelivered);
@@ -107,7 +111,38 @@ internal abstract class PortalSession : ISessionLink
     public bool TrySend(OutputKind kind, OutputPayload payload) => TryQueue(new OutputFrame((FrameKind)kind, payload));
 
     /// <inheritdoc/>
-    public virtual IBroadcastSink? Broadcasts => null;
+    /// <remarks>The portal's, when this session's connection is sent on directly (<see cref="Direct"/>).</remarks>
+    public IBroadcastSink? Broadcasts => Direct is null ? null : Portal.Broadcasts;
+
+    /// <summary>
+    /// Game thread: whether this session takes <paramref name="payload"/> as a broadcast's shared bytes of
+    /// <paramref name="rendering"/>, sent on <paramref name="socket"/>: its connection is sent on directly, it renders
+    /// the frame in a way others can share (<see cref="BroadcastRendering"/>), and nothing of its own is queued before
+    /// it (<see cref="OutboxIdle"/>). Counts it delivered.
+    /// </summary>
+    internal bool TryTakeBroadcast(
+        OutputKind kind,
+        OutputPayload payload,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Sending.FrameRendering? rendering,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Sending.DirectSocket? socket)
+    {
+        socket = Direct;
+        rendering = null;
+        if (socket is null || (rendering = BroadcastRendering(kind, payload)) is null || !OutboxIdle)
+        {
+            return false;
+        }
+
+        CountDelivered(payload.Span.Length);
+        return true;
+    }
+
+    /// <summary>
+    /// Game thread: how this connection would write a frame of <paramref name="kind"/> holding
+    /// <paramref name="payload"/>, if the bytes are those of a rendering other connections may share; <see langword="null"/>
+    /// if they are its own (text wrapped to its window) or it writes nothing for it.
+    /// </summary>
+    protected virtual Sending.FrameRendering? BroadcastRendering(OutputKind kind, OutputPayload payload) => null;
 
     /// <summary>
     /// Whether a frame may go to the client by another way than the outbox now (a broadcast sent on the socket
@@ -117,7 +152,7 @@ internal abstract class PortalSession : ISessionLink
     protected bool OutboxIdle => Volatile.Read(ref _state) == Open && _outbox.IsIdle;
 
     /// <summary>Counts a message delivered by another way than the write loop (see <see cref="OutboxIdle"/>).</summary>
-    protected void CountDelivered(int bytes)
+    private void CountDelivered(int bytes)
     {
         Interlocked.Increment(ref _framesDelivered);
         Interlocked.Add(ref _bytesSent, bytes);

@@ -33,6 +33,7 @@ internal sealed class DirectSocket
     private ValueTask<int> _send;
     private bool _dead;
     private bool _sealed; // the last write (the WebSocket close frame) is sent or kept: nothing after it goes out
+    private Deflater? _deflater; // telnet MCCP2: everything sent is compressed, in order
     private Action? _onSent;
 
     // Any thread.
@@ -80,8 +81,16 @@ internal sealed class DirectSocket
 
         byte[] buffer = ArrayPool<byte>.Shared.Rent(bytes.Length);
         bytes.CopyTo(buffer);
-        _sender.PostWrite(this, buffer, bytes.Length, last);
+        _sender.PostWrite(this, buffer, bytes.Length, last ? WriteEnd.Last : WriteEnd.None);
     }
+
+    /// <summary>
+    /// Sends <paramref name="buffer"/>'s first <paramref name="length"/> bytes after everything written before, then does
+    /// <paramref name="then"/> at the same place in the connection's order (no broadcast can come between). Takes over
+    /// <paramref name="buffer"/> (rented from the shared pool; <see langword="null"/> with a length of 0 for <paramref name="then"/> alone).
+    /// Any thread; never blocks.
+    /// </summary>
+    public void WriteOwned(byte[]? buffer, int length, WriteEnd then = WriteEnd.None) => _sender.PostWrite(this, buffer, length, then);
 
     /// <summary>Completes once everything written before has been sent, or the connection has failed or been closed.</summary>
     public Task DrainAsync()
@@ -114,6 +123,11 @@ internal sealed class DirectSocket
             return;
         }
 
+        if (_deflater is not null)
+        {
+            bytes = _deflater.Compress(bytes);
+        }
+
         if (_pending is null)
         {
             int sent = TrySend(bytes);
@@ -129,14 +143,48 @@ internal sealed class DirectSocket
     }
 
     /// <summary>
-    /// Sender's thread: as <see cref="Send"/>, for a buffer rented from the shared pool, which this returns; after a
-    /// <paramref name="last"/> write nothing more is sent.
+    /// Sender's thread: as <see cref="Send"/>, for a buffer rented from the shared pool (if any), which this returns;
+    /// then <paramref name="then"/>.
     /// </summary>
-    internal void SendOwned(byte[] buffer, int length, bool last)
+    internal void SendOwned(byte[]? buffer, int length, WriteEnd then)
     {
-        Send(buffer.AsSpan(0, length));
-        ArrayPool<byte>.Shared.Return(buffer);
-        _sealed |= last;
+        if (buffer is not null)
+        {
+            Send(buffer.AsSpan(0, length));
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        switch (then)
+        {
+            case WriteEnd.StartCompression when _deflater is null && !_dead && !_sealed:
+                _deflater = new Deflater(_sender.Scratch);
+                break;
+            case WriteEnd.EndCompression:
+                EndCompression();
+                break;
+            case WriteEnd.Last:
+                EndCompression();
+                _sealed = true;
+                break;
+        }
+    }
+
+    /// <summary>Ends the compressed stream, if any: its last bytes are sent, and what follows goes as it is.</summary>
+    private void EndCompression()
+    {
+        if (_deflater is not { } deflater)
+        {
+            return;
+        }
+
+        _deflater = null;
+        if (_dead || _sealed)
+        {
+            deflater.Dispose();
+            return;
+        }
+
+        Send(deflater.Finish(), 0);
     }
 
     /// <summary>Sender's thread: the connection's own turn: a send completed, a drain or a close was asked for.</summary>
@@ -318,6 +366,8 @@ internal sealed class DirectSocket
     private void Die()
     {
         _dead = true;
+        _deflater?.Dispose();
+        _deflater = null;
         if (_pending is not null)
         {
             Chunk? inUse = _sending ? _pending.Dequeue() : null;
@@ -357,6 +407,22 @@ internal sealed class DirectSocket
         {
             ArrayPool<byte>.Shared.Return(chunk.Buffer);
         }
+    }
+
+    /// <summary>What a write does after its bytes, at the same place in the connection's order.</summary>
+    public enum WriteEnd : byte
+    {
+        /// <summary>Nothing.</summary>
+        None,
+
+        /// <summary>The connection's last write: a compressed stream is ended, and nothing posted after it is sent (a WebSocket close frame; telnet's end).</summary>
+        Last,
+
+        /// <summary>Everything sent after it is compressed (telnet MCCP2, after <c>IAC SB MCCP2 IAC SE</c>).</summary>
+        StartCompression,
+
+        /// <summary>The compressed stream ends (its final block is sent); what follows goes as it is.</summary>
+        EndCompression,
     }
 
     private sealed class Chunk(byte[] buffer)

@@ -45,6 +45,9 @@ internal sealed class SocketSender
     /// <summary>This sender's place among them, from 0.</summary>
     public int Index { get; }
 
+    /// <summary>This thread's scratch for compressed bytes (<see cref="Deflater"/>), valid until the next compression.</summary>
+    internal ArrayBufferWriter<byte> Scratch { get; } = new(4096);
+
     /// <summary>The sender for a new connection: each in turn.</summary>
     public static SocketSender Next()
     {
@@ -65,14 +68,17 @@ internal sealed class SocketSender
     /// <paramref name="count"/> recipients, all of them connections of this sender. Takes over both arrays (rented from the shared pools).
     /// </summary>
     public void PostBroadcast(byte[] frame, int length, DirectSocket[] recipients, int count) =>
-        Post(new Work(WorkKind.Broadcast, null, frame, length, recipients, count));
+        Post(new Work(WorkKind.Broadcast, null, frame, length, recipients, count, default));
 
-    /// <summary>Posts bytes for one connection (its <paramref name="last"/>, if so). Takes over <paramref name="buffer"/> (rented from the shared pool).</summary>
-    public void PostWrite(DirectSocket socket, byte[] buffer, int length, bool last = false) =>
-        Post(new Work(last ? WorkKind.LastWrite : WorkKind.Write, socket, buffer, length, null, 0));
+    /// <summary>
+    /// Posts bytes for one connection, and what it does after them (<paramref name="then"/>). Takes over
+    /// <paramref name="buffer"/> (rented from the shared pool), if any.
+    /// </summary>
+    public void PostWrite(DirectSocket socket, byte[]? buffer, int length, DirectSocket.WriteEnd then) =>
+        Post(new Work(WorkKind.Write, socket, buffer, length, null, 0, then));
 
     /// <summary>Posts a connection's own turn (a send that completed, a drain asked for, or its end).</summary>
-    public void PostTurn(DirectSocket socket) => Post(new Work(WorkKind.Turn, socket, null, 0, null, 0));
+    public void PostTurn(DirectSocket socket) => Post(new Work(WorkKind.Turn, socket, null, 0, null, 0, default));
 
     private void Post(in Work work)
     {
@@ -236,8 +242,8 @@ internal sealed class SocketSender
     {
         switch (work.Kind)
         {
-            case WorkKind.Write or WorkKind.LastWrite:
-                work.Socket!.SendOwned(work.Buffer!, work.Length, last: work.Kind == WorkKind.LastWrite);
+            case WorkKind.Write:
+                work.Socket!.SendOwned(work.Buffer, work.Length, work.Then);
                 break;
             case WorkKind.Turn:
                 work.Socket!.Turn();
@@ -252,9 +258,8 @@ internal sealed class SocketSender
     {
         Broadcast,
         Write,
-        LastWrite,
         Turn,
     }
 
-    private readonly record struct Work(WorkKind Kind, DirectSocket? Socket, byte[]? Buffer, int Length, DirectSocket[]? Recipients, int Count);
+    private readonly record struct Work(WorkKind Kind, DirectSocket? Socket, byte[]? Buffer, int Length, DirectSocket[]? Recipients, int Count, DirectSocket.WriteEnd Then);
 }

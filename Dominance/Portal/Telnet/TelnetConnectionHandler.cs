@@ -1,10 +1,12 @@
 using System.Net;
 using Dominance.Api;
+using Dominance.Portal.Sending;
 using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
 
 namespace Dominance.Portal.Telnet;
 
-/// <summary>Kestrel's entry point for the telnet port: admits the connection and runs a <see cref="TelnetSession"/>.</summary>
+/// <summary>Kestrel's entry point for the telnet port: admits the connection and runs a <see cref="TelnetSession"/>, sent on by the portal's own sender (<see cref="DirectSocket"/>).</summary>
 internal sealed class TelnetConnectionHandler(PortalService portal) : ConnectionHandler
 {
     /// <inheritdoc/>
@@ -20,7 +22,11 @@ internal sealed class TelnetConnectionHandler(PortalService portal) : Connection
 
         try
         {
-            await new TelnetSession(portal, connection, address).RunAsync().ConfigureAwait(false);
+            // Its output is sent on its socket by the portal's sender (as a WebSocket's is), when there is a socket to take.
+            DirectSocket? direct = connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket
+                ? new DirectSocket(socket, SocketSender.Next(), portal.Settings.SendQueueCapacity)
+                : null;
+            await new TelnetSession(portal, connection, address, direct).RunAsync().ConfigureAwait(false);
         }
         finally
         {

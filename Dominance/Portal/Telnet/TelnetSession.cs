@@ -4,6 +4,8 @@ using System.IO.Pipelines;
 using System.Net;
 using System.Text;
 using Dominance.Api;
+using Dominance.Core;
+using Dominance.Portal.Sending;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using static Dominance.Portal.Telnet.TelnetCodes;
@@ -33,14 +35,22 @@ namespace Dominance.Portal.Telnet;
 /// </list>
 /// <para>Threads: negotiation runs on the read loop; what the write loop needs of it (EOR, SGA, charset, colour) is
 /// in volatile fields, and the start of compression travels as a frame so that it happens at its place in the output.</para>
+/// <para>On a Kestrel connection whose socket the portal can take (<see cref="DirectSocket"/>), every byte goes out on
+/// the portal's sender thread, not through Kestrel's output pipe: the write loop hands its bytes over once per flush,
+/// a broadcast's bytes are shared with every connection that renders them alike (<see cref="TelnetRendering"/>), and
+/// MCCP2's zlib stream runs on the sender, so that whatever reaches the connection, either way, is compressed in order.</para>
 /// </remarks>
 internal sealed class TelnetSession : PortalSession
 {
     private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
+    /// <summary>How long the last output of a connection that is closing may take to be sent (sent on directly).</summary>
+    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(2);
+
     private readonly IDuplexPipe _transport;
     private readonly EndPoint? _local;
     private readonly Action _abort;
+    private readonly DirectSocket? _direct;
     private readonly TelnetParser _parser;
     private readonly OptionFlags[] _options = new OptionFlags[256];
     private readonly TerminalTypeCycle _terminalTypes = new();
@@ -58,12 +68,23 @@ internal sealed class TelnetSession : PortalSession
     private ZLibStream? _compressor;
     private BufferWriterStream? _compressed;
     private byte[] _scratch = [];
+    private readonly OutgoingBuffer? _outgoing; // sent on directly: the bytes of this turn, handed to the socket at the flush
+    private bool _compressing; // sent on directly: the sender's zlib stream is on
 
-    /// <summary>A telnet client on a Kestrel connection.</summary>
-    public TelnetSession(PortalService portal, ConnectionContext connection, IPAddress remoteAddress)
+    /// <summary>
+    /// A telnet client on a Kestrel connection; with <paramref name="direct"/>, its output is sent on its socket by
+    /// the portal (see the remarks), and Kestrel's output pipe is not written.
+    /// </summary>
+    public TelnetSession(PortalService portal, ConnectionContext connection, IPAddress remoteAddress, DirectSocket? direct = null)
         : this(portal, connection.Transport, remoteAddress, connection.LocalEndPoint, ClientProtocol.Telnet,
             () => connection.Abort(new ConnectionAbortedException("Session aborted by the portal.")))
     {
+        _direct = direct;
+        if (direct is not null)
+        {
+            _outgoing = new OutgoingBuffer();
+            direct.Overflowed = OnSendBacklogFull;
+        }
     }
 
     /// <summary>A telnet client over any duplex byte stream (<paramref name="abort"/> tears the stream down at once).</summary>
@@ -75,6 +96,21 @@ internal sealed class TelnetSession : PortalSession
         _abort = abort;
         _parser = new TelnetParser(portal.Settings.MaxInputLength);
     }
+
+    /// <inheritdoc/>
+    protected override DirectSocket? Direct => _direct;
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// What <see cref="WriteFrameAsync"/> writes, as a shared rendering: text that fits the window, in the client's
+    /// charset and colours; GMCP to GMCP clients. Compression is the sender's, per connection.
+    /// </remarks>
+    protected override FrameRendering? BroadcastRendering(OutputKind kind, OutputPayload payload) => kind switch
+    {
+        OutputKind.Text when !TextWrapping.Needed(payload, Info.Width) => TelnetRendering.Text(_plain, _latin1),
+        OutputKind.Data when _gmcp => TelnetRendering.Gmcp,
+        _ => null,
+    };
 
     protected override void OnStarted()
     {
@@ -119,7 +155,7 @@ internal sealed class TelnetSession : PortalSession
 
     protected override ValueTask WriteFrameAsync(OutputFrame frame)
     {
-        PipeWriter output = _transport.Output;
+        IBufferWriter<byte> output = _outgoing ?? (IBufferWriter<byte>)_transport.Output;
         switch (frame.Kind)
         {
             case FrameKind.Text:
@@ -153,12 +189,22 @@ internal sealed class TelnetSession : PortalSession
                 _echoOff = false;
                 Put(output, [Iac, Wont, Echo]);
                 break;
-            case FrameKind.CompressOn when _compressor is null:
+            case FrameKind.CompressOn when _direct is not null && !_compressing:
+                // The last uncompressed bytes, and the sender's stream starts right after them: no broadcast between.
+                Put(output, [Iac, Sb, Mccp2, Iac, Se]);
+                _outgoing!.SendTo(_direct, DirectSocket.WriteEnd.StartCompression);
+                _compressing = true;
+                break;
+            case FrameKind.CompressOff when _direct is not null && _compressing:
+                _outgoing!.SendTo(_direct, DirectSocket.WriteEnd.EndCompression);
+                _compressing = false;
+                break;
+            case FrameKind.CompressOn when _direct is null && _compressor is null:
                 Put(output, [Iac, Sb, Mccp2, Iac, Se]); // the last uncompressed bytes
                 _compressed = new BufferWriterStream(output);
                 _compressor = new ZLibStream(_compressed, CompressionLevel.Fastest, leaveOpen: false);
                 break;
-            case FrameKind.CompressOff when _compressor is not null:
+            case FrameKind.CompressOff when _direct is null && _compressor is not null:
                 EndCompression();
                 break;
         }
@@ -168,6 +214,12 @@ internal sealed class TelnetSession : PortalSession
 
     protected override async ValueTask FlushAsync()
     {
+        if (_direct is not null)
+        {
+            _outgoing!.SendTo(_direct); // the sender compresses it, if MCCP2 is on
+            return;
+        }
+
         _compressor?.Flush(); // a zlib sync flush: everything written so far can be decompressed at once
         FlushResult result = await _transport.Output.FlushAsync().ConfigureAwait(false);
         if (result.IsCompleted || result.IsCanceled)
@@ -178,6 +230,21 @@ internal sealed class TelnetSession : PortalSession
 
     protected override async ValueTask CloseTransportAsync()
     {
+        if (_direct is not null)
+        {
+            // The last write (the compressed stream ends with it), then at most a while for the client to take it
+            // before Kestrel shuts the socket down: it is not written through Kestrel's pipe, so Kestrel cannot wait for it.
+            _outgoing!.SendTo(_direct, DirectSocket.WriteEnd.Last);
+            try
+            {
+                await _direct.DrainAsync().WaitAsync(s_drainTimeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                _direct.Close();
+            }
+        }
+
         EndCompression();
         await _transport.Output.CompleteAsync().ConfigureAwait(false);
         _closingRead = true;
@@ -187,6 +254,7 @@ internal sealed class TelnetSession : PortalSession
     protected override void AbortTransport()
     {
         _closingRead = true;
+        _direct?.Close();
         _abort();
     }
 
@@ -206,10 +274,12 @@ internal sealed class TelnetSession : PortalSession
     {
         _compressed?.Discard();
         EndCompression();
+        _outgoing?.Discard();
+        _direct?.Close(); // frees the sender's zlib stream, if any; what was to be sent has been, or is dropped
     }
 
     /// <summary>Writes bytes to the connection, through the compressor if MCCP2 is on.</summary>
-    private void Put(PipeWriter output, ReadOnlySpan<byte> bytes)
+    private void Put(IBufferWriter<byte> output, ReadOnlySpan<byte> bytes)
     {
         if (_compressor is { } compressor)
         {
@@ -221,8 +291,8 @@ internal sealed class TelnetSession : PortalSession
         }
     }
 
-    /// <summary>Writes game text as this client takes it: as it is (the common case), without colour, or in Latin-1.</summary>
-    private void WriteText(PipeWriter output, ReadOnlySpan<byte> text)
+    /// <summary>Writes game text as this client takes it: as it is (the common case), without colour, or in Latin-1 (<see cref="TelnetRendering.WriteText"/>).</summary>
+    private void WriteText(IBufferWriter<byte> output, ReadOnlySpan<byte> text)
     {
         if (!_plain && !_latin1)
         {
@@ -235,33 +305,7 @@ internal sealed class TelnetSession : PortalSession
             _scratch = new byte[Math.Max(text.Length, 256)];
         }
 
-        int length = text.Length;
-        if (_plain)
-        {
-            length = TextRendering.StripControlSequences(text, _scratch);
-        }
-        else
-        {
-            text.CopyTo(_scratch);
-        }
-
-        if (!_latin1)
-        {
-            Put(output, _scratch.AsSpan(0, length));
-            return;
-        }
-
-        // Latin-1 has a character at 0xFF, which telnet must send doubled (IAC IAC).
-        ReadOnlySpan<byte> latin1 = _scratch.AsSpan(0, TextRendering.ToLatin1(_scratch.AsSpan(0, length), _scratch));
-        int iac;
-        while ((iac = latin1.IndexOf(Iac)) >= 0)
-        {
-            Put(output, latin1[..(iac + 1)]);
-            Put(output, [Iac]);
-            latin1 = latin1[(iac + 1)..];
-        }
-
-        Put(output, latin1);
+        Put(output, _scratch.AsSpan(0, TelnetRendering.WriteText(text, _plain, _latin1, _scratch)));
     }
 
     private ValueTask HandleAsync(TelnetEvent found)

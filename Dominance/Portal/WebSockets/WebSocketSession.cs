@@ -78,40 +78,22 @@ internal sealed class WebSocketSession : PortalSession
         }
     }
 
-    protected override int QueuedOnSocket => _output.Direct?.PendingMessages ?? 0;
+    /// <inheritdoc/>
+    protected override DirectSocket? Direct => _output.Direct;
 
     /// <inheritdoc/>
-    /// <remarks>The portal's, when this session's connection is sent on directly (<see cref="DirectSocket"/>).</remarks>
-    public override IBroadcastSink? Broadcasts => _output.Direct is null ? null : Portal.Broadcasts;
-
-    /// <summary>
-    /// Game thread: whether this session takes <paramref name="payload"/> as the broadcast's shared frame of
-    /// <paramref name="opcode"/>, sent on <paramref name="socket"/>: it is sent on directly, the frame is the same as
-    /// the write loop would build (no wrapping to the window), and nothing of its own is queued before it. Counts it delivered.
-    /// </summary>
-    internal bool TryTakeBroadcast(OutputKind kind, OutputPayload payload, out byte opcode, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out DirectSocket? socket)
+    /// <remarks>The frame the write loop would build: game text unwrapped (every line fits the window) and prompts in
+    /// the game text's opcode, out-of-band data as a text frame for GMCP clients.</remarks>
+    protected override FrameRendering? BroadcastRendering(OutputKind kind, OutputPayload payload)
     {
-        opcode = _textOpcode;
-        socket = _output.Direct;
-        bool same = kind switch
+        FrameRendering text = _gmcp ? WebSocketFrameRendering.Binary : WebSocketFrameRendering.Text;
+        return kind switch
         {
-            OutputKind.Text => !TextWrapping.Needed(payload, Info.Width),
-            OutputKind.Prompt => true,
-            OutputKind.Data => _gmcp,
-            _ => false,
+            OutputKind.Text when !TextWrapping.Needed(payload, Info.Width) => text,
+            OutputKind.Prompt => text,
+            OutputKind.Data when _gmcp => WebSocketFrameRendering.Text,
+            _ => null,
         };
-        if (socket is null || !same || !OutboxIdle)
-        {
-            return false;
-        }
-
-        if (kind == OutputKind.Data)
-        {
-            opcode = WebSocketFrames.Text;
-        }
-
-        CountDelivered(payload.Span.Length);
-        return true;
     }
 
     protected override async Task ReadLoopAsync()

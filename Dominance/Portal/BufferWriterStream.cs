@@ -1,9 +1,9 @@
 using System.Buffers;
 
-namespace Dominance.Portal.Telnet;
+namespace Dominance.Portal;
 
 /// <summary>
-/// A write-only stream that copies into a buffer writer (a connection's output pipe) and never flushes it: the
+/// A write-only stream that copies into a buffer writer (a connection's output pipe, or a sender's scratch buffer) and never flushes it: the
 /// compressor writes through it, and the session flushes the pipe itself, once per write loop turn.
 /// (<c>PipeWriter.AsStream</c> would flush on every write, and could block on a client that stopped reading.)
 /// </summary>
