@@ -22,9 +22,10 @@ Usage: ./run.sh [verb] [arguments]
   load [options]        load a fresh server with real clients and report latency, throughput,
                         server CPU and losses; --baseline compares a hand-written Kestrel server
                         (./run.sh load --help lists the options)
-  cluster               try portals in other processes: a local nats-server (port 4222), a core
+  cluster [--cpu LIST]  try portals in other processes: a local nats-server (port 4222), a core
                         without a portal of its own, and two portals: telnet 4000 and 4010,
-                        web http://127.0.0.1:4001/ and :4011/ (Ctrl-C stops all)
+                        web http://127.0.0.1:4001/ and :4011/ (Ctrl-C stops all); --cpu 0 runs
+                        them all on CPU 0 (taskset), for the NATS hop's latency on a VM
   publish [folder]      build dist/dominance (or folder/dominance): one self-contained executable
                         that needs no .NET installed; copy it anywhere and run it
   --help                this text
@@ -81,6 +82,13 @@ case "$verb" in
     ;;
   cluster)
     shift
+    # --cpu LIST: nats-server, the core and the portals all on those CPUs (taskset -c LIST); on a VM whose idle vCPUs
+    # halt, one CPU for all three cuts the NATS hop's latency (README: latency on virtual machines).
+    pin=()
+    if [[ "${1:-}" == "--cpu" ]]; then
+      pin=(taskset -c "${2:?--cpu needs a CPU list, e.g. --cpu 0}")
+      shift 2
+    fi
     build Dominance
     nats="$(command -v nats-server || ls /usr/sbin/nats-server 2>/dev/null || true)"
     if [[ -z "$nats" ]]; then
@@ -93,16 +101,16 @@ case "$verb" in
       DOMINANCE__Nats__Password="$secret" DOMINANCE__Nats__Secret="$secret"
     dll=Dominance/bin/Release/net10.0/dominance.dll
     trap 'trap - EXIT; kill 0 2>/dev/null' EXIT   # at the end, everything this script started (its process group)
-    "$nats" -a 127.0.0.1 -p 4222 --user dominance --pass "$secret" 2>&1 | sed -u 's/^/[nats]     /' &
+    ${pin[@]+"${pin[@]}"} "$nats" -a 127.0.0.1 -p 4222 --user dominance --pass "$secret" 2>&1 | sed -u 's/^/[nats]     /' &
     # The core starts again whenever it dies (kill -9 it to see players stay connected and come back).
     ( while true; do
         code=0
-        dotnet "$dll" run --no-local-portal --http-port 4021 "$@" || code=$?
+        ${pin[@]+"${pin[@]}"} dotnet "$dll" run --no-local-portal --http-port 4021 "$@" || code=$?
         (( code == 0 || code == 2 )) && break
         echo "the core exited with code $code: starting it again"
       done ) 2>&1 | sed -u 's/^/[core]     /' &
-    dotnet "$dll" portal --telnet-port 4000 --http-port 4001 2>&1 | sed -u 's/^/[portal A] /' &
-    dotnet "$dll" portal --telnet-port 4010 --http-port 4011 2>&1 | sed -u 's/^/[portal B] /' &
+    ${pin[@]+"${pin[@]}"} dotnet "$dll" portal --telnet-port 4000 --http-port 4001 2>&1 | sed -u 's/^/[portal A] /' &
+    ${pin[@]+"${pin[@]}"} dotnet "$dll" portal --telnet-port 4010 --http-port 4011 2>&1 | sed -u 's/^/[portal B] /' &
     echo "Cluster starting: telnet 127.0.0.1 4000 (portal A) or 4010 (portal B); web http://127.0.0.1:4001/ or :4011/."
     echo "Kill the core (pkill -9 -f 'dominance.dll run --no-local-portal'): players stay connected, and it comes back."
     wait
