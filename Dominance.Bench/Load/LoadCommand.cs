@@ -190,6 +190,8 @@ internal static class LoadCommand
             ("server CPU per delivery", r => r.CpuMicrosecondsPerDelivery is { } us ? $"{us:F2} µs" : "n/a"),
             ("server allocated per delivery", r => r.BytesAllocatedPerDelivery is { } b ? $"{b:F1} B" : "n/a"),
             ("server GCs gen0/1/2, pause", r => r.ServerRuntime is { } g ? $"{g.Gen0}/{g.Gen1}/{g.Gen2}, {g.PauseMilliseconds:F0} ms" : "n/a"),
+            ("load tool CPU per delivery", r => r.ToolCpuMicrosecondsPerDelivery is { } us ? $"{us:F2} µs" : "n/a"),
+            ("load tool CPU, share of 1 CPU", r => r.ToolCpuShare is { } share ? $"{share * 100:F0} %" : "n/a"),
             ("load tool's GCs gen0/1/2", r => $"{r.ToolCollections.Gen0}/{r.ToolCollections.Gen1}/{r.ToolCollections.Gen2}"),
         ];
 

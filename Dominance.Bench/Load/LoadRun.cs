@@ -17,6 +17,8 @@ internal sealed record LoadResult(
     RuntimeFigures? ServerRuntime,
     (int Gen0, int Gen1, int Gen2) ToolCollections,
     IReadOnlyList<string> Failures,
+    CpuTime? ToolCpu = null,
+    TimeSpan ToolWindow = default,
     MetricsSnapshot? MetricsBefore = null,
     MetricsSnapshot? MetricsAfter = null,
     (IdleMemory Before, IdleMemory After)? Idle = null)
@@ -27,6 +29,15 @@ internal sealed record LoadResult(
     public double DeliveredPerSecond => Delivered / SendDuration.TotalSeconds;
 
     public double? CpuMicrosecondsPerDelivery => ServerCpu is { } cpu && Delivered > 0 ? cpu.Total * 1e6 / Delivered : null;
+
+    /// <summary>The load tool's own CPU time (its clients' receiving and parsing, the senders) per delivery, over the measured window.</summary>
+    public double? ToolCpuMicrosecondsPerDelivery => ToolCpu is { } cpu && Delivered > 0 ? cpu.Total * 1e6 / Delivered : null;
+
+    /// <summary>
+    /// The load tool's CPU time over the measured window (the sends and the drain) as a share of that window's wall time:
+    /// near 1 with the tool pinned to one CPU, that CPU is saturated, and the latencies include the tool's own queueing.
+    /// </summary>
+    public double? ToolCpuShare => ToolCpu is { } cpu && ToolWindow > TimeSpan.Zero ? cpu.Total / ToolWindow.TotalSeconds : null;
 
     public double? BytesAllocatedPerDelivery => ServerRuntime is { } runtime && Delivered > 0 ? (double)runtime.AllocatedBytes / Delivered : null;
 
@@ -51,6 +62,8 @@ internal static class LoadRun
         long sent;
         TimeSpan sendDuration;
         CpuTime? cpu;
+        CpuTime? toolCpu;
+        TimeSpan toolWindow;
         RuntimeFigures? runtime;
         string[] failures;
         (int, int, int) toolCollections;
@@ -110,11 +123,14 @@ internal static class LoadRun
             RuntimeFigures? runtimeBefore = await RuntimeFigures.ReadAsync(target);
             before = [.. clients.Select(c => c.Stamped)];
             CpuTime? cpuBefore = CpuTime.Of(target.ProcessId);
+            CpuTime? toolCpuBefore = CpuTime.Of(Environment.ProcessId);
             (int, int, int) toolBefore = Collections();
             long sendStarted = Stopwatch.GetTimestamp();
             sent = await SendAsync(clients, options, options.Duration);
             sendDuration = Stopwatch.GetElapsedTime(sendStarted);
             await DrainAsync(clients, before, sent * clients.Length, options.Drain);
+            toolWindow = Stopwatch.GetElapsedTime(sendStarted);
+            toolCpu = CpuTime.Of(Environment.ProcessId) - toolCpuBefore;
             toolCollections = Subtract(Collections(), toolBefore);
             cpu = CpuTime.Of(target.ProcessId) - cpuBefore;
             runtime = await RuntimeFigures.ReadAsync(target) - runtimeBefore;
@@ -135,7 +151,7 @@ internal static class LoadRun
 
         long delivered = Delivered(clients, before);
         double[] latencies = [.. clients.SelectMany((c, i) => c.Latencies.Skip(before[i])).Select(t => t * 1000.0 / Stopwatch.Frequency).Order()];
-        return new LoadResult(target.Name, clients.Length, connectTime, sent, sent * clients.Length, delivered, sendDuration, latencies, cpu, runtime, toolCollections, failures, metricsBefore, metricsAfter, idle);
+        return new LoadResult(target.Name, clients.Length, connectTime, sent, sent * clients.Length, delivered, sendDuration, latencies, cpu, runtime, toolCollections, failures, toolCpu, toolWindow, metricsBefore, metricsAfter, idle);
     }
 
     /// <summary>
