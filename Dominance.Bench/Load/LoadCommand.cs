@@ -49,8 +49,8 @@ internal static class LoadCommand
             string? error =
                 parse.GetValue(clients) < 1 || parse.GetValue(senders) < 1 || parse.GetValue(rate) <= 0 || parse.GetValue(duration) <= 0
                     ? "--clients, --senders, --rate and --duration must be positive."
+                : !OperatingSystem.IsLinux() ? "The load tool's clients are read with epoll and stamped by the kernel (SO_TIMESTAMPNS), which needs Linux."
                 : parse.GetValue(baseline) && parse.GetValue(telnet) ? "The baseline is a WebSocket server: --baseline cannot be combined with --telnet."
-                : parse.GetValue(sendCost) && !OperatingSystem.IsLinux() ? "--send-cost measures a thread's CPU time with getrusage, which needs Linux."
                 : parse.GetValue(connect) is { } endpoints && Addresses(endpoints).FirstOrDefault(e => !IPEndPoint.TryParse(e, out IPEndPoint? _)) is { } endpoint
                     ? $"--connect takes host:port, such as 127.0.0.1:4001, or several separated by commas; '{endpoint}' is not one."
                 : null;
