@@ -22,6 +22,7 @@ internal sealed class LoadClient : IAsyncDisposable
     private readonly Lock _sending = new();
     private volatile string? _failure;
     private int _stampedCount;
+    private long _receivedBytes;
     private int _disposing;
     private long _readAt;
     private long _arrivedAt;
@@ -47,6 +48,9 @@ internal sealed class LoadClient : IAsyncDisposable
     /// in Stopwatch ticks, or <see cref="long.MinValue"/> if the kernel gave none. The rest is the load tool's own delay.
     /// </summary>
     public List<long> Arrivals => _arrivals;
+
+    /// <summary>Bytes received, as read (protocol and all).</summary>
+    public long ReceivedBytes => Volatile.Read(ref _receivedBytes);
 
     /// <summary>Stamped messages received.</summary>
     public int Stamped => Volatile.Read(ref _stampedCount);
@@ -159,6 +163,7 @@ internal sealed class LoadClient : IAsyncDisposable
     {
         _readAt = readAt;
         _arrivedAt = arrivedAt;
+        Volatile.Write(ref _receivedBytes, _receivedBytes + data.Length);
         _protocol.Read(this, data);
     }
 
