@@ -1,64 +1,196 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
-using System.Net.WebSockets;
-using System.Text;
+using System.Runtime.InteropServices;
 
 namespace Dominance.Bench.Load;
 
 /// <summary>
-/// One simulated player. It sends lines, and for every line it receives that carries a send stamp (<c>t=</c>, the
-/// sender's Stopwatch timestamp, same process), it records the latency. Lines without a stamp are only counted.
+/// One simulated player on a raw socket (WebSocket or telnet, see <see cref="ILoadProtocol"/>), read by a
+/// <see cref="LoadReceiver"/> thread. It sends lines, and for every line it receives that carries a send stamp
+/// (<c>t=</c>, the sender's Stopwatch timestamp, same process), it records the latency, and the part of it until the
+/// bytes arrived at its socket (the kernel's stamp). Lines without a stamp are only counted.
 /// </summary>
-internal abstract class LoadClient : IAsyncDisposable
+internal sealed class LoadClient : IAsyncDisposable
 {
+    private readonly Socket _socket;
+    private readonly ILoadProtocol _protocol;
     private readonly List<long> _latencies = [];
+    private readonly List<long> _arrivals = [];
+    private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _welcomed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private Task _receiving = Task.CompletedTask;
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _sending = new();
+    private volatile string? _failure;
+    private int _stampedCount;
+    private long _receivedBytes;
+    private int _disposing;
+    private long _readAt;
+    private long _arrivedAt;
 
-    /// <summary>Latencies of stamped messages, in Stopwatch ticks. Read once the run is over.</summary>
+    private LoadClient(Socket socket, ILoadProtocol protocol, int expectedStamps)
+    {
+        _socket = socket;
+        _protocol = protocol;
+        Descriptor = (int)socket.Handle;
+        Handle = GCHandle.Alloc(this);
+
+        // Sized before the first read: a list that grows during a run reallocates onto the large object heap, and the
+        // tool's own collections then show up as the server's latency.
+        _latencies.EnsureCapacity(expectedStamps);
+        _arrivals.EnsureCapacity(expectedStamps);
+    }
+
+    /// <summary>Latencies of stamped messages, in Stopwatch ticks: from the send stamp to the read. Read once the run is over.</summary>
     public List<long> Latencies => _latencies;
+
+    /// <summary>
+    /// For each latency, the part of it until the bytes arrived at this client's socket (the kernel's receive stamp),
+    /// in Stopwatch ticks, or <see cref="long.MinValue"/> if the kernel gave none. The rest is the load tool's own delay.
+    /// </summary>
+    public List<long> Arrivals => _arrivals;
+
+    /// <summary>Bytes received, as read (protocol and all).</summary>
+    public long ReceivedBytes => Volatile.Read(ref _receivedBytes);
 
     /// <summary>Stamped messages received.</summary>
     public int Stamped => Volatile.Read(ref _stampedCount);
 
     /// <summary>Why the connection ended early, if it did.</summary>
-    public string? Failure { get; private set; }
+    public string? Failure => _failure;
 
-    private int _stampedCount;
+    /// <summary>The socket's file descriptor, for the receiver's epoll.</summary>
+    internal int Descriptor { get; }
+
+    /// <summary>A handle to this client, the receiver's epoll data for its socket; freed when the socket is closed.</summary>
+    internal GCHandle Handle { get; }
 
     /// <summary>
-    /// Connects a client that will record up to <paramref name="expectedStamps"/> latencies without growing its list.
-    /// A list that grows during a run reallocates onto the large object heap, and the tool's own collections then show
-    /// up as the server's latency.
+    /// Connects a client (and opens the WebSocket) that will record up to <paramref name="expectedStamps"/> latencies
+    /// without growing its lists, read by <paramref name="receiver"/>.
     /// </summary>
-    public static async Task<LoadClient> ConnectAsync(LoadTarget target, bool telnet, int expectedStamps)
+    public static async Task<LoadClient> ConnectAsync(LoadTarget target, bool telnet, int expectedStamps, LoadReceiver receiver)
     {
-        LoadClient client = telnet
-            ? await TelnetLoadClient.OpenAsync(target.Telnet ?? throw new InvalidOperationException($"{target.Name} has no telnet port."))
-            : await WebSocketLoadClient.OpenAsync(target.Http);
-        client._latencies.EnsureCapacity(expectedStamps); // before the receive loop starts: the list is not thread-safe
-        client._receiving = Task.Run(client.ReceiveLoopAsync);
-        return client;
+        IPEndPoint endpoint = telnet ? target.Telnet ?? throw new InvalidOperationException($"{target.Name} has no telnet port.") : target.Http;
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        LoadClient client;
+        try
+        {
+            socket.Connect(endpoint); // loopback: the kernel completes it without waiting for the server to accept
+            socket.Blocking = false;
+            LinuxReceive.StampArrivals(socket);
+            client = new LoadClient(socket, telnet ? new TelnetLoadProtocol() : new WebSocketLoadProtocol(endpoint), expectedStamps);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+
+        try
+        {
+            receiver.Add(client);
+            client._protocol.Start(client);
+            await client._opened.Task.WaitAsync(TimeSpan.FromSeconds(60));
+            return client;
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Logs in as a guest and waits for the welcome.</summary>
     public async Task LogInAsync(TimeSpan timeout)
     {
-        await SendAsync("connect guest");
+        Send("connect guest");
         await _welcomed.Task.WaitAsync(timeout);
     }
 
-    public abstract ValueTask SendAsync(string line);
+    /// <summary>Sends <paramref name="line"/> (a non-blocking send: one line fits in the socket's buffer at once).</summary>
+    public void Send(string line) => SendRaw(_protocol.Encode(line));
 
-    public abstract ValueTask DisposeAsync();
-
-    protected abstract Task ReceiveLoopAsync();
-
-    /// <summary>Handles one received line (a span into the receive buffer).</summary>
-    protected void OnLine(ReadOnlySpan<byte> line)
+    /// <summary>Shuts the connection down and waits until its receiver has closed it: the latency lists are then complete and still.</summary>
+    public async ValueTask DisposeAsync()
     {
-        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (Interlocked.Exchange(ref _disposing, 1) == 0)
+        {
+            try
+            {
+                _socket.Shutdown(SocketShutdown.Both); // the receiver reads the end and closes the socket
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Already closed by the receiver.
+            }
+        }
+
+        await _closed.Task.ConfigureAwait(false);
+    }
+
+    /// <summary>Sends <paramref name="bytes"/> whole; sends from different threads do not interleave.</summary>
+    internal void SendRaw(ReadOnlySpan<byte> bytes)
+    {
+        lock (_sending)
+        {
+            while (!bytes.IsEmpty)
+            {
+                int sent = _socket.Send(bytes, SocketFlags.None, out SocketError error);
+                if (error == SocketError.WouldBlock)
+                {
+                    _socket.Poll(TimeSpan.FromMilliseconds(10), SelectMode.SelectWrite);
+                    continue;
+                }
+
+                if (error != SocketError.Success)
+                {
+                    throw new SocketException((int)error);
+                }
+
+                bytes = bytes[sent..];
+            }
+        }
+    }
+
+    /// <summary>The protocol's opening is done (the WebSocket handshake was answered).</summary>
+    internal void Opened() => _opened.TrySetResult();
+
+    /// <summary>
+    /// On the receiver's thread: <paramref name="data"/> was read at <paramref name="readAt"/>, and its last byte arrived
+    /// at the socket at <paramref name="arrivedAt"/> (Stopwatch ticks; 0 if unknown).
+    /// </summary>
+    internal void Received(ReadOnlySpan<byte> data, long readAt, long arrivedAt)
+    {
+        _readAt = readAt;
+        _arrivedAt = arrivedAt;
+        Volatile.Write(ref _receivedBytes, _receivedBytes + data.Length);
+        _protocol.Read(this, data);
+    }
+
+    /// <summary>On the receiver's thread: the connection ended (<paramref name="error"/>, or the end of the stream); the socket is closed.</summary>
+    internal void Closed(int epoll, Exception? error)
+    {
+        LinuxReceive.Remove(epoll, Descriptor);
+        lock (_sending)
+        {
+            _socket.Dispose();
+        }
+
+        Handle.Free();
+        if (Volatile.Read(ref _disposing) == 0)
+        {
+            Exception e = error ?? new IOException("The server closed the connection.");
+            _failure ??= e.Message;
+            _opened.TrySetException(e);
+            _welcomed.TrySetException(e);
+        }
+
+        _closed.TrySetResult();
+    }
+
+    /// <summary>Handles one received line (a span into the read).</summary>
+    internal void OnLine(ReadOnlySpan<byte> line)
+    {
         int stamp = line.IndexOf("t="u8);
         if (stamp >= 0)
         {
@@ -68,150 +200,13 @@ internal abstract class LoadClient : IAsyncDisposable
                 sent = (sent * 10) + (line[i] - '0');
             }
 
-            _latencies.Add(now - sent);
+            _latencies.Add(_readAt - sent);
+            _arrivals.Add(_arrivedAt == 0 ? long.MinValue : _arrivedAt - sent);
             Interlocked.Increment(ref _stampedCount);
         }
         else if (!_welcomed.Task.IsCompleted && line.IndexOf("Welcome"u8) >= 0)
         {
             _welcomed.TrySetResult();
-        }
-    }
-
-    protected void Fail(Exception e)
-    {
-        Failure ??= e.Message;
-        _welcomed.TrySetException(e);
-    }
-
-    protected Task Receiving => _receiving;
-
-    private sealed class WebSocketLoadClient(ClientWebSocket socket) : LoadClient
-    {
-        public static async Task<LoadClient> OpenAsync(IPEndPoint http)
-        {
-            var socket = new ClientWebSocket();
-            await socket.ConnectAsync(new Uri($"ws://{http}/ws"), CancellationToken.None);
-            return new WebSocketLoadClient(socket);
-        }
-
-        public override ValueTask SendAsync(string line) =>
-            socket.SendAsync(Encoding.UTF8.GetBytes(line).AsMemory(), WebSocketMessageType.Text, endOfMessage: true, CancellationToken.None);
-
-        public override async ValueTask DisposeAsync()
-        {
-            socket.Abort();
-            socket.Dispose();
-            await Receiving.ConfigureAwait(false);
-        }
-
-        protected override async Task ReceiveLoopAsync()
-        {
-            byte[] buffer = new byte[64 * 1024];
-            try
-            {
-                while (true)
-                {
-                    int length = 0;
-                    ValueWebSocketReceiveResult result;
-                    do
-                    {
-                        if (length == buffer.Length)
-                        {
-                            Array.Resize(ref buffer, buffer.Length * 2);
-                        }
-
-                        result = await socket.ReceiveAsync(buffer.AsMemory(length), CancellationToken.None).ConfigureAwait(false);
-                        length += result.Count;
-                    }
-                    while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
-
-                    if (result.MessageType == WebSocketMessageType.Close)
-                    {
-                        Fail(new IOException($"The server closed the connection: {socket.CloseStatusDescription}"));
-                        return;
-                    }
-
-                    // A frame may hold several lines: the server coalesces what is already queued.
-                    ReadOnlySpan<byte> rest = buffer.AsSpan(0, length);
-                    while (!rest.IsEmpty)
-                    {
-                        int end = rest.IndexOf((byte)'\n');
-                        OnLine(end < 0 ? rest : rest[..end]);
-                        rest = end < 0 ? default : rest[(end + 1)..];
-                    }
-                }
-            }
-            catch (Exception e) when (e is WebSocketException or ObjectDisposedException or OperationCanceledException)
-            {
-                Fail(e);
-            }
-        }
-    }
-
-    private sealed class TelnetLoadClient(TcpClient tcp) : LoadClient
-    {
-        private readonly NetworkStream _stream = tcp.GetStream();
-
-        public static async Task<LoadClient> OpenAsync(IPEndPoint telnet)
-        {
-            var tcp = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true };
-            await tcp.ConnectAsync(telnet);
-            return new TelnetLoadClient(tcp);
-        }
-
-        public override ValueTask SendAsync(string line) => _stream.WriteAsync(Encoding.UTF8.GetBytes(line + "\r\n"));
-
-        public override async ValueTask DisposeAsync()
-        {
-            tcp.Dispose();
-            await Receiving.ConfigureAwait(false);
-        }
-
-        protected override async Task ReceiveLoopAsync()
-        {
-            byte[] buffer = new byte[64 * 1024];
-            var line = new ArrayBufferWriter<byte>(256);
-            int iac = 0; // bytes of an IAC sequence still to skip (negotiation is not content)
-            try
-            {
-                while (true)
-                {
-                    int read = await _stream.ReadAsync(buffer).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        Fail(new IOException("The server closed the connection."));
-                        return;
-                    }
-
-                    foreach (byte b in buffer.AsSpan(0, read))
-                    {
-                        if (iac > 0)
-                        {
-                            iac = iac == 2 && b is >= 251 and <= 254 ? 1 : iac - 1;
-                            continue;
-                        }
-
-                        if (b == 255)
-                        {
-                            iac = 2;
-                        }
-                        else if (b == (byte)'\n')
-                        {
-                            OnLine(line.WrittenSpan);
-                            line.ResetWrittenCount();
-                        }
-                        else
-                        {
-                            line.GetSpan(1)[0] = b;
-                            line.Advance(1);
-                        }
-                    }
-                }
-            }
-            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
-            {
-                Fail(e);
-            }
         }
     }
 }

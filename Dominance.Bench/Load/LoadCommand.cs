@@ -49,8 +49,8 @@ internal static class LoadCommand
             string? error =
                 parse.GetValue(clients) < 1 || parse.GetValue(senders) < 1 || parse.GetValue(rate) <= 0 || parse.GetValue(duration) <= 0
                     ? "--clients, --senders, --rate and --duration must be positive."
+                : !OperatingSystem.IsLinux() ? "The load tool's clients are read with epoll and stamped by the kernel (SO_TIMESTAMPNS), which needs Linux."
                 : parse.GetValue(baseline) && parse.GetValue(telnet) ? "The baseline is a WebSocket server: --baseline cannot be combined with --telnet."
-                : parse.GetValue(sendCost) && !OperatingSystem.IsLinux() ? "--send-cost measures a thread's CPU time with getrusage, which needs Linux."
                 : parse.GetValue(connect) is { } endpoints && Addresses(endpoints).FirstOrDefault(e => !IPEndPoint.TryParse(e, out IPEndPoint? _)) is { } endpoint
                     ? $"--connect takes host:port, such as 127.0.0.1:4001, or several separated by commas; '{endpoint}' is not one."
                 : null;
@@ -186,10 +186,16 @@ internal static class LoadCommand
             ("latency p99", r => Milliseconds(r.Percentile(0.99))),
             ("latency p99.9", r => Milliseconds(r.Percentile(0.999))),
             ("latency max", r => Milliseconds(r.Percentile(1))),
+            ("at the socket p50", r => Milliseconds(LoadResult.Percentile(r.ArrivalMilliseconds, 0.50))),
+            ("at the socket p99", r => Milliseconds(LoadResult.Percentile(r.ArrivalMilliseconds, 0.99))),
+            ("load tool's read delay p50", r => Milliseconds(LoadResult.Percentile(r.ToolDelayMilliseconds, 0.50))),
+            ("load tool's read delay p99", r => Milliseconds(LoadResult.Percentile(r.ToolDelayMilliseconds, 0.99))),
             ("server CPU, user + system", r => r.ServerCpu is { } c ? $"{c.User:F2}+{c.System:F2} s" : "n/a"),
             ("server CPU per delivery", r => r.CpuMicrosecondsPerDelivery is { } us ? $"{us:F2} µs" : "n/a"),
             ("server allocated per delivery", r => r.BytesAllocatedPerDelivery is { } b ? $"{b:F1} B" : "n/a"),
             ("server GCs gen0/1/2, pause", r => r.ServerRuntime is { } g ? $"{g.Gen0}/{g.Gen1}/{g.Gen2}, {g.PauseMilliseconds:F0} ms" : "n/a"),
+            ("load tool CPU per delivery", r => r.ToolCpuMicrosecondsPerDelivery is { } us ? $"{us:F2} µs" : "n/a"),
+            ("load tool CPU, share of 1 CPU", r => r.ToolCpuShare is { } share ? $"{share * 100:F0} %" : "n/a"),
             ("load tool's GCs gen0/1/2", r => $"{r.ToolCollections.Gen0}/{r.ToolCollections.Gen1}/{r.ToolCollections.Gen2}"),
         ];
 

@@ -17,6 +17,10 @@ internal sealed record LoadResult(
     RuntimeFigures? ServerRuntime,
     (int Gen0, int Gen1, int Gen2) ToolCollections,
     IReadOnlyList<string> Failures,
+    CpuTime? ToolCpu = null,
+    TimeSpan ToolWindow = default,
+    double[]? ArrivalMilliseconds = null,
+    double[]? ToolDelayMilliseconds = null,
     MetricsSnapshot? MetricsBefore = null,
     MetricsSnapshot? MetricsAfter = null,
     (IdleMemory Before, IdleMemory After)? Idle = null)
@@ -28,11 +32,27 @@ internal sealed record LoadResult(
 
     public double? CpuMicrosecondsPerDelivery => ServerCpu is { } cpu && Delivered > 0 ? cpu.Total * 1e6 / Delivered : null;
 
+    /// <summary>The load tool's own CPU time (its clients' receiving and parsing, the senders) per delivery, over the measured window.</summary>
+    public double? ToolCpuMicrosecondsPerDelivery => ToolCpu is { } cpu && Delivered > 0 ? cpu.Total * 1e6 / Delivered : null;
+
+    /// <summary>
+    /// The load tool's CPU time over the measured window (the sends and the drain) as a share of that window's wall time:
+    /// near 1 with the tool pinned to one CPU, that CPU is saturated, and the latencies include the tool's own queueing.
+    /// </summary>
+    public double? ToolCpuShare => ToolCpu is { } cpu && ToolWindow > TimeSpan.Zero ? cpu.Total / ToolWindow.TotalSeconds : null;
+
     public double? BytesAllocatedPerDelivery => ServerRuntime is { } runtime && Delivered > 0 ? (double)runtime.AllocatedBytes / Delivered : null;
 
     /// <summary>The latency at quantile <paramref name="q"/> (0..1), in milliseconds.</summary>
-    public double Percentile(double q) =>
-        LatencyMilliseconds.Length == 0 ? double.NaN : LatencyMilliseconds[Math.Min(LatencyMilliseconds.Length - 1, (int)(q * LatencyMilliseconds.Length))];
+    public double Percentile(double q) => Percentile(LatencyMilliseconds, q);
+
+    /// <summary>
+    /// The value at quantile <paramref name="q"/> (0..1) of <paramref name="sorted"/>: <see cref="LatencyMilliseconds"/>,
+    /// <see cref="ArrivalMilliseconds"/> (from the send stamp until the bytes arrived at the client's socket, by the
+    /// kernel's stamp) or <see cref="ToolDelayMilliseconds"/> (from then until the load tool read them).
+    /// </summary>
+    public static double Percentile(double[]? sorted, double q) =>
+        sorted is not { Length: > 0 } ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(q * sorted.Length))];
 }
 
 /// <summary>
@@ -51,12 +71,15 @@ internal static class LoadRun
         long sent;
         TimeSpan sendDuration;
         CpuTime? cpu;
+        CpuTime? toolCpu;
+        TimeSpan toolWindow;
         RuntimeFigures? runtime;
         string[] failures;
         (int, int, int) toolCollections;
         MetricsSnapshot? metricsBefore;
         MetricsSnapshot? metricsAfter;
         (IdleMemory, IdleMemory)? idle = null;
+        using var receiver = new LoadReceiver();
 
         // Every client receives every message: this many stamps each, plus room for a late straggler or two.
         int expectedStamps = (int)Math.Min(1 << 20, (options.Rate * (options.WarmUp + options.Duration).TotalSeconds * 1.1) + 64);
@@ -73,7 +96,7 @@ internal static class LoadRun
             for (int i = 0; i < clients.Length; i += 50)
             {
                 int wave = Math.Min(50, clients.Length - i);
-                LoadClient[] connected = await Task.WhenAll(Enumerable.Range(i, wave).Select(c => LoadClient.ConnectAsync(target.ForClient(c), options.Telnet, expectedStamps)));
+                LoadClient[] connected = await Task.WhenAll(Enumerable.Range(i, wave).Select(c => LoadClient.ConnectAsync(target.ForClient(c), options.Telnet, expectedStamps, receiver)));
                 connected.CopyTo(clients, i);
                 await Task.WhenAll(connected.Select(c => c.LogInAsync(TimeSpan.FromSeconds(60))));
             }
@@ -110,11 +133,14 @@ internal static class LoadRun
             RuntimeFigures? runtimeBefore = await RuntimeFigures.ReadAsync(target);
             before = [.. clients.Select(c => c.Stamped)];
             CpuTime? cpuBefore = CpuTime.Of(target.ProcessId);
+            CpuTime? toolCpuBefore = CpuTime.Of(Environment.ProcessId);
             (int, int, int) toolBefore = Collections();
             long sendStarted = Stopwatch.GetTimestamp();
             sent = await SendAsync(clients, options, options.Duration);
             sendDuration = Stopwatch.GetElapsedTime(sendStarted);
             await DrainAsync(clients, before, sent * clients.Length, options.Drain);
+            toolWindow = Stopwatch.GetElapsedTime(sendStarted);
+            toolCpu = CpuTime.Of(Environment.ProcessId) - toolCpuBefore;
             toolCollections = Subtract(Collections(), toolBefore);
             cpu = CpuTime.Of(target.ProcessId) - cpuBefore;
             runtime = await RuntimeFigures.ReadAsync(target) - runtimeBefore;
@@ -134,8 +160,13 @@ internal static class LoadRun
         }
 
         long delivered = Delivered(clients, before);
-        double[] latencies = [.. clients.SelectMany((c, i) => c.Latencies.Skip(before[i])).Select(t => t * 1000.0 / Stopwatch.Frequency).Order()];
-        return new LoadResult(target.Name, clients.Length, connectTime, sent, sent * clients.Length, delivered, sendDuration, latencies, cpu, runtime, toolCollections, failures, metricsBefore, metricsAfter, idle);
+        double[] latencies = [.. clients.SelectMany((c, i) => c.Latencies.Skip(before[i])).Select(Milliseconds).Order()];
+        (long Latency, long Arrival)[] stamped = [.. clients.SelectMany((c, i) => c.Latencies.Zip(c.Arrivals).Skip(before[i])).Where(d => d.Second != long.MinValue)];
+        double[]? arrivals = stamped.Length > 0 ? [.. stamped.Select(d => Milliseconds(d.Arrival)).Order()] : null;
+        double[]? delays = stamped.Length > 0 ? [.. stamped.Select(d => Milliseconds(d.Latency - d.Arrival)).Order()] : null;
+        return new LoadResult(
+            target.Name, clients.Length, connectTime, sent, sent * clients.Length, delivered, sendDuration, latencies, cpu, runtime, toolCollections, failures,
+            toolCpu, toolWindow, arrivals, delays, metricsBefore, metricsAfter, idle);
     }
 
     /// <summary>
@@ -160,6 +191,8 @@ internal static class LoadRun
             }
         }
     }
+
+    private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 
     private static (int Gen0, int Gen1, int Gen2) Collections() => (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
 
@@ -187,7 +220,7 @@ internal static class LoadRun
                     await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
                 }
 
-                await clients[s].SendAsync($"chat t={Stopwatch.GetTimestamp()} s={s}:{sequence++}");
+                clients[s].Send($"chat t={Stopwatch.GetTimestamp()} s={s}:{sequence++}");
                 Interlocked.Increment(ref sent);
                 next += interval;
             }

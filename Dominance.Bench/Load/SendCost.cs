@@ -17,7 +17,8 @@ internal sealed record SendCostResult(int Sockets, double Rate, int Rounds, int 
 /// The kernel's share of a delivery on this machine: one thread that does nothing but send each message to each of N
 /// loopback TCP connections in turn (Nagle off, one <c>send</c> per connection per message, as a server must when the
 /// messages do not queue up), the messages paced at the load's rate, with the clients draining them on the load
-/// tool's CPU. No framework, no WebSocket framing, no hand-off between threads: the cost of one loopback send and of
+/// tool's CPU, read as the load's own clients are read (<see cref="LoadReceiver"/>: how a reader waits decides what
+/// waking it costs the sender). No framework, no WebSocket framing, no hand-off between threads: the cost of one loopback send and of
 /// waking its reader, which a server pays in its own CPU time. Measured with <c>getrusage(RUSAGE_THREAD)</c> on Linux.
 /// </summary>
 /// <remarks>
@@ -40,22 +41,22 @@ internal static partial class SendCost
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(sockets);
-        var clients = new Socket[sockets];
+        var endpoint = (IPEndPoint)listener.LocalEndPoint!;
+        var target = new LoadTarget("send cost", endpoint, endpoint, null);
+        using var receiver = new LoadReceiver();
+        var clients = new LoadClient?[sockets];
         var servers = new Socket[sockets];
         try
         {
             for (int i = 0; i < sockets; i++)
             {
-                clients[i] = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                await clients[i].ConnectAsync(listener.LocalEndPoint!);
+                clients[i] = await LoadClient.ConnectAsync(target, telnet: true, expectedStamps: 0, receiver); // lines with no stamp: only counted in bytes
                 servers[i] = await listener.AcceptAsync();
                 servers[i].NoDelay = true;
                 servers[i].Blocking = false;
             }
 
             long expected = (long)sockets * rounds * payloadBytes;
-            long received = 0;
-            Task<long>[] readers = [.. clients.Select(DrainAsync)];
 
             var measured = new TaskCompletionSource<(double User, double System, long Sends)>(TaskCreationOptions.RunContinuationsAsynchronously);
             var sender = new Thread(() =>
@@ -69,6 +70,7 @@ internal static partial class SendCost
 
                     byte[] payload = new byte[payloadBytes];
                     Array.Fill(payload, (byte)'x');
+                    payload[^1] = (byte)'\n';
                     long sends = 0;
                     long started = Stopwatch.GetTimestamp();
                     (double user, double system) before = ThreadCpu();
@@ -107,14 +109,11 @@ internal static partial class SendCost
             (double userTime, double systemTime, long totalSends) = await measured.Task;
 
             // Every byte must have arrived, or the sends did not all happen.
-            foreach (Socket server in servers)
+            long deadline = Stopwatch.GetTimestamp() + (30 * Stopwatch.Frequency);
+            long received;
+            while ((received = clients.Sum(c => c!.ReceivedBytes)) < expected && Stopwatch.GetTimestamp() < deadline && clients.All(c => c!.Failure is null))
             {
-                server.Shutdown(SocketShutdown.Send);
-            }
-
-            foreach (long bytes in await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(30)))
-            {
-                received += bytes;
+                await Task.Delay(10);
             }
 
             return received == expected
@@ -123,25 +122,19 @@ internal static partial class SendCost
         }
         finally
         {
-            foreach (Socket? socket in clients.Concat(servers))
+            foreach (LoadClient? client in clients)
+            {
+                if (client is not null)
+                {
+                    await client.DisposeAsync();
+                }
+            }
+
+            foreach (Socket? socket in servers)
             {
                 socket?.Dispose();
             }
         }
-    }
-
-    /// <summary>Reads until the other side shuts down; returns the bytes read.</summary>
-    private static async Task<long> DrainAsync(Socket client)
-    {
-        byte[] buffer = new byte[16 * 1024];
-        long total = 0;
-        int read;
-        while ((read = await client.ReceiveAsync(buffer, SocketFlags.None)) > 0)
-        {
-            total += read;
-        }
-
-        return total;
     }
 
     /// <summary>The calling thread's user and system CPU time so far, in microseconds.</summary>

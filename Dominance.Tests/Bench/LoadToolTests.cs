@@ -39,7 +39,12 @@ public sealed class LoadToolTests
         Assert.That(result.Lost, Is.Zero);
         Assert.That(result.LatencyMilliseconds, Has.Length.EqualTo(result.Delivered), "each delivery is timed");
         Assert.That(result.LatencyMilliseconds, Is.Ordered.And.All.GreaterThan(0));
+        Assert.That(result.ArrivalMilliseconds, Has.Length.EqualTo(result.Delivered), "the kernel stamped each delivery's arrival at the socket");
+        Assert.That(result.ToolDelayMilliseconds, Has.Length.EqualTo(result.Delivered).And.All.GreaterThan(-1), "read after it arrived (to within the clocks' conversion)");
+        Assert.That(LoadResult.Percentile(result.ArrivalMilliseconds, 0.5), Is.LessThanOrEqualTo(result.Percentile(0.5) + 1), "the socket's share is within the latency");
         Assert.That(result.ServerCpu?.Total, Is.GreaterThan(0), "the server's CPU time is read from /proc");
+        Assert.That(result.ToolCpu?.Total, Is.GreaterThan(0), "the load tool's own CPU time too");
+        Assert.That(result.ToolCpuShare, Is.GreaterThan(0));
         Assert.That(result.ServerRuntime, Is.Not.Null, "Dominance reports its runtime figures at /healthz");
         Assert.That(result.MetricsBefore?.Series, Does.ContainKey("dominance_deliveries_total"), "the server's metrics are read from /metrics");
         Assert.That(
@@ -91,6 +96,9 @@ public sealed class LoadToolTests
         Assert.That(output, Does.Match(@"lost\s+0\s+0\s*\n"));
         Assert.That(output, Does.Match(@"latency p99\s+[\d.]+ ms\s+[\d.]+ ms"));
         Assert.That(output, Does.Match(@"server CPU per delivery\s+[\d.]+ µs\s+[\d.]+ µs"));
+        Assert.That(output, Does.Match(@"load tool CPU per delivery\s+[\d.]+ µs\s+[\d.]+ µs"), "the tool's own cost beside each server's");
+        Assert.That(output, Does.Match(@"at the socket p99\s+[\d.]+ ms\s+[\d.]+ ms"), "the latency until the kernel had the bytes");
+        Assert.That(output, Does.Match(@"load tool's read delay p99\s+[\d.]+ ms\s+[\d.]+ ms"));
         Assert.That(output, Does.Contain("Dominance's metrics (/metrics), before and after the measured run:"));
         Assert.That(output, Does.Match(@"dominance_inputs_handled_total\s+[\d,]+\s+[\d,]+\s+[\d,]+\n"), "each series before, after, and the change");
         Assert.That(output, Does.Contain(CpuPinning.Possible ? "each server runs on CPU 0 alone, this load tool on CPU 1 alone" : "CPU pinning: off"));

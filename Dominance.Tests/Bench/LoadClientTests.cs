@@ -1,0 +1,203 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using Dominance.Bench.Load;
+using Dominance.Tests.Support;
+
+namespace Dominance.Tests.Bench;
+
+/// <summary>
+/// The load tool's raw-socket clients against a server written here byte by byte: whatever the reads cut, every
+/// stamped line is counted once, what is not content is not counted, and what the server does wrong is a failure.
+/// </summary>
+public sealed class LoadClientTests
+{
+    [Test]
+    public async Task WebSocketFramesCutAnywhereAreEachCountedOnceWithTheirStampsAndAPingIsAnswered()
+    {
+        using var listener = Listen();
+        using var receiver = new LoadReceiver(1);
+        Task<LoadClient> connecting = LoadClient.ConnectAsync(Target(listener), telnet: false, 16, receiver);
+        using Socket server = await listener.AcceptSocketAsync();
+        await AnswerHandshakeAsync(server, accept: null);
+        await using LoadClient client = await connecting;
+
+        Task loggingIn = client.LogInAsync(TimeSpan.FromSeconds(15));
+        Assert.That(await ReadClientFrameAsync(server), Is.EqualTo((0x1, "connect guest")), "a masked text frame");
+        long sent = Stopwatch.GetTimestamp();
+        byte[] stream =
+        [
+            .. ServerFrame(0x81, "Welcome, Guest1!"),
+            .. ServerFrame(0x81, $"[chat] a t={sent} s=0:0\n[chat] b t={sent} s=0:1"), // two lines in one frame
+            .. ServerFrame(0x01, $"[chat] c t={sent / 1000}"), // a message in two fragments, a ping between them
+            .. ServerFrame(0x89, "hi"),
+            .. ServerFrame(0x80, $"{sent % 1000:D3} s=0:2"),
+            .. ServerFrame(0x81, $"[chat] d t={sent} s=0:3 " + new string('x', 300)), // a 16-bit length
+            .. ServerFrame(0x82, $"[chat] e t={sent} s=0:4"),
+            .. ServerFrame(0x8A, "unasked pong"),
+        ];
+        await WriteByteByByteAsync(server, stream);
+
+        await loggingIn;
+        Assert.That(await ReadClientFrameAsync(server), Is.EqualTo((0xA, "hi")), "the ping is answered with a masked pong");
+        await Poll.UntilAsync(() => client.Stamped >= 5, "every stamped line is read");
+        Assert.That(client.Stamped, Is.EqualTo(5));
+        Assert.That(client.Failure, Is.Null);
+        AssertLatencies(client, sent);
+    }
+
+    [Test]
+    public async Task AWrongHandshakeAnswerIsRefused()
+    {
+        using var listener = Listen();
+        using var receiver = new LoadReceiver(1);
+        Task<LoadClient> connecting = LoadClient.ConnectAsync(Target(listener), telnet: false, 16, receiver);
+        using Socket server = await listener.AcceptSocketAsync();
+        await AnswerHandshakeAsync(server, accept: Convert.ToBase64String(new byte[20]));
+
+        IOException? refused = await Assert.ThrowsAsync<IOException>(async () => await connecting);
+        Assert.That(refused!.Message, Does.Contain("refused the WebSocket handshake"));
+    }
+
+    [Test]
+    public async Task ACloseFrameIsAFailureWithTheServersReason()
+    {
+        using var listener = Listen();
+        using var receiver = new LoadReceiver(1);
+        Task<LoadClient> connecting = LoadClient.ConnectAsync(Target(listener), telnet: false, 16, receiver);
+        using Socket server = await listener.AcceptSocketAsync();
+        await AnswerHandshakeAsync(server, accept: null);
+        await using LoadClient client = await connecting;
+
+        await server.SendAsync(ServerFrame(0x88, "\u0003\u00e8going away"));
+
+        await Poll.UntilAsync(() => client.Failure is not null, "the client fails");
+        Assert.That(client.Failure, Does.Contain("closed the connection: going away"));
+    }
+
+    [Test]
+    public async Task TelnetLinesCutAnywhereAreCountedOnceAndTelnetCommandsAreNotContent()
+    {
+        using var listener = Listen();
+        using var receiver = new LoadReceiver(1);
+        Task<LoadClient> connecting = LoadClient.ConnectAsync(Target(listener), telnet: true, 16, receiver);
+        using Socket server = await listener.AcceptSocketAsync();
+        await using LoadClient client = await connecting;
+
+        Task loggingIn = client.LogInAsync(TimeSpan.FromSeconds(15));
+        var input = new byte[64];
+        int read = await server.ReceiveAsync(input);
+        Assert.That(Encoding.UTF8.GetString(input, 0, read), Is.EqualTo("connect guest\r\n"));
+        long sent = Stopwatch.GetTimestamp();
+        byte[] stream =
+        [
+            255, 251, 86, // IAC WILL COMPRESS2
+            .. "Welcome, Guest1!\r\n"u8,
+            255, 250, 201, .. "Comm.Channel {\"text\":\"t=1\"}\n"u8, 255, 240, // a subnegotiation: not a line (counted, its stamp would be far out of range)
+            .. Encoding.ASCII.GetBytes($"[chat] a t={sent} s=0:0 "), 255, 255, 255, 249, .. "\r\n"u8, // IAC IAC, then IAC GA in the line
+            .. Encoding.ASCII.GetBytes($"[chat] b t={sent} s=0:1\r\n"),
+        ];
+        await WriteByteByByteAsync(server, stream);
+
+        await loggingIn;
+        await Poll.UntilAsync(() => client.Stamped >= 2, "both stamped lines are read");
+        AssertLatencies(client, sent);
+    }
+
+    /// <summary>Each latency runs from the stamp to the read, and its part until the kernel's arrival stamp is within it.</summary>
+    private static void AssertLatencies(LoadClient client, long sent)
+    {
+        long elapsed = Stopwatch.GetTimestamp() - sent;
+        long tolerance = Stopwatch.Frequency / 1000; // the kernel stamps on another clock: converted to within a millisecond
+        Assert.That(client.Latencies, Has.Count.EqualTo(client.Stamped).And.All.InRange(0, elapsed), "from the stamp, parsed whole, to the read");
+        Assert.That(client.Arrivals, Has.Count.EqualTo(client.Stamped).And.All.InRange(-tolerance, elapsed), "the kernel stamped each read");
+        Assert.That(client.Arrivals.Zip(client.Latencies).All(a => a.First <= a.Second + tolerance), "the bytes arrived before they were read");
+    }
+
+    private static TcpListener Listen()
+    {
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return listener;
+    }
+
+    private static LoadTarget Target(TcpListener listener)
+    {
+        var endpoint = (IPEndPoint)listener.LocalEndpoint;
+        return new LoadTarget("test", endpoint, endpoint, null);
+    }
+
+    /// <summary>Reads the client's handshake and answers 101 with the right accept key, or <paramref name="accept"/>.</summary>
+    private static async Task AnswerHandshakeAsync(Socket server, string? accept)
+    {
+        var head = new StringBuilder();
+        var buffer = new byte[1024];
+        while (!head.ToString().Contains("\r\n\r\n", StringComparison.Ordinal))
+        {
+            int read = await server.ReceiveAsync(buffer);
+            Assert.That(read, Is.GreaterThan(0), "the client sent its whole handshake");
+            head.Append(Encoding.ASCII.GetString(buffer, 0, read));
+        }
+
+        string[] lines = head.ToString().Split("\r\n");
+        Assert.That(lines[0], Is.EqualTo("GET /ws HTTP/1.1"));
+        Assert.That(lines, Does.Contain("Upgrade: websocket").And.Contain("Connection: Upgrade").And.Contain("Sec-WebSocket-Version: 13"));
+        string key = lines.Single(l => l.StartsWith("Sec-WebSocket-Key: ", StringComparison.Ordinal))["Sec-WebSocket-Key: ".Length..];
+        accept ??= Convert.ToBase64String(SHA1.HashData(Encoding.ASCII.GetBytes(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+        await server.SendAsync(Encoding.ASCII.GetBytes(
+            $"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"));
+    }
+
+    /// <summary>Reads one frame from the client, which must be masked; returns its opcode and unmasked text.</summary>
+    private static async Task<(int Opcode, string Text)> ReadClientFrameAsync(Socket server)
+    {
+        byte[] header = await ReadExactlyAsync(server, 2);
+        Assert.That(header[1] & 0x80, Is.EqualTo(0x80), "a client's frame is masked");
+        Assert.That(header[1] & 0x7F, Is.LessThan(126));
+        byte[] mask = await ReadExactlyAsync(server, 4);
+        byte[] payload = await ReadExactlyAsync(server, header[1] & 0x7F);
+        for (int i = 0; i < payload.Length; i++)
+        {
+            payload[i] ^= mask[i & 3];
+        }
+
+        return (header[0] & 0x0F, Encoding.UTF8.GetString(payload));
+    }
+
+    private static async Task<byte[]> ReadExactlyAsync(Socket socket, int count)
+    {
+        byte[] bytes = new byte[count];
+        for (int read = 0; read < count;)
+        {
+            int n = await socket.ReceiveAsync(bytes.AsMemory(read));
+            Assert.That(n, Is.GreaterThan(0), "the client sent the whole frame");
+            read += n;
+        }
+
+        return bytes;
+    }
+
+    /// <summary>An unmasked frame: <paramref name="first"/> is FIN and the opcode.</summary>
+    private static byte[] ServerFrame(byte first, string text)
+    {
+        byte[] payload = Encoding.Latin1.GetBytes(text);
+        byte[] length = payload.Length < 126 ? [(byte)payload.Length] : [126, (byte)(payload.Length >> 8), (byte)payload.Length];
+        return [first, .. length, .. payload];
+    }
+
+    /// <summary>
+    /// Sends <paramref name="stream"/> one byte per <c>send</c> (Nagle off), yielding between them, so that the
+    /// client's reads end at every kind of place: in a frame's header, its length, its payload, a line, a telnet command.
+    /// </summary>
+    private static async Task WriteByteByByteAsync(Socket server, byte[] stream)
+    {
+        server.NoDelay = true;
+        for (int i = 0; i < stream.Length; i++)
+        {
+            await server.SendAsync(stream.AsMemory(i, 1));
+            await Task.Yield();
+        }
+    }
+}
