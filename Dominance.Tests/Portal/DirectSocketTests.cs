@@ -173,6 +173,55 @@ public sealed class DirectSocketTests
         Assert.That(socket.PendingMessages, Is.Zero);
     }
 
+    [TestCase(false, TestName = "An exception while sending a connection's write ends that connection only, and its sender goes on")]
+    [TestCase(true, TestName = "An exception while sending a broadcast to a connection ends that connection only, and its sender goes on")]
+    public async Task AnExceptionWhileSendingEndsThatConnectionOnly(bool broadcast)
+    {
+        using Pair failing = await Pair.ConnectAsync();
+        using Pair healthy = await Pair.ConnectAsync();
+        SocketSender sender = SocketSender.Next();
+        Exception? failure = null;
+        int failures = 0;
+        var a = new DirectSocket(failing.Server, sender, capacity: 1_000_000)
+        {
+            Failed = e =>
+            {
+                Volatile.Write(ref failure, e);
+                Interlocked.Increment(ref failures);
+            },
+        };
+        var b = new DirectSocket(healthy.Server, sender, capacity: 1_000_000);
+
+        // A buffer posted with a length past its end: slicing it throws on the sender's thread, as a bug in a rendering,
+        // or zlib out of memory (Deflater), would. Before, the exception ended the thread, and the process.
+        Broadcast("one,", a, b);
+        byte[] bad = ArrayPool<byte>.Shared.Rent(16);
+        if (broadcast)
+        {
+            DirectSocket[] recipients = ArrayPool<DirectSocket>.Shared.Rent(1);
+            recipients[0] = a;
+            sender.PostBroadcast(bad, bad.Length + 1, recipients, 1);
+        }
+        else
+        {
+            a.WriteOwned(bad, bad.Length + 1);
+        }
+
+        Broadcast("two,", a, b); // in the same run as the failure, or the next: b gets it either way
+        a.Write("after"u8);
+        await Poll.UntilAsync(() => Volatile.Read(ref failure) is not null, "the failure was reported");
+        b.Write("three"u8); // posted after the failure was handled: the thread is still sending
+        Assert.That(await healthy.ReadAsync("one,two,three".Length), Is.EqualTo("one,two,three"));
+
+        await a.DrainAsync().WaitAsync(Poll.Deadline); // nothing is kept for the failed connection
+        Assert.That(a.PendingMessages, Is.Zero);
+        failing.Server.Shutdown(SocketShutdown.Send);
+        string got = await failing.ReadToEndAsync();
+        Assert.That(got, broadcast ? Is.AnyOf("", "one,") : Is.EqualTo("one,"), "nothing is sent to it after the failure");
+        Assert.That(Volatile.Read(ref failure), Is.InstanceOf<ArgumentOutOfRangeException>());
+        Assert.That(Volatile.Read(ref failures), Is.EqualTo(1));
+    }
+
     private static void Broadcast(string text, params DirectSocket[] to)
     {
         byte[] frame = ArrayPool<byte>.Shared.Rent(text.Length);

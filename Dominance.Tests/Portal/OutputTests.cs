@@ -44,7 +44,11 @@ public sealed class OutputTests
         // Delivery to an idle session runs on the game thread (PortalSession's remarks). The stalled client's queue is
         // made large enough that it is never disconnected here: its write loop ends up waiting on a flush that cannot
         // finish, with output queued behind it, and the game must go on regardless.
-        await using TestServer server = await TestServer.StartAsync(s => s.Portal.SendQueueCapacity = 1_000_000);
+        await using TestServer server = await TestServer.StartAsync(s =>
+        {
+            s.Portal.SendQueueCapacity = 1_000_000;
+            s.Portal.TelnetBacklogBytes = int.MaxValue;
+        });
         using TcpClient stalled = webSocket
             ? await WebSocketTestClient.ConnectSilentAsync(server.Http)
             : await TelnetTestClient.ConnectSilentAsync(server.Telnet);
@@ -72,11 +76,14 @@ public sealed class OutputTests
         Assert.That(server.TestModule.Disconnected, Is.Empty, "nobody was disconnected");
     }
 
-    [TestCase(false, TestName = "A telnet client that stops reading is disconnected while others go on")]
+    [TestCase(false, TestName = "A telnet client that stops reading is disconnected at its bound in bytes while others go on")]
     [TestCase(true, TestName = "A WebSocket client that stops reading is disconnected while others go on")]
     public async Task AClientThatStopsReadingIsDisconnectedWhileOthersGoOn(bool webSocket)
     {
-        await using TestServer server = await TestServer.StartAsync(s => s.Portal.SendQueueCapacity = 16);
+        // Telnet: its queue in messages is made too large to matter, so that only its bound in bytes
+        // (Portal:TelnetBacklogBytes, 64 KiB, as Kestrel's output pipe held before the portal sent on telnet sockets
+        // itself) can cut it off; at 1,000,000 × 4 KiB, as a WebSocket's, it would hold gigabytes first.
+        await using TestServer server = await TestServer.StartAsync(s => s.Portal.SendQueueCapacity = webSocket ? 16 : 1_000_000);
         using TcpClient stalled = webSocket
             ? await WebSocketTestClient.ConnectSilentAsync(server.Http)
             : await TelnetTestClient.ConnectSilentAsync(server.Telnet);
@@ -99,5 +106,35 @@ public sealed class OutputTests
         await active.SendAsync("echo still here");
         Assert.That(await active.Lines.WaitForAsync("still here"), Is.EqualTo("still here"));
         Assert.That(server.TestModule.Disconnected.Select(s => s.Value), Is.EqualTo(new[] { stalledId }));
+    }
+
+    [Test]
+    public async Task ATelnetClientThatDoesNotTakeItsLastOutputWithinTheGraceIsClosedCountedAndLogged()
+    {
+        // Its goodbye waits behind more than the kernel holds. The close waits for it for Portal:ShutdownGrace (not a
+        // fixed time of its own), then drops it, and says so.
+        await using TestServer server = await TestServer.StartAsync(s =>
+        {
+            s.Portal.SendQueueCapacity = 1_000_000;
+            s.Portal.TelnetBacklogBytes = int.MaxValue;
+            s.Portal.ShutdownGrace = TimeSpan.FromMilliseconds(200);
+        });
+        using TcpClient stalled = await TelnetTestClient.ConnectSilentAsync(server.Telnet);
+        await Poll.UntilAsync(() => server.TestModule.Connected.Count == 1, "the stalled client connected");
+        long stalledId = server.TestModule.Connected.Single().Value;
+        await using TelnetTestClient active = await server.TelnetAsync();
+        await active.Lines.WaitForAsync("Welcome");
+        for (int i = 0; i < 4; i++)
+        {
+            await active.SendAsync("flood 64 65536"); // 16 MiB in all: far more than the kernel's buffers hold
+            await active.Lines.WaitForAsync("flooded");
+        }
+
+        await stalled.GetStream().WriteAsync(Encoding.ASCII.GetBytes("quit\r\n"));
+        await Poll.UntilAsync(() => server.Server.Portal.Counters.ClosesCutShort == 1, "the close gave up on the client");
+        await Poll.UntilAsync(() => server.TestModule.Disconnected.Any(s => s.Value == stalledId), "the stalled client left");
+        Assert.That(server.Log.Contains($"Telnet session #{stalledId} "), Is.True);
+        Assert.That(server.Log.Contains("did not take its last output within 00:00:00.2000000; closing it with"), Is.True);
+        Assert.That(server.Server.Portal.Counters.SlowClientsDisconnected, Is.Zero, "it was closed, not cut off as slow");
     }
 }

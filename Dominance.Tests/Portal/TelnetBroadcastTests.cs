@@ -113,6 +113,7 @@ public sealed class TelnetBroadcastTests
         await using TestServer server = await TestServer.StartAsync(s =>
         {
             s.Portal.SendQueueCapacity = 100_000;
+            s.Portal.TelnetBacklogBytes = int.MaxValue; // it stops reading on purpose: not to be cut off as slow
             s.Portal.CommandRateLimit = 0;
         });
         await using RawTelnetClient behind = await RawTelnetClient.ConnectAsync(server.Telnet);

@@ -3,8 +3,9 @@ using System.Buffers;
 namespace Dominance.Portal;
 
 /// <summary>
-/// A write-only stream that copies into a buffer writer (a connection's output pipe, or a sender's scratch buffer) and never flushes it: the
-/// compressor writes through it, and the session flushes the pipe itself, once per write loop turn.
+/// A write-only stream that copies into a buffer writer and never flushes it: a compressor writes through it. Into a
+/// connection's output pipe, which the session flushes itself, once per write loop turn; or into a sender's scratch
+/// buffer (<see cref="Sending.Deflater"/>), which is emptied before each send's bytes are compressed.
 /// (<c>PipeWriter.AsStream</c> would flush on every write, and could block on a client that stopped reading.)
 /// </summary>
 internal sealed class BufferWriterStream(IBufferWriter<byte> output) : Stream

@@ -11,6 +11,7 @@ internal sealed class PortalCounters
     private long _inputsRelayed;
     private long _closedFramesDelivered;
     private long _closedBytesSent;
+    private long _closesCutShort;
 
     /// <summary>Connections admitted so far.</summary>
     public long ConnectionsAccepted => Interlocked.Read(ref _connectionsAccepted);
@@ -26,6 +27,9 @@ internal sealed class PortalCounters
 
     /// <summary>Sessions disconnected because they let their send queue fill.</summary>
     public long SlowClientsDisconnected => Interlocked.Read(ref _slowClientsDisconnected);
+
+    /// <summary>Connections that ended with output their client had not taken within <see cref="PortalSettings.ShutdownGrace"/> (dropped).</summary>
+    public long ClosesCutShort => Interlocked.Read(ref _closesCutShort);
 
     /// <summary>Input lines relayed to the core so far.</summary>
     public long InputsRelayed => Interlocked.Read(ref _inputsRelayed);
@@ -60,4 +64,7 @@ internal sealed class PortalCounters
 
     /// <summary>Counts a slow client disconnected. Returns the new total.</summary>
     public long CountSlowClientDisconnected() => Interlocked.Increment(ref _slowClientsDisconnected);
+
+    /// <summary>Counts a connection that ended with output undelivered. Returns the new total.</summary>
+    public long CountCloseCutShort() => Interlocked.Increment(ref _closesCutShort);
 }

@@ -267,6 +267,30 @@ internal sealed class PortalService : IPortalReadings
         }
     }
 
+    /// <summary>
+    /// Lets <paramref name="direct"/> send what is still queued for a connection that is ending (its last output: a
+    /// goodbye, a WebSocket close frame, the end of a compressed stream) for at most <see cref="PortalSettings.ShutdownGrace"/>,
+    /// the bound a graceful shutdown gives every session's output. Returns <see langword="false"/>, counted
+    /// (<see cref="PortalCounters.ClosesCutShort"/>) and logged, if the client had not taken it all by then: the
+    /// caller drops the rest. <paramref name="connection"/> names the connection in the log.
+    /// </summary>
+    public async Task<bool> DrainClosingAsync(Sending.DirectSocket direct, string connection)
+    {
+        try
+        {
+            await direct.DrainAsync().WaitAsync(Settings.ShutdownGrace).ConfigureAwait(false);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            long total = Counters.CountCloseCutShort();
+            Log.LogWarning(
+                "{Connection} did not take its last output within {Grace}; closing it with {Bytes} byte(s) unsent [{Total} close(s) cut short so far]",
+                connection, Settings.ShutdownGrace, direct.PendingBytes, total);
+            return false;
+        }
+    }
+
     /// <summary>Encodes a notice from the portal itself (not the game) as a text line.</summary>
     public static byte[] EncodeNotice(string text) => Encoding.UTF8.GetBytes(text + "\r\n");
 }

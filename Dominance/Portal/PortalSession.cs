@@ -149,7 +149,7 @@ internal abstract class PortalSession : ISessionLink
     /// directly) without passing anything queued before it: the session is open and its write loop is parked with
     /// nothing queued, so everything queued before has been written. The caller queues nothing meanwhile (the game thread).
     /// </summary>
-    protected bool OutboxIdle => Volatile.Read(ref _state) == Open && _outbox.IsIdle;
+    private bool OutboxIdle => Volatile.Read(ref _state) == Open && _outbox.IsIdle;
 
     /// <summary>Counts a message delivered by another way than the write loop (see <see cref="OutboxIdle"/>).</summary>
     private void CountDelivered(int bytes)
@@ -160,6 +160,16 @@ internal abstract class PortalSession : ISessionLink
 
     /// <summary>The client's output waiting on its socket went over the bound: it is not reading. Logged, counted and aborted.</summary>
     protected void OnSendBacklogFull() => OnRefused();
+
+    /// <summary>
+    /// Sending on this connection's socket threw on the sender's thread (<see cref="Sending.DirectSocket.Failed"/>): logged,
+    /// and the session aborted, as a write loop that fails is. Other connections are not affected.
+    /// </summary>
+    protected void OnSendFailed(Exception error)
+    {
+        Portal.Log.LogError(error, "Session {Session} failed while sending", Id);
+        Abort("send failed");
+    }
 
     /// <inheritdoc/>
     public void Close(OutputPayload? goodbye)

@@ -40,6 +40,14 @@ public sealed class PortalSettings
     /// <summary>Messages a session's send queue holds. A client that lets it fill up is disconnected.</summary>
     public int SendQueueCapacity { get; set; } = 1024;
 
+    /// <summary>
+    /// Bytes of output a telnet client may leave untaken, beyond the kernel's socket buffer, before it is disconnected as
+    /// not reading (besides <see cref="SendQueueCapacity"/> messages). Default 64 KiB: what Kestrel's output pipe held
+    /// before the portal sent on telnet sockets itself. Each is a private copy per connection, so this bounds the memory
+    /// a client that stops reading can pin.
+    /// </summary>
+    public int TelnetBacklogBytes { get; set; } = 64 * 1024;
+
     /// <summary>How long a graceful shutdown waits for queued output to reach clients before closing them hard.</summary>
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(5);
 
@@ -77,6 +85,7 @@ internal sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         errors.Positive(nameof(options.ConnectionRateWindow), options.ConnectionRateWindow);
         errors.AtLeast(nameof(options.MaxConnections), options.MaxConnections, 1);
         errors.AtLeast(nameof(options.SendQueueCapacity), options.SendQueueCapacity, 4);
+        errors.AtLeast(nameof(options.TelnetBacklogBytes), options.TelnetBacklogBytes, 4096);
         errors.Positive(nameof(options.ShutdownGrace), options.ShutdownGrace);
         foreach ((string key, string value) in options.Mssp)
         {

@@ -15,12 +15,13 @@ namespace Dominance.Portal.Sending;
 /// share, with a copy of the bytes). A session whose bytes are its own (text wrapped to its window) is not taken.</remarks>
 internal sealed class DirectBroadcast : IBroadcastSink
 {
-    private Frame[] _frames = new Frame[4];
-    private int _open;
+    private Frame[] _frames = []; // at [rendering.Id * SocketSender.Count + sender.Index]; open while it has a rendering
+    private int[] _open = new int[8]; // the indices of the open frames
+    private int _openCount;
     private OutputPayload? _payload;
     private long _taken;
 
-    /// <summary>Recipients taken so far, over all broadcasts (written by the game thread, read from any).</summary>
+    /// <summary>Recipients taken so far, over all broadcasts (written by the game thread when it posts, read from any).</summary>
     public long Taken => Volatile.Read(ref _taken);
 
     /// <inheritdoc/>
@@ -38,40 +39,49 @@ internal sealed class DirectBroadcast : IBroadcastSink
         }
 
         Find(rendering, socket.Sender).Add(payload.Span, socket);
-        Volatile.Write(ref _taken, _taken + 1);
         return true;
     }
 
     /// <inheritdoc/>
     public void End()
     {
-        for (int i = 0; i < _open; i++)
+        long taken = 0;
+        for (int i = 0; i < _openCount; i++)
         {
-            _frames[i].Post();
+            taken += _frames[_open[i]].Post();
         }
 
-        _open = 0;
+        if (taken != 0)
+        {
+            Volatile.Write(ref _taken, _taken + taken);
+        }
+
+        _openCount = 0;
         _payload = null;
     }
 
     /// <summary>The open frame of <paramref name="rendering"/> for <paramref name="sender"/>'s connections, opened if there is none.</summary>
     private ref Frame Find(FrameRendering rendering, SocketSender sender)
     {
-        for (int i = 0; i < _open; i++)
+        int index = rendering.Id * SocketSender.Count + sender.Index;
+        if (index >= _frames.Length)
         {
-            if (ReferenceEquals(_frames[i].Rendering, rendering) && ReferenceEquals(_frames[i].Sender, sender))
+            Array.Resize(ref _frames, Math.Max(index + 1, _frames.Length * 2));
+        }
+
+        ref Frame frame = ref _frames[index];
+        if (!frame.IsOpen)
+        {
+            if (_openCount == _open.Length)
             {
-                return ref _frames[i];
+                Array.Resize(ref _open, _openCount * 2);
             }
+
+            _open[_openCount++] = index;
+            frame = new Frame(rendering, sender);
         }
 
-        if (_open == _frames.Length)
-        {
-            Array.Resize(ref _frames, _open * 2);
-        }
-
-        _frames[_open] = new Frame(rendering, sender);
-        return ref _frames[_open++];
+        return ref frame;
     }
 
     /// <summary>One open frame: its bytes and its recipients, in arrays rented from the shared pools, handed over when posted.</summary>
@@ -82,17 +92,29 @@ internal sealed class DirectBroadcast : IBroadcastSink
         private DirectSocket[]? _recipients;
         private int _count;
 
-        public readonly FrameRendering Rendering => rendering;
-
-        public readonly SocketSender Sender => sender;
+        /// <summary>Whether it was opened (made for a rendering) and not posted since.</summary>
+        public readonly bool IsOpen => rendering is not null;
 
         public void Add(ReadOnlySpan<byte> payload, DirectSocket socket)
         {
             if (_bytes is null)
             {
-                _bytes = ArrayPool<byte>.Shared.Rent(rendering.MaxLength(payload.Length));
-                _length = rendering.Write(payload, _bytes);
+                // Into locals first: a rendering that throws leaves the frame as it was (nothing to post), and its array returned.
+                byte[] bytes = ArrayPool<byte>.Shared.Rent(rendering.MaxLength(payload.Length));
+                int length;
+                try
+                {
+                    length = rendering.Write(payload, bytes);
+                }
+                catch
+                {
+                    ArrayPool<byte>.Shared.Return(bytes);
+                    throw;
+                }
+
                 _recipients = ArrayPool<DirectSocket>.Shared.Rent(64);
+                _length = length;
+                _bytes = bytes;
             }
 
             if (_count == _recipients!.Length)
@@ -107,14 +129,18 @@ internal sealed class DirectBroadcast : IBroadcastSink
             _recipients[_count++] = socket;
         }
 
-        public void Post()
+        /// <summary>Hands the frame to its sender, if it has bytes, and closes it. Returns its recipients.</summary>
+        public int Post()
         {
+            int count = 0;
             if (_bytes is not null)
             {
+                count = _count;
                 sender.PostBroadcast(_bytes, _length, _recipients!, _count);
             }
 
             this = default;
+            return count;
         }
     }
 }

@@ -11,8 +11,10 @@ namespace Dominance.Portal.Sending;
 /// <remarks>
 /// <para>On the sender's thread, a write is one non-blocking <c>send</c>. What the kernel does not take (a client that
 /// reads slowly, or not at all) is kept here, and sent asynchronously, in order, before anything newer: whatever is
-/// written meanwhile is appended to it (coalesced into the same buffers). The queue is bounded in messages
-/// (<see cref="Overflowed"/>); a connection that fails (reset, closed, disposed) drops its output quietly.</para>
+/// written meanwhile is appended to it (coalesced into the same buffers). The queue is bounded in messages and in bytes
+/// (<see cref="Overflowed"/>); a connection that fails (reset, closed, disposed) drops its output quietly. An exception
+/// while sending to it (a bug, or zlib out of memory) ends this connection's output only (<see cref="Failed"/>), never
+/// the sender's thread.</para>
 /// <para>An idle connection holds no buffer.</para>
 /// </remarks>
 internal sealed class DirectSocket
@@ -32,7 +34,7 @@ internal sealed class DirectSocket
     private bool _sending;
     private ValueTask<int> _send;
     private bool _dead;
-    private bool _sealed; // the last write (the WebSocket close frame) is sent or kept: nothing after it goes out
+    private bool _sealed; // the last write (a WebSocket close frame, telnet's end) is sent or kept: nothing after it goes out
     private Deflater? _deflater; // telnet MCCP2: everything sent is compressed, in order
     private Action? _onSent;
 
@@ -42,17 +44,17 @@ internal sealed class DirectSocket
 
     /// <summary>
     /// Takes over sending on <paramref name="socket"/> (made non-blocking). At most <paramref name="capacity"/>
-    /// messages, and at most <paramref name="capacity"/> × 4 KiB, may wait for a client that does not read (a write
-    /// counts as one message however many frames it holds, so the bytes bound it too); past either, <see cref="Overflowed"/>
-    /// is called and the output dropped.
+    /// messages, and at most <paramref name="capacityBytes"/> bytes (by default <paramref name="capacity"/> × 4 KiB), may
+    /// wait for a client that does not read (a write counts as one message however many frames it holds, so the bytes
+    /// bound it too); past either, <see cref="Overflowed"/> is called and the output dropped.
     /// </summary>
-    public DirectSocket(Socket socket, SocketSender sender, int capacity)
+    public DirectSocket(Socket socket, SocketSender sender, int capacity, long? capacityBytes = null)
     {
         socket.Blocking = false; // synchronous sends return at once; the transport's own reads are asynchronous and unaffected
         _socket = socket;
         _sender = sender;
         _capacity = capacity;
-        _capacityBytes = (long)capacity * ChunkSize;
+        _capacityBytes = capacityBytes ?? (long)capacity * ChunkSize;
     }
 
     /// <summary>
@@ -61,11 +63,20 @@ internal sealed class DirectSocket
     /// </summary>
     public Action? Overflowed { get; set; }
 
+    /// <summary>
+    /// Called on the thread pool when sending to this connection threw (<see cref="Fail"/>): its output is dropped,
+    /// and the session must end. Without it, the socket is shut down.
+    /// </summary>
+    public Action<Exception>? Failed { get; set; }
+
     /// <summary>The thread that sends on this connection.</summary>
     public SocketSender Sender => _sender;
 
     /// <summary>Messages waiting for the client to take them (a reading for metrics, from any thread).</summary>
     public int PendingMessages => Volatile.Read(ref _pendingMessages);
+
+    /// <summary>Bytes waiting for the client to take them, beyond the kernel's buffer (a reading, from any thread).</summary>
+    public long PendingBytes => Volatile.Read(ref _pendingBytes);
 
     /// <summary>
     /// Sends a copy of <paramref name="bytes"/> after everything written before. With <paramref name="last"/> (the
@@ -185,6 +196,34 @@ internal sealed class DirectSocket
         }
 
         Send(deflater.Finish(), 0);
+    }
+
+    /// <summary>
+    /// Sender's thread: sending to this connection threw. Its output is dropped (the zlib stream, whose state is in
+    /// doubt, left to the collector), a drain waiting is completed, and <see cref="Failed"/> is told on the thread pool,
+    /// so that this connection ends and the sender goes on with the others. Never throws.
+    /// </summary>
+    internal void Fail(Exception error)
+    {
+        _deflater = null;
+        try
+        {
+            Die();
+        }
+        catch (Exception)
+        {
+            _dead = true; // what could not be let go is left to the collector
+        }
+
+        Interlocked.Exchange(ref _drained, null)?.TrySetResult();
+        if (Failed is { } failed)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static state => state.failed(state.error), (failed, error), preferLocal: false);
+        }
+        else
+        {
+            ShutDown();
+        }
     }
 
     /// <summary>Sender's thread: the connection's own turn: a send completed, a drain or a close was asked for.</summary>

@@ -14,7 +14,8 @@ namespace Dominance.Portal.Sending;
 /// <remarks>
 /// Work is taken in the order it was posted, so a connection's writes keep their order. A send the kernel does not
 /// take whole is finished by the connection itself, asynchronously (<see cref="DirectSocket"/>), and whatever is
-/// posted for it meanwhile waits behind it.
+/// posted for it meanwhile waits behind it. An exception while sending to one connection ends that connection only
+/// (<see cref="DirectSocket.Fail"/>): the thread goes on with the others.
 /// </remarks>
 internal sealed class SocketSender
 {
@@ -152,13 +153,20 @@ internal sealed class SocketSender
                 }
 
                 socket.Marks = 0;
-                if (marks == bit)
+                try
                 {
-                    socket.Send(work.Buffer.AsSpan(0, work.Length), 1);
+                    if (marks == bit)
+                    {
+                        socket.Send(work.Buffer.AsSpan(0, work.Length), 1);
+                    }
+                    else
+                    {
+                        SendGathered(socket, first, marks);
+                    }
                 }
-                else
+                catch (Exception e)
                 {
-                    SendGathered(socket, first, marks);
+                    socket.Fail(e); // this connection ends; the others of the run, and the run's arrays, are not affected
                 }
 
                 if ((r + 1) % PeekEvery == 0 && end == _taken.Count)
@@ -238,19 +246,27 @@ internal sealed class SocketSender
         socket.Send(_gather.AsSpan(0, length), messages);
     }
 
+    /// <summary>One connection's write or turn. An exception ends that connection (its buffer, if any, is left to the collector), not this thread.</summary>
     private static void Do(in Work work)
     {
-        switch (work.Kind)
+        try
         {
-            case WorkKind.Write:
-                work.Socket!.SendOwned(work.Buffer, work.Length, work.Then);
-                break;
-            case WorkKind.Turn:
-                work.Socket!.Turn();
-                break;
-            default:
-                Debug.Fail("a broadcast is sent by SendRun");
-                break;
+            switch (work.Kind)
+            {
+                case WorkKind.Write:
+                    work.Socket!.SendOwned(work.Buffer, work.Length, work.Then);
+                    break;
+                case WorkKind.Turn:
+                    work.Socket!.Turn();
+                    break;
+                default:
+                    Debug.Fail("a broadcast is sent by SendRun");
+                    break;
+            }
+        }
+        catch (Exception e)
+        {
+            work.Socket!.Fail(e);
         }
     }
 

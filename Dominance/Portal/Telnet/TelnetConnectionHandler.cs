@@ -22,9 +22,10 @@ internal sealed class TelnetConnectionHandler(PortalService portal) : Connection
 
         try
         {
-            // Its output is sent on its socket by the portal's sender (as a WebSocket's is), when there is a socket to take.
+            // Its output is sent on its socket by the portal's sender (as a WebSocket's is), when there is a socket to take;
+            // what its client leaves untaken is bounded as Kestrel's output pipe bounded it before (Portal:TelnetBacklogBytes).
             DirectSocket? direct = connection.Features.Get<IConnectionSocketFeature>()?.Socket is { } socket
-                ? new DirectSocket(socket, SocketSender.Next(), portal.Settings.SendQueueCapacity)
+                ? new DirectSocket(socket, SocketSender.Next(), portal.Settings.SendQueueCapacity, portal.Settings.TelnetBacklogBytes)
                 : null;
             await new TelnetSession(portal, connection, address, direct).RunAsync().ConfigureAwait(false);
         }

@@ -44,9 +44,6 @@ internal sealed class TelnetSession : PortalSession
 {
     private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
 
-    /// <summary>How long the last output of a connection that is closing may take to be sent (sent on directly).</summary>
-    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(2);
-
     private readonly IDuplexPipe _transport;
     private readonly EndPoint? _local;
     private readonly Action _abort;
@@ -84,6 +81,7 @@ internal sealed class TelnetSession : PortalSession
         {
             _outgoing = new OutgoingBuffer();
             direct.Overflowed = OnSendBacklogFull;
+            direct.Failed = OnSendFailed;
         }
     }
 
@@ -104,6 +102,9 @@ internal sealed class TelnetSession : PortalSession
     /// <remarks>
     /// What <see cref="WriteFrameAsync"/> writes, as a shared rendering: text that fits the window, in the client's
     /// charset and colours; GMCP to GMCP clients. Compression is the sender's, per connection.
+    /// The rendering is chosen here, when the broadcast is taken, not when it is written: a negotiation that the read
+    /// loop finishes meanwhile (<c>DONT GMCP</c>, a charset) can be answered before the broadcast goes out, so a client may
+    /// get one GMCP message after <c>WONT GMCP</c>, or one line in the charset it left. Clients ignore it (review F, item 4).
     /// </remarks>
     protected override FrameRendering? BroadcastRendering(OutputKind kind, OutputPayload payload) => kind switch
     {
@@ -177,9 +178,7 @@ internal sealed class TelnetSession : PortalSession
 
                 break;
             case FrameKind.Data when _gmcp:
-                Put(output, [Iac, Sb, Gmcp]);
-                Put(output, frame.Payload!.Span); // UTF-8 never contains 0xFF, so no IAC doubling is needed
-                Put(output, [Iac, Se]);
+                WriteGmcp(output, frame.Payload!.Span);
                 break;
             case FrameKind.EchoOff:
                 _echoOff = true;
@@ -232,14 +231,10 @@ internal sealed class TelnetSession : PortalSession
     {
         if (_direct is not null)
         {
-            // The last write (the compressed stream ends with it), then at most a while for the client to take it
-            // before Kestrel shuts the socket down: it is not written through Kestrel's pipe, so Kestrel cannot wait for it.
+            // The last write (the compressed stream ends with it), then at most the shutdown grace for the client to take
+            // it before Kestrel shuts the socket down: it is not written through Kestrel's pipe, so Kestrel cannot wait for it.
             _outgoing!.SendTo(_direct, DirectSocket.WriteEnd.Last);
-            try
-            {
-                await _direct.DrainAsync().WaitAsync(s_drainTimeout).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
+            if (!await Portal.DrainClosingAsync(_direct, $"Telnet session {Id} ({Info.RemoteAddress})").ConfigureAwait(false))
             {
                 _direct.Close();
             }
@@ -306,6 +301,24 @@ internal sealed class TelnetSession : PortalSession
         }
 
         Put(output, _scratch.AsSpan(0, TelnetRendering.WriteText(text, _plain, _latin1, _scratch)));
+    }
+
+    /// <summary>Writes a GMCP message in its envelope, with the bytes a broadcast's are written with (<see cref="TelnetRendering.Gmcp"/>).</summary>
+    private void WriteGmcp(IBufferWriter<byte> output, ReadOnlySpan<byte> payload)
+    {
+        int most = TelnetRendering.Gmcp.MaxLength(payload.Length);
+        if (_compressor is null)
+        {
+            output.Advance(TelnetRendering.Gmcp.Write(payload, output.GetSpan(most)));
+            return;
+        }
+
+        if (_scratch.Length < most)
+        {
+            _scratch = new byte[Math.Max(most, 256)];
+        }
+
+        Put(output, _scratch.AsSpan(0, TelnetRendering.Gmcp.Write(payload, _scratch)));
     }
 
     private ValueTask HandleAsync(TelnetEvent found)

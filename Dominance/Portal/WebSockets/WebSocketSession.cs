@@ -75,6 +75,7 @@ internal sealed class WebSocketSession : PortalSession
         if (output.Direct is { } direct)
         {
             direct.Overflowed = OnSendBacklogFull;
+            direct.Failed = OnSendFailed;
         }
     }
 

@@ -24,9 +24,6 @@ internal sealed class WebSocketTakeover(ConnectionDelegate next, IServiceProvide
     /// <summary>How long the request head may take to arrive: Kestrel's default request headers timeout.</summary>
     private static readonly TimeSpan s_headTimeout = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long the last output of a connection that is ending may take to be sent.</summary>
-    private static readonly TimeSpan s_drainTimeout = TimeSpan.FromSeconds(2);
-
     private PortalService? _portal;
 
     /// <summary>Adds the takeover to a listener's connection pipeline (before HTTP).</summary>
@@ -149,27 +146,20 @@ internal sealed class WebSocketTakeover(ConnectionDelegate next, IServiceProvide
         {
             if (direct is not null)
             {
-                await DrainAsync(direct, aborted, connection).ConfigureAwait(false);
+                await DrainAsync(_portal, direct, aborted, connection).ConfigureAwait(false);
             }
         }
     }
 
     /// <summary>
     /// Before Kestrel closes the socket (when this returns): lets the sender send what is still queued (the close
-    /// frame, for one), for at most <see cref="s_drainTimeout"/>, then drops whatever is left.
+    /// frame, for one), for at most the shutdown grace (<see cref="PortalService.DrainClosingAsync"/>), then drops whatever is left.
     /// </summary>
-    private static async Task DrainAsync(DirectSocket direct, bool aborted, ConnectionContext connection)
+    private static async Task DrainAsync(PortalService portal, DirectSocket direct, bool aborted, ConnectionContext connection)
     {
-        if (!aborted)
+        if (!aborted && !await portal.DrainClosingAsync(direct, $"WebSocket connection {connection.ConnectionId} ({connection.RemoteEndPoint})").ConfigureAwait(false))
         {
-            try
-            {
-                await direct.DrainAsync().WaitAsync(s_drainTimeout).ConfigureAwait(false);
-            }
-            catch (TimeoutException)
-            {
-                connection.Abort(new ConnectionAbortedException("The client did not take its last output in time."));
-            }
+            connection.Abort(new ConnectionAbortedException("The client did not take its last output in time."));
         }
 
         direct.Close();
