@@ -159,7 +159,17 @@ internal abstract class PortalSession : ISessionLink
     }
 
     /// <summary>The client's output waiting on its socket went over the bound: it is not reading. Logged, counted and aborted.</summary>
-    protected void OnSendBacklogFull() => OnRefused();
+    protected void OnSendBacklogFull()
+    {
+        if (Volatile.Read(ref _state) == Open && Direct is { } direct)
+        {
+            long total = Portal.Counters.CountSlowClientDisconnected();
+            Portal.Log.LogWarning(
+                "Session {Session} ({Address}) is not reading its output: send backlog full at {Capacity} messages or {Bytes} bytes; disconnecting it [{Total} slow clients disconnected so far]",
+                Id, Info.RemoteAddress, direct.Capacity, direct.CapacityBytes, total);
+            Abort("send backlog full");
+        }
+    }
 
     /// <summary>
     /// Sending on this connection's socket threw on the sender's thread (<see cref="Sending.DirectSocket.Failed"/>): logged,

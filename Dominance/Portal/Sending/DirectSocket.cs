@@ -63,6 +63,12 @@ internal sealed class DirectSocket
     /// </summary>
     public Action? Overflowed { get; set; }
 
+    /// <summary>The most messages that may wait for the client (past it, <see cref="Overflowed"/>).</summary>
+    public int Capacity => _capacity;
+
+    /// <summary>The most bytes that may wait for the client (past it, <see cref="Overflowed"/>).</summary>
+    public long CapacityBytes => _capacityBytes;
+
     /// <summary>
     /// Called on the thread pool when sending to this connection threw (<see cref="Fail"/>): its output is dropped,
     /// and the session must end. Without it, the socket is shut down.
