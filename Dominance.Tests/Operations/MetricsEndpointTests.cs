@@ -20,6 +20,7 @@ public sealed class MetricsEndpointTests
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), text);
         Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("text/plain").Or.EqualTo("application/openmetrics-text"));
         Assert.That(text, Does.Contain("# TYPE dominance_inputs_handled_total counter"));
+        Assert.That(text, Does.Contain("dominance_closes_cut_short_total{otel_scope_name=\"Dominance\"} 0"), "closes that gave up on a client's last output");
         Assert.That(text, Does.Contain("dominance_sessions{otel_scope_name=\"Dominance\",transport=\"telnet\"} 0"));
     }
 

@@ -139,6 +139,7 @@ internal sealed class ServerMetrics : IDisposable
         _meter.CreateObservableGauge("dominance.send_queue.depth", () => portal.QueuedFrames(), "{message}", "Messages waiting in every session's send queue now.");
         _meter.CreateObservableGauge("dominance.send_queue.max_depth", () => portal.DeepestQueue(), "{message}", "Messages waiting in the fullest send queue now.");
         _meter.CreateObservableCounter("dominance.slow_clients.disconnected", () => portal.SlowClientsDisconnected, "{session}", "Sessions disconnected because their send queue filled.");
+        _meter.CreateObservableCounter("dominance.closes.cut_short", () => portal.ClosesCutShort, "{session}", "Closing sessions whose client did not take its last output within the shutdown grace.");
     }
 
     /// <summary>Records one reload: whether it went live, its compile time and the game thread's pause.</summary>
@@ -240,6 +241,9 @@ internal interface IPortalReadings
 
     /// <summary>Sessions disconnected for a full send queue so far.</summary>
     long SlowClientsDisconnected { get; }
+
+    /// <summary>Closes that gave up on a client's last output after the shutdown grace, so far.</summary>
+    long ClosesCutShort { get; }
 
     /// <summary>Messages waiting in every session's send queue now.</summary>
     long QueuedFrames();

@@ -149,6 +149,9 @@ internal sealed class PortalService : IPortalReadings
     public long SlowClientsDisconnected => Counters.SlowClientsDisconnected;
 
     /// <inheritdoc/>
+    public long ClosesCutShort => Counters.ClosesCutShort;
+
+    /// <inheritdoc/>
     /// <remarks>Open sessions' own counts plus the closed ones'; a session that is closing is in neither for a moment.</remarks>
     public long FramesDelivered
     {
