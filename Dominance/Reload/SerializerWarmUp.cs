@@ -13,14 +13,20 @@ namespace Dominance.Reload;
 /// formatters) is shared by every type of the same shape and starts unoptimized: the runtime promotes it only after it
 /// has been called in two passes separated by a quiet period. Without this, the first reloads and saves of a process
 /// pause several times longer than the rest. This runs those two passes in the background, once per process, over a
-/// graph with the shapes game state is made of, on a thread of its own in the idle scheduling class
-/// (<see cref="IdleScheduling"/>): it takes a CPU only when nothing else wants it, so that the players who all reconnect
-/// when a server starts are not slowed by it (measured: 1,000 guests logged in after 627–809 ms with the warm-up on the
-/// thread pool, 403–451 ms without it).
+/// graph with the shapes game state is made of.
 /// </remarks>
 internal static class SerializerWarmUp
 {
     private const int RoundTripsPerPass = 40;
+
+    /// <summary>
+    /// Children of the sample's root (each with 9 of its own): enough that every per-element method is called far more
+    /// often than the runtime's count for promotion in each pass, and few enough that the warm-up, which runs while
+    /// every player reconnects after a start, takes little CPU from them. 1,000 guests logging in at start-up on one CPU
+    /// took 640–932 ms with 64, 524–604 ms with 8, and 403–451 ms with no warm-up at all; the serializer's methods reach
+    /// the same tiers either way (BENCHMARKS.md).
+    /// </summary>
+    private const int ChildrenPerRoot = 8;
     private static int s_started;
 
     /// <summary>Starts the warm-up in the background, the first time only.</summary>
@@ -28,18 +34,17 @@ internal static class SerializerWarmUp
     {
         if (Interlocked.Exchange(ref s_started, 1) == 0)
         {
-            new Thread(Run) { Name = "serializer warm-up", IsBackground = true }.Start();
+            _ = Task.Run(RunAsync);
         }
     }
 
-    private static void Run()
+    private static async Task RunAsync()
     {
-        IdleScheduling.TryEnterForCurrentThread();
         // Through the very calls a swap makes (StateSerializer.Write into a buffer writer, then Read), with enough
         // elements that the per-element loops run hot too.
         var serializer = new StateSerializer();
         var buffer = new ArrayBufferWriter<byte>();
-        var root = new Sample { Children = [.. Enumerable.Range(0, 64).Select(_ => Sample.Create(1))] };
+        var root = new Sample { Children = [.. Enumerable.Range(0, ChildrenPerRoot).Select(_ => Sample.Create(1))] };
         for (int pass = 0; pass < 2; pass++)
         {
             for (int i = 0; i < RoundTripsPerPass; i++)
@@ -49,7 +54,7 @@ internal static class SerializerWarmUp
                 serializer.Read<Sample>(buffer.WrittenMemory);
             }
 
-            Thread.Sleep(250); // the runtime's quiet period before it counts calls (this thread's own: nothing waits for it)
+            await Task.Delay(TimeSpan.FromMilliseconds(250)).ConfigureAwait(false); // the runtime's quiet period before it counts calls
         }
     }
 
