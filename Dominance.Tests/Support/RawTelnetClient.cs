@@ -58,7 +58,7 @@ internal sealed class RawTelnetClient : IAsyncDisposable
     /// <summary>Set if inflating failed (the server's stream was not valid zlib).</summary>
     public Exception? InflateError { get; private set; }
 
-    /// <summary>Whether the server has closed the connection (everything it sent has been received).</summary>
+    /// <summary>Whether the server has closed the connection: everything it sent has been received, and inflated if compressed.</summary>
     public bool Closed => _closed;
 
     /// <summary>Stops reading after the read under way: the server's output waits in the sockets' buffers, then on the server.</summary>
@@ -109,6 +109,7 @@ internal sealed class RawTelnetClient : IAsyncDisposable
     {
         byte[] buffer = new byte[8192];
         int matched = 0;
+        bool ended = false;
         try
         {
             while (true)
@@ -117,7 +118,7 @@ internal sealed class RawTelnetClient : IAsyncDisposable
                 int read = await _stream.ReadAsync(buffer);
                 if (read == 0)
                 {
-                    _closed = true;
+                    ended = true;
                     break;
                 }
 
@@ -152,6 +153,12 @@ internal sealed class RawTelnetClient : IAsyncDisposable
         finally
         {
             await _compressed.Writer.CompleteAsync();
+            if (_inflater is not null)
+            {
+                await _inflater; // it catches its own errors (InflateError); Closed means the inflated text is whole too
+            }
+
+            _closed = ended;
         }
     }
 
