@@ -85,9 +85,20 @@ case "$verb" in
     # --cpu LIST: nats-server, the core and the portals all on those CPUs (taskset -c LIST); on a VM whose idle vCPUs
     # halt, one CPU for all three cuts the NATS hop's latency (README: latency on virtual machines).
     pin=()
-    if [[ "${1:-}" == "--cpu" ]]; then
-      pin=(taskset -c "${2:?--cpu needs a CPU list, e.g. --cpu 0}")
-      shift 2
+    rest=()
+    while (( $# > 0 )); do
+      if [[ "$1" == "--cpu" ]]; then
+        pin=(taskset -c "${2:?--cpu needs a CPU list, e.g. --cpu 0}")
+        shift 2
+      else
+        rest+=("$1")
+        shift
+      fi
+    done
+    set -- ${rest[@]+"${rest[@]}"}
+    if (( ${#pin[@]} > 0 )) && ! "${pin[@]}" true 2>/dev/null; then
+      echo "cluster: --cpu ${pin[2]}: not a list of CPUs this machine has (taskset -c ${pin[2]} true failed)" >&2
+      exit 2
     fi
     build Dominance
     nats="$(command -v nats-server || ls /usr/sbin/nats-server 2>/dev/null || true)"
@@ -107,7 +118,8 @@ case "$verb" in
         code=0
         ${pin[@]+"${pin[@]}"} dotnet "$dll" run --no-local-portal --http-port 4021 "$@" || code=$?
         (( code == 0 || code == 2 )) && break
-        echo "the core exited with code $code: starting it again"
+        echo "the core exited with code $code: starting it again in 1 s"
+        sleep 1   # a core that fails at once (bad arguments, a broken build) is not restarted in a tight loop
       done ) 2>&1 | sed -u 's/^/[core]     /' &
     ${pin[@]+"${pin[@]}"} dotnet "$dll" portal --telnet-port 4000 --http-port 4001 2>&1 | sed -u 's/^/[portal A] /' &
     ${pin[@]+"${pin[@]}"} dotnet "$dll" portal --telnet-port 4010 --http-port 4011 2>&1 | sed -u 's/^/[portal B] /' &

@@ -110,6 +110,24 @@ internal sealed class LoadClient : IAsyncDisposable
     /// <summary>Sends <paramref name="line"/> (a non-blocking send: one line fits in the socket's buffer at once).</summary>
     public void Send(string line) => SendRaw(_protocol.Encode(line));
 
+    /// <summary>
+    /// Sends <paramref name="line"/>, or, if the connection has failed or been closed (the server cut it off, say),
+    /// returns <see langword="false"/> with <see cref="Failure"/> set, so that a load run reports it instead of ending.
+    /// </summary>
+    public bool TrySend(string line)
+    {
+        try
+        {
+            Send(line);
+            return true;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException)
+        {
+            _failure ??= $"sending failed: {e.Message}";
+            return false;
+        }
+    }
+
     /// <summary>Shuts the connection down and waits until its receiver has closed it: the latency lists are then complete and still.</summary>
     public async ValueTask DisposeAsync()
     {

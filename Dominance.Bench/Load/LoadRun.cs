@@ -220,7 +220,11 @@ internal static class LoadRun
                     await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
                 }
 
-                clients[s].Send($"chat t={Stopwatch.GetTimestamp()} s={s}:{sequence++}");
+                if (!clients[s].TrySend($"chat t={Stopwatch.GetTimestamp()} s={s}:{sequence++}"))
+                {
+                    return; // this sender's connection failed: it is listed among the failures, and the others go on
+                }
+
                 Interlocked.Increment(ref sent);
                 next += interval;
             }

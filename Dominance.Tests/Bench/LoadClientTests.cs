@@ -62,6 +62,23 @@ public sealed class LoadClientTests
     }
 
     [Test]
+    public async Task SendingOnAConnectionTheServerClosedFailsTheClientInsteadOfThrowing()
+    {
+        using var listener = Listen();
+        using var receiver = new LoadReceiver(1);
+        Task<LoadClient> connecting = LoadClient.ConnectAsync(Target(listener), telnet: false, 16, receiver);
+        Socket server = await listener.AcceptSocketAsync();
+        await AnswerHandshakeAsync(server, accept: null);
+        await using LoadClient client = await connecting;
+
+        server.Close(); // the server cuts the client off, as it does a slow one
+        await Poll.UntilAsync(() => client.Failure is not null, "the client saw the connection end");
+
+        Assert.That(client.TrySend("chat after the end"), Is.False, "a send on the closed connection is refused, not thrown");
+        Assert.That(client.Failure, Is.Not.Null);
+    }
+
+    [Test]
     public async Task ACloseFrameIsAFailureWithTheServersReason()
     {
         using var listener = Listen();
