@@ -159,15 +159,28 @@ internal abstract class PortalSession : ISessionLink
     }
 
     /// <summary>The client's output waiting on its socket went over the bound: it is not reading. Logged, counted and aborted.</summary>
+    /// <remarks>While the session is closing (its goodbye went over the bound), it is a close cut short instead: counted and logged as one.</remarks>
     protected void OnSendBacklogFull()
     {
-        if (Volatile.Read(ref _state) == Open && Direct is { } direct)
+        if (Direct is not { } direct)
+        {
+            return;
+        }
+
+        if (Volatile.Read(ref _state) == Open)
         {
             long total = Portal.Counters.CountSlowClientDisconnected();
             Portal.Log.LogWarning(
                 "Session {Session} ({Address}) is not reading its output: send backlog full at {Capacity} messages or {Bytes} bytes; disconnecting it [{Total} slow clients disconnected so far]",
                 Id, Info.RemoteAddress, direct.Capacity, direct.CapacityBytes, total);
             Abort("send backlog full");
+        }
+        else if (Volatile.Read(ref _state) != Aborted)
+        {
+            long total = Portal.Counters.CountCloseCutShort();
+            Portal.Log.LogWarning(
+                "Session {Session} ({Address}) did not take its last output: send backlog full at {Capacity} messages or {Bytes} bytes while closing [{Total} close(s) cut short so far]",
+                Id, Info.RemoteAddress, direct.Capacity, direct.CapacityBytes, total);
         }
     }
 
