@@ -17,12 +17,8 @@ public sealed class LoadClientTests
     [Test]
     public async Task WebSocketFramesCutAnywhereAreEachCountedOnceWithTheirStampsAndAPingIsAnswered()
     {
-        using var listener = Listen();
-        using var receiver = new LoadReceiver(1);
-        Task<LoadClient> connecting = LoadClient.ConnectAsync(Target(listener), telnet: false, 16, receiver);
-        using Socket server = await listener.AcceptSocketAsync();
-        await AnswerHandshakeAsync(server, accept: null);
-        await using LoadClient client = await connecting;
+        await using Connected connected = await Connected.OpenAsync(telnet: false);
+        (Socket server, LoadClient client) = (connected.Server, connected.Client);
 
         Task loggingIn = client.LogInAsync(TimeSpan.FromSeconds(15));
         Assert.That(await ReadClientFrameAsync(server), Is.EqualTo((0x1, "connect guest")), "a masked text frame");
@@ -64,12 +60,8 @@ public sealed class LoadClientTests
     [Test]
     public async Task SendingOnAConnectionTheServerClosedFailsTheClientInsteadOfThrowing()
     {
-        using var listener = Listen();
-        using var receiver = new LoadReceiver(1);
-        Task<LoadClient> connecting = LoadClient.ConnectAsync(Target(listener), telnet: false, 16, receiver);
-        Socket server = await listener.AcceptSocketAsync();
-        await AnswerHandshakeAsync(server, accept: null);
-        await using LoadClient client = await connecting;
+        await using Connected connected = await Connected.OpenAsync(telnet: false);
+        (Socket server, LoadClient client) = (connected.Server, connected.Client);
 
         server.Close(); // the server cuts the client off, as it does a slow one
         await Poll.UntilAsync(() => client.Failure is not null, "the client saw the connection end");
@@ -81,12 +73,8 @@ public sealed class LoadClientTests
     [Test]
     public async Task ACloseFrameIsAFailureWithTheServersReason()
     {
-        using var listener = Listen();
-        using var receiver = new LoadReceiver(1);
-        Task<LoadClient> connecting = LoadClient.ConnectAsync(Target(listener), telnet: false, 16, receiver);
-        using Socket server = await listener.AcceptSocketAsync();
-        await AnswerHandshakeAsync(server, accept: null);
-        await using LoadClient client = await connecting;
+        await using Connected connected = await Connected.OpenAsync(telnet: false);
+        (Socket server, LoadClient client) = (connected.Server, connected.Client);
 
         await server.SendAsync(ServerFrame(0x88, "\u0003\u00e8going away"));
 
@@ -97,11 +85,8 @@ public sealed class LoadClientTests
     [Test]
     public async Task TelnetLinesCutAnywhereAreCountedOnceAndTelnetCommandsAreNotContent()
     {
-        using var listener = Listen();
-        using var receiver = new LoadReceiver(1);
-        Task<LoadClient> connecting = LoadClient.ConnectAsync(Target(listener), telnet: true, 16, receiver);
-        using Socket server = await listener.AcceptSocketAsync();
-        await using LoadClient client = await connecting;
+        await using Connected connected = await Connected.OpenAsync(telnet: true);
+        (Socket server, LoadClient client) = (connected.Server, connected.Client);
 
         Task loggingIn = client.LogInAsync(TimeSpan.FromSeconds(15));
         var input = new byte[64];
@@ -131,6 +116,42 @@ public sealed class LoadClientTests
         Assert.That(client.Latencies, Has.Count.EqualTo(client.Stamped).And.All.InRange(0, elapsed), "from the stamp, parsed whole, to the read");
         Assert.That(client.Arrivals, Has.Count.EqualTo(client.Stamped).And.All.InRange(-tolerance, elapsed), "the kernel stamped each read");
         Assert.That(client.Arrivals.Zip(client.Latencies).All(a => a.First <= a.Second + tolerance), "the bytes arrived before they were read");
+    }
+
+    /// <summary>A client of the load tool connected to a server socket of the test's own (the WebSocket handshake answered).</summary>
+    private sealed class Connected : IAsyncDisposable
+    {
+        private readonly TcpListener _listener;
+        private readonly LoadReceiver _receiver;
+
+        private Connected(TcpListener listener, LoadReceiver receiver, Socket server, LoadClient client) =>
+            (_listener, _receiver, Server, Client) = (listener, receiver, server, client);
+
+        public Socket Server { get; }
+
+        public LoadClient Client { get; }
+
+        public static async Task<Connected> OpenAsync(bool telnet)
+        {
+            TcpListener listener = Listen();
+            var receiver = new LoadReceiver(1);
+            Task<LoadClient> connecting = LoadClient.ConnectAsync(Target(listener), telnet, 16, receiver);
+            Socket server = await listener.AcceptSocketAsync();
+            if (!telnet)
+            {
+                await AnswerHandshakeAsync(server, accept: null);
+            }
+
+            return new Connected(listener, receiver, server, await connecting);
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Client.DisposeAsync();
+            Server.Dispose();
+            _receiver.Dispose();
+            _listener.Dispose();
+        }
     }
 
     private static TcpListener Listen()
