@@ -14,7 +14,10 @@ internal static partial class CpuPinning
     public static bool Possible => OperatingSystem.IsLinux() && (Environment.ProcessorCount >= 2 || IsPinnedTo(1));
 
     /// <summary>Starts <paramref name="process"/> pinned to <paramref name="cpu"/>; the calling thread's own mask is restored after.</summary>
-    public static void StartPinned(Process process, int cpu)
+    public static void StartPinned(Process process, int cpu) => StartPinned(process, 1UL << cpu);
+
+    /// <summary>Starts <paramref name="process"/> on the CPUs of <paramref name="cpus"/> (bit n: CPU n); the calling thread's own mask is restored after.</summary>
+    public static void StartPinned(Process process, ulong cpus)
     {
         ulong mask = 0;
         if (SchedGetAffinity(0, sizeof(ulong), ref mask) != 0)
@@ -22,7 +25,7 @@ internal static partial class CpuPinning
             throw new InvalidOperationException($"sched_getaffinity failed: error {Marshal.GetLastPInvokeError()}");
         }
 
-        PinCurrentThread(cpu);
+        SetCurrentThread(cpus);
         try
         {
             process.Start();
@@ -34,12 +37,50 @@ internal static partial class CpuPinning
     }
 
     /// <summary>Moves the calling thread to <paramref name="cpu"/> alone.</summary>
-    public static void PinCurrentThread(int cpu)
+    public static void PinCurrentThread(int cpu) => SetCurrentThread(1UL << cpu);
+
+    /// <summary>
+    /// How many CPUs the machine has online (the highest one's number, plus one), whatever this process's own mask:
+    /// a tool pinned to one CPU still places servers on the others.
+    /// </summary>
+    public static int MachineCpuCount { get; } =
+        File.Exists("/sys/devices/system/cpu/online") && TryParseList(File.ReadAllText("/sys/devices/system/cpu/online").Trim(), 64, out ulong online)
+            ? 64 - System.Numerics.BitOperations.LeadingZeroCount(online)
+            : Environment.ProcessorCount;
+
+    /// <summary>
+    /// Reads a CPU list as <c>taskset -c</c> takes it (<c>0</c>, <c>0,1</c>, <c>0-3</c>) into a mask, if every CPU in it
+    /// is one of this machine's (<see cref="MachineCpuCount"/>, at most 64).
+    /// </summary>
+    public static bool TryParseList(string text, out ulong cpus) => TryParseList(text, Math.Min(MachineCpuCount, 64), out cpus);
+
+    private static bool TryParseList(string text, int count, out ulong cpus)
     {
-        ulong pinned = 1UL << cpu;
-        if (SchedSetAffinity(0, sizeof(ulong), ref pinned) != 0)
+        cpus = 0;
+        foreach (string part in text.Split(','))
         {
-            throw new InvalidOperationException($"sched_setaffinity to CPU {cpu} failed: error {Marshal.GetLastPInvokeError()}");
+            string[] ends = part.Split('-');
+            if (ends.Length > 2 || !int.TryParse(ends[0], out int first) || !int.TryParse(ends[^1], out int last) ||
+                first < 0 || last < first || last >= count)
+            {
+                cpus = 0;
+                return false;
+            }
+
+            for (int cpu = first; cpu <= last; cpu++)
+            {
+                cpus |= 1UL << cpu;
+            }
+        }
+
+        return cpus != 0;
+    }
+
+    private static void SetCurrentThread(ulong cpus)
+    {
+        if (SchedSetAffinity(0, sizeof(ulong), ref cpus) != 0)
+        {
+            throw new InvalidOperationException($"sched_setaffinity to CPUs {cpus:x} (mask) failed: error {Marshal.GetLastPInvokeError()}");
         }
     }
 

@@ -27,6 +27,12 @@ internal static class LoadCommand
         };
         var pid = new Option<int?>("--pid") { Description = "With --connect: the server's process id, to report its CPU time." };
         var noPin = new Option<bool>("--no-pin") { Description = "Do not pin the server to CPU 0 and the load tool to CPU 1." };
+        var serverCpus = new Option<string>("--server-cpus")
+        {
+            Description = "The CPUs each server the tool starts runs on, as taskset -c takes them (0, 0,1, 0-1); the tool stays on CPU 1 alone. "
+                + "0,1 lets a server write its sockets on the second CPU, which it shares with the tool.",
+            DefaultValueFactory = _ => "0",
+        };
         var sendCost = new Option<bool>("--send-cost")
         {
             Description = "Also measure what the kernel's sends cost here: one bare thread sending to as many loopback connections at the same rate (Linux).",
@@ -42,7 +48,7 @@ internal static class LoadCommand
             "Load a server with real clients: N clients log in as guests, S of them send `chat` at a total rate R for D seconds, and every "
             + "client times every message by the send stamp in its text. Without --connect, a fresh Dominance server is started for the run.")
         {
-            clients, senders, rate, duration, warmUp, telnet, baseline, connect, pid, noPin, sendCost, idleReport,
+            clients, senders, rate, duration, warmUp, telnet, baseline, connect, pid, noPin, serverCpus, sendCost, idleReport,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -53,6 +59,10 @@ internal static class LoadCommand
                 : parse.GetValue(baseline) && parse.GetValue(telnet) ? "The baseline is a WebSocket server: --baseline cannot be combined with --telnet."
                 : parse.GetValue(connect) is { } endpoints && Addresses(endpoints).FirstOrDefault(e => !IPEndPoint.TryParse(e, out IPEndPoint? _)) is { } endpoint
                     ? $"--connect takes host:port, such as 127.0.0.1:4001, or several separated by commas; '{endpoint}' is not one."
+                : !CpuPinning.TryParseList(parse.GetValue(serverCpus)!, out _)
+                    ? $"--server-cpus takes a list of this machine's CPUs (0 to {CpuPinning.MachineCpuCount - 1}), such as 0 or 0,1; '{parse.GetValue(serverCpus)}' is not one."
+                : parse.GetResult(serverCpus) is { Implicit: false } && (parse.GetValue(noPin) || parse.GetValue(connect) is not null)
+                    ? "--server-cpus places the servers the tool starts: it cannot be combined with --no-pin or --connect."
                 : null;
             if (error is not null)
             {
@@ -77,7 +87,9 @@ internal static class LoadCommand
                 return RunPinnedAsync(args);
             }
 
-            return RunAsync(options, parse.GetValue(baseline), parse.GetValue(sendCost), parse.GetValue(connect), parse.GetValue(pid), pin);
+            CpuPinning.TryParseList(parse.GetValue(serverCpus)!, out ulong cpus);
+            return RunAsync(options, parse.GetValue(baseline), parse.GetValue(sendCost), parse.GetValue(connect), parse.GetValue(pid),
+                pin ? (parse.GetValue(serverCpus)!, cpus) : null);
         });
         return new RootCommand("Dominance.Bench: the load tool (load) and the BenchmarkDotNet suite (any other arguments).") { command }
             .Parse(["load", .. args]).InvokeAsync();
@@ -97,7 +109,8 @@ internal static class LoadCommand
         return tool.ExitCode;
     }
 
-    private static async Task<int> RunAsync(LoadOptions options, bool baseline, bool sendCost, string? connect, int? pid, bool pin)
+    private static async Task<int> RunAsync(
+        LoadOptions options, bool baseline, bool sendCost, string? connect, int? pid, (string List, ulong Mask)? serverCpus)
     {
         Console.WriteLine(
             $"Load: {options.Clients} {(options.Telnet ? "telnet" : "WebSocket")} clients, {options.Senders} senders, "
@@ -108,11 +121,12 @@ internal static class LoadCommand
             Console.WriteLine($"  Note: {options.Rate / options.Senders:0.#} chat/s per sender reaches Dominance's default command rate limit (80/s); add senders.");
         }
 
-        if (pin)
+        if (serverCpus is { } cpus)
         {
-            Console.WriteLine(connect is null
-                ? "CPU pinning: each server runs on CPU 0 alone, this load tool on CPU 1 alone."
-                : "CPU pinning: this load tool runs on CPU 1 alone; the server was started elsewhere (pin it to another CPU, e.g. taskset -c 0).");
+            Console.WriteLine(connect is not null
+                ? "CPU pinning: this load tool runs on CPU 1 alone; the server was started elsewhere (pin it to another CPU, e.g. taskset -c 0)."
+                : cpus.Mask == 1 ? "CPU pinning: each server runs on CPU 0 alone, this load tool on CPU 1 alone."
+                : $"CPU pinning: each server runs on CPUs {cpus.List}, this load tool on CPU 1{((cpus.Mask & 2) != 0 ? ", which they share" : " alone")}.");
         }
         else
         {
@@ -131,12 +145,12 @@ internal static class LoadCommand
         }
         else
         {
-            results.Add(await RunStartedAsync(LoadServer.StartDominanceAsync(pin), options));
+            results.Add(await RunStartedAsync(LoadServer.StartDominanceAsync(serverCpus?.Mask), options));
         }
 
         if (baseline)
         {
-            results.Add(await RunStartedAsync(LoadServer.StartBaselineAsync(pin), options));
+            results.Add(await RunStartedAsync(LoadServer.StartBaselineAsync(serverCpus?.Mask), options));
         }
 
         Print(results);
@@ -152,9 +166,9 @@ internal static class LoadCommand
         {
             // Two seconds of messages at the load's rate (at least 100), so the readers see the same rhythm as in the run.
             int rounds = (int)Math.Max(100, options.Rate * 2);
-            SendCostResult bare = await SendCost.MeasureAsync(options.Clients, options.Rate, rounds, cpu: pin ? 0 : null);
+            SendCostResult bare = await SendCost.MeasureAsync(options.Clients, options.Rate, rounds, cpu: serverCpus is null ? null : 0);
             Console.WriteLine(
-                $"Kernel send cost: one bare thread{(pin ? " on CPU 0" : "")} sending {bare.PayloadBytes} bytes to each of {bare.Sockets} loopback TCP "
+                $"Kernel send cost: one bare thread{(serverCpus is null ? "" : " on CPU 0")} sending {bare.PayloadBytes} bytes to each of {bare.Sockets} loopback TCP "
                 + $"connections in turn, {bare.Rate:0.#} times a second for {bare.Rounds} rounds, uses {bare.MicrosecondsPerSend:F2} µs of CPU per send "
                 + $"(user {bare.UserMicroseconds / bare.Sends:F2} + system {bare.SystemMicroseconds / bare.Sends:F2}).");
         }

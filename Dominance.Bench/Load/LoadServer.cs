@@ -28,7 +28,8 @@ internal sealed partial class LoadServer : IAsyncDisposable
     /// the settings a load test needs: no per-IP connection rate (every client comes from 127.0.0.1) and no idle logoff. The per-session
     /// command rate limit stays at its default, as in production.
     /// </summary>
-    public static Task<(LoadServer Server, LoadTarget Target)> StartDominanceAsync(bool pin)
+    /// <param name="cpus">The CPUs it runs on from its start (bit n: CPU n), or <see langword="null"/> for any.</param>
+    public static Task<(LoadServer Server, LoadTarget Target)> StartDominanceAsync(ulong? cpus)
     {
         string folder = Directory.CreateTempSubdirectory("dominance-load-").FullName;
         string[] args =
@@ -38,20 +39,21 @@ internal sealed partial class LoadServer : IAsyncDisposable
             "--Portal:ConnectionRateLimit=0", "--Core:IdleTimeout=00:00:00", "--Reload:Watch=false",
             $"--Persistence:SqliteFile={Path.Combine(folder, "dominance.db")}",
         ];
-        return StartAsync("Dominance", args, DominanceRunning(), folder, pin, match => new LoadTarget(
+        return StartAsync("Dominance", args, DominanceRunning(), folder, cpus, match => new LoadTarget(
             "Dominance", IPEndPoint.Parse(match.Groups["telnet"].Value), IPEndPoint.Parse(match.Groups["http"].Value), null));
     }
 
     /// <summary>Starts the hand-written Kestrel broadcast server (<see cref="BaselineServer"/>) on an ephemeral port.</summary>
-    public static Task<(LoadServer Server, LoadTarget Target)> StartBaselineAsync(bool pin) =>
-        StartAsync("baseline", [typeof(LoadServer).Assembly.Location, "baseline-server", "0"], BaselineListening(), null, pin, match =>
+    /// <param name="cpus">The CPUs it runs on from its start (bit n: CPU n), or <see langword="null"/> for any.</param>
+    public static Task<(LoadServer Server, LoadTarget Target)> StartBaselineAsync(ulong? cpus) =>
+        StartAsync("baseline", [typeof(LoadServer).Assembly.Location, "baseline-server", "0"], BaselineListening(), null, cpus, match =>
         {
             var url = new Uri(match.Groups["url"].Value);
             return new LoadTarget("baseline", null, new IPEndPoint(IPAddress.Parse(url.Host), url.Port), null);
         });
 
     private static async Task<(LoadServer, LoadTarget)> StartAsync(
-        string name, string[] args, Regex readyLine, string? workingDirectory, bool pin, Func<Match, LoadTarget> target)
+        string name, string[] args, Regex readyLine, string? workingDirectory, ulong? cpus, Func<Match, LoadTarget> target)
     {
         var start = new ProcessStartInfo(Environment.ProcessPath ?? "dotnet")
         {
@@ -63,9 +65,9 @@ internal sealed partial class LoadServer : IAsyncDisposable
         var server = new LoadServer(new Process { StartInfo = start }, readyLine, workingDirectory);
         server._process.OutputDataReceived += (_, e) => server.OnOutput(e.Data);
         server._process.ErrorDataReceived += (_, e) => server.OnOutput(e.Data);
-        if (pin)
+        if (cpus is { } mask)
         {
-            CpuPinning.StartPinned(server._process, 0);
+            CpuPinning.StartPinned(server._process, mask);
         }
         else
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using Dominance.Bench.Load;
 using Dominance.Tests.Support;
@@ -150,13 +151,64 @@ public sealed class LoadToolTests
         Assert.That(asked.Keys, Is.EquivalentTo(new[] { "/metrics", "/healthz" }), "nothing else is asked for");
     }
 
-    [Test]
-    public async Task BadOptionsAreRefusedWithAReason()
+    [TestCase("--baseline cannot be combined with --telnet", "--baseline", "--telnet")]
+    [TestCase("--server-cpus takes a list of this machine's CPUs", "--server-cpus", "0,4096")]
+    [TestCase("--server-cpus takes a list of this machine's CPUs", "--server-cpus", "one")]
+    [TestCase("it cannot be combined with --no-pin or --connect", "--server-cpus", "0", "--no-pin")]
+    public async Task BadOptionsAreRefusedWithAReason(string reason, params string[] args)
     {
-        await using ServerProcess tool = StartLoadCommand("--baseline", "--telnet");
+        await using ServerProcess tool = StartLoadCommand(args);
 
         Assert.That(await tool.ExitCodeAsync(), Is.EqualTo(2));
-        Assert.That(tool.Output, Does.Contain("--baseline cannot be combined with --telnet"));
+        Assert.That(tool.Output, Does.Contain(reason));
+    }
+
+    [TestCase("0", 0b1ul)]
+    [TestCase("0,1", 0b11ul)]
+    [TestCase("0-1", 0b11ul)]
+    [TestCase("1", 0b10ul)]
+    [TestCase("1,0-1", 0b11ul)]
+    [TestCase("", 0ul)]
+    [TestCase("0,", 0ul)]
+    [TestCase("1-0", 0ul)]
+    [TestCase("0-1-2", 0ul)]
+    [TestCase("-1", 0ul)]
+    [TestCase("64", 0ul)]
+    public void ACpuListIsReadAsTasksetReadsIt(string list, ulong mask)
+    {
+        Assume.That(Environment.ProcessorCount, Is.GreaterThanOrEqualTo(2), "the lists name CPUs 0 and 1");
+
+        Assert.That(CpuPinning.TryParseList(list, out ulong read), Is.EqualTo(mask != 0));
+        Assert.That(read, Is.EqualTo(mask));
+    }
+
+    [Test]
+    public async Task TheServerCanBeGivenBothCpusWhileTheToolKeepsTheSecond()
+    {
+        Assume.That(CpuPinning.Possible, Is.True, "two CPUs to place the server and the tool on");
+        await using ServerProcess tool = StartLoadCommand("--clients", "10", "--senders", "2", "--rate", "20", "--duration", "1", "--warmup", "0", "--server-cpus", "0,1");
+
+        Assert.That(await tool.ExitCodeAsync(TimeSpan.FromMinutes(2)), Is.Zero, tool.Output);
+        Assert.That(tool.Output, Does.Contain("each server runs on CPUs 0,1, this load tool on CPU 1, which they share"), "the list is read by the tool pinned to CPU 1, too");
+        Assert.That(tool.Output, Does.Match(@"lost\s+0\s*\n"));
+    }
+
+    [Test]
+    public async Task AServerStartedOnACpuListRunsOnThoseCpus()
+    {
+        Assume.That(OperatingSystem.IsLinux() && Environment.ProcessorCount >= 2, Is.True, "sched_setaffinity, two CPUs");
+        var start = new ProcessStartInfo("grep", ["Cpus_allowed_list", "/proc/self/status"]) { RedirectStandardOutput = true };
+
+        Assume.That(CpuPinning.IsPinnedTo(1), Is.False, "this thread may run on CPU 0");
+
+        using var both = new Process { StartInfo = start };
+        CpuPinning.StartPinned(both, 0b11ul);
+        using var second = new Process { StartInfo = start };
+        CpuPinning.StartPinned(second, 0b10ul);
+        Assert.That(CpuPinning.IsPinnedTo(1), Is.False, "the caller's own CPUs are given back");
+
+        Assert.That((await both.StandardOutput.ReadToEndAsync()).Trim(), Does.EndWith("\t0-1").Or.EndWith("\t0,1"));
+        Assert.That((await second.StandardOutput.ReadToEndAsync()).Trim(), Does.EndWith("\t1"));
     }
 
     private static ServerProcess StartLoadCommand(params string[] args) => ServerProcess.StartExecutable(
