@@ -58,6 +58,9 @@ internal sealed class LoadClient : IAsyncDisposable
     /// <summary>Why the connection ended early, if it did.</summary>
     public string? Failure => _failure;
 
+    /// <summary>Whether what the server sends is compressed (a telnet client that took MCCP2); read once it is quiet.</summary>
+    public bool Compressed => _protocol is TelnetLoadProtocol { Compressed: true };
+
     /// <summary>The socket's file descriptor, for the receiver's epoll.</summary>
     internal int Descriptor { get; }
 
@@ -66,9 +69,10 @@ internal sealed class LoadClient : IAsyncDisposable
 
     /// <summary>
     /// Connects a client (and opens the WebSocket) that will record up to <paramref name="expectedStamps"/> latencies
-    /// without growing its lists, read by <paramref name="receiver"/>.
+    /// without growing its lists, read by <paramref name="receiver"/>. A telnet client with <paramref name="mccp"/>
+    /// takes the server's MCCP2 compression (<see cref="TelnetLoadProtocol"/>).
     /// </summary>
-    public static async Task<LoadClient> ConnectAsync(LoadTarget target, bool telnet, int expectedStamps, LoadReceiver receiver)
+    public static async Task<LoadClient> ConnectAsync(LoadTarget target, bool telnet, int expectedStamps, LoadReceiver receiver, bool mccp = false)
     {
         IPEndPoint endpoint = telnet ? target.Telnet ?? throw new InvalidOperationException($"{target.Name} has no telnet port.") : target.Http;
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -78,7 +82,7 @@ internal sealed class LoadClient : IAsyncDisposable
             socket.Connect(endpoint); // loopback: the kernel completes it without waiting for the server to accept
             socket.Blocking = false;
             LinuxReceive.StampArrivals(socket);
-            client = new LoadClient(socket, telnet ? new TelnetLoadProtocol() : new WebSocketLoadProtocol(endpoint), expectedStamps);
+            client = new LoadClient(socket, telnet ? new TelnetLoadProtocol(mccp) : new WebSocketLoadProtocol(endpoint), expectedStamps);
         }
         catch
         {
@@ -195,6 +199,7 @@ internal sealed class LoadClient : IAsyncDisposable
         }
 
         Handle.Free();
+        (_protocol as IDisposable)?.Dispose(); // this thread is the only one that reads with it
         if (Volatile.Read(ref _disposing) == 0)
         {
             Exception e = error ?? new IOException("The server closed the connection.");

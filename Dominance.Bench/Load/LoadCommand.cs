@@ -19,6 +19,7 @@ internal static class LoadCommand
         var duration = new Option<double>("--duration", "-d") { Description = "Seconds of measured sending.", DefaultValueFactory = _ => s_defaults.Duration.TotalSeconds };
         var warmUp = new Option<double>("--warmup") { Description = "Seconds of sending before the measured run (not counted).", DefaultValueFactory = _ => s_defaults.WarmUp.TotalSeconds };
         var telnet = new Option<bool>("--telnet") { Description = "Use telnet clients instead of WebSocket clients." };
+        var mccp = new Option<bool>("--mccp") { Description = "With --telnet: the clients accept MCCP2, so the server compresses each one's output (and they inflate it)." };
         var baseline = new Option<bool>("--baseline") { Description = "Also run the same load against a hand-written Kestrel WebSocket broadcast server, and show both." };
         var connect = new Option<string?>("--connect")
         {
@@ -48,7 +49,7 @@ internal static class LoadCommand
             "Load a server with real clients: N clients log in as guests, S of them send `chat` at a total rate R for D seconds, and every "
             + "client times every message by the send stamp in its text. Without --connect, a fresh Dominance server is started for the run.")
         {
-            clients, senders, rate, duration, warmUp, telnet, baseline, connect, pid, noPin, serverCpus, sendCost, idleReport,
+            clients, senders, rate, duration, warmUp, telnet, mccp, baseline, connect, pid, noPin, serverCpus, sendCost, idleReport,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -57,6 +58,7 @@ internal static class LoadCommand
                     ? "--clients, --senders, --rate and --duration must be positive."
                 : !OperatingSystem.IsLinux() ? "The load tool's clients are read with epoll and stamped by the kernel (SO_TIMESTAMPNS), which needs Linux."
                 : parse.GetValue(baseline) && parse.GetValue(telnet) ? "The baseline is a WebSocket server: --baseline cannot be combined with --telnet."
+                : parse.GetValue(mccp) && !parse.GetValue(telnet) ? "MCCP2 is telnet's compression: --mccp needs --telnet."
                 : parse.GetValue(connect) is { } endpoints && Addresses(endpoints).FirstOrDefault(e => !IPEndPoint.TryParse(e, out IPEndPoint? _)) is { } endpoint
                     ? $"--connect takes host:port, such as 127.0.0.1:4001, or several separated by commas; '{endpoint}' is not one."
                 : !CpuPinning.TryParseList(parse.GetValue(serverCpus)!, out _)
@@ -78,6 +80,7 @@ internal static class LoadCommand
                 Duration = TimeSpan.FromSeconds(parse.GetValue(duration)),
                 WarmUp = TimeSpan.FromSeconds(parse.GetValue(warmUp)),
                 Telnet = parse.GetValue(telnet),
+                Mccp = parse.GetValue(mccp),
                 IdleReport = parse.GetValue(idleReport),
             };
             bool pin = !parse.GetValue(noPin) && CpuPinning.Possible;
@@ -113,7 +116,7 @@ internal static class LoadCommand
         LoadOptions options, bool baseline, bool sendCost, string? connect, int? pid, (string List, ulong Mask)? serverCpus)
     {
         Console.WriteLine(
-            $"Load: {options.Clients} {(options.Telnet ? "telnet" : "WebSocket")} clients, {options.Senders} senders, "
+            $"Load: {options.Clients} {(options.Mccp ? "telnet (MCCP2)" : options.Telnet ? "telnet" : "WebSocket")} clients, {options.Senders} senders, "
             + $"{options.Rate:0.#} chat/s in total for {options.Duration.TotalSeconds:0.#} s (after {options.WarmUp.TotalSeconds:0.#} s of warm-up); "
             + "every message goes to every client.");
         if (options.Rate / options.Senders >= 80)

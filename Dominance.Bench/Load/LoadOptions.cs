@@ -20,6 +20,9 @@ internal sealed record LoadOptions
     /// <summary>WebSocket (default) or telnet.</summary>
     public bool Telnet { get; init; }
 
+    /// <summary>With <see cref="Telnet"/>: the clients take the server's MCCP2 compression, so every connection's output is compressed.</summary>
+    public bool Mccp { get; init; }
+
     /// <summary>
     /// Before the first client connects and once all are logged in and idle, make the server collect fully and report its
     /// resident memory and managed heap: the cost of an idle connection (<see cref="IdleMemory"/>).

@@ -96,7 +96,7 @@ internal static class LoadRun
             for (int i = 0; i < clients.Length; i += 50)
             {
                 int wave = Math.Min(50, clients.Length - i);
-                LoadClient[] connected = await Task.WhenAll(Enumerable.Range(i, wave).Select(c => LoadClient.ConnectAsync(target.ForClient(c), options.Telnet, expectedStamps, receiver)));
+                LoadClient[] connected = await Task.WhenAll(Enumerable.Range(i, wave).Select(c => LoadClient.ConnectAsync(target.ForClient(c), options.Telnet, expectedStamps, receiver, options.Mccp)));
                 connected.CopyTo(clients, i);
                 await Task.WhenAll(connected.Select(c => c.LogInAsync(TimeSpan.FromSeconds(60))));
             }
@@ -146,6 +146,10 @@ internal static class LoadRun
             runtime = await RuntimeFigures.ReadAsync(target) - runtimeBefore;
             metricsAfter = await MetricsSnapshot.ReadAsync(target);
             failures = [.. clients.Select(c => c.Failure).OfType<string>().Distinct()];
+            if (options.Mccp && clients.Count(c => !c.Compressed) is > 0 and int plain)
+            {
+                failures = [.. failures, $"{plain} of {clients.Length} clients asked for MCCP2, and their output was never compressed."];
+            }
         }
         finally
         {

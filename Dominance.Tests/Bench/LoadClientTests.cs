@@ -108,6 +108,53 @@ public sealed class LoadClientTests
         AssertLatencies(client, sent);
     }
 
+    [Test]
+    public async Task AnMccpClientAsksForCompressionAndCountsTheLinesItInflatesWhereverTheReadsCutThem()
+    {
+        await using Connected connected = await Connected.OpenAsync(telnet: true, mccp: true);
+        (Socket server, LoadClient client) = (connected.Server, connected.Client);
+
+        Task loggingIn = client.LogInAsync(TimeSpan.FromSeconds(15));
+        Assert.That(Encoding.UTF8.GetString(await ReadExactlyAsync(server, 15)), Is.EqualTo("connect guest\r\n"));
+        await WriteByteByByteAsync(server, [255, 251, 201, 255, 251, 86]); // IAC WILL GMCP (not answered), IAC WILL COMPRESS2
+        Assert.That(await ReadExactlyAsync(server, 3), Is.EqualTo(new byte[] { 255, 253, 86 }), "IAC DO COMPRESS2");
+
+        long sent = Stopwatch.GetTimestamp();
+        var compressed = new MemoryStream();
+        using (var zlib = new System.IO.Compression.ZLibStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            zlib.Write("Welcome, Guest1!\r\n"u8);
+            zlib.Flush(); // a sync flush, as the server's after each write
+            zlib.Write([255, 250, 201, .. "Comm.Channel {\"text\":\"t=1\"}"u8, 255, 240]); // not content
+            zlib.Write([.. Encoding.ASCII.GetBytes($"[chat] a t={sent} s=0:0 "), 255, 255, .. "\r\n"u8]);
+            zlib.Flush();
+            zlib.Write(Encoding.ASCII.GetBytes($"[chat] b t={sent} s=0:1\r\n"));
+        }
+
+        await WriteByteByByteAsync(server, [255, 250, 86, 255, 240, .. compressed.ToArray()]); // IAC SB COMPRESS2 IAC SE, then the stream to its end
+
+        await loggingIn;
+        await Poll.UntilAsync(() => client.Stamped >= 2, "both stamped lines are inflated and read");
+        Assert.That(client.Stamped, Is.EqualTo(2));
+        Assert.That(client.Failure, Is.Null);
+        AssertLatencies(client, sent);
+    }
+
+    [Test]
+    public async Task AnMccpStreamThatIsNotZlibIsAFailure()
+    {
+        await using Connected connected = await Connected.OpenAsync(telnet: true, mccp: true);
+        (Socket server, LoadClient client) = (connected.Server, connected.Client);
+
+        await server.SendAsync(new byte[] { 255, 251, 86 });
+        Assert.That(await ReadExactlyAsync(server, 3), Is.EqualTo(new byte[] { 255, 253, 86 }));
+        await server.SendAsync((byte[])[255, 250, 86, 255, 240, .. "Welcome, Guest1!\r\n"u8]); // the marker, then plain text
+
+        await Poll.UntilAsync(() => client.Failure is not null, "the client gave up on the stream");
+        Assert.That(client.Failure, Does.Contain("not valid zlib"));
+        Assert.That(client.Stamped, Is.Zero);
+    }
+
     /// <summary>Each latency runs from the stamp to the read, and its part until the kernel's arrival stamp is within it.</summary>
     private static void AssertLatencies(LoadClient client, long sent)
     {
@@ -131,11 +178,11 @@ public sealed class LoadClientTests
 
         public LoadClient Client { get; }
 
-        public static async Task<Connected> OpenAsync(bool telnet)
+        public static async Task<Connected> OpenAsync(bool telnet, bool mccp = false)
         {
             TcpListener listener = Listen();
             var receiver = new LoadReceiver(1);
-            Task<LoadClient> connecting = LoadClient.ConnectAsync(Target(listener), telnet, 16, receiver);
+            Task<LoadClient> connecting = LoadClient.ConnectAsync(Target(listener), telnet, 16, receiver, mccp);
             Socket server = await listener.AcceptSocketAsync();
             if (!telnet)
             {

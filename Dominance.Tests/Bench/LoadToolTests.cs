@@ -24,14 +24,15 @@ public sealed class LoadToolTests
         Drain = TimeSpan.FromSeconds(10),
     };
 
-    [TestCase(false, TestName = "A short load over WebSocket loses nothing")]
-    [TestCase(true, TestName = "A short load over telnet loses nothing")]
-    public async Task AShortLoadLosesNothing(bool telnet)
+    [TestCase(false, false, TestName = "A short load over WebSocket loses nothing")]
+    [TestCase(true, false, TestName = "A short load over telnet loses nothing")]
+    [TestCase(true, true, TestName = "A short load over telnet with MCCP2 loses nothing, every client's output compressed")]
+    public async Task AShortLoadLosesNothing(bool telnet, bool mccp)
     {
         await using TestServer server = await TestServer.StartFromSourceAsync(null);
         var target = new LoadTarget("test", server.Telnet, server.Http, Environment.ProcessId);
 
-        LoadResult result = await LoadRun.RunAsync(target, s_short with { Telnet = telnet });
+        LoadResult result = await LoadRun.RunAsync(target, s_short with { Telnet = telnet, Mccp = mccp });
 
         Assert.That(result.Failures, Is.Empty);
         Assert.That(result.Sent, Is.GreaterThan(0), "the senders sent");
@@ -152,6 +153,7 @@ public sealed class LoadToolTests
     }
 
     [TestCase("--baseline cannot be combined with --telnet", "--baseline", "--telnet")]
+    [TestCase("--mccp needs --telnet", "--mccp")]
     [TestCase("--server-cpus takes a list of this machine's CPUs", "--server-cpus", "0,4096")]
     [TestCase("--server-cpus takes a list of this machine's CPUs", "--server-cpus", "one")]
     [TestCase("it cannot be combined with --no-pin or --connect", "--server-cpus", "0", "--no-pin")]
