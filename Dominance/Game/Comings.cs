@@ -60,16 +60,17 @@ public sealed partial class DominanceGame
         /// <summary>Sends the summary of those not yet told about, if there are any.</summary>
         public void Flush()
         {
-            // The second the summary used starts when it is decided: the clock is read before the summary goes out. Read
-            // after, a clock moved by another thread (a test's) between the two could start that second after an
-            // arrival that the summary's recipient then causes, and hold the arrival for a summary that never comes.
-            DateTimeOffset now = game.Now;
             _summary?.Cancel();
             _summary = null;
             if (_waiting.Count == 0)
             {
                 return;
             }
+
+            // The second the summary used starts when it is decided: the clock is read before the summary goes out. Read
+            // after, a clock moved by another thread (a test's) between the two could start that second after an
+            // arrival that the summary's recipient then causes, and hold the arrival for a summary that never comes.
+            DateTimeOffset now = game.Now;
 
             string names = _others > 0 ? $"{string.Join(", ", _waiting)} and {_others} others"
                 : _waiting.Count == 1 ? _waiting[0]
