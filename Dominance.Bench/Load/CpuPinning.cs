@@ -43,16 +43,26 @@ internal static partial class CpuPinning
     /// How many CPUs the machine has online (the highest one's number, plus one), whatever this process's own mask:
     /// a tool pinned to one CPU still places servers on the others.
     /// </summary>
-    public static int MachineCpuCount { get; } =
-        File.Exists("/sys/devices/system/cpu/online") && TryParseList(File.ReadAllText("/sys/devices/system/cpu/online").Trim(), 64, out ulong online)
-            ? 64 - System.Numerics.BitOperations.LeadingZeroCount(online)
-            : Environment.ProcessorCount;
+    public static int MachineCpuCount { get; } = HighestOnline() + 1;
 
     /// <summary>
     /// Reads a CPU list as <c>taskset -c</c> takes it (<c>0</c>, <c>0,1</c>, <c>0-3</c>) into a mask, if every CPU in it
     /// is one of this machine's (<see cref="MachineCpuCount"/>, at most 64).
     /// </summary>
     public static bool TryParseList(string text, out ulong cpus) => TryParseList(text, Math.Min(MachineCpuCount, 64), out cpus);
+
+    /// <summary>The highest CPU number in <c>/sys/devices/system/cpu/online</c> (a list such as <c>0-3,8-11</c>), or this process's count less one without it.</summary>
+    private static int HighestOnline()
+    {
+        string online = File.Exists("/sys/devices/system/cpu/online") ? File.ReadAllText("/sys/devices/system/cpu/online") : "";
+        int highest = -1;
+        foreach (string number in online.Split([',', '-'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            highest = int.TryParse(number, out int cpu) ? Math.Max(highest, cpu) : highest;
+        }
+
+        return highest >= 0 ? highest : Environment.ProcessorCount - 1;
+    }
 
     private static bool TryParseList(string text, int count, out ulong cpus)
     {

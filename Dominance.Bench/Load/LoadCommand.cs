@@ -30,8 +30,8 @@ internal static class LoadCommand
         var noPin = new Option<bool>("--no-pin") { Description = "Do not pin the server to CPU 0 and the load tool to CPU 1." };
         var serverCpus = new Option<string>("--server-cpus")
         {
-            Description = "The CPUs each server the tool starts runs on, as taskset -c takes them (0, 0,1, 0-1); the tool stays on CPU 1 alone. "
-                + "0,1 lets a server write its sockets on the second CPU, which it shares with the tool.",
+            Description = "The CPUs each server the tool starts runs on, as taskset -c takes them (0, 0,1, 0-1); the tool's own mask stays CPU 1 only. "
+                + "0,1 lets a server write its sockets on the second CPU, which it then shares with the tool.",
             DefaultValueFactory = _ => "0",
         };
         var sendCost = new Option<bool>("--send-cost")
@@ -62,7 +62,7 @@ internal static class LoadCommand
                 : parse.GetValue(connect) is { } endpoints && Addresses(endpoints).FirstOrDefault(e => !IPEndPoint.TryParse(e, out IPEndPoint? _)) is { } endpoint
                     ? $"--connect takes host:port, such as 127.0.0.1:4001, or several separated by commas; '{endpoint}' is not one."
                 : !CpuPinning.TryParseList(parse.GetValue(serverCpus)!, out _)
-                    ? $"--server-cpus takes a list of this machine's CPUs (0 to {CpuPinning.MachineCpuCount - 1}), such as 0 or 0,1; '{parse.GetValue(serverCpus)}' is not one."
+                    ? $"--server-cpus takes a list of this machine's CPUs (0 to {Math.Min(CpuPinning.MachineCpuCount, 64) - 1}), such as 0 or 0,1; '{parse.GetValue(serverCpus)}' is not one."
                 : parse.GetResult(serverCpus) is { Implicit: false } && (parse.GetValue(noPin) || parse.GetValue(connect) is not null)
                     ? "--server-cpus places the servers the tool starts: it cannot be combined with --no-pin or --connect."
                 : null;
@@ -169,9 +169,10 @@ internal static class LoadCommand
         {
             // Two seconds of messages at the load's rate (at least 100), so the readers see the same rhythm as in the run.
             int rounds = (int)Math.Max(100, options.Rate * 2);
-            SendCostResult bare = await SendCost.MeasureAsync(options.Clients, options.Rate, rounds, cpu: serverCpus is null ? null : 0);
+            int? floorCpu = serverCpus is { } placed ? System.Numerics.BitOperations.TrailingZeroCount(placed.Mask) : null; // the servers' first CPU
+            SendCostResult bare = await SendCost.MeasureAsync(options.Clients, options.Rate, rounds, cpu: floorCpu);
             Console.WriteLine(
-                $"Kernel send cost: one bare thread{(serverCpus is null ? "" : " on CPU 0")} sending {bare.PayloadBytes} bytes to each of {bare.Sockets} loopback TCP "
+                $"Kernel send cost: one bare thread{(floorCpu is { } on ? $" on CPU {on}" : "")} sending {bare.PayloadBytes} bytes to each of {bare.Sockets} loopback TCP "
                 + $"connections in turn, {bare.Rate:0.#} times a second for {bare.Rounds} rounds, uses {bare.MicrosecondsPerSend:F2} µs of CPU per send "
                 + $"(user {bare.UserMicroseconds / bare.Sends:F2} + system {bare.SystemMicroseconds / bare.Sends:F2}).");
         }

@@ -148,7 +148,7 @@ internal static class LoadRun
             failures = [.. clients.Select(c => c.Failure).OfType<string>().Distinct()];
             if (options.Mccp && clients.Count(c => !c.Compressed) is > 0 and int plain)
             {
-                failures = [.. failures, $"{plain} of {clients.Length} clients asked for MCCP2, and their output was never compressed."];
+                failures = [.. failures, $"{plain} of {clients.Length} clients would have accepted MCCP2, and their output was never compressed (not offered, or not started)."];
             }
         }
         finally

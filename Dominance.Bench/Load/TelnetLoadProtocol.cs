@@ -23,6 +23,7 @@ internal sealed class TelnetLoadProtocol(bool mccp = false) : ILoadProtocol, IDi
     private byte _verb; // of the command being read: WILL, WONT, DO or DONT
     private byte _subnegotiated; // the option of the subnegotiation being read
     private ZlibInflation? _inflation; // from IAC SB COMPRESS2 IAC SE on
+    private bool _accepted; // IAC DO COMPRESS2 sent
 
     private enum State
     {
@@ -118,8 +119,9 @@ internal sealed class TelnetLoadProtocol(bool mccp = false) : ILoadProtocol, IDi
                     _state = b switch { >= 251 and <= 254 => State.Option, Subnegotiation => State.SubnegotiationOption, _ => State.Text };
                     break;
                 case State.Option:
-                    if (mccp && _verb == Will && b == Compress2)
+                    if (mccp && _verb == Will && b == Compress2 && !_accepted)
                     {
+                        _accepted = true; // answered once: a repeated offer is not a new question
                         client.SendRaw([Iac, Do, Compress2]);
                     }
 

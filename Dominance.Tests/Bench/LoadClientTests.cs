@@ -108,15 +108,16 @@ public sealed class LoadClientTests
         AssertLatencies(client, sent);
     }
 
-    [Test]
-    public async Task AnMccpClientAsksForCompressionAndCountsTheLinesItInflatesWhereverTheReadsCutThem()
+    [TestCase(false, TestName = "An MCCP client asks for compression and counts the lines it inflates, the reads cut at every byte")]
+    [TestCase(true, TestName = "An MCCP client asks for compression and counts the lines it inflates, compression starting within a read")]
+    public async Task AnMccpClientAsksForCompressionAndCountsTheLinesItInflates(bool oneWrite)
     {
         await using Connected connected = await Connected.OpenAsync(telnet: true, mccp: true);
         (Socket server, LoadClient client) = (connected.Server, connected.Client);
 
         Task loggingIn = client.LogInAsync(TimeSpan.FromSeconds(15));
         Assert.That(Encoding.UTF8.GetString(await ReadExactlyAsync(server, 15)), Is.EqualTo("connect guest\r\n"));
-        await WriteByteByByteAsync(server, [255, 251, 201, 255, 251, 86]); // IAC WILL GMCP (not answered), IAC WILL COMPRESS2
+        await WriteByteByByteAsync(server, [255, 251, 201, 255, 251, 86, 255, 251, 86]); // IAC WILL GMCP (not answered), IAC WILL COMPRESS2 twice
         Assert.That(await ReadExactlyAsync(server, 3), Is.EqualTo(new byte[] { 255, 253, 86 }), "IAC DO COMPRESS2");
 
         long sent = Stopwatch.GetTimestamp();
@@ -131,13 +132,23 @@ public sealed class LoadClientTests
             zlib.Write(Encoding.ASCII.GetBytes($"[chat] b t={sent} s=0:1\r\n"));
         }
 
-        await WriteByteByByteAsync(server, [255, 250, 86, 255, 240, .. compressed.ToArray()]); // IAC SB COMPRESS2 IAC SE, then the stream to its end
+        byte[] stream = [255, 250, 86, 255, 240, .. compressed.ToArray()]; // IAC SB COMPRESS2 IAC SE, then the stream to its end
+        if (oneWrite)
+        {
+            await server.SendAsync(stream); // one read (loopback): plain text and compressed bytes in the same read
+        }
+        else
+        {
+            await WriteByteByByteAsync(server, stream);
+        }
 
         await loggingIn;
         await Poll.UntilAsync(() => client.Stamped >= 2, "both stamped lines are inflated and read");
         Assert.That(client.Stamped, Is.EqualTo(2));
         Assert.That(client.Failure, Is.Null);
-        AssertLatencies(client, sent);
+        AssertLatencies(client, sent); // the subnegotiation's "t=1" in a line would be a latency far out of range
+        Assert.That(client.Compressed, Is.True);
+        Assert.That(server.Available, Is.Zero, "the repeated offer was not answered again (the answer would have been sent before the lines were read)");
     }
 
     [Test]
