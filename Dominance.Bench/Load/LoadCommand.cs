@@ -65,6 +65,8 @@ internal static class LoadCommand
                     ? $"--server-cpus takes a list of this machine's CPUs (0 to {Math.Min(CpuPinning.MachineCpuCount, 64) - 1}), such as 0 or 0,1; '{parse.GetValue(serverCpus)}' is not one."
                 : parse.GetResult(serverCpus) is { Implicit: false } && (parse.GetValue(noPin) || parse.GetValue(connect) is not null)
                     ? "--server-cpus places the servers the tool starts: it cannot be combined with --no-pin or --connect."
+                : parse.GetResult(serverCpus) is { Implicit: false } && !CpuPinning.Possible
+                    ? $"--server-cpus needs CPU pinning, which needs Linux and 2 CPUs; this machine has {Environment.ProcessorCount}."
                 : null;
             if (error is not null)
             {
