@@ -49,24 +49,10 @@ internal static partial class CpuPinning
     /// Reads a CPU list as <c>taskset -c</c> takes it (<c>0</c>, <c>0,1</c>, <c>0-3</c>) into a mask, if every CPU in it
     /// is one of this machine's (<see cref="MachineCpuCount"/>, at most 64).
     /// </summary>
-    public static bool TryParseList(string text, out ulong cpus) => TryParseList(text, Math.Min(MachineCpuCount, 64), out cpus);
-
-    /// <summary>The highest CPU number in <c>/sys/devices/system/cpu/online</c> (a list such as <c>0-3,8-11</c>), or this process's count less one without it.</summary>
-    private static int HighestOnline()
-    {
-        string online = File.Exists("/sys/devices/system/cpu/online") ? File.ReadAllText("/sys/devices/system/cpu/online") : "";
-        int highest = -1;
-        foreach (string number in online.Split([',', '-'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            highest = int.TryParse(number, out int cpu) ? Math.Max(highest, cpu) : highest;
-        }
-
-        return highest >= 0 ? highest : Environment.ProcessorCount - 1;
-    }
-
-    private static bool TryParseList(string text, int count, out ulong cpus)
+    public static bool TryParseList(string text, out ulong cpus)
     {
         cpus = 0;
+        int count = Math.Min(MachineCpuCount, 64);
         foreach (string part in text.Split(','))
         {
             string[] ends = part.Split('-');
@@ -84,6 +70,19 @@ internal static partial class CpuPinning
         }
 
         return cpus != 0;
+    }
+
+    /// <summary>The highest CPU number in <c>/sys/devices/system/cpu/online</c> (a list such as <c>0-3,8-11</c>), or this process's count less one without it.</summary>
+    private static int HighestOnline()
+    {
+        string online = File.Exists("/sys/devices/system/cpu/online") ? File.ReadAllText("/sys/devices/system/cpu/online") : "";
+        int highest = -1;
+        foreach (string number in online.Split([',', '-'], StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            highest = int.TryParse(number, out int cpu) ? Math.Max(highest, cpu) : highest;
+        }
+
+        return highest >= 0 ? highest : Environment.ProcessorCount - 1;
     }
 
     private static void SetCurrentThread(ulong cpus)
