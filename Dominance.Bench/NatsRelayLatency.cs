@@ -290,24 +290,4 @@ internal static class NatsRelayLatency
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
-
-    /// <summary>Everyone is in one room; <c>say</c> sends the line to the room, but not back to the speaker.</summary>
-    private sealed class SayModule : IGameModule
-    {
-        private IGameContext _game = null!;
-
-        public void Start(IGameContext context, ReadOnlyMemory<byte> state) => _game = context;
-
-        public void OnConnect(SessionId session) => _game.Join(session, "room");
-
-        public ValueTask OnInput(SessionId session, string line)
-        {
-            _game.SendToGroup("room", $"Guest{session.Value} says: {line.AsSpan(4)}", except: session);
-            return ValueTask.CompletedTask;
-        }
-
-        public void OnDisconnect(SessionId session)
-        {
-        }
-    }
 }
