@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Dominance.Core;
 using Dominance.Nats;
@@ -50,6 +51,28 @@ public sealed partial class ClusterTests
         Assert.That(await portal.ExitCodeAsync(s_coreStart), Is.EqualTo(1), portal.Output);
         Assert.That(portal.Output, Does.Contain("the core refused this portal: wrong shared secret"));
         Assert.That(cluster.Core.Output, Does.Contain("Refused portal").And.Contain("did not present the shared secret"));
+    }
+
+    [Test]
+    public async Task APortalLogsAsTheCoreDoesInJsonBySetting()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await using ServerProcess portal = await cluster.StartPortalAsync("--Logging:Console:FormatterName=json");
+        portal.Signal(15);
+        Assert.That(await portal.ExitCodeAsync(), Is.Zero, portal.Output);
+
+        string[] lines = [.. portal.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(l => !l.StartsWith("Dominance is running", StringComparison.Ordinal))];
+        Assert.That(lines, Has.Length.GreaterThanOrEqualTo(2), portal.Output);
+        var messages = new List<string>();
+        foreach (string line in lines)
+        {
+            using JsonDocument entry = JsonDocument.Parse(line); // throws, failing the test, on a line that is not JSON
+            Assert.That(entry.RootElement.GetProperty("Timestamp").GetString(), Does.Match(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"), "dated in UTC, as the core's lines");
+            messages.Add(entry.RootElement.GetProperty("Message").GetString()!);
+        }
+
+        Assert.That(messages, Has.Some.Match("attached to core"), "the portal's own lines are among them");
     }
 
     [Test]

@@ -5,20 +5,17 @@ using Dominance.Core;
 using Dominance.Nats;
 using Dominance.Persistence;
 using Dominance.Portal;
-using Dominance.Portal.Telnet;
 using Dominance.Portal.WebSockets;
 using Dominance.Reload;
 using Dominance.WebClient;
 using Microsoft.Extensions.Hosting;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -111,67 +108,17 @@ internal sealed class DominanceServer : IAsyncDisposable
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddConfiguration(configuration);
 
-        builder.Logging.ClearProviders();
-        // Every line has its date and time, in UTC. These are defaults: they are registered before the console, whose
-        // own configuration (Logging:Console:FormatterOptions) is applied after them and wins. The console picks its
-        // formatter by Logging:Console:FormatterName (simple, json, systemd).
-        builder.Services.Configure<SimpleConsoleFormatterOptions>(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-        });
-        builder.Services.Configure<JsonConsoleFormatterOptions>(o =>
-        {
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ";
-            o.UseUtcTimestamp = true;
-        });
-        builder.Logging.AddConsole();
-        // The slim builder sets the console's formatter to "simple" in code, after the console's configuration is bound,
-        // which made Logging:Console:FormatterName have no effect. The setting decides.
-        builder.Services.PostConfigure<ConsoleLoggerOptions>(o =>
-            o.FormatterName = configuration["Logging:Console:FormatterName"] is { Length: > 0 } formatter ? formatter : ConsoleFormatterNames.Simple);
-        // The game thread logs; a console that cannot keep up must drop lines rather than block it.
-        builder.Services.Configure<ConsoleLoggerOptions>(o => o.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite);
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        // The hosting layer starts an Activity for every request while its logger is on at any level (for the logs'
-        // trace ids), and a WebSocket's request lasts as long as the connection: 200 B and more held per connection.
-        // It logs nothing above Information per request; a failed start is reported by the caller.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
-        // A failed start (a port in use) is reported by the caller in one clear line; the host's own report is a
-        // stack trace.
-        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        ServerLogging.Configure(builder, configuration);
         configureLogging?.Invoke(builder.Logging);
 
-        ListenOptions? telnet = null;
-        ListenOptions? http = null;
+        var listeners = new PortalListeners();
         // With remote portals over NATS, the core may run without a portal of its own: then only HTTP (health, admin).
         bool localPortal = !settings.Nats.Enabled || settings.Nats.LocalPortal;
         ListenOptions? metricsListener = null;
         IPEndPoint? metricsEndPoint = settings.Metrics.Prometheus ? settings.Metrics.ListenEndPoint : null;
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            // Runs as the server starts, after the settings were checked (ValidateOnStart): the address parses.
-            IPAddress host = IPAddress.Parse(settings.Portal.Host);
-            kestrel.AddServerHeader = false;
-            if (localPortal)
-            {
-                kestrel.Listen(host, settings.Portal.TelnetPort, listen =>
-                {
-                    telnet = listen;
-                    listen.UseConnectionHandler<TelnetConnectionHandler>();
-                });
-            }
-
-            kestrel.Listen(host, settings.Portal.HttpPort, listen =>
-            {
-                http = listen;
-                listen.Protocols = HttpProtocols.Http1;
-                if (localPortal)
-                {
-                    WebSocketTakeover.Use(listen); // WebSocket connections skip HTTP's per-request objects
-                }
-            });
+            listeners.Listen(kestrel, settings.Portal, localPortal);
             if (metricsEndPoint is not null)
             {
                 kestrel.Listen(metricsEndPoint, listen =>
@@ -253,7 +200,7 @@ internal sealed class DominanceServer : IAsyncDisposable
 
         AdminEndpoint.Map(app, settings.Reload);
 
-        return new DominanceServer(app, core, portal, telnet, http!, () => metricsListener);
+        return new DominanceServer(app, core, portal, listeners.Telnet, listeners.Http, () => metricsListener);
     }
 
     /// <summary>The audit log's logger (<see cref="AuditLog.Category"/>).</summary>

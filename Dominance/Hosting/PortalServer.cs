@@ -1,11 +1,9 @@
 using System.Net;
 using Dominance.Nats;
 using Dominance.Portal;
-using Dominance.Portal.Telnet;
 using Dominance.Portal.WebSockets;
 using Dominance.WebClient;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -13,7 +11,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Console;
 
 namespace Dominance.Hosting;
 
@@ -61,39 +58,10 @@ internal sealed class PortalServer : IAsyncDisposable
         });
         builder.Configuration.Sources.Clear();
         builder.Configuration.AddConfiguration(configuration);
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
-        builder.Services.Configure<ConsoleLoggerOptions>(o => o.QueueFullMode = ConsoleLoggerQueueFullMode.DropWrite);
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        // The hosting layer starts an Activity for every request while its logger is on at any level (for the logs'
-        // trace ids), and a WebSocket's request lasts as long as the connection: 200 B and more held per connection.
-        // It logs nothing above Information per request; a failed start is reported by the caller.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
-        builder.Logging.AddFilter("NATS", LogLevel.Warning);
-        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.Critical);
+        ServerLogging.Configure(builder, configuration);
 
-        ListenOptions? telnet = null;
-        ListenOptions? http = null;
-        builder.WebHost.ConfigureKestrel(kestrel =>
-        {
-            IPAddress host = IPAddress.Parse(settings.Portal.Host);
-            kestrel.AddServerHeader = false;
-            kestrel.Listen(host, settings.Portal.TelnetPort, listen =>
-            {
-                telnet = listen;
-                listen.UseConnectionHandler<TelnetConnectionHandler>();
-            });
-            kestrel.Listen(host, settings.Portal.HttpPort, listen =>
-            {
-                http = listen;
-                listen.Protocols = HttpProtocols.Http1;
-                WebSocketTakeover.Use(listen); // WebSocket connections skip HTTP's per-request objects
-            });
-        });
+        var listeners = new PortalListeners();
+        builder.WebHost.ConfigureKestrel(kestrel => listeners.Listen(kestrel, settings.Portal));
 
         builder.Services.AddSingleton(settings);
         builder.Services.AddDominanceSettings(settings);
@@ -112,7 +80,7 @@ internal sealed class PortalServer : IAsyncDisposable
         app.Map("/ws", (HttpContext context) => WebSocketEndpoint.HandleAsync(context, portal));
         app.MapGet("/healthz", () => Results.Json(HealthStatus.Read(null, portal)));
         app.UseWebClient();
-        return new PortalServer(app, portal, app.Services.GetRequiredService<PortalRelay>(), telnet!, http!);
+        return new PortalServer(app, portal, app.Services.GetRequiredService<PortalRelay>(), listeners.Telnet!, listeners.Http);
     }
 
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
