@@ -76,6 +76,26 @@ public sealed partial class ClusterTests
     }
 
     [Test]
+    public async Task APortalServesItsOwnMetricsAndAuditsItsConnections()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await using ServerProcess portal = await cluster.StartPortalAsync();
+        await using TelnetTestClient alice = await CreateOverTelnetAsync(portal, "Alice");
+        using var http = new HttpClient();
+
+        string text = await http.GetStringAsync($"http://{portal.Http}/metrics");
+        Assert.That(text, Does.Contain("dominance_sessions{otel_scope_name=\"Dominance\",transport=\"telnet\"} 1"), "the portal's own sessions");
+        Assert.That(text, Does.Contain("dominance_core_attached{otel_scope_name=\"Dominance\"} 1"));
+        Assert.That(text, Does.Match(@"dominance_inputs_relayed_total\{otel_scope_name=""Dominance""\} [1-9]"), "the lines Alice typed to log in");
+
+        await cluster.KillCoreAsync();
+        await Poll.UntilAsync(
+            async () => (await http.GetStringAsync($"http://{portal.Http}/metrics")).Contains("dominance_core_attached{otel_scope_name=\"Dominance\"} 0", StringComparison.Ordinal),
+            "the portal's metrics say it has no core");
+        await Poll.UntilAsync(() => portal.Output.Contains("Dominance.Audit", StringComparison.Ordinal) && portal.Output.Contains("Connected: session", StringComparison.Ordinal), "the portal audits the connection");
+    }
+
+    [Test]
     public async Task APortalThatDiesCostsOnlyItsOwnPlayersAndTheCoreLogsThemOff()
     {
         await using var cluster = await Cluster.StartAsync();

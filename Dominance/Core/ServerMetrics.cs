@@ -142,6 +142,18 @@ internal sealed class ServerMetrics : IDisposable
         _meter.CreateObservableCounter("dominance.closes.cut_short", () => portal.ClosesCutShort, "{session}", "Closing sessions whose client did not take its last output within the shutdown grace.");
     }
 
+    /// <summary>
+    /// Publishes whether a portal of its own (<c>dominance portal</c>) has a core attached (1) or is holding its players
+    /// while it waits for one (0). Read when a collector asks, on its thread.
+    /// </summary>
+    public void ObserveCoreAttached(Func<bool> attached)
+    {
+        if (_observes)
+        {
+            _meter.CreateObservableGauge("dominance.core.attached", () => attached() ? 1 : 0, "{core}", "1 while this portal has a core attached; 0 while it holds its players waiting for one.");
+        }
+    }
+
     /// <summary>Records one reload: whether it went live, its compile time and the game thread's pause.</summary>
     public void RecordReload(bool succeeded, TimeSpan compile, TimeSpan pause)
     {

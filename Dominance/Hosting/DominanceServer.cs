@@ -31,10 +31,10 @@ internal sealed class DominanceServer : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ListenOptions? _telnet;
     private readonly ListenOptions _http;
-    private readonly Func<ListenOptions?> _metrics;
+    private readonly MetricsEndpoint _metrics;
     private readonly ServerLifetime _lifetime;
 
-    private DominanceServer(WebApplication app, GameLoop core, PortalService portal, ListenOptions? telnet, ListenOptions http, Func<ListenOptions?> metrics)
+    private DominanceServer(WebApplication app, GameLoop core, PortalService portal, ListenOptions? telnet, ListenOptions http, MetricsEndpoint metrics)
     {
         _app = app;
         Core = core;
@@ -61,7 +61,7 @@ internal sealed class DominanceServer : IAsyncDisposable
     /// Where <c>/metrics</c> is served (the real port, after <see cref="StartAsync"/>): its own listener if
     /// <see cref="MetricsSettings.Listen"/> names one, else the HTTP listener.
     /// </summary>
-    public IPEndPoint MetricsEndPoint => _metrics()?.IPEndPoint ?? HttpEndPoint;
+    public IPEndPoint MetricsEndPoint => _metrics.Listener?.IPEndPoint ?? HttpEndPoint;
 
     /// <summary>The server's instruments.</summary>
     internal ServerMetrics Metrics => _app.Services.GetRequiredService<ServerMetrics>();
@@ -114,24 +114,14 @@ internal sealed class DominanceServer : IAsyncDisposable
         var listeners = new PortalListeners();
         // With remote portals over NATS, the core may run without a portal of its own: then only HTTP (health, admin).
         bool localPortal = !settings.Nats.Enabled || settings.Nats.LocalPortal;
-        ListenOptions? metricsListener = null;
-        IPEndPoint? metricsEndPoint = settings.Metrics.Prometheus ? settings.Metrics.ListenEndPoint : null;
+        var metrics = new MetricsEndpoint(settings.Metrics, "dominance");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             listeners.Listen(kestrel, settings.Portal, localPortal);
-            if (metricsEndPoint is not null)
-            {
-                kestrel.Listen(metricsEndPoint, listen =>
-                {
-                    metricsListener = listen;
-                    listen.Protocols = HttpProtocols.Http1;
-                });
-            }
+            metrics.Listen(kestrel);
         });
 
-        builder.Services.AddMetrics();
-        builder.Services.AddSingleton(services => new ServerMetrics(services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
-        AddMetricsExport(builder.Services, settings.Metrics);
+        metrics.AddServices(builder.Services);
         HealthChecks.Add(builder.Services);
 
         builder.Services.AddSingleton(settings);
@@ -176,10 +166,7 @@ internal sealed class DominanceServer : IAsyncDisposable
         WebApplication app = builder.Build();
         GameLoop core = app.Services.GetRequiredService<GameLoop>();
         PortalService portal = app.Services.GetRequiredService<PortalService>();
-        if (settings.Metrics.Prometheus)
-        {
-            MapMetrics(app, () => metricsListener);
-        }
+        metrics.Map(app);
 
         if (settings.Nats.Enabled)
         {
@@ -200,79 +187,11 @@ internal sealed class DominanceServer : IAsyncDisposable
 
         AdminEndpoint.Map(app, settings.Reload);
 
-        return new DominanceServer(app, core, portal, listeners.Telnet, listeners.Http, () => metricsListener);
+        return new DominanceServer(app, core, portal, listeners.Telnet, listeners.Http, metrics);
     }
 
     /// <summary>The audit log's logger (<see cref="AuditLog.Category"/>).</summary>
     private static ILogger Audit(IServiceProvider services) => services.GetRequiredService<ILoggerFactory>().CreateLogger(AuditLog.Category);
-
-    /// <summary>
-    /// The OpenTelemetry SDK reads the server's meter (and the runtime's, <c>System.Runtime</c>) for the exporters the
-    /// settings turn on: Prometheus (pulled at <c>/metrics</c>) and OTLP (pushed to a collector).
-    /// </summary>
-    private static void AddMetricsExport(IServiceCollection services, MetricsSettings settings)
-    {
-        if (!settings.Prometheus && settings.OtlpEndpoint.Length == 0)
-        {
-            return;
-        }
-
-        services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService("dominance"))
-            .WithMetrics(metrics =>
-            {
-                metrics.AddMeter(ServerMetrics.MeterName, "System.Runtime");
-                if (settings.Prometheus)
-                {
-                    metrics.AddPrometheusExporter();
-                }
-
-                if (settings.OtlpEndpoint.Length > 0)
-                {
-                    metrics.AddOtlpExporter((exporter, reader) =>
-                    {
-                        exporter.Endpoint = new Uri(settings.OtlpEndpoint);
-                        exporter.Protocol = settings.OtlpProtocol == "grpc" ? OtlpExportProtocol.Grpc : OtlpExportProtocol.HttpProtobuf;
-                        reader.PeriodicExportingMetricReaderOptions.ExportIntervalMilliseconds = (int)settings.OtlpInterval.TotalMilliseconds;
-                    });
-                }
-            });
-    }
-
-    /// <summary>
-    /// Serves <c>/metrics</c>: on its own listener (<paramref name="listener"/>, when the settings name one) to whoever
-    /// reaches it, which then serves nothing else but the health checks; otherwise on the HTTP port, to loopback
-    /// clients only (others get 404, as for any path that is not there).
-    /// </summary>
-    private static void MapMetrics(WebApplication app, Func<ListenOptions?> listener)
-    {
-        app.Use((http, next) =>
-        {
-            bool onOwnListener = listener() is { } own && http.Connection.LocalPort == own.IPEndPoint!.Port;
-            if (onOwnListener && http.Request.Path != "/metrics" && http.Request.Path != "/healthz" && http.Request.Path != "/readyz")
-            {
-                http.Response.StatusCode = StatusCodes.Status404NotFound;
-                return Task.CompletedTask;
-            }
-
-            return next(http);
-        });
-        app.UseOpenTelemetryPrometheusScrapingEndpoint(http =>
-        {
-            if (http.Request.Path != "/metrics")
-            {
-                return false;
-            }
-
-            if (listener() is { } own)
-            {
-                return http.Connection.LocalPort == own.IPEndPoint!.Port;
-            }
-
-            IPAddress? remote = http.Connection.RemoteIpAddress;
-            return remote is not null && IPAddress.IsLoopback(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote);
-        });
-    }
 
     /// <summary>
     /// The database: PostgreSQL if <see cref="PersistenceSettings.PostgreSQL"/> is set, else the SQLite file, taken

@@ -1,4 +1,5 @@
 using System.Net;
+using Dominance.Core;
 using Dominance.Nats;
 using Dominance.Portal;
 using Dominance.Portal.WebSockets;
@@ -61,7 +62,14 @@ internal sealed class PortalServer : IAsyncDisposable
         ServerLogging.Configure(builder, configuration);
 
         var listeners = new PortalListeners();
-        builder.WebHost.ConfigureKestrel(kestrel => listeners.Listen(kestrel, settings.Portal));
+        var metrics = new MetricsEndpoint(settings.Metrics, "dominance-portal");
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            listeners.Listen(kestrel, settings.Portal);
+            metrics.Listen(kestrel);
+        });
+
+        metrics.AddServices(builder.Services);
 
         builder.Services.AddSingleton(settings);
         builder.Services.AddDominanceSettings(settings);
@@ -69,18 +77,23 @@ internal sealed class PortalServer : IAsyncDisposable
         builder.Services.AddSingleton(services =>
         {
             PortalRelay relay = services.GetRequiredService<PortalRelay>();
-            return new PortalService(settings.Portal, relay, clock, services.GetRequiredService<ILogger<PortalService>>(), firstSessionId: relay.FirstSessionId, players: relay);
+            return new PortalService(
+                settings.Portal, relay, clock, services.GetRequiredService<ILogger<PortalService>>(), services.GetRequiredService<ServerMetrics>(),
+                services.GetRequiredService<ILoggerFactory>().CreateLogger(AuditLog.Category), firstSessionId: relay.FirstSessionId, players: relay);
         });
         builder.Services.AddHostedService(services => new PortalLifetime(
             services.GetRequiredService<PortalService>(), services.GetRequiredService<PortalRelay>(), settings, services.GetRequiredService<ILogger<PortalLifetime>>()));
 
         WebApplication app = builder.Build();
         PortalService portal = app.Services.GetRequiredService<PortalService>();
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(30) });
+        metrics.Map(app);
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = WebSocketSession.KeepAliveInterval });
         app.Map("/ws", (HttpContext context) => WebSocketEndpoint.HandleAsync(context, portal));
         app.MapGet("/healthz", () => Results.Json(HealthStatus.Read(null, portal)));
         app.UseWebClient();
-        return new PortalServer(app, portal, app.Services.GetRequiredService<PortalRelay>(), listeners.Telnet!, listeners.Http);
+        PortalRelay relay = app.Services.GetRequiredService<PortalRelay>();
+        app.Services.GetRequiredService<ServerMetrics>().ObserveCoreAttached(() => relay.Attached);
+        return new PortalServer(app, portal, relay, listeners.Telnet!, listeners.Http);
     }
 
     public Task StartAsync(CancellationToken cancellationToken = default) => _app.StartAsync(cancellationToken);
