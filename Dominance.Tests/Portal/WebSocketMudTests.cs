@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 using Dominance.Tests.Support;
@@ -47,6 +48,59 @@ public sealed class WebSocketMudTests
         await socket.CloseAsync(WebSocketCloseStatus.NormalClosure, "bye", timeout.Token);
         Assert.That((socket.State, socket.CloseStatus), Is.EqualTo((WebSocketState.Closed, (WebSocketCloseStatus?)WebSocketCloseStatus.NormalClosure)));
         await Poll.UntilAsync(() => server.Server.Portal.SessionCount == 0, "the session to end");
+    }
+
+    [Test]
+    public async Task ATelnetSubprotocolClientThatNeverAnswersTheServersCloseFrameIsCutOffAndItsSeatFreed()
+    {
+        // A raw client: it reads everything, sends "quit", takes the server's close frame and never answers it.
+        await using TestServer server = await TestServer.StartAsync(s => s.Portal.MaxConnections = 1);
+        using var tcp = new TcpClient(AddressFamily.InterNetwork);
+        await tcp.ConnectAsync(server.Http);
+        NetworkStream stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(
+            $"GET /ws HTTP/1.1\r\nHost: {server.Http}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+            $"Sec-WebSocket-Key: {Convert.ToBase64String(Guid.NewGuid().ToByteArray())}\r\nSec-WebSocket-Version: 13\r\n" +
+            "Sec-WebSocket-Protocol: telnet.mudstandards.org\r\n\r\n"));
+        var received = new List<byte>();
+        Task<bool> closedByServer = Task.Run(async () =>
+        {
+            byte[] buffer = new byte[8192];
+            try
+            {
+                int n;
+                while ((n = await stream.ReadAsync(buffer)) > 0)
+                {
+                    lock (received)
+                    {
+                        received.AddRange(buffer.AsSpan(0, n));
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // reset: closed all the same
+            }
+
+            return true;
+        });
+        bool Received(ReadOnlySpan<byte> bytes)
+        {
+            lock (received)
+            {
+                return received.ToArray().AsSpan().IndexOf(bytes) >= 0;
+            }
+        }
+
+        await Poll.UntilAsync(() => Received("Welcome"u8), "the welcome");
+        byte[] mask = [1, 2, 3, 4];
+        byte[] quit = [.. "quit\r\n"u8];
+        await stream.WriteAsync((byte[])[0x82, (byte)(0x80 | quit.Length), .. mask, .. quit.Select((b, i) => (byte)(b ^ mask[i % 4]))]);
+        await Poll.UntilAsync(() => Received([0x88]), "the server's close frame");
+
+        Assert.That(await closedByServer.WaitAsync(Poll.Deadline), Is.True, "the server gives up on the close handshake and closes the connection");
+        await using TelnetTestClient next = await server.TelnetAsync();
+        Assert.That(await next.Lines.NextAsync(), Does.Contain("Welcome"), "the only seat was given back");
     }
 
     [Test]

@@ -77,6 +77,7 @@ internal static class WebSocketEndpoint
                 var transport = new WebSocketTelnetTransport(socket);
                 Task pumps = transport.RunAsync();
                 await new TelnetSession(portal, transport, address, local, ClientProtocol.WebSocket, transport.Abort).RunAsync().ConfigureAwait(false);
+                transport.SessionEnded();
                 await pumps.ConfigureAwait(false);
             }
             else

@@ -38,6 +38,17 @@ internal sealed class WebSocketTelnetTransport(WebSocket socket) : IDuplexPipe
     }
 
     /// <summary>
+    /// The session is over (its read loop has returned, and its last output has been written): nobody reads the input
+    /// any more, so the receive pump stops feeding it, and a client that does not answer our close frame within
+    /// <see cref="s_closeTimeout"/> is aborted, so that the connection (and its seat) is always given back.
+    /// </summary>
+    public void SessionEnded()
+    {
+        _input.Reader.Complete();
+        _closing.CancelAfter(s_closeTimeout);
+    }
+
+    /// <summary>
     /// Tears the connection down at once; or, if the client has started the close handshake (its close frame ended the
     /// session), answers it: the send pump stops and sends our close frame, within <see cref="s_closeTimeout"/>.
     /// </summary>
