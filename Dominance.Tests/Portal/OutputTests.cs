@@ -110,6 +110,27 @@ public sealed class OutputTests
     }
 
     [Test]
+    public async Task ATelnetClientThatReadsIsGivenOneMessageLargerThanItsBacklogBoundWhole()
+    {
+        // One message of 8 MB: far more than the kernel takes at once (even on loopback) plus Portal:TelnetBacklogBytes
+        // (64 KiB). The client reads all along: it must get the whole message, not be cut off as "not reading".
+        await using TestServer server = await TestServer.StartAsync();
+        await using TelnetTestClient reader = await TelnetTestClient.ConnectAsync(server.Telnet, receiveBufferSize: 65536);
+        await reader.Lines.WaitForAsync("Welcome");
+
+        await reader.SendAsync("flood 1 8000000");
+
+        var lines = new List<string>();
+        while (lines.Count == 0 || lines[^1] != "flooded")
+        {
+            lines.Add(await reader.Lines.NextAsync());
+        }
+
+        Assert.That(lines.Select(l => l.Length), Has.Some.EqualTo(8_000_000), "the whole message, before the reply after it");
+        Assert.That(server.Server.Portal.Counters.SlowClientsDisconnected, Is.Zero);
+    }
+
+    [Test]
     public async Task ATelnetClientThatDoesNotTakeItsLastOutputWithinTheGraceIsClosedCountedAndLogged()
     {
         // Its goodbye waits behind more than the kernel holds. The close waits for it for Portal:ShutdownGrace (not a

@@ -31,6 +31,7 @@ internal sealed class DirectSocket
     private Chunk? _tail;
     private int _pendingMessages;
     private long _pendingBytes;
+    private int _largestKept; // the most bytes of one write kept since the backlog was last empty
     private bool _sending;
     private ValueTask<int> _send;
     private bool _dead;
@@ -44,9 +45,11 @@ internal sealed class DirectSocket
 
     /// <summary>
     /// Takes over sending on <paramref name="socket"/> (made non-blocking). At most <paramref name="capacity"/>
-    /// messages, and at most <paramref name="capacityBytes"/> bytes (by default <paramref name="capacity"/> × 4 KiB), may
-    /// wait for a client that does not read (a write counts as one message however many frames it holds, so the bytes
-    /// bound it too); past either, <see cref="Overflowed"/> is called and the output dropped.
+    /// messages, and at most <paramref name="capacityBytes"/> bytes (by default <paramref name="capacity"/> × 4 KiB) beyond
+    /// the largest single write, may wait for a client that does not read (a write counts as one message however many
+    /// frames it holds, so the bytes bound it too); past either, <see cref="Overflowed"/> is called and the output
+    /// dropped. One write larger than the kernel takes at once is never cut off for its own size: a client that reads
+    /// is given a large page whole, and one that does not is cut off by what piles up behind it.
     /// </summary>
     public DirectSocket(Socket socket, SocketSender sender, int capacity, long? capacityBytes = null)
     {
@@ -58,8 +61,8 @@ internal sealed class DirectSocket
     }
 
     /// <summary>
-    /// Called on the sender's thread when more than the capacity of messages wait: the client is not reading. Without
-    /// it, the socket is shut down.
+    /// Called on the thread pool when more than the capacity waits: the client is not reading. Without it, the socket
+    /// is shut down.
     /// </summary>
     public Action? Overflowed { get; set; }
 
@@ -291,7 +294,8 @@ internal sealed class DirectSocket
         _tail.Messages += messages;
         _pendingMessages += messages;
         _pendingBytes += bytes.Length;
-        if (_pendingMessages > _capacity || _pendingBytes > _capacityBytes)
+        _largestKept = Math.Max(_largestKept, bytes.Length);
+        if (_pendingMessages > _capacity || _pendingBytes - _largestKept > _capacityBytes)
         {
             Die();
             if (Overflowed is { } overflowed)
@@ -404,6 +408,7 @@ internal sealed class DirectSocket
         if (_pending.Count == 0)
         {
             _pending = null;
+            _largestKept = 0;
         }
     }
 
@@ -432,6 +437,7 @@ internal sealed class DirectSocket
         _tail = null;
         _pendingMessages = 0;
         _pendingBytes = 0;
+        _largestKept = 0;
     }
 
     private void ShutDown()
