@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Text;
+using Dominance.Portal.Telnet;
 using Dominance.Tests.Support;
 
 namespace Dominance.Tests.Portal;
@@ -33,6 +34,43 @@ public sealed class InputProtectionTests
         await client.SendAsync("echo 10");
         Assert.That(await client.Lines.NextAsync(), Is.EqualTo("10"), "the next window accepts input again");
         Assert.That(server.TestModule.Inputs.Select(i => i.Line), Is.EqualTo(new[] { "echo 1", "echo 2", "echo 3", "echo 4", "echo 5", "echo 10" }));
+    }
+
+    [Test]
+    public async Task AFloodOfTelnetNegotiationsIsCutAtItsOwnBudgetWithoutCostingCommands()
+    {
+        // 3,000 negotiations in six-byte messages: malformed CHARSET subnegotiations (each an answer and a log line),
+        // window sizes (each an event for the game) and AYT (each an answer). The clock is frozen: one window.
+        var clock = new ManualClock();
+        await using TestServer server = await TestServer.StartAsync(s => s.Portal.CommandRateLimit = 10, clock: clock);
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.Lines.WaitForAsync("Welcome");
+        byte[] malformed = [TelnetCodes.Iac, TelnetCodes.Sb, TelnetCodes.Charset, 99, TelnetCodes.Iac, TelnetCodes.Se];
+        IEnumerable<byte> WindowSize(int width) => [TelnetCodes.Iac, TelnetCodes.Sb, TelnetCodes.WindowSize, 0, (byte)width, 0, 24, TelnetCodes.Iac, TelnetCodes.Se];
+
+        await client.SendRawAsync([
+            .. Enumerable.Repeat(malformed, 1000).SelectMany(b => b),
+            .. Enumerable.Range(1, 1000).SelectMany(i => WindowSize(100 + (i % 100))),
+            .. Enumerable.Repeat<byte[]>([TelnetCodes.Iac, TelnetCodes.AreYouThere], 1000).SelectMany(b => b),
+            .. "echo commands still pass\r\nsize\r\n"u8]);
+
+        var lines = new List<string>();
+        while (lines.Count == 0 || !lines[^1].StartsWith("size=", StringComparison.Ordinal))
+        {
+            lines.Add(await client.Lines.NextAsync());
+        }
+
+        Assert.That(lines.Count(l => l.StartsWith("CHARSET:", StringComparison.Ordinal)), Is.EqualTo(10), "the first 10 are answered, as the limit allows");
+        Assert.That(lines, Has.None.Contains("[Yes]").And.None.Contains("too fast"), "the rest are ignored, and the client is not told about what it did not type");
+        Assert.That(lines, Does.Contain("commands still pass"), "the commands' own limit is untouched");
+        Assert.That(lines[^1], Does.StartWith("size=0x0"), "no window size reached the game: the budget was spent");
+        Assert.That(server.Log.Lines.Count(l => l.Contains("sent malformed input", StringComparison.Ordinal)), Is.EqualTo(10));
+        Assert.That(server.Log.Lines.Count(l => l.Contains("sent more than 10 telnet negotiations per", StringComparison.Ordinal)), Is.EqualTo(1), "logged once per window");
+        Assert.That(server.Server.Portal.Counters.InputsRateLimited, Is.EqualTo(2990));
+
+        clock.Advance(TimeSpan.FromSeconds(1));
+        await client.SendRawAsync([.. WindowSize(132), .. "size\r\n"u8]);
+        Assert.That(await client.Lines.NextAsync(), Does.StartWith("size=132x24"), "the next window takes negotiations again");
     }
 
     [Test]

@@ -345,6 +345,9 @@ internal abstract class PortalSession : ISessionLink
     /// </summary>
     protected void BeginRead() => _readTime = 0;
 
+    /// <summary>The time of the current read (0 until a rate limiter has needed it), for a session's other limiters to share.</summary>
+    protected ref long ReadTime => ref _readTime;
+
     /// <summary>
     /// Counts one input against the command rate. Returns whether it may be relayed; the first refusal in a window
     /// warns the client and logs.

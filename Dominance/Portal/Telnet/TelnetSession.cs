@@ -60,6 +60,7 @@ internal sealed class TelnetSession : PortalSession
     private volatile bool _echoOff;
     private bool _charsetAgreed;
     private bool _echoRefused;
+    private CommandRateLimiter _negotiations; // read loop only: telnet's own traffic, beside the commands' limit
 
     // Write loop only.
     private ZLibStream? _compressor;
@@ -93,6 +94,7 @@ internal sealed class TelnetSession : PortalSession
         _local = local;
         _abort = abort;
         _parser = new TelnetParser(portal.Settings.MaxInputLength);
+        _negotiations = new CommandRateLimiter(portal.Settings.CommandRateLimit, portal.Settings.CommandRateWindow, portal.Clock);
     }
 
     /// <inheritdoc/>
@@ -321,6 +323,32 @@ internal sealed class TelnetSession : PortalSession
         Put(output, _scratch.AsSpan(0, TelnetRendering.Gmcp.Write(payload, _scratch)));
     }
 
+    /// <summary>
+    /// Counts one of telnet's own messages (a negotiation, a subnegotiation other than GMCP, AYT) against a budget of
+    /// their own, as large as the command rate limit and apart from it: a client sends a few dozen at connect and on a
+    /// resize, and each may cost an answer, a zlib stream (MCCP2 on and off), an MSSP table or an event to the game.
+    /// Past the budget they are ignored until the window ends, counted as rate-limited input and logged once, without
+    /// costing the player's commands or sending the client a notice for what it did not type.
+    /// </summary>
+    private bool AdmitNegotiation()
+    {
+        RateVerdict verdict = _negotiations.Check(ref ReadTime);
+        if (verdict == RateVerdict.Accepted)
+        {
+            return true;
+        }
+
+        long total = Portal.Counters.CountInputRateLimited();
+        if (verdict == RateVerdict.RejectedFirst)
+        {
+            Portal.Log.LogWarning(
+                "Session {Session} ({Address}) sent more than {Limit} telnet negotiations per {Window}; ignoring them until the window ends [{Total} inputs rate-limited so far]",
+                Id, Info.RemoteAddress, Portal.Settings.CommandRateLimit, Portal.Settings.CommandRateWindow, total);
+        }
+
+        return false;
+    }
+
     private ValueTask HandleAsync(TelnetEvent found)
     {
         switch (found.Kind)
@@ -334,17 +362,27 @@ internal sealed class TelnetSession : PortalSession
                 }
 
                 return ValueTask.CompletedTask;
+            case TelnetEventKind.Subnegotiation when found.Option == Gmcp:
+                return SubnegotiateAsync(found.Option, _parser.Subnegotiation); // a GMCP message is a command: the commands' limit
             case TelnetEventKind.Subnegotiation:
-                return SubnegotiateAsync(found.Option, _parser.Subnegotiation);
+                return AdmitNegotiation() ? SubnegotiateAsync(found.Option, _parser.Subnegotiation) : ValueTask.CompletedTask;
             case TelnetEventKind.SubnegotiationTooLong:
-                RejectMalformed(
-                    $"A telnet subnegotiation (option {found.Option}) passed {found.Length} bytes without ending; it is ignored up to its IAC SE.",
-                    $"subnegotiation of option {found.Option} over {found.Length} bytes");
+                if (AdmitNegotiation())
+                {
+                    RejectMalformed(
+                        $"A telnet subnegotiation (option {found.Option}) passed {found.Length} bytes without ending; it is ignored up to its IAC SE.",
+                        $"subnegotiation of option {found.Option} over {found.Length} bytes");
+                }
+
                 return ValueTask.CompletedTask;
             case TelnetEventKind.Command when found.Command is Will or Wont or Do or Dont:
-                return NegotiateAsync(found.Command, found.Option);
+                return AdmitNegotiation() ? NegotiateAsync(found.Command, found.Option) : ValueTask.CompletedTask;
             case TelnetEventKind.Command when found.Command == AreYouThere:
-                SendLine("[Yes]");
+                if (AdmitNegotiation())
+                {
+                    SendLine("[Yes]");
+                }
+
                 return ValueTask.CompletedTask;
             default:
                 return ValueTask.CompletedTask; // NOP, GA, BRK, IP, ...: nothing to do for a line-mode server
