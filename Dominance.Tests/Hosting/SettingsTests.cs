@@ -65,11 +65,12 @@ public sealed class SettingsTests
             "--Portal:CommandRateWindow=00:00:00", "--Portal:SendQueueCapacity=1", "--Core:InboundCapacity=0",
             "--Core:IdleTimeout=-00:00:01", "--Persistence:KeepSaves=0", "--Persistence:SaveInterval=-00:00:01",
             "--Persistence:RetryDelay=00:00:00", "--Persistence:PostgreSQL=Host=x;NoSuchKeyword=1", "--Accounts:PasswordIterations=599999",
-            "--Reload:AdminToken=short",
+            "--Reload:AdminToken=short", "--Portal:MaxInputLength=600000000", "--Portal:ConnectionRateWindow=1000000.00:00:00",
         ];
         Assert.That(SettingsLoader.TryLoad(_folder, bad, out _, out _, out IReadOnlyList<string> errors), Is.False);
         foreach (string name in new[] { "Portal:Host", "Portal:TelnetPort and Portal:HttpPort", "Portal:CommandRateLimit", "Portal:CommandRateWindow", "Portal:SendQueueCapacity", "Core:InboundCapacity", "Core:IdleTimeout",
-            "Persistence:KeepSaves", "Persistence:SaveInterval", "Persistence:RetryDelay", "Persistence:PostgreSQL", "Accounts:PasswordIterations", "Reload:AdminToken" })
+            "Persistence:KeepSaves", "Persistence:SaveInterval", "Persistence:RetryDelay", "Persistence:PostgreSQL", "Accounts:PasswordIterations", "Reload:AdminToken",
+            "Portal:MaxInputLength", "Portal:ConnectionRateWindow" })
         {
             Assert.That(errors, Has.Some.StartsWith(name), name);
         }

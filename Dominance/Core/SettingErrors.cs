@@ -37,6 +37,24 @@ internal sealed class SettingErrors(string section)
         }
     }
 
+    /// <summary>A whole number from <paramref name="minimum"/> to <paramref name="maximum"/>.</summary>
+    public void Between(string key, int value, int minimum, int maximum)
+    {
+        if (value < minimum || value > maximum)
+        {
+            Add(key, $"must be from {minimum} to {maximum}; it is {value}.");
+        }
+    }
+
+    /// <summary>A time longer than zero and at most <paramref name="maximum"/>.</summary>
+    public void PositiveUpTo(string key, TimeSpan value, TimeSpan maximum)
+    {
+        if (value <= TimeSpan.Zero || value > maximum)
+        {
+            Add(key, $"must be a positive time such as 00:00:01, at most {maximum}; it is {value}.");
+        }
+    }
+
     /// <summary>A time longer than zero.</summary>
     public void Positive(string key, TimeSpan value)
     {

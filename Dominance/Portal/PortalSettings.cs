@@ -25,7 +25,7 @@ public sealed class PortalSettings
     /// <summary>The window of <see cref="CommandRateLimit"/>. Default one second.</summary>
     public TimeSpan CommandRateWindow { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>The longest input line, in characters. Longer lines are dropped with a warning.</summary>
+    /// <summary>The longest input line, in characters (at most a million). Longer lines are dropped with a warning.</summary>
     public int MaxInputLength { get; set; } = 6000;
 
     /// <summary>New connections one IP address may open per <see cref="ConnectionRateWindow"/>. 0 turns the limit off.</summary>
@@ -63,6 +63,9 @@ public sealed class PortalSettings
 /// <summary>Checks <see cref="PortalSettings"/>; each failure names the setting.</summary>
 internal sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
 {
+    /// <summary>The most <see cref="PortalSettings.MaxInputLength"/> may be: a million characters.</summary>
+    public const int MaxInputLengthLimit = 1_000_000;
+
     public ValidateOptionsResult Validate(string? name, PortalSettings options)
     {
         var errors = new SettingErrors(PortalSettings.Section);
@@ -79,10 +82,12 @@ internal sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         }
 
         errors.AtLeast(nameof(options.CommandRateLimit), options.CommandRateLimit, 0);
-        errors.Positive(nameof(options.CommandRateWindow), options.CommandRateWindow);
-        errors.AtLeast(nameof(options.MaxInputLength), options.MaxInputLength, 1);
+        // Upper bounds where a larger value would overflow: a line's bytes (up to 4 per character) in an int, and a
+        // window's end in timestamp ticks.
+        errors.PositiveUpTo(nameof(options.CommandRateWindow), options.CommandRateWindow, TimeSpan.FromDays(1));
+        errors.Between(nameof(options.MaxInputLength), options.MaxInputLength, 1, MaxInputLengthLimit);
         errors.AtLeast(nameof(options.ConnectionRateLimit), options.ConnectionRateLimit, 0);
-        errors.Positive(nameof(options.ConnectionRateWindow), options.ConnectionRateWindow);
+        errors.PositiveUpTo(nameof(options.ConnectionRateWindow), options.ConnectionRateWindow, TimeSpan.FromDays(1));
         errors.AtLeast(nameof(options.MaxConnections), options.MaxConnections, 1);
         errors.AtLeast(nameof(options.SendQueueCapacity), options.SendQueueCapacity, 4);
         errors.AtLeast(nameof(options.TelnetBacklogBytes), options.TelnetBacklogBytes, 4096);
