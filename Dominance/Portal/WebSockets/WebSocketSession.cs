@@ -218,9 +218,13 @@ internal sealed class WebSocketSession : PortalSession
             // read loop's receive (while our close frame waits for its answer, too). One that aborted itself after
             // answering a protocol error (1007 for invalid UTF-8) must be left alone: disposing its stream resets the
             // TCP connection and can destroy that frame.
+            _output.Direct?.Close(); // what is queued for a client being aborted is dropped, not sent meanwhile
             _socket.Abort();
         }
     }
+
+    /// <inheritdoc/>
+    protected override void OnWriteLoopEnded() => _pending.Clear(); // a loop that ended aborted may leave frames (a pooled buffer)
 
     /// <summary>
     /// The client sent a close frame: it started the close handshake, or answered ours. Ours goes out from the write
