@@ -110,7 +110,7 @@ public sealed partial class ClusterTests
 
         Assert.That(await bob.Lines.WaitForAsync("has left the realm"), Does.Contain("Alice"));
         // The console logger writes asynchronously: the log line may follow Bob's message by a moment.
-        await Poll.UntilAsync(() => cluster.Core.Output.Contains("no heartbeat for", StringComparison.Ordinal) && cluster.Core.Output.Contains("1 session(s) logged off", StringComparison.Ordinal), "the core logs the portal's players off");
+        await Poll.UntilAsync(() => cluster.Core.Output.Contains("no heartbeat for", StringComparison.Ordinal) && cluster.Core.Output.Contains("1 session(s) disconnected", StringComparison.Ordinal), "the core logs the portal's players off");
         await bob.SendAsync("chat still here");
         Assert.That(await bob.Lines.WaitForAsync("still here"), Does.Contain("Bob"));
         await bob.SendAsync("who");

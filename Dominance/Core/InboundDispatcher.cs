@@ -22,8 +22,12 @@ namespace Dominance.Core;
 /// (<see cref="SessionTable.TryGetByTransport"/>). A connection that presents a resume token may take a parked session
 /// over instead of starting a new one, and a logged-in session whose connection goes may be parked instead of ending
 /// (<see cref="SessionResume"/>). A session that a portal in another process kept through a core restart comes back
-/// with <see cref="InboundKind.Restored"/>, which runs <see cref="IGameModule.OnRestored"/> in the session's turn, as
-/// an input does.</para>
+/// with the account its restore token names, and <see cref="IGameModule.OnRestored"/> runs after its
+/// <see cref="IGameModule.OnConnect"/>, in the session's turn, as an input does. A portal that the core dropped while
+/// it was still alive connects its sessions again when it attaches again, with ids the core may still have: a parked
+/// session of the same account is taken back (<see cref="SessionResume.TryTakeBack"/>), any other ends first.</para>
+/// <para>An exception of game code is caught where the game is called; one of the server's own costs the event that
+/// caused it, which is logged, and never ends the game thread.</para>
 /// <para>While the loop <see cref="Hold"/>s inputs (a reload's swap waits for the inputs in flight to finish), no input
 /// starts; completing ones leave their sessions' queues for <see cref="Resume"/>.</para>
 /// <para>Each input's time from the portal to its handled end (synchronous return, or the completion of its await) is
@@ -54,8 +58,17 @@ internal sealed class InboundDispatcher(
         int taken = 0;
         while (taken < max && inbound.TryRead(out InboundEvent item))
         {
-            Dispatch(item);
             taken++;
+            try
+            {
+                Dispatch(item);
+            }
+            catch (Exception e)
+            {
+                // Game code's exceptions are caught where it is called: this is a failure of the server's own. It costs
+                // this one event; the game thread must not end with it (that would end the process).
+                log.LogError(e, "Handling a {Kind} event of session {Session} failed; the event was dropped", item.Kind, item.Session);
+            }
         }
 
         return taken;
@@ -98,17 +111,7 @@ internal sealed class InboundDispatcher(
                 break;
 
             case InboundKind.Connected:
-                CoreSession added = sessions.Add(item.Link!, item.Info!, clock.GetTimestamp());
-                idle.Watch(added);
-                try
-                {
-                    modules.Module.OnConnect(added.Id);
-                }
-                catch (Exception e)
-                {
-                    ReportFailure(added, e, null);
-                }
-
+                Connect(item);
                 break;
 
             case InboundKind.Input or InboundKind.Data or InboundKind.Restored when sessions.TryGetByTransport(item.Session, out CoreSession? session) && !session.Closing:
@@ -129,22 +132,66 @@ internal sealed class InboundDispatcher(
                 break;
 
             case InboundKind.Disconnected when sessions.TryGetByTransport(item.Session, out CoreSession? session):
-                if (resume.TryPark(session))
+                if (!resume.TryPark(session))
                 {
-                    break;
-                }
-
-                sessions.Remove(session.Id, out _);
-                try
-                {
-                    modules.Module.OnDisconnect(session.Id);
-                }
-                catch (Exception e)
-                {
-                    ReportFailure(session, e, null);
+                    End(session);
                 }
 
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Connects a new session, or gives a session the core still has back to its portal: a portal connects a session
+    /// again, with the same id, when it attaches again after the core dropped it (it went silent, or events from it
+    /// were lost), and the core may have parked that session meanwhile. If the connect's restore token names the
+    /// account of that parked session, the session is taken back as a resume takes it; any other session of that id
+    /// ends first, and the connect starts a new one.
+    /// </summary>
+    private void Connect(in InboundEvent item)
+    {
+        if (sessions.TryGet(item.Session, out CoreSession? known))
+        {
+            if (resume.TryTakeBack(known, item.Link!, item.Info!, item.Account))
+            {
+                return;
+            }
+
+            log.LogWarning(
+                "Session {Session} connected again while the core still had it ({State}); ending the old one first",
+                known.Id, known.Parked is not null ? "parked" : known.Closing ? "closing" : "connected");
+            End(known);
+        }
+
+        CoreSession added = sessions.Add(item.Link!, item.Info!, clock.GetTimestamp());
+        idle.Watch(added);
+        try
+        {
+            modules.Module.OnConnect(added.Id);
+        }
+        catch (Exception e)
+        {
+            ReportFailure(added, e, null);
+        }
+
+        if (item.Account is { } account && !added.Closing)
+        {
+            // Back from an earlier core: the game puts the player back, in the session's turn as an input.
+            Run(added, InboundEvent.Restored(added.Id, account));
+        }
+    }
+
+    /// <summary>Ends a session: it leaves the table, and the game sees it disconnect.</summary>
+    private void End(CoreSession session)
+    {
+        sessions.Remove(session.Id, out _);
+        try
+        {
+            modules.Module.OnDisconnect(session.Id);
+        }
+        catch (Exception e)
+        {
+            ReportFailure(session, e, null);
         }
     }
 

@@ -7,7 +7,9 @@ internal enum InboundKind : byte
 {
     /// <summary>
     /// A client connected: <see cref="InboundEvent.Link"/> reaches it, <see cref="InboundEvent.Info"/> says what is known
-    /// of it, and <see cref="InboundEvent.Text"/> is the resume token it presented, if any (<see cref="SessionResume"/>).
+    /// of it, <see cref="InboundEvent.Text"/> is the resume token it presented, if any (<see cref="SessionResume"/>), and
+    /// <see cref="InboundEvent.Account"/> the account it played before, if its portal kept it from an earlier core or
+    /// from before the core dropped that portal (a verified restore token).
     /// </summary>
     Connected,
 
@@ -26,7 +28,8 @@ internal enum InboundKind : byte
     /// <summary>
     /// A session that played an account before the core restarted is back (its resume token was verified):
     /// <see cref="InboundEvent.Text"/> is the account's name. Handed to the module's <see cref="IGameModule.OnRestored"/>
-    /// as an input is, in its turn.
+    /// as an input is, in its turn. Not sent by portals: the dispatcher makes it of a <see cref="Connected"/> that names
+    /// an <see cref="InboundEvent.Account"/>.
     /// </summary>
     Restored,
 }
@@ -42,12 +45,20 @@ internal enum InboundKind : byte
 /// <param name="Link">How the core reaches the session (<c>Connected</c> only).</param>
 /// <param name="Info">What the portal knows of the session (<c>Connected</c> and <c>InfoChanged</c>).</param>
 /// <param name="Received">When the portal read an input (<see cref="System.Diagnostics.Stopwatch"/> timestamp), for its reply time.</param>
+/// <param name="Account">
+/// The account that a connect's verified restore token names (<c>Connected</c> only): the session played it in this core
+/// or in an earlier one, and its portal kept the connection.
+/// </param>
 internal readonly record struct InboundEvent(
-    InboundKind Kind, SessionId Session, string? Text = null, string? Package = null, ISessionLink? Link = null, SessionInfo? Info = null, long Received = 0)
+    InboundKind Kind, SessionId Session, string? Text = null, string? Package = null, ISessionLink? Link = null, SessionInfo? Info = null, long Received = 0,
+    string? Account = null)
 {
-    /// <summary>A client connected, presenting <paramref name="resumeToken"/> if it wants a session back.</summary>
-    public static InboundEvent Connected(ISessionLink link, SessionInfo info, string? resumeToken = null) =>
-        new(InboundKind.Connected, info.Id, resumeToken, Link: link, Info: info);
+    /// <summary>
+    /// A client connected, presenting <paramref name="resumeToken"/> if it wants a session back, and coming back to
+    /// <paramref name="account"/> if its portal kept it and vouches for that with a verified restore token.
+    /// </summary>
+    public static InboundEvent Connected(ISessionLink link, SessionInfo info, string? resumeToken = null, string? account = null) =>
+        new(InboundKind.Connected, info.Id, resumeToken, Link: link, Info: info, Account: account);
 
     /// <summary>One line of input.</summary>
     public static InboundEvent Input(SessionId session, string line) =>

@@ -28,6 +28,9 @@ namespace Dominance.Core;
 /// refused with a line saying to log in again and <c>Core.Resume.Refused {"reason":"..."}</c>, and the connection goes
 /// on as a new one. A logged-in session that the core closes (the game's disconnect, idle logoff) is sent
 /// <c>Core.Resume.Ended {}</c> first.</para>
+/// <para><b>Taken back.</b> A remote portal that the core dropped while it was alive (silent for a while, or a batch of
+/// its events lost) connects its sessions again when it attaches again, with their ids and restore tokens: a parked
+/// session whose token names its account is taken back as a resume takes it (<see cref="TryTakeBack"/>).</para>
 /// </remarks>
 internal sealed class SessionResume(
     ResumeTokens tokens, CoreSettings settings, SessionTable sessions, TimerQueue timers, TimeProvider clock, Func<IGameModule> module, ILogger log)
@@ -115,16 +118,8 @@ internal sealed class SessionResume(
 
         if (session.Parked is { } parked)
         {
-            session.GraceTimer?.Cancel();
-            session.GraceTimer = null;
-            Attach(session, link, info);
-            if (parked.Dropped > 0)
-            {
-                Send(link, OutputKind.Text, OutputPayload.ForLine($"({parked.Dropped} earlier messages were dropped while you were away.)"));
-            }
-
             log.LogInformation("Session {Session} ({Account}) resumed on connection {Transport} with {Kept} kept messages", session.Id, session.Account, info.Id, parked.Count);
-            parked.HandOver(link);
+            Unpark(session, parked, link, info);
         }
         else
         {
@@ -143,6 +138,48 @@ internal sealed class SessionResume(
             log.LogInformation("Session {Session} ({Account}) taken over by connection {Transport}", session.Id, session.Account, info.Id);
         }
 
+        Resumed(session, link, info);
+        return true;
+    }
+
+    /// <summary>
+    /// A portal connects <paramref name="session"/>'s id again (it attaches again after the core dropped it), vouching
+    /// with a restore token for <paramref name="account"/>. If the session is parked and plays that account, it is
+    /// taken back as a resume takes it (<see cref="IGameModule.OnResume"/>, what was kept, a new token) and this returns
+    /// <see langword="true"/>; otherwise <see langword="false"/>, and the caller ends it.
+    /// </summary>
+    public bool TryTakeBack(CoreSession session, ISessionLink link, SessionInfo info, string? account)
+    {
+        if (session.Parked is not { } parked || session.Closing || account is null || account != session.Account)
+        {
+            return false;
+        }
+
+        log.LogInformation("Session {Session} ({Account}) is back on its portal with {Kept} kept messages", session.Id, session.Account, parked.Count);
+        // Nothing is restored: the game has the session as it was (Restoring would tell it that OnRestored follows).
+        SessionInfo back = info with { Restoring = false };
+        Unpark(session, parked, link, back);
+        Resumed(session, link, back);
+        return true;
+    }
+
+    /// <summary>Gives a parked session to <paramref name="link"/>, with what was kept for it.</summary>
+    private void Unpark(CoreSession session, ParkedLink parked, ISessionLink link, SessionInfo info)
+    {
+        session.GraceTimer?.Cancel();
+        session.GraceTimer = null;
+        Attach(session, link, info);
+        if (parked.Dropped > 0)
+        {
+            Send(link, OutputKind.Text, OutputPayload.ForLine($"({parked.Dropped} earlier messages were dropped while you were away.)"));
+        }
+
+        parked.HandOver(link);
+    }
+
+    /// <summary>A session is on its new connection: a new token, a restore token for the connection, and the game's <see cref="IGameModule.OnResume"/>.</summary>
+    private void Resumed(CoreSession session, ISessionLink link, SessionInfo info)
+    {
         SendToken(session);
         if (sessions.ResumeTokens is { } restore && session.RestoreAccount is { } account)
         {
@@ -158,8 +195,6 @@ internal sealed class SessionResume(
         {
             log.LogError(e, "Game code failed in OnResume for session {Session}", session.Id);
         }
-
-        return true;
     }
 
     private void Attach(CoreSession session, ISessionLink link, SessionInfo info)
@@ -183,10 +218,13 @@ internal sealed class SessionResume(
     /// <summary>Ends a parked session as a disconnect: it leaves the table and the game is told.</summary>
     private void End(CoreSession session)
     {
-        if (!sessions.Remove(session.Id, out _))
+        // A session that has already ended may have a successor of the same id (its portal connected it again).
+        if (!sessions.TryGet(session.Id, out CoreSession? current) || current != session)
         {
             return;
         }
+
+        sessions.Remove(session.Id, out _);
 
         try
         {

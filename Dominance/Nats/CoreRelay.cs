@@ -11,8 +11,8 @@ namespace Dominance.Nats;
 /// <summary>
 /// The core's side of the NATS link: it attaches remote portals that present the shared secret, turns their inbound
 /// batches into events on the core's <see cref="InboundPipe"/> (with a <see cref="RemoteSessionLink"/> per session), sends
-/// the heartbeat that acknowledges what it received (and tells the game's player count), and logs off the players of a
-/// portal that has gone silent.
+/// the heartbeat that acknowledges what it received (and tells the game's player count), and disconnects the sessions of
+/// a portal that has gone silent.
 /// </summary>
 /// <remarks>
 /// Every change to the set of portals and every inbound batch is handled under one lock (<see cref="_gate"/>), one at a
@@ -358,14 +358,10 @@ internal sealed class CoreRelay : IAsyncDisposable
             }
 
             // item.Text: the web client's resume token (#18), for a session parked here. Restoring: the game's
-            // OnConnect knows that OnRestored follows, and greets no newcomer.
+            // OnConnect knows that OnRestored follows, and greets no newcomer. The account: the game thread takes a
+            // session of this id that it parked back (this core dropped the portal), or restores the player.
             SessionInfo info = account is null ? item.Info! : item.Info! with { Restoring = true };
-            await _core.Inbound.WriteAsync(InboundEvent.Connected(link, info, item.Text)).ConfigureAwait(false);
-            if (account is not null)
-            {
-                await _core.Inbound.WriteAsync(InboundEvent.Restored(item.Session, account)).ConfigureAwait(false);
-            }
-
+            await _core.Inbound.WriteAsync(InboundEvent.Connected(link, info, item.Text, account)).ConfigureAwait(false);
             return;
         }
 
@@ -472,7 +468,10 @@ internal sealed class CoreRelay : IAsyncDisposable
         }
     }
 
-    /// <summary>Forgets a portal and logs its players off (their <c>Disconnected</c> events go into the pipe). Under the gate.</summary>
+    /// <summary>
+    /// Forgets a portal and disconnects its sessions (their <c>Disconnected</c> events go into the pipe: the game thread
+    /// ends them, or parks a logged-in browser's for its player to come back). Under the gate.
+    /// </summary>
     private async Task DropAsync(RemotePortal portal, string reason, CancellationToken cancellationToken = default)
     {
         lock (_portals)
@@ -488,7 +487,8 @@ internal sealed class CoreRelay : IAsyncDisposable
         }
 
         portal.Sessions.Clear();
-        _log.LogWarning("Portal {Portal} dropped ({Reason}): {Count} session(s) logged off", portal.Id, reason, count);
+        // Disconnected, not logged off: the game thread parks a logged-in browser's session for its player to come back.
+        _log.LogWarning("Portal {Portal} dropped ({Reason}): {Count} session(s) disconnected", portal.Id, reason, count);
         await sent.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
     }
 
