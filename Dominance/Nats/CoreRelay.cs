@@ -144,6 +144,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         }
     }
 
+    /// <summary>Hands each message of <paramref name="subscription"/> to <paramref name="handle"/>, until the relay stops: one that fails is logged, and costs only itself.</summary>
     private async Task ReadAsync(INatsSub<byte[]> subscription, Func<NatsMsg<byte[]>, Task> handle)
     {
         try
@@ -161,6 +162,18 @@ internal sealed class CoreRelay : IAsyncDisposable
                 catch (System.Threading.Channels.ChannelClosedException)
                 {
                     return; // the core has stopped
+                }
+                catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (NatsException e)
+                {
+                    _log.LogWarning("Could not answer a message on {Subject}: {Reason}", message.Subject, e.Message);
+                }
+                catch (Exception e)
+                {
+                    _log.LogError(e, "Handling a message on {Subject} failed; the next ones are handled as usual", message.Subject);
                 }
             }
         }
@@ -183,6 +196,13 @@ internal sealed class CoreRelay : IAsyncDisposable
             portalId = r.String();
             byte[] presented = SHA256.HashData(Encoding.UTF8.GetBytes(r.String()));
             accepted = CryptographicOperations.FixedTimeEquals(presented, _secretHash) && IsSubjectToken(portalId);
+        }
+
+        if (string.IsNullOrEmpty(message.ReplyTo))
+        {
+            // A publish, not a request: no portal waits for the answer (a portal always asks with a request).
+            _log.LogWarning("Dropped an attach message from {Portal} without a reply subject: there is nobody to answer", portalId);
+            return;
         }
 
         if (_stopping)
