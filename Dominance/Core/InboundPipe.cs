@@ -7,7 +7,7 @@ namespace Dominance.Core;
 /// the game thread.
 /// </summary>
 /// <remarks>
-/// <para>Backpressure: when the channel is full, <see cref="WriteAsync"/> waits, so the session stops reading its
+/// <para>Backpressure: when the channel is full, <see cref="WriteAsync(InboundEvent)"/> waits, so the session stops reading its
 /// socket and TCP pushes back on that client. Nothing is dropped and memory stays bounded.</para>
 /// <para>The game thread never parks inside the channel. It drains with <see cref="TryRead"/> and sleeps on its own
 /// wake-up event, which every successful write sets. This keeps the loop's sleep independent of the channel's waiter
@@ -50,6 +50,21 @@ internal sealed class InboundPipe : IInboundSink
         return WriteWhenRoomAsync(item);
     }
 
+    /// <summary>
+    /// As <see cref="WriteAsync(InboundEvent)"/>, but gives up waiting for room when <paramref name="cancellationToken"/>
+    /// is cancelled (<see cref="OperationCanceledException"/>): for a writer that must not wait for ever on a game thread
+    /// that may not answer (a shutdown's).
+    /// </summary>
+    public async ValueTask WriteAsync(InboundEvent item, CancellationToken cancellationToken)
+    {
+        if (!_channel.Writer.TryWrite(item))
+        {
+            await _channel.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+        }
+
+        _wake.Set();
+    }
+
     /// <summary>Takes the next event, if any. Game thread only.</summary>
     public bool TryRead(out InboundEvent item) => _channel.Reader.TryRead(out item);
 
@@ -58,7 +73,8 @@ internal sealed class InboundPipe : IInboundSink
 
     private async ValueTask WriteWhenRoomAsync(InboundEvent item)
     {
-        // No cancellation token: the game thread always drains, and Complete() releases waiters at shutdown.
+        // No cancellation token: the game thread always drains, and Complete() releases waiters at shutdown (a writer
+        // that must not count on it, the shutdown's own, gives a token).
         await _channel.Writer.WriteAsync(item).ConfigureAwait(false);
         _wake.Set();
     }

@@ -136,7 +136,8 @@ internal sealed class ServerLifetime(
         int aborted = await portal.DrainAsync(grace).ConfigureAwait(false);
         if (relay is not null)
         {
-            await relay.DetachAllAsync().ConfigureAwait(false);
+            // A game thread that did not answer takes no departures either: the portals are only let go.
+            await relay.DetachAllAsync(departures: answered).ConfigureAwait(false);
         }
 
         if (!answered)

@@ -88,13 +88,16 @@ internal sealed class CoreRelay : IAsyncDisposable
 
     /// <summary>
     /// At shutdown: lets go of every remote portal (their players stay connected to their portals, which wait for the
-    /// next core), and hands the game their sessions' departures, so that the final save sees them leave.
+    /// next core), and, if <paramref name="departures"/>, hands the game their sessions' departures, so that the final
+    /// save sees them leave. Without departures (the game thread did not answer), the portals are only let go.
     /// </summary>
     /// <remarks>
-    /// What needs NATS (the portals' last output, the word to attach again) gets at most
-    /// <see cref="NatsSettings.ShutdownTimeout"/> in all: with the NATS server gone, the portals learn it by the silence.
+    /// What needs NATS (the portals' last output, the word to attach again) and the departures (room in the inbound
+    /// pipe, which a stuck game thread never makes) get at most <see cref="NatsSettings.ShutdownTimeout"/> in all, after
+    /// at most <see cref="NatsSettings.HeartbeatInterval"/> plus that for the gate: with the NATS server gone, the
+    /// portals learn it by the silence; with the game thread stuck, the departures not handed over are left out.
     /// </remarks>
-    public async Task DetachAllAsync()
+    public async Task DetachAllAsync(bool departures = true)
     {
         _stopping = true; // from now on attach requests go unanswered: the portals wait for the next core
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
@@ -106,7 +109,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         {
             foreach (RemotePortal portal in Snapshot())
             {
-                await DropAsync(portal, "the core is shutting down", deadline.Token).ConfigureAwait(false);
+                await DropAsync(portal, "the core is shutting down", departures, deadline.Token).ConfigureAwait(false);
                 try
                 {
                     // Tells the portal at once, rather than after its heartbeat timeout.
@@ -490,9 +493,11 @@ internal sealed class CoreRelay : IAsyncDisposable
 
     /// <summary>
     /// Forgets a portal and disconnects its sessions (their <c>Disconnected</c> events go into the pipe: the game thread
-    /// ends them, or parks a logged-in browser's for its player to come back). Under the gate.
+    /// ends them, or parks a logged-in browser's for its player to come back), unless <paramref name="departures"/> is
+    /// <see langword="false"/>. Writing them waits for room in the pipe until <paramref name="cancellationToken"/> is
+    /// cancelled; those not written by then are left out. Under the gate.
     /// </summary>
-    private async Task DropAsync(RemotePortal portal, string reason, CancellationToken cancellationToken = default)
+    private async Task DropAsync(RemotePortal portal, string reason, bool departures = true, CancellationToken cancellationToken = default)
     {
         lock (_portals)
         {
@@ -501,15 +506,42 @@ internal sealed class CoreRelay : IAsyncDisposable
 
         Task sent = portal.DropAsync();
         int count = portal.Sessions.Count;
-        foreach (SessionId session in portal.Sessions.Keys)
+        if (departures)
         {
-            await _core.Inbound.WriteAsync(InboundEvent.Disconnected(session)).ConfigureAwait(false);
+            int handed = await HandDeparturesAsync(portal, cancellationToken).ConfigureAwait(false);
+            // Disconnected, not logged off: the game thread parks a logged-in browser's session for its player to come back.
+            _log.LogWarning("Portal {Portal} dropped ({Reason}): {Count} session(s) disconnected", portal.Id, reason, handed);
+            if (handed < count)
+            {
+                _log.LogWarning("Portal {Portal}: the game thread did not take the departures of {Left} session(s) in time; they were left out", portal.Id, count - handed);
+            }
+        }
+        else
+        {
+            _log.LogWarning("Portal {Portal} let go ({Reason}): its {Count} session(s) were not handed to the game, which did not answer", portal.Id, reason, count);
         }
 
         portal.Sessions.Clear();
-        // Disconnected, not logged off: the game thread parks a logged-in browser's session for its player to come back.
-        _log.LogWarning("Portal {Portal} dropped ({Reason}): {Count} session(s) disconnected", portal.Id, reason, count);
         await sent.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes a <c>Disconnected</c> for each of the portal's sessions, until <paramref name="cancellationToken"/> is cancelled. Returns how many it wrote.</summary>
+    private async Task<int> HandDeparturesAsync(RemotePortal portal, CancellationToken cancellationToken)
+    {
+        int handed = 0;
+        try
+        {
+            foreach (SessionId session in portal.Sessions.Keys)
+            {
+                await _core.Inbound.WriteAsync(InboundEvent.Disconnected(session), cancellationToken).ConfigureAwait(false);
+                handed++;
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        return handed;
     }
 
     private RemotePortal? Find(string id)
