@@ -164,6 +164,32 @@ public sealed partial class ClusterTests
         Assert.That(await alice.Lines.WaitForAsync("Resources:"), Does.Contain("Resources: 80"), "the final save of the stopped core: 100 - 2 soldiers x 10");
     }
 
+    /// <summary>
+    /// A graceful stop hands the game each remote session's departure before the final save. A logged-in browser's
+    /// session ends there as any other (nothing in a stopping core would resume it), so the game sees every player leave
+    /// without waiting out <c>Portal:ShutdownGrace</c>, and the player is back, restored, with the next core. Before,
+    /// the browser's session was parked instead: the stop waited the whole grace for a departure that never came, warned,
+    /// and saved the world with the player still in it.
+    /// </summary>
+    [Test]
+    public async Task ACoreStoppedGracefullySeesARemoteBrowserLeaveBeforeItsSave()
+    {
+        await using var cluster = await Cluster.StartAsync();
+        await using ServerProcess a = await cluster.StartPortalAsync();
+        await using WebSocketTestClient alice = await WebSocketTestClient.ConnectAsync(a.Http, gmcp: true);
+        await alice.Lines.WaitForAsync("for everything else.", s_coreStart);
+        await alice.SendAsync($"create Alice {GameServer.Password}");
+        await alice.Lines.WaitForAsync("Welcome, Alice.");
+
+        cluster.Core.Signal(15);
+        Assert.That(await cluster.Core.ExitCodeAsync(), Is.Zero, cluster.Core.Output);
+        Assert.That(cluster.Core.Output, Does.Not.Contain("had not seen every departure"), cluster.Core.Output);
+        Assert.That(cluster.Core.Output, Does.Not.Contain("(Alice) lost its connection"), "ended, not parked");
+
+        await cluster.StartCoreAsync();
+        await alice.Lines.WaitForAsync("The world is back, and so are you.", s_coreStart);
+    }
+
     [Test]
     public async Task InputKeepsItsOrderAcrossACoreRestart()
     {

@@ -50,6 +50,7 @@ internal sealed class GameLoop : IPlayerCount
     private readonly ILogger _log;
     private readonly ModuleHost _modules;
     private readonly InboundDispatcher _dispatcher;
+    private readonly SessionResume _resume;
     private readonly Action<Exception> _onPostedFailure;
     private readonly Action<int, Exception> _onTimerFailure;
     private FirstGeneration? _first;
@@ -80,7 +81,7 @@ internal sealed class GameLoop : IPlayerCount
         _onTimerFailure = OnTimerFailure;
         Inbound = new InboundPipe(settings.InboundCapacity, _wake);
         Timers = new TimerQueue(clock);
-        var resume = new SessionResume(resumeTokens ?? ResumeTokens.Ephemeral(), settings, Sessions, Timers, clock, () => _modules!.Module, _log); // called only after the constructor
+        var resume = _resume = new SessionResume(resumeTokens ?? ResumeTokens.Ephemeral(), settings, Sessions, Timers, clock, () => _modules!.Module, _log); // called only after the constructor
         _modules = new ModuleHost(
             Sessions, Timers, clock, new ResumeServices(services ?? NoGameServices.Instance, resume), Failures, _log, loggers.CreateLogger("Dominance.Game"),
             loggers.CreateLogger(AuditLog.Category), gameSettings);
@@ -200,11 +201,13 @@ internal sealed class GameLoop : IPlayerCount
     }
 
     /// <summary>
-    /// Tells every session <paramref name="message"/> and closes it once its output is flushed; only those whose link
-    /// <paramref name="which"/> picks, if given (sessions of remote portals outlive the core).
+    /// At shutdown: tells every session <paramref name="message"/> and closes it once its output is flushed; only those
+    /// whose link <paramref name="which"/> picks, if given (sessions of remote portals outlive the core). From then on no
+    /// session is parked: one whose connection goes ends, so that the game sees it leave before the final save.
     /// </summary>
     public Task DisconnectAllAsync(string message, Func<ISessionLink, bool>? which = null) => InvokeAsync(() =>
     {
+        _resume.StopParking();
         foreach (CoreSession session in Sessions.All)
         {
             if (which is null || which(session.Link))

@@ -47,6 +47,7 @@ internal sealed class SessionResume(
     private static readonly TimeSpan s_renewal = TimeSpan.FromMinutes(30);
 
     private readonly TimeSpan _grace = settings.ResumeGrace;
+    private bool _stopping;
 
     /// <summary>Whether sessions are parked at all (<see cref="CoreSettings.ResumeGrace"/> is not zero).</summary>
     public bool Enabled => _grace > TimeSpan.Zero;
@@ -72,12 +73,18 @@ internal sealed class SessionResume(
     }
 
     /// <summary>
+    /// The server is stopping: from now on no session is parked, since nothing in this core would resume it. A session
+    /// whose connection goes ends (a remote portal's player comes back with the next core, restored).
+    /// </summary>
+    public void StopParking() => _stopping = true;
+
+    /// <summary>
     /// The connection of <paramref name="session"/> has gone. Parks the session and returns <see langword="true"/> if
     /// it can come back; otherwise returns <see langword="false"/> and the caller ends it.
     /// </summary>
     public bool TryPark(CoreSession session)
     {
-        if (!Enabled || session.Closing || session.Account is null || !session.Info.SupportsOutOfBand)
+        if (!Enabled || _stopping || session.Closing || session.Account is null || !session.Info.SupportsOutOfBand)
         {
             return false;
         }
