@@ -1,0 +1,114 @@
+using Dominance.Api;
+using Dominance.Tests.Support;
+
+namespace Dominance.Tests.Nats;
+
+/// <summary>
+/// A core in process, around <see cref="TestModule"/> (so that a test can see every callback, or make game code stuck),
+/// serving a real portal process over a real nats-server.
+/// </summary>
+public sealed class CoreWithRemotePortalTests
+{
+    private const string Secret = "the-shared-secret-of-this-test";
+
+    /// <summary>
+    /// The core drops a portal that is still alive (here SIGSTOP makes it silent past <c>Nats:HeartbeatTimeout</c>), and
+    /// parks its logged-in browser session. When the portal attaches again it connects the session again with the same
+    /// id, but vouches for no account (this game never called <see cref="IGameContext.SetAccount"/>, so the portal holds
+    /// no restore token): the parked session ends first, and the connection starts as a new session. Before, the connect
+    /// of an id still in the table threw on the game thread, and the process died.
+    /// </summary>
+    [Test]
+    public async Task AParkedSessionThatItsReattachingPortalCannotVouchForEndsBeforeTheConnectionStartsAgain()
+    {
+        await using NatsServer nats = await NatsServer.StartAsync();
+        await using TestServer server = await StartCoreAsync(nats);
+        await using ServerProcess portal = await StartPortalAsync(nats);
+        await using WebSocketTestClient alice = await WebSocketTestClient.ConnectAsync(portal.Http, gmcp: true);
+        string welcome = await alice.Lines.WaitForAsync("Welcome");
+        await alice.SendAsync("create alice");
+        await alice.Lines.WaitForAsync("logged in alice");
+
+        portal.Signal(19); // SIGSTOP: the portal stays connected, but says nothing
+        try
+        {
+            await Poll.UntilAsync(() => server.Log.Contains("(alice) lost its connection"), "the core drops the portal and parks alice");
+        }
+        finally
+        {
+            portal.Signal(18); // SIGCONT: it attaches again, and connects alice's session again
+        }
+
+        await Poll.UntilAsync(() => server.TestModule.Connected.Count == 2, "the game sees the connection start again");
+        SessionId id = server.TestModule.Connected.First();
+        Assert.That(server.TestModule.Connected, Is.EqualTo(new[] { id, id }));
+        Assert.That(server.TestModule.Disconnected, Is.EqualTo(new[] { id }), "the parked session ended");
+        Assert.That(
+            server.TestModule.Threads.Select(t => t.Callback).Where(c => c is "OnConnect" or "OnDisconnect"),
+            Is.EqualTo(new[] { "OnConnect", "OnDisconnect", "OnConnect" }),
+            "it ended before the new one started");
+        await alice.SendAsync("echo still here");
+        await alice.Lines.WaitForAsync("still here");
+        Assert.That(alice.Lines.Seen.Count(l => l == welcome), Is.EqualTo(2), "welcomed as a new session");
+    }
+
+    /// <summary>
+    /// Game code stuck in a loop, and a remote player who goes on typing: the inbound pipe fills, and nothing takes from
+    /// it any more. A graceful stop still ends on its deadlines and reports that the game thread did not answer. Before,
+    /// handing the game the remote sessions' departures waited for room in that pipe with no deadline, and the stop hung
+    /// for ever.
+    /// </summary>
+    [Test]
+    public async Task AStopWhileGameCodeIsStuckAndTheRemotePlayersInputFillsThePipeEndsOnItsDeadlines()
+    {
+        await using NatsServer nats = await NatsServer.StartAsync();
+        TestServer server = await StartCoreAsync(nats, s =>
+        {
+            s.Core.InboundCapacity = 8;
+            s.Portal.ShutdownGrace = TimeSpan.FromSeconds(1);
+            s.Persistence.ShutdownSaveTimeout = TimeSpan.FromSeconds(1);
+        });
+        try
+        {
+            await using ServerProcess portal = await StartPortalAsync(nats);
+            await using TelnetTestClient alice = await TelnetTestClient.ConnectAsync(portal.Telnet);
+            await alice.Lines.WaitForAsync("Welcome");
+
+            server.TestModule.Hold.Reset();
+            await alice.SendAsync("hold"); // game code that never returns, as an endless loop would
+            for (int i = 0; i < 50; i++)
+            {
+                await alice.SendAsync($"echo {i}");
+            }
+
+            await Poll.UntilAsync(() => server.Server.Core.Inbound.Count >= 8, "the inbound pipe fills behind the stuck game thread");
+
+            await server.DisposeAsync(); // a graceful stop; it must end on its own deadlines
+
+            Assert.That(server.Server.ShutdownFailure, Does.StartWith("the game thread did not answer"), "a shutdown that could not save is not a success");
+        }
+        finally
+        {
+            server.TestModule.Hold.Set();
+        }
+    }
+
+    /// <summary>A core in process around a <see cref="TestModule"/>, taking portals over <paramref name="nats"/>.</summary>
+    private static Task<TestServer> StartCoreAsync(NatsServer nats, Action<Dominance.Hosting.DominanceSettings>? configure = null) => TestServer.StartAsync(s =>
+    {
+        s.Nats.Url = nats.Url;
+        s.Nats.User = nats.User;
+        s.Nats.Password = nats.Password;
+        s.Nats.Secret = Secret;
+        configure?.Invoke(s);
+    });
+
+    /// <summary>Starts a portal process (without a command rate limit) and waits until it has attached to the core.</summary>
+    private static async Task<ServerProcess> StartPortalAsync(NatsServer nats)
+    {
+        ServerProcess portal = ServerProcess.Start(["portal", "--Portal:CommandRateLimit=0"], nats.Environment(Secret));
+        await portal.WaitUntilRunningAsync();
+        await Poll.UntilAsync(() => portal.Output.Contains("attached to core", StringComparison.Ordinal), "the portal attaches to the core");
+        return portal;
+    }
+}
