@@ -377,9 +377,10 @@ public sealed partial class ClusterTests
 
         public ServerProcess Core => _cores[^1];
 
-        public static async Task<Cluster> StartAsync()
+        /// <summary>Starts a nats-server (with <paramref name="maxPayload"/> as its max_payload, if given) and a core.</summary>
+        public static async Task<Cluster> StartAsync(int? maxPayload = null)
         {
-            var cluster = new Cluster(await NatsServer.StartAsync());
+            var cluster = new Cluster(await NatsServer.StartAsync(maxPayload: maxPayload));
             await cluster.StartCoreAsync();
             return cluster;
         }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using System.Text;
 using System.Threading.Channels;
 using Dominance.Api;
 using Dominance.Core;
@@ -35,6 +36,18 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     /// <summary>The notice to players when a core has been attached again.</summary>
     public const string BackNotice = "The world is back.";
 
+    /// <summary>The notice to a player whose input is too large for one message to the core: {0} its bytes, {1} the limit.</summary>
+    public const string TooLargeNotice = "Your input was not sent: encoded, it is {0:N0} bytes, more than the {1:N0} bytes the link to the world carries in one message.";
+
+    /// <summary>The events of one inbound message, at most (the core handles a message at a time).</summary>
+    private const int MaxEventsPerMessage = 1024;
+
+    /// <summary>A NATS server's max payload until its INFO says otherwise: nats-server's default.</summary>
+    private const int DefaultMaxPayload = 1024 * 1024;
+
+    /// <summary>Room left for the core's id in a message's header while no core is attached (a core's id is 16 characters).</summary>
+    private const int CoreIdAllowance = 64;
+
     private readonly NatsSettings _settings;
     private readonly TimeProvider _clock;
     private readonly ILogger _log;
@@ -45,6 +58,11 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     private readonly TaskCompletionSource<string> _refused = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Task> _loops = [];
     private readonly object _gate = new();
+
+    // The sender's: a batch's events encoded end to end, where each ends, and one event measured alone.
+    private readonly WireWriter _encoded = new(64 * 1024);
+    private readonly List<int> _ends = [];
+    private readonly WireWriter _one = new(1024);
     private NatsConnection? _nats;
     // Never read, but needed: NATS.Net holds subscriptions by weak reference and drops one that nothing else keeps.
     private InlineSubscription? _output;
@@ -226,13 +244,18 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
     /// <summary>
     /// Numbers one event and returns what to keep of it, or <see langword="null"/> if it is refused (held input over the
-    /// bound). Under the gate.
+    /// bound, or an event too large for one message to the core; its player is told). Under the gate.
     /// </summary>
     private Pending? Take(InboundEvent item, bool attached)
     {
         if (!_states.TryGetValue(item.Session, out SessionState? state))
         {
             state = _states[item.Session] = new SessionState();
+        }
+
+        if (!Fits(item, state.Sequence + 1))
+        {
+            return null;
         }
 
         if (!attached && item.Kind == InboundKind.Input)
@@ -280,7 +303,8 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
         foreach (Pending pending in old)
         {
-            if (pending.Event.Kind is InboundKind.Input or InboundKind.Data or InboundKind.InfoChanged && open.Contains(pending.Event.Session))
+            if (pending.Event.Kind is InboundKind.Input or InboundKind.Data or InboundKind.InfoChanged && open.Contains(pending.Event.Session)
+                && Fits(pending.Event, _states[pending.Event.Session].Sequence + 1)) // the NATS server's limit may have changed
             {
                 var again = new Pending(pending.Event, _nextSequence++, ++_states[pending.Event.Session].Sequence);
                 _unacknowledged.Enqueue(again);
@@ -294,24 +318,41 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Sends <paramref name="batch"/> as few messages as it takes: each at most <see cref="MaxEventsPerMessage"/> events
+    /// and at most the NATS server's max payload (its INFO says; 1 MB by default), in order, each numbered from its first
+    /// event. An event too large to go alone was refused before it was numbered (<see cref="Take"/>, <see cref="Replay"/>).
+    /// </summary>
     private async Task PublishAsync(WireWriter w, string core, List<Pending> batch)
     {
         string subject = Wire.Inbound(_settings.Subject, Id);
+        int limit = MaxPayload();
+        int header = HeaderBound(core);
+        // Every event encoded once, end to end; _ends[i] is where event i ends. Messages are cut between events.
+        _encoded.Clear();
+        _ends.Clear();
+        foreach (Pending pending in batch)
+        {
+            Wire.WriteEvent(_encoded, pending.Event, pending.SessionSequence, pending.Token);
+            _ends.Add(_encoded.Length);
+        }
+
         int start = 0;
         while (start < batch.Count)
         {
+            int from = start == 0 ? 0 : _ends[start - 1];
+            int end = start + 1;
+            while (end < batch.Count && end - start < MaxEventsPerMessage && header + _ends[end] - from <= limit)
+            {
+                end++;
+            }
+
             w.Clear();
             w.Byte(Wire.Version);
             w.String(core);
             w.Number(batch[start].Sequence);
-            int end = Math.Min(batch.Count, start + 1024);
             w.Number(end - start);
-            for (int i = start; i < end; i++)
-            {
-                Pending pending = batch[i];
-                Wire.WriteEvent(w, pending.Event, pending.SessionSequence, pending.Token);
-            }
-
+            w.Raw(_encoded.Written.Span[from.._ends[end - 1]]);
             try
             {
                 await _nats!.PublishWithinAsync(subject, w.Written, _stop.Token).ConfigureAwait(false);
@@ -324,6 +365,53 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
             start = end;
         }
+    }
+
+    /// <summary>The NATS server's max payload, as its INFO says (1 MB, nats-server's default, until it has said).</summary>
+    private int MaxPayload() => _nats?.ServerInfo?.MaxPayload is int max and > 0 ? max : DefaultMaxPayload;
+
+    /// <summary>At most the bytes of an inbound batch's header for <paramref name="core"/>: version, core, first sequence, count.</summary>
+    private static int HeaderBound(string core) => HeaderBound(Encoding.UTF8.GetByteCount(core));
+
+    private static int HeaderBound(int coreBytes) => 1 + 5 + coreBytes + 10 + 5;
+
+    /// <summary>
+    /// Whether <paramref name="item"/> (an input or out-of-band message) fits in one message to the core; if not, its
+    /// player is told that it was not sent, and it is logged. Under the gate, on the sender.
+    /// </summary>
+    private bool Fits(InboundEvent item, long sessionSequence)
+    {
+        if (item.Kind is not (InboundKind.Input or InboundKind.Data))
+        {
+            return true; // connects, changes of facts and departures are small
+        }
+
+        int limit = MaxPayload() - (_core is null ? HeaderBound(CoreIdAllowance) : HeaderBound(_core));
+        if ((item.Text?.Length ?? 0) + (item.Package?.Length ?? 0) < (limit - 64) / 3)
+        {
+            return true; // at most 3 bytes a UTF-16 unit, and 64 for the rest: no need to measure
+        }
+
+        _one.Clear();
+        Wire.WriteEvent(_one, item, sessionSequence, null);
+        if (_one.Length <= limit)
+        {
+            return true;
+        }
+
+        _log.LogWarning(
+            "Session {Session}: dropped an {Kind} of {Bytes} bytes, over the {Limit} bytes a message to the core can carry (the NATS server's max_payload)",
+            item.Session, item.Kind == InboundKind.Input ? "input" : "out-of-band message", _one.Length, limit);
+        if (item.Kind == InboundKind.Input)
+        {
+            Tell(item.Session, string.Format(System.Globalization.CultureInfo.InvariantCulture, TooLargeNotice, _one.Length, limit));
+        }
+        else
+        {
+            Tell(item.Session, FormattableString.Invariant($"Your client sent an out-of-band message ({item.Package}) of {_one.Length:N0} bytes, more than the {limit:N0} bytes the link to the world carries: it was not sent."));
+        }
+
+        return false;
     }
 
     // ---------------------------------------------------------------------------------------------------------------

@@ -15,7 +15,8 @@ namespace Dominance.Nats;
 /// with its instance id (new at every start) or a refusal.</item>
 /// <item><c>S.in.P</c>, portal to core: a batch of a portal's session events (connect with the session's facts, its
 /// restore token and the web client's resume token, input, out-of-band data, changed facts, disconnect). The batch carries the portal-wide sequence number
-/// of its first event and the core instance it is for; each event carries its session's own sequence number.</item>
+/// of its first event and the core instance it is for; each event carries its session's own sequence number. A batch
+/// is cut into as many messages as the NATS server's max payload takes.</item>
 /// <item><c>S.out.P</c>, core to portal: a batch of output, with the core's instance id and the acknowledgement (as in
 /// the heartbeat, so that an answered input is acknowledged with its answer): each distinct payload once, then (session, what, payload)
 /// entries that name it, so a chat to 1,000 players of one portal is one message with one copy of the line. Also a

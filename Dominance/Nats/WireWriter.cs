@@ -51,6 +51,9 @@ internal sealed class WireWriter
         _buffer.Write(value);
     }
 
+    /// <summary>Bytes as they are, with no length (already encoded parts of a message).</summary>
+    public void Raw(ReadOnlySpan<byte> value) => _buffer.Write(value);
+
     public void String(string value)
     {
         int length = Encoding.UTF8.GetByteCount(value);
