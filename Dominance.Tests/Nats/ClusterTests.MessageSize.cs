@@ -1,12 +1,14 @@
+using System.Text;
 using Dominance.Nats;
 using Dominance.Tests.Support;
+using static Dominance.Portal.Telnet.TelnetCodes;
 
 namespace Dominance.Tests.Nats;
 
 /// <summary>
-/// Messages from a portal to the core are cut to the NATS server's own max_payload (small here, so that a few lines go
-/// over it): many events go as several messages, in order, and an input that could not go even alone is refused with
-/// the player told, while everything else still arrives.
+/// Messages between a portal and the core are cut to the NATS server's own max_payload (small here, so that a few lines
+/// go over it): many events or much output go as several messages, in order, and what could not go even alone is
+/// refused with the player told, while everything else still arrives.
 /// </summary>
 public sealed partial class ClusterTests
 {
@@ -53,4 +55,52 @@ public sealed partial class ClusterTests
         Assert.That(cluster.Core.Output, Does.Not.Contain("were lost on the way"), cluster.Core.Output);
         Assert.That(a.Output, Does.Contain("dropped an input of"), "the portal logs what it refused");
     }
+
+    [Test]
+    public async Task OutputOfOneTurnOverTheNatsServersMaxPayloadReachesThePlayerInSeveralMessages()
+    {
+        await using var cluster = await Cluster.StartAsync(maxPayload: 8 * 1024);
+        await using ServerProcess a = await cluster.StartPortalAsync();
+        await using TelnetTestClient alice = await CreateWithChannelGmcpAsync(a, "Alice");
+
+        // The chat line and its GMCP copy, in one turn: two payloads of 5 KB, against 8 KB a message.
+        await alice.SendAsync("chat " + new string('y', 5000));
+
+        Assert.That(await alice.Lines.WaitForAsync("[chat]"), Does.EndWith("Alice: " + new string('y', 5000)));
+        await Poll.UntilAsync(() => GmcpMessages(alice, "Comm.Channel.Text").Any(m => m.Contains(new string('y', 5000), StringComparison.Ordinal)), "the GMCP copy arrives too");
+    }
+
+    [Test]
+    public async Task OutputTooLargeForOneNatsMessageIsReplacedByANoticeAndTheRestOfItsTurnArrives()
+    {
+        await using var cluster = await Cluster.StartAsync(maxPayload: 8 * 1024);
+        await using ServerProcess a = await cluster.StartPortalAsync();
+        await using TelnetTestClient alice = await CreateWithChannelGmcpAsync(a, "Alice");
+
+        // The line is 1.5 KB; its GMCP copy is JSON, where each '<' is written \u003C: 9 KB, against 8 KB a message.
+        await alice.SendAsync("chat " + new string('<', 1500));
+
+        Assert.That(await alice.Lines.WaitForAsync("[chat]"), Does.EndWith("Alice: " + new string('<', 1500)), "the line of the same turn arrives");
+        Assert.That(await alice.Lines.WaitForAsync("The world sent you"), Does.Contain("it was dropped"), "the player is told of what could not go");
+        Assert.That(GmcpMessages(alice, "Comm.Channel.Text"), Has.None.Contain("<"));
+        await Poll.UntilAsync(() => cluster.Core.Output.Contains("is over the 8192 bytes a NATS message can carry", StringComparison.Ordinal), "the core logs what it dropped");
+    }
+
+    /// <summary>A telnet player who asked for GMCP's Comm.Channel, so that every chat comes twice: as a line and as GMCP.</summary>
+    private static async Task<TelnetTestClient> CreateWithChannelGmcpAsync(ServerProcess portal, string name)
+    {
+        TelnetTestClient client = await TelnetTestClient.ConnectAsync(portal.Telnet);
+        await client.Lines.WaitForAsync("for everything else.", s_coreStart);
+        await client.SendRawAsync([Iac, Do, Gmcp, Iac, Sb, Gmcp, .. "Core.Supports.Set [\"Comm.Channel 1\"]"u8, Iac, Se]);
+        await client.SendAsync($"create {name} {GameServer.Password}");
+        await client.Lines.WaitForAsync($"Welcome, {name}.");
+        await client.Lines.WaitForAsync("Exits:");
+        return client;
+    }
+
+    /// <summary>The GMCP messages of <paramref name="package"/> the client has received, as text.</summary>
+    private static string[] GmcpMessages(TelnetTestClient client, string package) =>
+        [.. client.Commands.Where(c => c.Length > 5 && c[1] == Sb && c[2] == Gmcp)
+            .Select(c => Encoding.UTF8.GetString(c[3..^2]))
+            .Where(m => m.StartsWith(package + " ", StringComparison.Ordinal))];
 }

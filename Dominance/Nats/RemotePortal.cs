@@ -15,7 +15,8 @@ namespace Dominance.Nats;
 /// <para><b>Output.</b> On the game thread, links add entries to the current batch; the first entry of a batch posts
 /// its flush to the game thread, so everything the current callback (and whatever else is already queued for the game
 /// thread) sends to this portal goes out together, with no waiting. The flush hands the batch to a sender task, which
-/// encodes it (each distinct payload once) and publishes it; the game thread never touches the network.</para>
+/// encodes it (each distinct payload once) and publishes it, in as many messages as the NATS server's max payload takes
+/// (its INFO says; 1 MB by default); the game thread never touches the network.</para>
 /// <para>Bounded: at most <see cref="MaxQueuedEntries"/> entries wait for the sender; past that, frames are refused
 /// (the core drops them, as for a gone session) until the sender catches up.</para>
 /// </remarks>
@@ -24,8 +25,11 @@ internal sealed class RemotePortal
     /// <summary>Output entries waiting for the sender, at most.</summary>
     public const int MaxQueuedEntries = 1 << 20;
 
-    /// <summary>A NATS message is kept under this size (the server's default limit is 1 MB); a longer batch is split.</summary>
-    private const int MaxMessageBytes = 512 * 1024;
+    /// <summary>What a player is told in place of output too large for one NATS message: {0} its bytes, {1} the limit.</summary>
+    public const string TooLargeNotice = "(The world sent you {0:N0} bytes at once, more than the {1:N0} the link to this portal carries in one message: it was dropped.)";
+
+    /// <summary>A NATS server's max payload until its INFO says otherwise: nats-server's default.</summary>
+    private const int DefaultMaxPayload = 1024 * 1024;
 
     private readonly GameLoop _core;
     private readonly string _instance;
@@ -142,16 +146,24 @@ internal sealed class RemotePortal
         {
             try
             {
+                // The NATS server's own limit (its INFO; 1 MB by default): NATS.Net refuses a message over it.
+                int limit = _nats.ServerInfo?.MaxPayload is int max and > 0 ? max : DefaultMaxPayload;
+                ReplaceOversized(batch, limit);
                 int start = 0;
                 while (start < batch.Count)
                 {
-                    start = Encode(batch, start, w, indexes, payloads, _instance, Expected - 1);
-                    await _nats.PublishAsync(_subject, w.Written).ConfigureAwait(false);
+                    int end = Encode(batch, start, w, indexes, payloads, _instance, Expected - 1, limit);
+                    try
+                    {
+                        await _nats.PublishAsync(_subject, w.Written).ConfigureAwait(false);
+                    }
+                    catch (Exception e) when (e is NatsException or OperationCanceledException or ObjectDisposedException)
+                    {
+                        _log.LogWarning("Output to portal {Portal} was lost ({Count} entries): {Reason}", Id, end - start, e.Message);
+                    }
+
+                    start = end;
                 }
-            }
-            catch (Exception e) when (e is NatsException or OperationCanceledException or ObjectDisposedException)
-            {
-                _log.LogWarning("Output to portal {Portal} was lost: {Reason}", Id, e.Message);
             }
             finally
             {
@@ -161,22 +173,63 @@ internal sealed class RemotePortal
         }
     }
 
-    /// <summary>Encodes entries from <paramref name="start"/> into one message, as many as fit. Returns where it stopped.</summary>
-    private static int Encode(List<OutputEntry> batch, int start, WireWriter w, Dictionary<OutputPayload, int> indexes, List<OutputPayload> payloads, string instance, long acknowledged)
+    /// <summary>
+    /// Replaces each entry whose payload could not go even alone in a message of <paramref name="limit"/> bytes: the player
+    /// is told instead (a close loses its goodbye), and it is logged.
+    /// </summary>
+    private void ReplaceOversized(List<OutputEntry> batch, int limit)
+    {
+        int room = limit - HeaderBound(_instance);
+        for (int i = 0; i < batch.Count; i++)
+        {
+            OutputEntry entry = batch[i];
+            if (entry.Payload is not { } payload || EntryBound(entry) + PayloadBound(payload) <= room)
+            {
+                continue;
+            }
+
+            _log.LogWarning(
+                "Output of {Bytes} bytes to session {Session} on portal {Portal} is over the {Limit} bytes a NATS message can carry (the server's max_payload); the player is told instead",
+                payload.Span.Length, entry.Session, Id, limit);
+            OutputPayload? notice = null;
+            if (entry.Op != OutputOp.Close)
+            {
+                notice = OutputPayload.ForLine(string.Format(System.Globalization.CultureInfo.InvariantCulture, TooLargeNotice, payload.Span.Length, limit));
+            }
+
+            payload.Release();
+            batch[i] = entry with { Op = notice is null ? entry.Op : OutputOp.Text, Payload = notice };
+        }
+    }
+
+    /// <summary>
+    /// Encodes entries from <paramref name="start"/> into one message of at most <paramref name="limit"/> bytes: as many as
+    /// fit, at least one (<see cref="ReplaceOversized"/> made every one fit alone). Returns where it stopped.
+    /// </summary>
+    private static int Encode(List<OutputEntry> batch, int start, WireWriter w, Dictionary<OutputPayload, int> indexes, List<OutputPayload> payloads, string instance, long acknowledged, int limit)
     {
         indexes.Clear();
         payloads.Clear();
         int end = start;
-        long bytes = 0;
-        for (; end < batch.Count && (end == start || bytes < MaxMessageBytes); end++)
+        long bytes = HeaderBound(instance);
+        for (; end < batch.Count; end++)
         {
-            if (batch[end].Payload is { } payload && indexes.TryAdd(payload, payloads.Count))
+            // Checked before the entry is added: the message never goes over the limit.
+            OutputEntry entry = batch[end];
+            bool newPayload = entry.Payload is { } payload && !indexes.ContainsKey(payload);
+            long added = EntryBound(entry) + (newPayload ? PayloadBound(entry.Payload!) : 0);
+            if (end > start && bytes + added > limit)
             {
-                payloads.Add(payload);
-                bytes += payload.Span.Length;
+                break;
             }
 
-            bytes += 12;
+            if (newPayload)
+            {
+                indexes.Add(entry.Payload!, payloads.Count);
+                payloads.Add(entry.Payload!);
+            }
+
+            bytes += added;
         }
 
         w.Clear();
@@ -211,6 +264,15 @@ internal sealed class RemotePortal
 
         return end;
     }
+
+    /// <summary>At most the bytes of an output message's header: version, instance, acknowledgement, and the two counts.</summary>
+    private static int HeaderBound(string instance) => 1 + 5 + System.Text.Encoding.UTF8.GetByteCount(instance) + 10 + 5 + 5;
+
+    /// <summary>At most the bytes of one entry, without its payload: kind, session, and the payload's index or the token.</summary>
+    private static int EntryBound(OutputEntry entry) => 1 + 10 + (entry.Token is { } token ? 5 + System.Text.Encoding.UTF8.GetByteCount(token) : 5);
+
+    /// <summary>At most the bytes of one payload in the payload table: its length, then its bytes.</summary>
+    private static int PayloadBound(OutputPayload payload) => 5 + payload.Span.Length;
 
     private static void Release(List<OutputEntry> batch)
     {

@@ -20,7 +20,8 @@ namespace Dominance.Nats;
 /// <item><c>S.out.P</c>, core to portal: a batch of output, with the core's instance id and the acknowledgement (as in
 /// the heartbeat, so that an answered input is acknowledged with its answer): each distinct payload once, then (session, what, payload)
 /// entries that name it, so a chat to 1,000 players of one portal is one message with one copy of the line. Also a
-/// session's close, echo switch and resume token, and "attach again".</item>
+/// session's close, echo switch and resume token, and "attach again". Cut, between entries, into as many messages as
+/// the NATS server's max payload takes.</item>
 /// <item><c>S.core</c>, core to every portal: the heartbeat, with the core's instance id, per attached portal the
 /// last portal-wide sequence number it received (the acknowledgement), and the players online in the whole game
 /// (<see cref="IPlayerCount"/>), which a portal tells MUD listing crawlers (MSSP <c>PLAYERS</c>).</item>
