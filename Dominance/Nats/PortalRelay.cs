@@ -504,7 +504,8 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
                     w.Byte(Wire.Version);
                     w.String(Id);
                     w.String(core);
-                    await TryPublishAsync(Wire.PortalHeartbeat(_settings.Subject), w.Written).ConfigureAwait(false);
+                    // A copy: a publish given up at its deadline may still be under way when the next beat reuses w.
+                    await TryPublishHeartbeatAsync(w.Written.ToArray()).ConfigureAwait(false);
                 }
                 else if (_clock.GetTimestamp() >= nextAttempt || _coreSeen)
                 {
@@ -760,15 +761,26 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         }
     }
 
-    private async Task TryPublishAsync(string subject, ReadOnlyMemory<byte> data)
+    /// <summary>
+    /// Publishes this portal's heartbeat, waiting at most one heartbeat interval (as the core does): with the NATS server
+    /// gone, the publish waits for it to come back, and the watcher must go on to notice that the core is silent.
+    /// </summary>
+    private async Task TryPublishHeartbeatAsync(ReadOnlyMemory<byte> data)
     {
+        string subject = Wire.PortalHeartbeat(_settings.Subject);
+        using var beat = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        beat.CancelAfter(_settings.HeartbeatInterval);
         try
         {
-            await _nats!.PublishWithinAsync(subject, data, _stop.Token).ConfigureAwait(false);
+            await _nats!.PublishWithinAsync(subject, data, beat.Token).ConfigureAwait(false);
         }
         catch (NatsException e)
         {
             _log.LogDebug("Could not publish on {Subject}: {Reason}", subject, e.Message);
+        }
+        catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+        {
+            _log.LogDebug("Could not publish on {Subject} within {Interval}: is the NATS server reachable?", subject, _settings.HeartbeatInterval);
         }
     }
 
