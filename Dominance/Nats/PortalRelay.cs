@@ -262,7 +262,11 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         {
             if (state.Held >= _settings.HoldCapacity)
             {
-                Tell(item.Session, $"The world is restarting, and {state.Held} of your commands are already waiting for it: \"{Shorten(item.Text!)}\" was not kept. Type it again once the world is back.");
+                // Typed with the echo off (a password): not quoted back.
+                string what = _portal.TryGetSession(item.Session, out PortalSession? session) && session.EchoOff
+                    ? "what you typed (not shown: the echo was off)"
+                    : $"\"{Shorten(item.Text!)}\"";
+                Tell(item.Session, $"The world is restarting, and {state.Held} of your commands are already waiting for it: {what} was not kept. Type it again once the world is back.");
                 return null;
             }
 

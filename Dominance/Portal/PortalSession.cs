@@ -52,6 +52,7 @@ internal abstract class PortalSession : ISessionLink
     private long _readTime;
     private SessionInfo _info;
     private string? _restoreToken;
+    private volatile bool _echoOff;
     private int _state;
 
     /// <summary>Frames in the outbox: counted up before a frame is added, down when the write loop takes it.</summary>
@@ -206,7 +207,17 @@ internal abstract class PortalSession : ISessionLink
     }
 
     /// <inheritdoc/>
-    public void SetEcho(bool enabled) => TryQueue(new OutputFrame(enabled ? FrameKind.EchoOn : FrameKind.EchoOff, null));
+    public void SetEcho(bool enabled)
+    {
+        _echoOff = !enabled;
+        TryQueue(new OutputFrame(enabled ? FrameKind.EchoOn : FrameKind.EchoOff, null));
+    }
+
+    /// <summary>
+    /// Whether the core last asked the client not to echo (<see cref="SetEcho"/>): what the player types now is secret (a
+    /// password), and the portal never quotes it back.
+    /// </summary>
+    public bool EchoOff => _echoOff;
 
     /// <inheritdoc/>
     /// <remarks>Kept as it is, for a portal that must connect its sessions to a core again (<c>Dominance.Nats</c>).</remarks>
