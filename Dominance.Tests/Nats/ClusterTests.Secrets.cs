@@ -26,4 +26,23 @@ public sealed partial class ClusterTests
         Assert.That(notice, Does.Not.Contain(GameServer.Password));
         Assert.That(notice, Does.Contain("not shown: the echo was off"));
     }
+
+    [Test]
+    public async Task TheNatsServersPasswordInNatsUrlIsNeitherLoggedNorPrinted()
+    {
+        await using NatsServer nats = await NatsServer.StartAsync();
+        var environment = new Dictionary<string, string>
+        {
+            ["DOMINANCE__Nats__Url"] = $"nats://{nats.User}:{nats.Password}@{nats.Address}:{nats.Port}",
+            ["DOMINANCE__Nats__Secret"] = Secret,
+        };
+        await using ServerProcess core = ServerProcess.Start(["run", "--no-local-portal", "--Game:Seed=7"], environment);
+        await Poll.UntilAsync(() => core.Output.Contains("takes remote portals over NATS", StringComparison.Ordinal), "the core takes portals", s_coreStart);
+        await using ServerProcess portal = ServerProcess.Start(["portal"], environment);
+        await portal.WaitUntilRunningAsync();
+        await Poll.UntilAsync(() => portal.Output.Contains("attached to core", StringComparison.Ordinal), "the portal attaches to the core", s_coreStart);
+
+        Assert.That(core.Output, Does.Contain($"nats://***@{nats.Address}:{nats.Port}").And.Not.Contain(nats.Password), "the core's log line and banner");
+        Assert.That(portal.Output, Does.Contain($"nats://***@{nats.Address}:{nats.Port}").And.Not.Contain(nats.Password), "the portal's");
+    }
 }

@@ -36,4 +36,19 @@ public sealed class NatsSettingsTests
         Assert.That(SettingsLoader.TryLoad(_folder, ["--Nats:Url=nats://10.0.0.5:4222", "--Nats:Secret=0123456789abcdef"], out _, out DominanceSettings s, out errors), Is.True, string.Join("\n", errors));
         Assert.That(s.Nats.Enabled, Is.True);
     }
+
+    [Test]
+    public void CredentialsInTheUrlAreRedactedWhereverItIsShown()
+    {
+        var settings = new NatsSettings { Url = "nats://dominance:s3cr@t@10.0.0.5:4222" };
+        Assert.That(settings.RedactedUrl, Is.EqualTo("nats://***@10.0.0.5:4222"));
+        Assert.That(new NatsSettings { Url = "tls://a-token@nats.example:4443" }.RedactedUrl, Is.EqualTo("tls://***@nats.example:4443"));
+        Assert.That(new NatsSettings { Url = "nats://10.0.0.5:4222" }.RedactedUrl, Is.EqualTo("nats://10.0.0.5:4222"), "nothing to hide");
+        Assert.That(NatsSettings.Redact("can not connect uris: nats://u:p@h1:4222,nats://u:p@h2:4222"), Is.EqualTo("can not connect uris: nats://***@h1:4222,nats://***@h2:4222"));
+
+        // A URL the validator refuses is quoted in its error, without its password.
+        Assert.That(SettingsLoader.TryLoad(_folder, ["--Nats:Url=http://dominance:s3cret@127.0.0.1:4222", "--Nats:Secret=0123456789abcdef"], out _, out _, out IReadOnlyList<string> errors), Is.False);
+        Assert.That(errors, Has.Some.StartsWith("Nats:Url must be a NATS address").And.Some.Contains("http://***@127.0.0.1:4222"));
+        Assert.That(errors, Has.None.Contains("s3cret"));
+    }
 }

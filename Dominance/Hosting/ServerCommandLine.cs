@@ -228,7 +228,7 @@ internal static class ServerCommandLine
         }
         else
         {
-            Console.WriteLine($"Dominance core is running {sources.Description}, for portals at {settings.Nats.Url} (no local portal). Health: http://{server.HttpEndPoint}/healthz  (Ctrl-C stops)");
+            Console.WriteLine($"Dominance core is running {sources.Description}, for portals at {settings.Nats.RedactedUrl} (no local portal). Health: http://{server.HttpEndPoint}/healthz  (Ctrl-C stops)");
         }
 
         await server.WaitForShutdownAsync().ConfigureAwait(false);
@@ -274,11 +274,11 @@ internal static class ServerCommandLine
         }
         catch (NATS.Client.Core.NatsException e)
         {
-            Console.Error.WriteLine($"dominance: cannot reach the NATS server at {settings.Nats.Url}: {e.Message}");
+            Console.Error.WriteLine($"dominance: cannot reach the NATS server at {settings.Nats.RedactedUrl}: {NatsSettings.Redact(e.Message)}");
             return 1;
         }
 
-        Console.WriteLine($"Dominance is running as a portal {server.Relay.Id} of the core at {settings.Nats.Url}. Telnet: {server.TelnetEndPoint}  Web: http://{server.HttpEndPoint}/  WebSocket: ws://{server.HttpEndPoint}/ws  (Ctrl-C stops)");
+        Console.WriteLine($"Dominance is running as a portal {server.Relay.Id} of the core at {settings.Nats.RedactedUrl}. Telnet: {server.TelnetEndPoint}  Web: http://{server.HttpEndPoint}/  WebSocket: ws://{server.HttpEndPoint}/ws  (Ctrl-C stops)");
         Task stopped = server.WaitForShutdownAsync();
         if (await Task.WhenAny(stopped, server.Relay.Refused).ConfigureAwait(false) == server.Relay.Refused)
         {

@@ -83,7 +83,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         _loops.Add(ReadAsync(attach, OnAttachAsync));
         _loops.Add(ReadAsync(heartbeats, OnHeartbeatAsync));
         _loops.Add(HeartbeatAsync());
-        _log.LogInformation("Core {Instance} takes remote portals over NATS at {Url} (subjects {Prefix}.*)", Instance, _settings.Url, prefix);
+        _log.LogInformation("Core {Instance} takes remote portals over NATS at {Url} (subjects {Prefix}.*)", Instance, _settings.RedactedUrl, prefix);
     }
 
     /// <summary>

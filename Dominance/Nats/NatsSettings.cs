@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Dominance.Core;
 using Microsoft.Extensions.Options;
 using NATS.Client.Core;
@@ -8,7 +9,7 @@ namespace Dominance.Nats;
 /// Settings of the link between a game core and portals in other processes, over NATS (configuration section
 /// <c>Nats</c>). Off unless <see cref="Url"/> is set.
 /// </summary>
-public sealed class NatsSettings
+public sealed partial class NatsSettings
 {
     /// <summary>The configuration section these settings are read from.</summary>
     public const string Section = "Nats";
@@ -55,6 +56,22 @@ public sealed class NatsSettings
     /// <summary>Whether the NATS link is on.</summary>
     public bool Enabled => Url.Length > 0;
 
+    /// <summary>
+    /// <see cref="Url"/> as it may be logged or printed: a user name and password in it (<c>nats://user:pass@host</c>)
+    /// are replaced by <c>***</c>.
+    /// </summary>
+    public string RedactedUrl => Redact(Url);
+
+    /// <summary>
+    /// <paramref name="text"/> (a URL, or a message that may quote one) with the user information of every URL in it
+    /// replaced by <c>***</c>: <c>nats://user:pass@host:4222</c> becomes <c>nats://***@host:4222</c>.
+    /// </summary>
+    public static string Redact(string text) => UserInfo().Replace(text, "***@");
+
+    // What lies between "scheme://" and the last '@' before the host: the user information (user, password or token).
+    [GeneratedRegex(@"(?<=[A-Za-z][A-Za-z0-9+.\-]*://)[^/\s,]*@")]
+    private static partial Regex UserInfo();
+
     /// <summary>The NATS client's options for these settings; <paramref name="name"/> is how the NATS server lists the connection.</summary>
     internal NatsOpts ClientOptions(string name) => NatsOpts.Default with
     {
@@ -90,7 +107,7 @@ internal sealed class NatsSettingsValidator : IValidateOptions<NatsSettings>
         {
             if (!Uri.TryCreate(options.Url, UriKind.Absolute, out Uri? url) || url.Scheme is not ("nats" or "tls") || url.Port <= 0)
             {
-                errors.Add(nameof(options.Url), $"must be a NATS address such as nats://127.0.0.1:4222; it is '{options.Url}'.");
+                errors.Add(nameof(options.Url), $"must be a NATS address such as nats://127.0.0.1:4222; it is '{options.RedactedUrl}'.");
             }
 
             if (options.Secret.Length < MinimumSecretLength)

@@ -135,7 +135,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         _loops.Add(ReadAsync(heartbeats, OnCoreHeartbeat));
         _loops.Add(SendLoopAsync());
         _loops.Add(WatchAsync());
-        _log.LogInformation("Portal {Portal} reaches its core over NATS at {Url} (subjects {Prefix}.*)", Id, _settings.Url, prefix);
+        _log.LogInformation("Portal {Portal} reaches its core over NATS at {Url} (subjects {Prefix}.*)", Id, _settings.RedactedUrl, prefix);
     }
 
     /// <inheritdoc/>
