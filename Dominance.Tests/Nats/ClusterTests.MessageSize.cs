@@ -76,14 +76,21 @@ public sealed partial class ClusterTests
         await using var cluster = await Cluster.StartAsync(maxPayload: 8 * 1024);
         await using ServerProcess a = await cluster.StartPortalAsync();
         await using TelnetTestClient alice = await CreateWithChannelGmcpAsync(a, "Alice");
+        await using TelnetTestClient bob = await CreateWithChannelGmcpAsync(a, "Bob");
 
         // The line is 1.5 KB; its GMCP copy is JSON, where each '<' is written \u003C: 9 KB, against 8 KB a message.
         await alice.SendAsync("chat " + new string('<', 1500));
 
-        Assert.That(await alice.Lines.WaitForAsync("[chat]"), Does.EndWith("Alice: " + new string('<', 1500)), "the line of the same turn arrives");
-        Assert.That(await alice.Lines.WaitForAsync("The world sent you"), Does.Contain("it was dropped"), "the player is told of what could not go");
-        Assert.That(GmcpMessages(alice, "Comm.Channel.Text"), Has.None.Contain("<"));
-        await Poll.UntilAsync(() => cluster.Core.Output.Contains("is over the 8192 bytes a NATS message can carry", StringComparison.Ordinal), "the core logs what it dropped");
+        foreach (TelnetTestClient player in new[] { alice, bob })
+        {
+            Assert.That(await player.Lines.WaitForAsync("[chat]"), Does.EndWith("Alice: " + new string('<', 1500)), "the line of the same turn arrives");
+            Assert.That(await player.Lines.WaitForAsync("The world sent you"), Does.Contain("it was dropped"), "the player is told of what could not go");
+            Assert.That(GmcpMessages(player, "Comm.Channel.Text"), Has.None.Contain("<"));
+        }
+
+        // Logged once for the payload, not once for each of its recipients.
+        await Poll.UntilAsync(() => cluster.Core.Output.Contains("to 2 session(s) on portal", StringComparison.Ordinal), "the core logs what it dropped");
+        Assert.That(cluster.Core.Output.Split('\n').Count(l => l.Contains("bytes a NATS message can carry", StringComparison.Ordinal)), Is.EqualTo(1), cluster.Core.Output);
     }
 
     /// <summary>A telnet player who asked for GMCP's Comm.Channel, so that every chat comes twice: as a line and as GMCP.</summary>

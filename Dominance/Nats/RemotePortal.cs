@@ -175,11 +175,12 @@ internal sealed class RemotePortal
 
     /// <summary>
     /// Replaces each entry whose payload could not go even alone in a message of <paramref name="limit"/> bytes: the player
-    /// is told instead (a close loses its goodbye), and it is logged.
+    /// is told instead (a close loses its goodbye), and it is logged, once per payload (a broadcast has many recipients).
     /// </summary>
     private void ReplaceOversized(List<OutputEntry> batch, int limit)
     {
         int room = limit - HeaderBound(_instance);
+        Dictionary<OutputPayload, (OutputPayload Notice, int Bytes, int Recipients)>? replaced = null;
         for (int i = 0; i < batch.Count; i++)
         {
             OutputEntry entry = batch[i];
@@ -188,17 +189,37 @@ internal sealed class RemotePortal
                 continue;
             }
 
-            _log.LogWarning(
-                "Output of {Bytes} bytes to session {Session} on portal {Portal} is over the {Limit} bytes a NATS message can carry (the server's max_payload); the player is told instead",
-                payload.Span.Length, entry.Session, Id, limit);
+            replaced ??= new Dictionary<OutputPayload, (OutputPayload, int, int)>(ReferenceEqualityComparer.Instance);
+            if (!replaced.TryGetValue(payload, out (OutputPayload Notice, int Bytes, int Recipients) found))
+            {
+                // One reference for this dictionary, released below; each entry that uses it takes one of its own.
+                found.Bytes = payload.Span.Length;
+                found.Notice = OutputPayload.ForLine(string.Format(System.Globalization.CultureInfo.InvariantCulture, TooLargeNotice, found.Bytes, limit));
+            }
+
+            replaced[payload] = (found.Notice, found.Bytes, found.Recipients + 1);
             OutputPayload? notice = null;
             if (entry.Op != OutputOp.Close)
             {
-                notice = OutputPayload.ForLine(string.Format(System.Globalization.CultureInfo.InvariantCulture, TooLargeNotice, payload.Span.Length, limit));
+                notice = found.Notice;
+                notice.AddReferences(1);
             }
 
-            payload.Release();
             batch[i] = entry with { Op = notice is null ? entry.Op : OutputOp.Text, Payload = notice };
+            payload.Release(); // the entry's reference (the dictionary's key is only compared, never read)
+        }
+
+        if (replaced is null)
+        {
+            return;
+        }
+
+        foreach ((OutputPayload notice, int bytes, int recipients) in replaced.Values)
+        {
+            _log.LogWarning(
+                "Output of {Bytes} bytes to {Recipients} session(s) on portal {Portal} is over the {Limit} bytes a NATS message can carry (the server's max_payload); they are told instead",
+                bytes, recipients, Id, limit);
+            notice.Release();
         }
     }
 
