@@ -112,7 +112,7 @@ public sealed class ServerProcessTests
     [TestCase("--Portal:TelnetPort=abc", "Portal:TelnetPort")]
     [TestCase("--Portal:TelnetPort=70000", "Portal:TelnetPort must be a port from 0 to 65535")]
     [TestCase("--Core:IdleTimeout=banana", "Core:IdleTimeout")]
-    [TestCase("--Portal:MaxInputLength=0", "Portal:MaxInputLength must be at least 1")]
+    [TestCase("--Portal:MaxInputLength=0", "Portal:MaxInputLength must be from 1 to 1000000; it is 0.")]
     public async Task ABadSettingStopsStartupWithAMessageThatNamesIt(string argument, string expected)
     {
         await using ServerProcess server = ServerProcess.Start([argument], ephemeralPorts: false);
