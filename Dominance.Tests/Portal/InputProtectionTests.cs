@@ -65,7 +65,7 @@ public sealed class InputProtectionTests
         Assert.That(lines, Does.Contain("commands still pass"), "the commands' own limit is untouched");
         Assert.That(lines[^1], Does.StartWith("size=0x0"), "no window size reached the game: the budget was spent");
         Assert.That(server.Log.Lines.Count(l => l.Contains("sent malformed input", StringComparison.Ordinal)), Is.EqualTo(10));
-        Assert.That(server.Log.Lines.Count(l => l.Contains("sent more than 10 telnet negotiations per", StringComparison.Ordinal)), Is.EqualTo(1), "logged once per window");
+        Assert.That(server.Log.Lines.Count(l => l.Contains("exceeded 10 telnet negotiations per", StringComparison.Ordinal)), Is.EqualTo(1), "logged once per window");
         Assert.That(server.Server.Portal.Counters.InputsRateLimited, Is.EqualTo(2990));
 
         clock.Advance(TimeSpan.FromSeconds(1));

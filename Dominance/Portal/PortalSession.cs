@@ -356,16 +356,21 @@ internal abstract class PortalSession : ISessionLink
     /// </summary>
     protected void BeginRead() => _readTime = 0;
 
-    /// <summary>The time of the current read (0 until a rate limiter has needed it), for a session's other limiters to share.</summary>
-    protected ref long ReadTime => ref _readTime;
-
     /// <summary>
     /// Counts one input against the command rate. Returns whether it may be relayed; the first refusal in a window
     /// warns the client and logs.
     /// </summary>
-    protected bool AdmitInput()
+    protected bool AdmitInput() => Admit(ref _rate, "inputs", tellClient: true);
+
+    /// <summary>
+    /// Counts one message of the client's against <paramref name="limiter"/> (the commands', or another of the
+    /// session's with the same settings), sharing the current read's clock reading. Returns whether it may pass; a
+    /// refusal is counted as rate-limited input, and the first in a window is logged (naming the limit's
+    /// <paramref name="what"/>) and, with <paramref name="tellClient"/>, told to the client.
+    /// </summary>
+    protected bool Admit(ref CommandRateLimiter limiter, string what, bool tellClient)
     {
-        RateVerdict verdict = _rate.Check(ref _readTime);
+        RateVerdict verdict = limiter.Check(ref _readTime);
         if (verdict == RateVerdict.Accepted)
         {
             return true;
@@ -375,8 +380,12 @@ internal abstract class PortalSession : ISessionLink
         if (verdict == RateVerdict.RejectedFirst)
         {
             Portal.Log.LogWarning(
-                "Session {Session} ({Address}) exceeded {Limit} inputs per {Window}; dropping its input until the window ends [{Total} inputs rate-limited so far]",
-                Id, Info.RemoteAddress, Portal.Settings.CommandRateLimit, Portal.Settings.CommandRateWindow, total);
+                "Session {Session} ({Address}) exceeded {Limit} {What} per {Window}; dropping them until the window ends [{Total} inputs rate-limited so far]",
+                Id, Info.RemoteAddress, Portal.Settings.CommandRateLimit, what, Portal.Settings.CommandRateWindow, total);
+        }
+
+        if (verdict == RateVerdict.RejectedFirst && tellClient)
+        {
             SendLine($"You are sending commands too fast (more than {Portal.Settings.CommandRateLimit} per {Describe(Portal.Settings.CommandRateWindow)}). Input is dropped until you slow down.");
         }
 

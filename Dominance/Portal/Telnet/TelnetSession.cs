@@ -330,24 +330,7 @@ internal sealed class TelnetSession : PortalSession
     /// Past the budget they are ignored until the window ends, counted as rate-limited input and logged once, without
     /// costing the player's commands or sending the client a notice for what it did not type.
     /// </summary>
-    private bool AdmitNegotiation()
-    {
-        RateVerdict verdict = _negotiations.Check(ref ReadTime);
-        if (verdict == RateVerdict.Accepted)
-        {
-            return true;
-        }
-
-        long total = Portal.Counters.CountInputRateLimited();
-        if (verdict == RateVerdict.RejectedFirst)
-        {
-            Portal.Log.LogWarning(
-                "Session {Session} ({Address}) sent more than {Limit} telnet negotiations per {Window}; ignoring them until the window ends [{Total} inputs rate-limited so far]",
-                Id, Info.RemoteAddress, Portal.Settings.CommandRateLimit, Portal.Settings.CommandRateWindow, total);
-        }
-
-        return false;
-    }
+    private bool AdmitNegotiation() => Admit(ref _negotiations, "telnet negotiations", tellClient: false);
 
     private ValueTask HandleAsync(TelnetEvent found)
     {
