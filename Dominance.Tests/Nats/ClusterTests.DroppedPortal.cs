@@ -19,10 +19,7 @@ public sealed partial class ClusterTests
         await using var cluster = await Cluster.StartAsync();
         await using ServerProcess a = await cluster.StartPortalAsync();
         await using ServerProcess b = await cluster.StartPortalAsync();
-        await using WebSocketTestClient alice = await WebSocketTestClient.ConnectAsync(a.Http, gmcp: true);
-        await alice.Lines.WaitForAsync("for everything else.", s_coreStart);
-        await alice.SendAsync($"create Alice {GameServer.Password}");
-        await alice.Lines.WaitForAsync("Welcome, Alice.");
+        await using WebSocketTestClient alice = await CreateOverWebSocketAsync(a, "Alice", gmcp: true);
         await using TelnetTestClient bob = await CreateOverTelnetAsync(b, "Bob");
 
         a.Signal(19); // SIGSTOP: portal A stays connected, but says nothing

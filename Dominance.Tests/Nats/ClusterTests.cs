@@ -176,10 +176,7 @@ public sealed partial class ClusterTests
     {
         await using var cluster = await Cluster.StartAsync();
         await using ServerProcess a = await cluster.StartPortalAsync();
-        await using WebSocketTestClient alice = await WebSocketTestClient.ConnectAsync(a.Http, gmcp: true);
-        await alice.Lines.WaitForAsync("for everything else.", s_coreStart);
-        await alice.SendAsync($"create Alice {GameServer.Password}");
-        await alice.Lines.WaitForAsync("Welcome, Alice.");
+        await using WebSocketTestClient alice = await CreateOverWebSocketAsync(a, "Alice", gmcp: true);
 
         cluster.Core.Signal(15);
         Assert.That(await cluster.Core.ExitCodeAsync(), Is.Zero, cluster.Core.Output);
@@ -355,9 +352,9 @@ public sealed partial class ClusterTests
         return client;
     }
 
-    private static async Task<WebSocketTestClient> CreateOverWebSocketAsync(ServerProcess portal, string name)
+    private static async Task<WebSocketTestClient> CreateOverWebSocketAsync(ServerProcess portal, string name, bool gmcp = false)
     {
-        WebSocketTestClient client = await WebSocketTestClient.ConnectAsync(portal.Http);
+        WebSocketTestClient client = await WebSocketTestClient.ConnectAsync(portal.Http, gmcp);
         await client.Lines.WaitForAsync("for everything else.", s_coreStart);
         await client.SendAsync($"create {name} {GameServer.Password}");
         await client.Lines.WaitForAsync($"Welcome, {name}.");

@@ -39,7 +39,14 @@ internal sealed class InboundPipe : IInboundSink
     /// Queues an event, waiting while the channel is full. Throws <see cref="ChannelClosedException"/> once the core
     /// has stopped.
     /// </summary>
-    public ValueTask WriteAsync(InboundEvent item)
+    public ValueTask WriteAsync(InboundEvent item) => WriteAsync(item, CancellationToken.None);
+
+    /// <summary>
+    /// As <see cref="WriteAsync(InboundEvent)"/>, but gives up waiting for room when <paramref name="cancellationToken"/>
+    /// is cancelled (<see cref="OperationCanceledException"/>): for a writer that must not wait for ever on a game thread
+    /// that may not answer (a shutdown's).
+    /// </summary>
+    public ValueTask WriteAsync(InboundEvent item, CancellationToken cancellationToken)
     {
         if (_channel.Writer.TryWrite(item))
         {
@@ -47,22 +54,7 @@ internal sealed class InboundPipe : IInboundSink
             return ValueTask.CompletedTask;
         }
 
-        return WriteWhenRoomAsync(item);
-    }
-
-    /// <summary>
-    /// As <see cref="WriteAsync(InboundEvent)"/>, but gives up waiting for room when <paramref name="cancellationToken"/>
-    /// is cancelled (<see cref="OperationCanceledException"/>): for a writer that must not wait for ever on a game thread
-    /// that may not answer (a shutdown's).
-    /// </summary>
-    public async ValueTask WriteAsync(InboundEvent item, CancellationToken cancellationToken)
-    {
-        if (!_channel.Writer.TryWrite(item))
-        {
-            await _channel.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
-        }
-
-        _wake.Set();
+        return WriteWhenRoomAsync(item, cancellationToken);
     }
 
     /// <summary>Takes the next event, if any. Game thread only.</summary>
@@ -71,11 +63,11 @@ internal sealed class InboundPipe : IInboundSink
     /// <summary>Refuses further writes; writers waiting for room get <see cref="ChannelClosedException"/>.</summary>
     public void Complete() => _channel.Writer.TryComplete();
 
-    private async ValueTask WriteWhenRoomAsync(InboundEvent item)
+    private async ValueTask WriteWhenRoomAsync(InboundEvent item, CancellationToken cancellationToken)
     {
-        // No cancellation token: the game thread always drains, and Complete() releases waiters at shutdown (a writer
-        // that must not count on it, the shutdown's own, gives a token).
-        await _channel.Writer.WriteAsync(item).ConfigureAwait(false);
+        // Without a token (every writer but the shutdown's): the game thread always drains, and Complete() releases
+        // waiters at shutdown.
+        await _channel.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
         _wake.Set();
     }
 }

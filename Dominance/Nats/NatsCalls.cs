@@ -5,6 +5,15 @@ namespace Dominance.Nats;
 /// <summary>NATS calls bounded by a cancellation token that they keep to even while the NATS server is gone.</summary>
 internal static class NatsCalls
 {
+    /// <summary>A NATS server's max payload until its INFO says otherwise: nats-server's default, 1 MB.</summary>
+    private const int DefaultMaxPayload = 1024 * 1024;
+
+    /// <summary>
+    /// The most bytes one message may carry, as the NATS server's INFO says (nats-server's default, 1 MB, until it has
+    /// said, or without a connection): NATS.Net refuses a message over it.
+    /// </summary>
+    public static int MaxPayload(this INatsConnection? nats) => nats?.ServerInfo?.MaxPayload is int max and > 0 ? max : DefaultMaxPayload;
+
     /// <summary>
     /// Publishes, waiting at most until <paramref name="cancellationToken"/> is cancelled (then throws
     /// <see cref="OperationCanceledException"/>). While the NATS server is unreachable, NATS.Net's publish waits for the

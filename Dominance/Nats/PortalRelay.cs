@@ -42,9 +42,6 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     /// <summary>The events of one inbound message, at most (the core handles a message at a time).</summary>
     private const int MaxEventsPerMessage = 1024;
 
-    /// <summary>A NATS server's max payload until its INFO says otherwise: nats-server's default.</summary>
-    private const int DefaultMaxPayload = 1024 * 1024;
-
     /// <summary>Room left for the core's id in a message's header while no core is attached (a core's id is 16 characters).</summary>
     private const int CoreIdAllowance = 64;
 
@@ -330,7 +327,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     private async Task PublishAsync(WireWriter w, string core, List<Pending> batch)
     {
         string subject = Wire.Inbound(_settings.Subject, Id);
-        int limit = MaxPayload();
+        int limit = _nats.MaxPayload();
         int header = HeaderBound(core);
         // Every event encoded once, end to end; _ends[i] is where event i ends. Messages are cut between events.
         _encoded.Clear();
@@ -371,9 +368,6 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         }
     }
 
-    /// <summary>The NATS server's max payload, as its INFO says (1 MB, nats-server's default, until it has said).</summary>
-    private int MaxPayload() => _nats?.ServerInfo?.MaxPayload is int max and > 0 ? max : DefaultMaxPayload;
-
     /// <summary>At most the bytes of an inbound batch's header for <paramref name="core"/>: version, core, first sequence, count.</summary>
     private static int HeaderBound(string core) => HeaderBound(Encoding.UTF8.GetByteCount(core));
 
@@ -390,7 +384,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
             return true; // connects, changes of facts and departures are small
         }
 
-        int limit = MaxPayload() - (_core is null ? HeaderBound(CoreIdAllowance) : HeaderBound(_core));
+        int limit = _nats.MaxPayload() - (_core is null ? HeaderBound(CoreIdAllowance) : HeaderBound(_core));
         if ((item.Text?.Length ?? 0) + (item.Package?.Length ?? 0) < (limit - 64) / 3)
         {
             return true; // at most 3 bytes a UTF-16 unit, and 64 for the rest: no need to measure

@@ -28,9 +28,6 @@ internal sealed class RemotePortal
     /// <summary>What a player is told in place of output too large for one NATS message: {0} its bytes, {1} the limit.</summary>
     public const string TooLargeNotice = "(The world sent you {0:N0} bytes at once, more than the {1:N0} the link to this portal carries in one message: it was dropped.)";
 
-    /// <summary>A NATS server's max payload until its INFO says otherwise: nats-server's default.</summary>
-    private const int DefaultMaxPayload = 1024 * 1024;
-
     private readonly GameLoop _core;
     private readonly string _instance;
     private readonly INatsConnection _nats;
@@ -146,8 +143,7 @@ internal sealed class RemotePortal
         {
             try
             {
-                // The NATS server's own limit (its INFO; 1 MB by default): NATS.Net refuses a message over it.
-                int limit = _nats.ServerInfo?.MaxPayload is int max and > 0 ? max : DefaultMaxPayload;
+                int limit = _nats.MaxPayload();
                 ReplaceOversized(batch, limit);
                 int start = 0;
                 while (start < batch.Count)

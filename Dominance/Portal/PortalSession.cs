@@ -382,11 +382,10 @@ internal abstract class PortalSession : ISessionLink
             Portal.Log.LogWarning(
                 "Session {Session} ({Address}) exceeded {Limit} {What} per {Window}; dropping them until the window ends [{Total} inputs rate-limited so far]",
                 Id, Info.RemoteAddress, Portal.Settings.CommandRateLimit, what, Portal.Settings.CommandRateWindow, total);
-        }
-
-        if (verdict == RateVerdict.RejectedFirst && tellClient)
-        {
-            SendLine($"You are sending commands too fast (more than {Portal.Settings.CommandRateLimit} per {Describe(Portal.Settings.CommandRateWindow)}). Input is dropped until you slow down.");
+            if (tellClient)
+            {
+                SendLine($"You are sending commands too fast (more than {Portal.Settings.CommandRateLimit} per {Describe(Portal.Settings.CommandRateWindow)}). Input is dropped until you slow down.");
+            }
         }
 
         return false;
