@@ -10,16 +10,26 @@ namespace Dominance.Tests.Portal;
 /// <summary>
 /// A connection sent on by the portal's sender thread (<see cref="DirectSocket"/>, <see cref="SocketSender"/>), over
 /// real loopback sockets with small buffers: a reader that does not keep up gets every byte in order, writes and
-/// broadcasts included; a closed connection is dropped quietly; a client that never reads goes over the bound.
+/// broadcasts included; a closed connection is dropped quietly; a client that never reads goes over the bound. Each
+/// test runs twice: with the sender's broadcasts given to the kernel in batches (io_uring, <see cref="SendRing"/>, the
+/// default where the kernel has it), and with one <c>send</c> per connection (where it has not).
 /// </summary>
-public sealed class DirectSocketTests
+[TestFixture(true)]
+[TestFixture(false)]
+public sealed class DirectSocketTests(bool ring)
 {
+    private readonly SocketSender _sender = new(index: 0, ring);
+
+    [OneTimeSetUp]
+    public void TheSenderSendsAsThisFixtureSays() =>
+        Assert.That(_sender.Batches, Is.EqualTo(ring), ring ? "io_uring is not available here: the batched sends are not tested" : "a sender told not to batch batches");
+
     [Test]
     public async Task AReaderThatFallsBehindGetsEveryByteInOrderWritesAndBroadcastsAlike()
     {
         using Pair first = await Pair.ConnectAsync();
         using Pair second = await Pair.ConnectAsync();
-        SocketSender sender = SocketSender.Next(); // a broadcast goes to one sender, whose connections it lists
+        SocketSender sender = _sender; // a broadcast goes to one sender, whose connections it lists
         var a = new DirectSocket(first.Server, sender, capacity: 1_000_000);
         var b = new DirectSocket(second.Server, sender, capacity: 1_000_000);
         var expectedA = new StringBuilder();
@@ -54,7 +64,7 @@ public sealed class DirectSocketTests
     {
         using Pair first = await Pair.ConnectAsync();
         using Pair second = await Pair.ConnectAsync();
-        SocketSender sender = SocketSender.Next();
+        SocketSender sender = _sender;
         var a = new DirectSocket(first.Server, sender, capacity: 1_000_000);
         var b = new DirectSocket(second.Server, sender, capacity: 1_000_000);
         var expectedA = new StringBuilder();
@@ -93,13 +103,14 @@ public sealed class DirectSocketTests
     public async Task AConnectionTheClientClosedIsDroppedQuietly()
     {
         using Pair pair = await Pair.ConnectAsync();
-        var socket = new DirectSocket(pair.Server, SocketSender.Next(), capacity: 1_000_000);
+        var socket = new DirectSocket(pair.Server, _sender, capacity: 1_000_000);
         pair.Client.LingerState = new LingerOption(true, 0);
         pair.Client.Close(); // a reset: the next sends fail
 
         for (int i = 0; i < 2000; i++)
         {
             socket.Write(new byte[1000]);
+            Broadcast(new string('x', 1000), socket);
         }
 
         await socket.DrainAsync().WaitAsync(Poll.Deadline);
@@ -113,7 +124,7 @@ public sealed class DirectSocketTests
     {
         using Pair pair = await Pair.ConnectAsync();
         int overflows = 0;
-        var socket = new DirectSocket(pair.Server, SocketSender.Next(), capacity: 16) { Overflowed = () => Interlocked.Increment(ref overflows) };
+        var socket = new DirectSocket(pair.Server, _sender, capacity: 16) { Overflowed = () => Interlocked.Increment(ref overflows) };
         for (int i = 0; i < 5000; i++)
         {
             socket.Write(new byte[1000]);
@@ -129,7 +140,7 @@ public sealed class DirectSocketTests
     public async Task NothingPostedAfterTheLastWriteIsSentNotEvenABroadcastTakenBeforeIt()
     {
         using Pair pair = await Pair.ConnectAsync();
-        var socket = new DirectSocket(pair.Server, SocketSender.Next(), capacity: 1_000_000);
+        var socket = new DirectSocket(pair.Server, _sender, capacity: 1_000_000);
         socket.Write("before,"u8);
         socket.Write("CLOSE"u8, last: true); // the WebSocket close frame
         Broadcast("broadcast", socket); // taken by the fan-out before the close, posted after it
@@ -145,7 +156,7 @@ public sealed class DirectSocketTests
     {
         using Pair pair = await Pair.ConnectAsync();
         int overflows = 0;
-        var socket = new DirectSocket(pair.Server, SocketSender.Next(), capacity: 16) { Overflowed = () => Interlocked.Increment(ref overflows) };
+        var socket = new DirectSocket(pair.Server, _sender, capacity: 16) { Overflowed = () => Interlocked.Increment(ref overflows) };
         for (int i = 0; i < 3; i++)
         {
             socket.Write(new byte[200_000]); // 3 messages, far under 16, but 600 KB against 16 × 4 KiB
@@ -160,7 +171,7 @@ public sealed class DirectSocketTests
     public async Task ClosingDropsWhatWaitsAndEndsTheSendUnderWay()
     {
         using Pair pair = await Pair.ConnectAsync();
-        var socket = new DirectSocket(pair.Server, SocketSender.Next(), capacity: 1_000_000);
+        var socket = new DirectSocket(pair.Server, _sender, capacity: 1_000_000);
         for (int i = 0; i < 2000; i++)
         {
             socket.Write(new byte[1000]);
@@ -179,7 +190,7 @@ public sealed class DirectSocketTests
     {
         using Pair failing = await Pair.ConnectAsync();
         using Pair healthy = await Pair.ConnectAsync();
-        SocketSender sender = SocketSender.Next();
+        SocketSender sender = _sender;
         Exception? failure = null;
         int failures = 0;
         var a = new DirectSocket(failing.Server, sender, capacity: 1_000_000)

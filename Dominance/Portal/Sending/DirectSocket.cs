@@ -36,6 +36,7 @@ internal sealed class DirectSocket
     private ValueTask<int> _send;
     private bool _dead;
     private bool _sealed; // the last write (a WebSocket close frame, telnet's end) is sent or kept: nothing after it goes out
+    private bool _inRing; // a send of this connection is in the sender's ring; its socket handle holds a reference until it completes
     private Deflater? _deflater; // telnet MCCP2: everything sent is compressed, in order
     private Action? _onSent;
 
@@ -132,6 +133,9 @@ internal sealed class DirectSocket
         _sender.PostTurn(this);
     }
 
+    /// <summary>Sender's thread: whether a send of this connection is in the sender's ring, not yet completed.</summary>
+    internal bool InRing => _inRing;
+
     /// <summary>The sender's thread's marks: which broadcasts of the run being sent are addressed to this connection and not yet sent (<see cref="SocketSender"/>).</summary>
     internal uint Marks { get; set; }
 
@@ -160,6 +164,71 @@ internal sealed class DirectSocket
         }
 
         Keep(bytes, messages);
+    }
+
+    /// <summary>
+    /// Sender's thread: whether this connection's next send may go into the sender's ring (<see cref="SendRing"/>): it
+    /// has nothing pending, nothing to compress, and no send in the ring already. If so, its socket's handle is kept open
+    /// (a reference taken) until <see cref="RingSent"/>, and <paramref name="fd"/> is its descriptor.
+    /// </summary>
+    internal bool TryEnterRing(out nint fd)
+    {
+        fd = 0;
+        if (_dead || _sealed || _deflater is not null || _pending is not null || _inRing)
+        {
+            return false;
+        }
+
+        bool added = false;
+        try
+        {
+            _socket.SafeHandle.DangerousAddRef(ref added);
+        }
+        catch (ObjectDisposedException)
+        {
+            return false; // closed: Send finds it so, and the output dies
+        }
+
+        if (!added)
+        {
+            return false;
+        }
+
+        fd = _socket.SafeHandle.DangerousGetHandle();
+        _inRing = true;
+        return true;
+    }
+
+    /// <summary>
+    /// Sender's thread: the ring's send of <paramref name="bytes"/> (<paramref name="messages"/> messages) completed with
+    /// <paramref name="result"/>, the bytes sent or a negated errno; as <see cref="Send"/> after its <c>send</c>, what the
+    /// kernel did not take is kept, and a failure kills the connection's output.
+    /// </summary>
+    internal void RingSent(int result, ReadOnlySpan<byte> bytes, int messages)
+    {
+        _inRing = false;
+        _socket.SafeHandle.DangerousRelease();
+        if (result == bytes.Length || _dead)
+        {
+            return;
+        }
+
+        if (result == -SendRing.Unsupported)
+        {
+            Send(bytes, messages); // a kernel whose io_uring has no IORING_OP_SEND: nothing was sent, so send it as it is
+        }
+        else if (result >= 0)
+        {
+            Keep(bytes[result..], messages);
+        }
+        else if (result is -SendRing.WouldBlock or -SendRing.Interrupted)
+        {
+            Keep(bytes, messages);
+        }
+        else
+        {
+            Die(); // reset, closed: as TrySend
+        }
     }
 
     /// <summary>

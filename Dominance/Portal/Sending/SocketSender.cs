@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Diagnostics;
 using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace Dominance.Portal.Sending;
 
@@ -12,7 +13,11 @@ namespace Dominance.Portal.Sending;
 /// per sender, not a thousand, and neither the game thread nor the thread pool waits for the kernel.
 /// </summary>
 /// <remarks>
-/// Work is taken in the order it was posted, so a connection's writes keep their order. A send the kernel does not
+/// Work is taken in the order it was posted, so a connection's writes keep their order. A broadcast's sends go through
+/// a <see cref="SendRing"/> where the kernel has io_uring: up to <see cref="RingEntries"/> connections' sends in one
+/// system call, made at once (nothing waits for the batch to fill: a run's sends are submitted when the run ends, or
+/// when the ring is full). A connection has at most one send in the ring, and the ring is emptied before anything else
+/// is done for a connection, so its order holds. A send the kernel does not
 /// take whole is finished by the connection itself, asynchronously (<see cref="DirectSocket"/>), and whatever is
 /// posted for it meanwhile waits behind it. An exception while sending to one connection ends that connection only
 /// (<see cref="DirectSocket.Fail"/>): the thread goes on with the others.
@@ -28,17 +33,35 @@ internal sealed class SocketSender
     /// <summary>How many recipients of a run are sent to between looks for broadcasts posted meanwhile.</summary>
     private const int PeekEvery = 64;
 
+    /// <summary>The most sends given to the kernel in one call.</summary>
+    private const uint RingEntries = 1024;
+
     private readonly object _gate = new();
     private byte[] _gather = new byte[4096];
     private List<Work> _posted = new(64);
     private List<Work> _taken = new(64);
     private bool _sleeping;
 
-    private SocketSender(int index)
+    // The ring's sends under way, by tag, with what keeps their bytes where the kernel reads them: the run's broadcast
+    // frames pinned (_pins, one bit each in _pinned), and gathered frames copied into an array on the pinned heap.
+    private SendRing? _ring;
+    private readonly InRing[] _inRing;
+    private readonly GCHandle[] _pins = new GCHandle[MaxRun];
+    private uint _pinned;
+    private byte[] _arena = [];
+    private int _arenaUsed;
+
+    /// <summary>A sender and its thread; <paramref name="ring"/> false makes one <c>send</c> per connection even where io_uring is there (tests).</summary>
+    internal SocketSender(int index, bool ring = true)
     {
         Index = index;
+        _ring = ring ? SendRing.TryCreate(RingEntries) : null;
+        _inRing = new InRing[_ring?.Capacity ?? 0];
         new Thread(Run) { Name = $"socket sender {index}", IsBackground = true }.Start();
     }
+
+    /// <summary>Whether this sender gives a broadcast's sends to the kernel in batches (io_uring).</summary>
+    public bool Batches => _ring is not null;
 
     /// <summary>How many senders there are (one per CPU the process may use).</summary>
     public static int Count => s_senders.Length;
@@ -157,7 +180,7 @@ internal sealed class SocketSender
                 {
                     if (marks == bit)
                     {
-                        socket.Send(work.Buffer.AsSpan(0, work.Length), 1);
+                        SendFrame(socket, item - first, work);
                     }
                     else
                     {
@@ -177,6 +200,13 @@ internal sealed class SocketSender
             }
         }
 
+        Flush();
+        for (uint rest = _pinned; rest != 0; rest &= rest - 1)
+        {
+            _pins[BitOperations.TrailingZeroCount(rest)].Free();
+        }
+
+        _pinned = 0;
         for (int item = first; item < end; item++)
         {
             Work work = _taken[item];
@@ -219,6 +249,25 @@ internal sealed class SocketSender
         }
     }
 
+    /// <summary>The frame of the run's broadcast <paramref name="item"/> (from the run's first) to one connection: into the ring if it can go there, else one <c>send</c>.</summary>
+    private void SendFrame(DirectSocket socket, int item, in Work work)
+    {
+        ReadOnlySpan<byte> frame = work.Buffer.AsSpan(0, work.Length); // a length past the buffer throws here, in either path
+        if (EnterRing(socket, out nint fd))
+        {
+            if ((_pinned & (1u << item)) == 0)
+            {
+                _pins[item] = GCHandle.Alloc(work.Buffer, GCHandleType.Pinned);
+                _pinned |= 1u << item;
+            }
+
+            Add(socket, fd, work.Buffer!, 0, frame.Length, 1);
+            return;
+        }
+
+        socket.Send(frame, 1);
+    }
+
     /// <summary>One send of the frames of every broadcast of the run whose bit is in <paramref name="marks"/>, in order.</summary>
     private void SendGathered(DirectSocket socket, int first, uint marks)
     {
@@ -226,24 +275,129 @@ internal sealed class SocketSender
         int messages = 0;
         for (uint rest = marks; rest != 0; rest &= rest - 1)
         {
-            length += _taken[first + BitOperations.TrailingZeroCount(rest)].Length;
-        }
-
-        if (_gather.Length < length)
-        {
-            _gather = new byte[Math.Max(length, _gather.Length * 2)];
-        }
-
-        int at = 0;
-        for (uint rest = marks; rest != 0; rest &= rest - 1)
-        {
             Work work = _taken[first + BitOperations.TrailingZeroCount(rest)];
-            work.Buffer.AsSpan(0, work.Length).CopyTo(_gather.AsSpan(at));
-            at += work.Length;
+            length += work.Buffer.AsSpan(0, work.Length).Length; // a length past the buffer throws here, before the connection enters the ring
             messages++;
         }
 
-        socket.Send(_gather.AsSpan(0, length), messages);
+        bool ring = false;
+        nint fd = 0;
+        if (_ring is not null && _arena.Length - _arenaUsed < length)
+        {
+            Flush(); // the arena is reused only once the kernel is done with it
+            if (_arena.Length < length)
+            {
+                _arena = GC.AllocateUninitializedArray<byte>(Math.Max(length, Math.Max(_arena.Length * 2, 16384)), pinned: true);
+            }
+        }
+
+        byte[] into = (ring = EnterRing(socket, out fd)) ? _arena : _gather;
+        int start = ring ? _arenaUsed : 0;
+        if (!ring && _gather.Length < length)
+        {
+            into = _gather = new byte[Math.Max(length, _gather.Length * 2)];
+        }
+
+        int at = start;
+        for (uint rest = marks; rest != 0; rest &= rest - 1)
+        {
+            Work work = _taken[first + BitOperations.TrailingZeroCount(rest)];
+            work.Buffer.AsSpan(0, work.Length).CopyTo(into.AsSpan(at));
+            at += work.Length;
+        }
+
+        if (ring)
+        {
+            _arenaUsed = at;
+            Add(socket, fd, _arena, start, length, messages);
+        }
+        else
+        {
+            socket.Send(into.AsSpan(0, length), messages);
+        }
+    }
+
+    /// <summary>Whether <paramref name="socket"/>'s next send goes into the ring; a send of it already there is completed first, so that its order holds.</summary>
+    private bool EnterRing(DirectSocket socket, out nint fd)
+    {
+        fd = 0;
+        if (_ring is null)
+        {
+            return false;
+        }
+
+        if (socket.InRing)
+        {
+            Flush();
+        }
+
+        return _ring is not null && socket.TryEnterRing(out fd);
+    }
+
+    /// <summary>Adds a send to the ring (its bytes pinned by the caller); a full ring is submitted at once.</summary>
+    private unsafe void Add(DirectSocket socket, nint fd, byte[] buffer, int offset, int length, int messages)
+    {
+        int tag = _ring!.Added;
+        _inRing[tag] = new InRing(socket, buffer, offset, length, messages);
+        _ring.Add(fd, (byte*)Marshal.UnsafeAddrOfPinnedArrayElement(buffer, offset), length, (ulong)tag);
+        if (_ring.Added == _ring.Capacity)
+        {
+            Flush();
+        }
+    }
+
+    /// <summary>Submits the ring's sends and hands each connection its result (<see cref="DirectSocket.RingSent"/>).</summary>
+    private void Flush()
+    {
+        if (_ring is not { Added: > 0 } ring)
+        {
+            return;
+        }
+
+        int count = ring.Added;
+        bool unsupported = false;
+        try
+        {
+            ring.Submit();
+            while (ring.TryTake(out ulong tag, out int result))
+            {
+                Completed(ref _inRing[(int)tag], result);
+                unsupported |= result == -SendRing.Unsupported;
+            }
+        }
+        catch (IOException)
+        {
+            // io_uring_enter itself failed (never seen): whatever was not sent is sent one by one, and the ring is not used again
+            unsupported = true;
+            for (int i = 0; i < count; i++)
+            {
+                if (_inRing[i].Socket is not null)
+                {
+                    Completed(ref _inRing[i], -SendRing.Unsupported);
+                }
+            }
+        }
+
+        _arenaUsed = 0;
+        if (unsupported)
+        {
+            _ring = null;
+        }
+    }
+
+    private static void Completed(ref InRing send, int result)
+    {
+        DirectSocket socket = send.Socket!;
+        try
+        {
+            socket.RingSent(result, send.Buffer!.AsSpan(send.Offset, send.Length), send.Messages);
+        }
+        catch (Exception e)
+        {
+            socket.Fail(e);
+        }
+
+        send = default;
     }
 
     /// <summary>One connection's write or turn. An exception ends that connection (its buffer, if any, is left to the collector), not this thread.</summary>
@@ -276,6 +430,9 @@ internal sealed class SocketSender
         Write,
         Turn,
     }
+
+    /// <summary>A send in the ring: whose, and where its bytes are.</summary>
+    private record struct InRing(DirectSocket? Socket, byte[]? Buffer, int Offset, int Length, int Messages);
 
     private readonly record struct Work(WorkKind Kind, DirectSocket? Socket, byte[]? Buffer, int Length, DirectSocket[]? Recipients, int Count, DirectSocket.WriteEnd Then);
 }
