@@ -107,6 +107,18 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         }
     }
 
+    /// <summary>The events this portal keeps for the core: sent and not yet acknowledged, or held while no core is attached.</summary>
+    public int HeldEvents
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _unacknowledged.Count;
+            }
+        }
+    }
+
     /// <summary>
     /// The players online in the whole game, every portal's, as the attached core counts them (its last heartbeat); with
     /// no core attached (none yet, or it has gone), this portal's own connections.
