@@ -1,4 +1,5 @@
 using Dominance.Api;
+using Dominance.Nats;
 using Dominance.Tests.Support;
 
 namespace Dominance.Tests.Nats;
@@ -93,6 +94,40 @@ public sealed class CoreWithRemotePortalTests
         }
     }
 
+    /// <summary>
+    /// A browser whose session is parked comes back with <c>/ws?resume=TOKEN</c> while its portal has no core attached
+    /// (the NATS server is down). When the portal attaches again, to the same core, it connects the session again with
+    /// the token, and the player takes her parked session back. Before, the connect was sent again without the token
+    /// (the portal rebuilt it from the session and dropped the resume token): the core started a new session instead,
+    /// and the player was logged out.
+    /// </summary>
+    [Test]
+    public async Task ABrowserThatComesBackWithItsResumeTokenWhileNoCoreIsAttachedResumesWhenTheCoreIsBack()
+    {
+        await using NatsServer nats = await NatsServer.StartAsync();
+        await using TestServer server = await StartCoreAsync(nats);
+        await using ServerProcess portal = await StartPortalAsync(nats);
+        WebSocketTestClient alice = await WebSocketTestClient.ConnectAsync(portal.Http, gmcp: true);
+        await alice.Lines.WaitForAsync("Welcome");
+        await alice.SendAsync("create alice");
+        await alice.Lines.WaitForAsync("logged in alice");
+        string token = TokenOf(await alice.Data.WaitForAsync(Dominance.Core.SessionResume.TokenPackage + " "));
+        await alice.DisposeAsync(); // the connection drops without a close handshake
+        await Poll.UntilAsync(() => server.Log.Contains("(alice) lost its connection"), "the core parks alice");
+
+        await nats.StopAsync();
+        await Poll.UntilAsync(() => portal.Output.Contains("Lost core", StringComparison.Ordinal), "the portal notices its core has gone");
+        await using WebSocketTestClient back = await WebSocketTestClient.ConnectAsync(portal.Http, gmcp: true, resume: token);
+        Assert.That(await back.Lines.WaitForAsync("The world is restarting"), Is.EqualTo(PortalRelay.RestartingNotice), "connected while no core is attached");
+        await back.SendAsync("echo back again"); // held, and run after the connect
+        await nats.StartAgainAsync();
+
+        await back.Lines.WaitForAsync("back again", TimeSpan.FromSeconds(60));
+        Assert.That(server.TestModule.Resumed, Has.Count.EqualTo(1), "her parked session resumed");
+        Assert.That(server.TestModule.Connected, Has.Count.EqualTo(1), "no new session");
+        Assert.That(server.Log.Contains("(alice) resumed on connection"), Is.True);
+    }
+
     /// <summary>A core in process around a <see cref="TestModule"/>, taking portals over <paramref name="nats"/>.</summary>
     private static Task<TestServer> StartCoreAsync(NatsServer nats, Action<Dominance.Hosting.DominanceSettings>? configure = null) => TestServer.StartAsync(s =>
     {
@@ -110,5 +145,11 @@ public sealed class CoreWithRemotePortalTests
         await portal.WaitUntilRunningAsync();
         await Poll.UntilAsync(() => portal.Output.Contains("attached to core", StringComparison.Ordinal), "the portal attaches to the core");
         return portal;
+    }
+
+    private static string TokenOf(string message)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(message[(Dominance.Core.SessionResume.TokenPackage.Length + 1)..]);
+        return json.RootElement.GetProperty("token").GetString()!;
     }
 }

@@ -294,12 +294,24 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         return new Pending(item, _nextSequence++, ++state.Sequence);
     }
 
-    /// <summary>After an attach: every open session connects again, then what the new core has not acknowledged. Under the gate.</summary>
+    /// <summary>
+    /// After an attach: every open session connects again, then what the new core has not acknowledged. A connect that
+    /// no core acknowledged carries the web client's resume token again: no core has used it yet. Under the gate.
+    /// </summary>
     private void Replay(List<Pending> batch)
     {
         List<Pending> old = [.. _unacknowledged];
         _unacknowledged.Clear();
         _nextSequence = 1;
+        Dictionary<SessionId, string>? resumes = null;
+        foreach (Pending pending in old)
+        {
+            if (pending.Event is { Kind: InboundKind.Connected, Text: { } resume })
+            {
+                (resumes ??= [])[pending.Event.Session] = resume;
+            }
+        }
+
         var open = new HashSet<SessionId>();
         foreach ((SessionId id, SessionState state) in _states)
         {
@@ -308,7 +320,8 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
             if (_portal.TryGetSession(id, out PortalSession? session))
             {
                 open.Add(id);
-                var connect = new Pending(new InboundEvent(InboundKind.Connected, id, Info: session.Info), _nextSequence++, ++state.Sequence, session.RestoreToken);
+                var again = new InboundEvent(InboundKind.Connected, id, resumes?.GetValueOrDefault(id), Info: session.Info);
+                var connect = new Pending(again, _nextSequence++, ++state.Sequence, session.RestoreToken);
                 _unacknowledged.Enqueue(connect);
                 batch.Add(connect);
             }
