@@ -26,7 +26,7 @@ namespace Dominance.Nats;
 /// heartbeat or an output batch). While no core is attached nothing is sent, and what is kept is bounded by the open
 /// sessions (<see cref="Hold"/>): per session its connect, at most <see cref="NatsSettings.HoldCapacity"/> inputs (past
 /// that the player is told that the input was refused) and as many out-of-band messages (past that they are dropped and
-/// logged); changes of facts and departures are not kept. On
+/// logged); changes of facts and departures are not kept, and what was kept for a session that left is forgotten. On
 /// attach the relay sends, in order, a connect for every open session (with its latest facts, its restore token, and
 /// the web client's resume token if no core acknowledged the connect) and then every unacknowledged input and
 /// out-of-band message of the sessions still open.</para>
@@ -75,6 +75,8 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     private long _attachedAt;
     private volatile bool _coreSeen;
     private long _nextSequence = 1;
+    // Sessions that left while no core was attached, whose events are still in _unacknowledged (see ForgetDeparted).
+    private int _departed;
 
     // The players online in the whole game, from the attached core's last heartbeat; -1 while no core is attached.
     private volatile int _corePlayers = -1;
@@ -290,7 +292,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     /// and as many out-of-band messages per session. Past that an input is
     /// refused and its player told; an out-of-band message (the client's, not typed) is dropped, logged once per session
     /// and outage. A change of facts is not kept: the connect that the next core gets carries the session's latest. Nor is
-    /// a departure: the next core never sees a session that left. Under the gate.
+    /// a departure: the next core never sees a session that left, and what was kept for it is forgotten. Under the gate.
     /// </summary>
     private bool Hold(InboundEvent item, SessionState state)
     {
@@ -320,9 +322,33 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
                 return false;
             case InboundKind.Disconnected:
                 _states.Remove(item.Session);
+                if (++_departed > _states.Count)
+                {
+                    ForgetDeparted();
+                }
+
                 return false;
             default:
                 return true;
+        }
+    }
+
+    /// <summary>
+    /// While no core is attached: drops what is kept for sessions that have left (the next core will not hear of them),
+    /// so that connections coming and going during an outage cost nothing after they have gone. Run, in place, once
+    /// more sessions have left than are open (<see cref="Hold"/>): what is kept stays within twice what the open
+    /// sessions may hold, and a departure costs, over time, a pass over about two sessions' share. Under the gate.
+    /// </summary>
+    private void ForgetDeparted()
+    {
+        _departed = 0;
+        for (int i = _unacknowledged.Count; i > 0; i--)
+        {
+            Pending pending = _unacknowledged.Dequeue();
+            if (_states.ContainsKey(pending.Event.Session))
+            {
+                _unacknowledged.Enqueue(pending);
+            }
         }
     }
 
@@ -336,6 +362,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         List<Pending> old = [.. _unacknowledged];
         _unacknowledged.Clear();
         _nextSequence = 1;
+        _departed = 0;
         Dictionary<SessionId, string>? resumes = null;
         foreach (Pending pending in old)
         {
