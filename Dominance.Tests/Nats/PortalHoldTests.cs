@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using Dominance.Nats;
 using Dominance.Tests.Support;
+using NATS.Client.Core;
 
 namespace Dominance.Tests.Nats;
 
@@ -38,6 +40,53 @@ public sealed partial class PortalHoldTests
         await alice.Lines.WaitForAsync("The world is restarting");
 
         Assert.That(await HeldEventsAsync(http, portal), Is.LessThanOrEqualTo(10), "a few at most: not the 200 connects and inputs of sessions that have left");
+    }
+
+    /// <summary>
+    /// A player's held inputs go to a core that attaches, and that core goes silent before acknowledging them: they are
+    /// held again, and still count against <c>Nats:HoldCapacity</c>, so her next input is refused. Before, the count
+    /// started again from zero at every attach, and a core that kept coming and going without acknowledging let the
+    /// held inputs grow by the capacity each time.
+    /// </summary>
+    [Test]
+    public async Task InputsReplayedToACoreThatWentSilentBeforeAcknowledgingStillCountAgainstTheHold()
+    {
+        await using NatsServer nats = await NatsServer.StartAsync();
+        await using ServerProcess portal = await StartPortalWithoutCoreAsync(nats);
+        await using TelnetTestClient alice = await TelnetTestClient.ConnectAsync(portal.Telnet);
+        await alice.Lines.WaitForAsync("The world is restarting");
+        await alice.SendAsync("say one");
+        await alice.SendAsync("say two");
+        await alice.SendAsync("say three");
+
+        // A core that answers one attach, takes the replay, and then says nothing: no heartbeat, no acknowledgement.
+        var settings = new NatsSettings { Url = nats.Url, User = nats.User, Password = nats.Password, Secret = Secret };
+        await using var core = new NatsConnection(settings.ClientOptions("test-silent-core"));
+        await core.ConnectAsync();
+        INatsSub<byte[]> inbound = await core.SubscribeCoreAsync<byte[]>(Wire.AllInbound(settings.Subject));
+        await using (INatsSub<byte[]> attach = await core.SubscribeCoreAsync<byte[]>(Wire.Attach(settings.Subject)))
+        {
+            using var deadline = new CancellationTokenSource(Poll.Deadline);
+            NatsMsg<byte[]> request = await attach.Msgs.ReadAsync(deadline.Token);
+            var reply = new WireWriter();
+            reply.Byte(Wire.Version);
+            reply.Byte(1);
+            reply.String("silent-core");
+            reply.String("");
+            await request.ReplyAsync(reply.Written.ToArray(), cancellationToken: deadline.Token);
+            await inbound.Msgs.ReadAsync(deadline.Token); // the replay: her connect and three inputs
+        }
+
+        await Poll.UntilAsync(() => portal.Output.Contains("Lost core silent-core", StringComparison.Ordinal), "the portal notices the silent core");
+        await alice.SendAsync("say four");
+        await alice.SendAsync("say five");
+        await alice.SendAsync("say six");
+        await alice.SendAsync("say seven");
+        string refused = await alice.Lines.WaitForAsync("was not kept");
+        Assert.That(refused, Does.Contain("3 of your commands are already waiting").And.Contain("\"say four\""), "the three replayed and not acknowledged count");
+        using var http = new HttpClient();
+        Assert.That(await HeldEventsAsync(http, portal), Is.EqualTo(4), "her connect and three inputs");
+        await inbound.DisposeAsync();
     }
 
     /// <summary>Starts a portal (with a hold of three inputs, without a command rate limit) that no core answers.</summary>

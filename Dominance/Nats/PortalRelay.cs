@@ -278,18 +278,14 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
             _states.Remove(item.Session);
         }
 
-        if (!attached)
-        {
-            state.Kept(item.Kind);
-        }
-
+        state.Kept(item.Kind, 1);
         return new Pending(item, _nextSequence++, ++state.Sequence);
     }
 
     /// <summary>
     /// While no core is attached: whether to keep <paramref name="item"/> for the next one. Kept are a connect (for the
     /// web client's resume token: see <see cref="Replay"/>), and at most <see cref="NatsSettings.HoldCapacity"/> inputs
-    /// and as many out-of-band messages per session. Past that an input is
+    /// and as many out-of-band messages per session, counting those sent and not yet acknowledged. Past that an input is
     /// refused and its player told; an out-of-band message (the client's, not typed) is dropped, logged once per session
     /// and outage. A change of facts is not kept: the connect that the next core gets carries the session's latest. Nor is
     /// a departure: the next core never sees a session that left, and what was kept for it is forgotten. Under the gate.
@@ -391,7 +387,9 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
             if (pending.Event.Kind is InboundKind.Input or InboundKind.Data && open.Contains(pending.Event.Session)
                 && Fits(pending.Event, _states[pending.Event.Session].Sequence + 1)) // the NATS server's limit may have changed
             {
-                var again = new Pending(pending.Event, _nextSequence++, ++_states[pending.Event.Session].Sequence);
+                SessionState state = _states[pending.Event.Session];
+                state.Kept(pending.Event.Kind, 1);
+                var again = new Pending(pending.Event, _nextSequence++, ++state.Sequence);
                 _unacknowledged.Enqueue(again);
                 batch.Add(again);
             }
@@ -555,6 +553,10 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         while (_unacknowledged.TryPeek(out Pending? oldest) && oldest.Sequence <= through)
         {
             _unacknowledged.Dequeue();
+            if (_states.TryGetValue(oldest.Event.Session, out SessionState? state))
+            {
+                state.Kept(oldest.Event.Kind, -1);
+            }
         }
     }
 
@@ -880,8 +882,9 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     private sealed record Pending(InboundEvent Event, long Sequence, long SessionSequence, string? Token = null);
 
     /// <summary>
-    /// What the sender knows of one session: its last sequence number, its inputs and out-of-band messages held while
-    /// no core is attached, and whether one of the latter was dropped in this outage (it is logged once).
+    /// What the sender knows of one session: its last sequence number, its inputs and out-of-band messages kept for the
+    /// core (sent and not yet acknowledged, or held while no core is attached), and whether one of the latter was dropped
+    /// in this outage (it is logged once).
     /// </summary>
     private sealed class SessionState
     {
@@ -893,16 +896,16 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
         public bool MessagesDropped { get; set; }
 
-        /// <summary>Counts an event of <paramref name="kind"/> held.</summary>
-        public void Kept(InboundKind kind)
+        /// <summary>Counts an event of <paramref name="kind"/> kept (1) or acknowledged (-1).</summary>
+        public void Kept(InboundKind kind, int change)
         {
             if (kind == InboundKind.Input)
             {
-                Inputs++;
+                Inputs += change;
             }
             else if (kind == InboundKind.Data)
             {
-                Messages++;
+                Messages += change;
             }
         }
 
