@@ -1,5 +1,10 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
 using Dominance.Api;
+using Dominance.Nats;
 using Dominance.Tests.Support;
+using static Dominance.Portal.Telnet.TelnetCodes;
 
 namespace Dominance.Tests.Nats;
 
@@ -7,7 +12,7 @@ namespace Dominance.Tests.Nats;
 /// A core in process, around <see cref="TestModule"/> (so that a test can see every callback, or make game code stuck),
 /// serving a real portal process over a real nats-server.
 /// </summary>
-public sealed class CoreWithRemotePortalTests
+public sealed partial class CoreWithRemotePortalTests
 {
     private const string Secret = "the-shared-secret-of-this-test";
 
@@ -93,6 +98,94 @@ public sealed class CoreWithRemotePortalTests
         }
     }
 
+    /// <summary>
+    /// A browser whose session is parked comes back with <c>/ws?resume=TOKEN</c> while its portal has no core attached
+    /// (the NATS server is down). When the portal attaches again, to the same core, it connects the session again with
+    /// the token, and the player takes her parked session back. Before, the connect was sent again without the token
+    /// (the portal rebuilt it from the session and dropped the resume token): the core started a new session instead,
+    /// and the player was logged out.
+    /// </summary>
+    [Test]
+    public async Task ABrowserThatComesBackWithItsResumeTokenWhileNoCoreIsAttachedResumesWhenTheCoreIsBack()
+    {
+        await using NatsServer nats = await NatsServer.StartAsync();
+        await using TestServer server = await StartCoreAsync(nats);
+        await using ServerProcess portal = await StartPortalAsync(nats);
+        WebSocketTestClient alice = await WebSocketTestClient.ConnectAsync(portal.Http, gmcp: true);
+        await alice.Lines.WaitForAsync("Welcome");
+        await alice.SendAsync("create alice");
+        await alice.Lines.WaitForAsync("logged in alice");
+        string token = TokenOf(await alice.Data.WaitForAsync(Dominance.Core.SessionResume.TokenPackage + " "));
+        await alice.DisposeAsync(); // the connection drops without a close handshake
+        await Poll.UntilAsync(() => server.Log.Contains("(alice) lost its connection"), "the core parks alice");
+
+        await nats.StopAsync();
+        await Poll.UntilAsync(() => portal.Output.Contains("Lost core", StringComparison.Ordinal), "the portal notices its core has gone");
+        await using WebSocketTestClient back = await WebSocketTestClient.ConnectAsync(portal.Http, gmcp: true, resume: token);
+        Assert.That(await back.Lines.WaitForAsync("The world is restarting"), Is.EqualTo(PortalRelay.RestartingNotice), "connected while no core is attached");
+        await back.SendAsync("echo back again"); // held, and run after the connect
+        await nats.StartAgainAsync();
+
+        await back.Lines.WaitForAsync("back again", TimeSpan.FromSeconds(60));
+        Assert.That(server.TestModule.Resumed, Has.Count.EqualTo(1), "her parked session resumed");
+        Assert.That(server.TestModule.Connected, Has.Count.EqualTo(1), "no new session");
+        Assert.That(server.Log.Contains("(alice) resumed on connection"), Is.True);
+    }
+
+    /// <summary>
+    /// A player connects while no core is attached, and her client goes on resizing its window and sending GMCP. The
+    /// portal keeps what a core will need, within <c>Nats:HoldCapacity</c>: her connect (which carries her latest
+    /// window size: a window change is not kept on its own), at most that many inputs, and at most that many
+    /// out-of-band messages (the rest dropped and logged). The core that attaches sees the latest size, and the kept
+    /// messages and inputs in order. Before, every window change and GMCP message was kept, and what the portal held
+    /// grew with the length of the outage.
+    /// </summary>
+    [Test]
+    public async Task WithNoCoreAttachedWindowChangesAndGmcpAreHeldWithinTheBoundAndTheCoreSeesTheLatestSize()
+    {
+        const int Hold = 3;
+        await using NatsServer nats = await NatsServer.StartAsync();
+        await using ServerProcess portal = ServerProcess.Start(["portal", "--Portal:CommandRateLimit=0", $"--Nats:HoldCapacity={Hold}"], nats.Environment(Secret));
+        await portal.WaitUntilRunningAsync();
+        await using TelnetTestClient alice = await TelnetTestClient.ConnectAsync(portal.Telnet);
+        Assert.That(await alice.Lines.WaitForAsync("The world is restarting"), Is.EqualTo(PortalRelay.RestartingNotice));
+        await alice.SendRawAsync([Iac, Will, WindowSize, Iac, Do, Gmcp]);
+        for (int i = 1; i <= 200; i++)
+        {
+            await alice.SendRawAsync([Iac, Sb, WindowSize, 0, (byte)(40 + i), 0, 50, Iac, Se, Iac, Sb, Gmcp, .. Encoding.UTF8.GetBytes($"Test.Ping {{\"n\":{i}}}"), Iac, Se]);
+        }
+
+        for (int i = 1; i <= Hold + 1; i++)
+        {
+            await alice.SendAsync($"echo held {i}");
+        }
+
+        // Refused after everything she sent before it has been taken.
+        Assert.That(await alice.Lines.WaitForAsync("was not kept"), Does.Contain($"{Hold} of your commands are already waiting"));
+        using var http = new HttpClient();
+        string metrics = await http.GetStringAsync($"http://{portal.Http}/metrics");
+        Match held = HeldEvents().Match(metrics);
+        Assert.That(held.Success, Is.True, metrics);
+        Assert.That(int.Parse(held.Groups[1].Value, CultureInfo.InvariantCulture), Is.LessThanOrEqualTo(1 + 2 * Hold), "her connect, and at most the bound of inputs and of out-of-band messages");
+
+        await using TestServer server = await StartCoreAsync(nats);
+        await alice.Lines.WaitForAsync("Welcome");
+        for (int i = 1; i <= Hold; i++)
+        {
+            Assert.That(await alice.Lines.WaitForAsync("got data Test.Ping"), Is.EqualTo($"got data Test.Ping {{\"n\":{i}}}"), "the first out-of-band messages, in order");
+        }
+
+        for (int i = 1; i <= Hold; i++)
+        {
+            Assert.That(await alice.Lines.WaitForAsync("held "), Is.EqualTo($"held {i}"), "the held inputs, in order");
+        }
+
+        await alice.SendAsync("size");
+        Assert.That(await alice.Lines.WaitForAsync("size="), Is.EqualTo("size=240x50;terminal="), "the latest window size");
+        Assert.That(alice.Lines.Seen.Count(l => l.StartsWith("got data", StringComparison.Ordinal)), Is.EqualTo(Hold), "the messages over the bound were dropped");
+        await Poll.UntilAsync(() => portal.Output.Contains("out-of-band message(s) dropped", StringComparison.Ordinal), "the portal logs what it dropped");
+    }
+
     /// <summary>A core in process around a <see cref="TestModule"/>, taking portals over <paramref name="nats"/>.</summary>
     private static Task<TestServer> StartCoreAsync(NatsServer nats, Action<Dominance.Hosting.DominanceSettings>? configure = null) => TestServer.StartAsync(s =>
     {
@@ -111,4 +204,13 @@ public sealed class CoreWithRemotePortalTests
         await Poll.UntilAsync(() => portal.Output.Contains("attached to core", StringComparison.Ordinal), "the portal attaches to the core");
         return portal;
     }
+
+    private static string TokenOf(string message)
+    {
+        using var json = System.Text.Json.JsonDocument.Parse(message[(Dominance.Core.SessionResume.TokenPackage.Length + 1)..]);
+        return json.RootElement.GetProperty("token").GetString()!;
+    }
+
+    [GeneratedRegex(@"dominance_core_held_events\{[^}]*\} (\d+)")]
+    private static partial Regex HeldEvents();
 }

@@ -154,6 +154,18 @@ internal sealed class ServerMetrics : IDisposable
         }
     }
 
+    /// <summary>
+    /// Publishes how many of its sessions' events a portal of its own keeps for the core: sent and not yet acknowledged,
+    /// or held while no core is attached. Read when a collector asks, on its thread.
+    /// </summary>
+    public void ObserveHeldEvents(Func<int> held)
+    {
+        if (_observes)
+        {
+            _meter.CreateObservableGauge("dominance.core.held_events", held, "{event}", "Events this portal keeps for the core: sent and not yet acknowledged, or held while no core is attached.");
+        }
+    }
+
     /// <summary>Records one reload: whether it went live, its compile time and the game thread's pause.</summary>
     public void RecordReload(bool succeeded, TimeSpan compile, TimeSpan pause)
     {

@@ -93,6 +93,7 @@ internal sealed class PortalServer : IAsyncDisposable
         app.UseWebClient();
         PortalRelay relay = app.Services.GetRequiredService<PortalRelay>();
         app.Services.GetRequiredService<ServerMetrics>().ObserveCoreAttached(() => relay.Attached);
+        app.Services.GetRequiredService<ServerMetrics>().ObserveHeldEvents(() => relay.HeldEvents);
         return new PortalServer(app, portal, relay, listeners.Telnet!, listeners.Http);
     }
 

@@ -41,7 +41,12 @@ public sealed partial class NatsSettings
     /// <summary>Silence after which the core takes a portal for gone (and logs its players off), or a portal the core.</summary>
     public TimeSpan HeartbeatTimeout { get; set; } = TimeSpan.FromSeconds(3);
 
-    /// <summary>Inputs a portal holds per session while no core is attached; past that the player is told, and the input refused.</summary>
+    /// <summary>
+    /// Inputs a portal holds per session while no core is attached (counting those sent and not yet acknowledged); past
+    /// that the player is told, and the input refused. As many of the client's out-of-band messages (GMCP) are held
+    /// besides; past that they are dropped, and logged once per session and outage. Changes of the session's facts
+    /// (window size, terminal) are not held: the connect the next core gets carries the latest.
+    /// </summary>
     public int HoldCapacity { get; set; } = 100;
 
     /// <summary>

@@ -22,11 +22,14 @@ namespace Dominance.Nats;
 /// channel makes the session wait, so TCP pushes back on its client). One loop drains it: it numbers each event (per
 /// session, and portal-wide), keeps it until the core acknowledges it, and sends what is queued as one message. Being
 /// alone, it needs no lock for the order of the wire, and after an attach it replays before anything new.</para>
-/// <para><b>Held input.</b> Every event stays in <see cref="_unacknowledged"/> until a core heartbeat acknowledges it.
-/// While no core is attached nothing is sent, and at most <see cref="NatsSettings.HoldCapacity"/> inputs per session are
-/// kept; past that the player is told that the input was refused. On attach the relay sends, in order, a connect for
-/// every open session (with its resume token) and then every unacknowledged input, out-of-band message and change of
-/// facts of the sessions still open.</para>
+/// <para><b>Held input.</b> Every event stays in <see cref="_unacknowledged"/> until the core acknowledges it (in its
+/// heartbeat or an output batch). While no core is attached nothing is sent, and what is kept is bounded by the open
+/// sessions (<see cref="Hold"/>): per session its connect, at most <see cref="NatsSettings.HoldCapacity"/> inputs (past
+/// that the player is told that the input was refused) and as many out-of-band messages (past that they are dropped and
+/// logged); changes of facts and departures are not kept, and what was kept for a session that left is forgotten. On
+/// attach the relay sends, in order, a connect for every open session (with its latest facts, its restore token, and
+/// the web client's resume token if no core acknowledged the connect) and then every unacknowledged input and
+/// out-of-band message of the sessions still open.</para>
 /// </remarks>
 internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 {
@@ -72,6 +75,8 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     private long _attachedAt;
     private volatile bool _coreSeen;
     private long _nextSequence = 1;
+    // Sessions that left while no core was attached, whose events are still in _unacknowledged (see ForgetDeparted).
+    private int _departed;
 
     // The players online in the whole game, from the attached core's last heartbeat; -1 while no core is attached.
     private volatile int _corePlayers = -1;
@@ -103,6 +108,18 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
             lock (_gate)
             {
                 return _core is not null;
+            }
+        }
+    }
+
+    /// <summary>The events this portal keeps for the core: sent and not yet acknowledged, or held while no core is attached.</summary>
+    public int HeldEvents
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _unacknowledged.Count;
             }
         }
     }
@@ -241,7 +258,8 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
     /// <summary>
     /// Numbers one event and returns what to keep of it, or <see langword="null"/> if it is refused (held input over the
-    /// bound, or an event too large for one message to the core; its player is told). Under the gate.
+    /// bound, or an event too large for one message to the core; its player is told) or not needed (see
+    /// <see cref="Hold"/>). Under the gate.
     /// </summary>
     private Pending? Take(InboundEvent item, bool attached)
     {
@@ -250,28 +268,9 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
             state = _states[item.Session] = new SessionState();
         }
 
-        if (!Fits(item, state.Sequence + 1))
+        if (!Fits(item, state.Sequence + 1) || (!attached && !Hold(item, state)))
         {
             return null;
-        }
-
-        if (!attached && item.Kind == InboundKind.Input)
-        {
-            if (state.Held >= _settings.HoldCapacity)
-            {
-                // Typed with the echo off (a password): not quoted back.
-                string what = _portal.TryGetSession(item.Session, out PortalSession? session) && session.EchoOff
-                    ? "what you typed (not shown: the echo was off)"
-                    : $"\"{Shorten(item.Text!)}\"";
-                Tell(item.Session, $"The world is restarting, and {state.Held} of your commands are already waiting for it: {what} was not kept. Type it again once the world is back.");
-                return null;
-            }
-
-            state.Held++;
-        }
-        else if (!attached && item.Kind == InboundKind.Connected)
-        {
-            Tell(item.Session, RestartingNotice);
         }
 
         if (item.Kind == InboundKind.Disconnected)
@@ -279,24 +278,105 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
             _states.Remove(item.Session);
         }
 
+        state.Kept(item.Kind, 1);
         return new Pending(item, _nextSequence++, ++state.Sequence);
     }
 
-    /// <summary>After an attach: every open session connects again, then what the new core has not acknowledged. Under the gate.</summary>
+    /// <summary>
+    /// While no core is attached: whether to keep <paramref name="item"/> for the next one. Kept are a connect (for the
+    /// web client's resume token: see <see cref="Replay"/>), and at most <see cref="NatsSettings.HoldCapacity"/> inputs
+    /// and as many out-of-band messages per session, counting those sent and not yet acknowledged. Past that an input is
+    /// refused and its player told; an out-of-band message (the client's, not typed) is dropped, logged once per session
+    /// and outage. A change of facts is not kept: the connect that the next core gets carries the session's latest. Nor is
+    /// a departure: the next core never sees a session that left, and what was kept for it is forgotten. Under the gate.
+    /// </summary>
+    private bool Hold(InboundEvent item, SessionState state)
+    {
+        switch (item.Kind)
+        {
+            case InboundKind.Connected:
+                Tell(item.Session, RestartingNotice);
+                return true;
+            case InboundKind.Input when state.Inputs >= _settings.HoldCapacity:
+                // Typed with the echo off (a password): not quoted back.
+                string what = _portal.TryGetSession(item.Session, out PortalSession? session) && session.EchoOff
+                    ? "what you typed (not shown: the echo was off)"
+                    : $"\"{Shorten(item.Text!)}\"";
+                Tell(item.Session, $"The world is restarting, and {state.Inputs} of your commands are already waiting for it: {what} was not kept. Type it again once the world is back.");
+                return false;
+            case InboundKind.Data when state.Messages >= _settings.HoldCapacity:
+                if (!state.MessagesDropped)
+                {
+                    state.MessagesDropped = true;
+                    _log.LogInformation(
+                        "Session {Session}: out-of-band message(s) dropped while no core is attached: {Held} are already held for it (Nats:HoldCapacity); more are dropped until a core attaches",
+                        item.Session, state.Messages);
+                }
+
+                return false;
+            case InboundKind.InfoChanged:
+                return false;
+            case InboundKind.Disconnected:
+                _states.Remove(item.Session);
+                if (++_departed > _states.Count)
+                {
+                    ForgetDeparted();
+                }
+
+                return false;
+            default:
+                return true;
+        }
+    }
+
+    /// <summary>
+    /// While no core is attached: drops what is kept for sessions that have left (the next core will not hear of them),
+    /// so that connections coming and going during an outage cost nothing after they have gone. Run, in place, once
+    /// more sessions have left than are open (<see cref="Hold"/>): what is kept stays within twice what the open
+    /// sessions may hold, and a departure costs, over time, a pass over about two sessions' share. Under the gate.
+    /// </summary>
+    private void ForgetDeparted()
+    {
+        _departed = 0;
+        for (int i = _unacknowledged.Count; i > 0; i--)
+        {
+            Pending pending = _unacknowledged.Dequeue();
+            if (_states.ContainsKey(pending.Event.Session))
+            {
+                _unacknowledged.Enqueue(pending);
+            }
+        }
+    }
+
+    /// <summary>
+    /// After an attach: every open session connects again, with its facts as they are now, then its inputs and
+    /// out-of-band messages that the new core has not acknowledged (changes of facts are in the connect). A connect that
+    /// no core acknowledged carries the web client's resume token again: no core has used it yet. Under the gate.
+    /// </summary>
     private void Replay(List<Pending> batch)
     {
         List<Pending> old = [.. _unacknowledged];
         _unacknowledged.Clear();
         _nextSequence = 1;
+        _departed = 0;
+        Dictionary<SessionId, string>? resumes = null;
+        foreach (Pending pending in old)
+        {
+            if (pending.Event is { Kind: InboundKind.Connected, Text: { } resume })
+            {
+                (resumes ??= [])[pending.Event.Session] = resume;
+            }
+        }
+
         var open = new HashSet<SessionId>();
         foreach ((SessionId id, SessionState state) in _states)
         {
-            state.Sequence = 0;
-            state.Held = 0;
+            state.Restart();
             if (_portal.TryGetSession(id, out PortalSession? session))
             {
                 open.Add(id);
-                var connect = new Pending(new InboundEvent(InboundKind.Connected, id, Info: session.Info), _nextSequence++, ++state.Sequence, session.RestoreToken);
+                var again = new InboundEvent(InboundKind.Connected, id, resumes?.GetValueOrDefault(id), Info: session.Info);
+                var connect = new Pending(again, _nextSequence++, ++state.Sequence, session.RestoreToken);
                 _unacknowledged.Enqueue(connect);
                 batch.Add(connect);
             }
@@ -304,10 +384,12 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
         foreach (Pending pending in old)
         {
-            if (pending.Event.Kind is InboundKind.Input or InboundKind.Data or InboundKind.InfoChanged && open.Contains(pending.Event.Session)
+            if (pending.Event.Kind is InboundKind.Input or InboundKind.Data && open.Contains(pending.Event.Session)
                 && Fits(pending.Event, _states[pending.Event.Session].Sequence + 1)) // the NATS server's limit may have changed
             {
-                var again = new Pending(pending.Event, _nextSequence++, ++_states[pending.Event.Session].Sequence);
+                SessionState state = _states[pending.Event.Session];
+                state.Kept(pending.Event.Kind, 1);
+                var again = new Pending(pending.Event, _nextSequence++, ++state.Sequence);
                 _unacknowledged.Enqueue(again);
                 batch.Add(again);
             }
@@ -471,6 +553,10 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         while (_unacknowledged.TryPeek(out Pending? oldest) && oldest.Sequence <= through)
         {
             _unacknowledged.Dequeue();
+            if (_states.TryGetValue(oldest.Event.Session, out SessionState? state))
+            {
+                state.Kept(oldest.Event.Kind, -1);
+            }
         }
     }
 
@@ -795,11 +881,40 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     /// <summary>An event kept until the core acknowledges it.</summary>
     private sealed record Pending(InboundEvent Event, long Sequence, long SessionSequence, string? Token = null);
 
-    /// <summary>What the sender knows of one session: its last sequence number, and its inputs held while no core is attached.</summary>
+    /// <summary>
+    /// What the sender knows of one session: its last sequence number, its inputs and out-of-band messages kept for the
+    /// core (sent and not yet acknowledged, or held while no core is attached), and whether one of the latter was dropped
+    /// in this outage (it is logged once).
+    /// </summary>
     private sealed class SessionState
     {
         public long Sequence { get; set; }
 
-        public int Held { get; set; }
+        public int Inputs { get; private set; }
+
+        public int Messages { get; private set; }
+
+        public bool MessagesDropped { get; set; }
+
+        /// <summary>Counts an event of <paramref name="kind"/> kept (1) or acknowledged (-1).</summary>
+        public void Kept(InboundKind kind, int change)
+        {
+            if (kind == InboundKind.Input)
+            {
+                Inputs += change;
+            }
+            else if (kind == InboundKind.Data)
+            {
+                Messages += change;
+            }
+        }
+
+        /// <summary>After an attach: numbered from the start, and nothing counted yet.</summary>
+        public void Restart()
+        {
+            Sequence = 0;
+            Inputs = Messages = 0;
+            MessagesDropped = false;
+        }
     }
 }
