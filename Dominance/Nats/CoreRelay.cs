@@ -37,6 +37,9 @@ internal sealed class CoreRelay : IAsyncDisposable
     private InlineSubscription? _inbound;
     private volatile bool _stopping;
 
+    // Under _gate: the attaches answered so far (each attach's number, RemotePortal.Attach, is the count after it).
+    private long _attaches;
+
     // Under _gate: when the last inbound batch that had to wait for the game thread was handed over. The connection
     // reads nothing while one waits, so no portal counts as silent for the time before.
     private long _readerResumed;
@@ -113,7 +116,7 @@ internal sealed class CoreRelay : IAsyncDisposable
                 try
                 {
                     // Tells the portal at once, rather than after its heartbeat timeout.
-                    await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portal.Id, Instance, deadline.Token).ConfigureAwait(false);
+                    await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portal.Id, Instance, portal.Attach, deadline.Token).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is NatsException or OperationCanceledException)
                 {
@@ -221,9 +224,11 @@ internal sealed class CoreRelay : IAsyncDisposable
             reply.Byte(0);
             reply.String(Instance);
             reply.String("the core refused this portal: wrong shared secret (Nats:Secret must be the same for the core and its portals)");
+            reply.Number(0);
         }
         else
         {
+            long attach;
             await _gate.WaitAsync().ConfigureAwait(false);
             try
             {
@@ -232,7 +237,8 @@ internal sealed class CoreRelay : IAsyncDisposable
                     await DropAsync(old, "it attached again").ConfigureAwait(false);
                 }
 
-                var portal = new RemotePortal(portalId, Instance, _core, _nats!, _settings.Subject, _clock, _log);
+                attach = ++_attaches;
+                var portal = new RemotePortal(portalId, attach, Instance, _core, _nats!, _settings.Subject, _clock, _log);
                 lock (_portals)
                 {
                     _portals[portalId] = portal;
@@ -243,10 +249,11 @@ internal sealed class CoreRelay : IAsyncDisposable
                 _gate.Release();
             }
 
-            _log.LogInformation("Portal {Portal} attached", portalId);
+            _log.LogInformation("Portal {Portal} attached (attach {Attach})", portalId, attach);
             reply.Byte(1);
             reply.String(Instance);
             reply.String("");
+            reply.Number(attach);
         }
 
         await message.ReplyAsync(reply.Written.ToArray()).ConfigureAwait(false);
@@ -257,11 +264,12 @@ internal sealed class CoreRelay : IAsyncDisposable
         string portalId = subject[(subject.LastIndexOf('.') + 1)..];
         List<ReceivedEvent> events;
         string instance;
+        long attach;
         long first;
         try
         {
             // Decoded at once: the payload is the socket reader's buffer, valid until the first await.
-            events = Decode(message.IsSingleSegment ? message.FirstSpan : message.ToArray(), out instance, out first);
+            events = Decode(message.IsSingleSegment ? message.FirstSpan : message.ToArray(), out instance, out attach, out first);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or OverflowException)
         {
@@ -269,10 +277,10 @@ internal sealed class CoreRelay : IAsyncDisposable
             return ValueTask.CompletedTask;
         }
 
-        return new ValueTask(DeliverInboundAsync(portalId, events, instance, first));
+        return new ValueTask(DeliverInboundAsync(portalId, events, instance, attach, first));
     }
 
-    private async Task DeliverInboundAsync(string portalId, List<ReceivedEvent> events, string instance, long first)
+    private async Task DeliverInboundAsync(string portalId, List<ReceivedEvent> events, string instance, long attach, long first)
     {
         try
         {
@@ -286,7 +294,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         try
         {
             long started = _clock.GetTimestamp();
-            await HandleInboundAsync(portalId, events, instance, first).ConfigureAwait(false);
+            await HandleInboundAsync(portalId, events, instance, attach, first).ConfigureAwait(false);
             if (_clock.GetElapsedTime(started) > _settings.HeartbeatInterval)
             {
                 // The game thread made this wait, and meanwhile the connection read nothing, heartbeats included:
@@ -312,14 +320,21 @@ internal sealed class CoreRelay : IAsyncDisposable
         }
     }
 
-    private async Task HandleInboundAsync(string portalId, List<ReceivedEvent> events, string instance, long first)
+    private async Task HandleInboundAsync(string portalId, List<ReceivedEvent> events, string instance, long attach, long first)
     {
         RemotePortal? portal = Find(portalId);
-        if (portal is null || instance != Instance)
+        if (portal is not null && instance == Instance && attach < portal.Attach)
+        {
+            // Sent under an earlier attach of this portal, before it attached again: it replays what is not acknowledged.
+            _log.LogDebug("Inbound batch from portal {Portal} of its attach {Attach}, before its attach {Current}: dropped", portalId, attach, portal.Attach);
+            return;
+        }
+
+        if (portal is null || instance != Instance || attach != portal.Attach)
         {
             // Events for another core (the one before a restart), or from a portal this core does not know.
             _log.LogDebug("Inbound batch from portal {Portal} for core {Instance}: not attached here; asking it to attach", portalId, instance);
-            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance, _stop.Token).ConfigureAwait(false);
+            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance, attach, _stop.Token).ConfigureAwait(false);
             return;
         }
 
@@ -330,7 +345,7 @@ internal sealed class CoreRelay : IAsyncDisposable
                 "Portal {Portal}: inbound events {Expected} to {Last} were lost on the way (NATS is at most once); dropping its sessions and asking it to attach again",
                 portalId, portal.Expected, first - 1);
             await DropAsync(portal, "events from it were lost").ConfigureAwait(false);
-            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance, _stop.Token).ConfigureAwait(false);
+            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance, portal.Attach, _stop.Token).ConfigureAwait(false);
             return;
         }
 
@@ -342,7 +357,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         portal.Expected = first + events.Count;
     }
 
-    private static List<ReceivedEvent> Decode(ReadOnlySpan<byte> data, out string instance, out long first)
+    private static List<ReceivedEvent> Decode(ReadOnlySpan<byte> data, out string instance, out long attach, out long first)
     {
         var r = new WireReader(data);
         if (r.Byte() != Wire.Version)
@@ -351,6 +366,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         }
 
         instance = r.String();
+        attach = r.Number();
         first = r.Number();
         long count = r.Number();
         var events = new List<ReceivedEvent>((int)Math.Min(count, 4096));
@@ -456,6 +472,7 @@ internal sealed class CoreRelay : IAsyncDisposable
                     foreach (RemotePortal portal in portals)
                     {
                         w.String(portal.Id);
+                        w.Number(portal.Attach);
                         w.Number(portal.Expected - 1);
                     }
 

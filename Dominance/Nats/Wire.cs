@@ -12,18 +12,18 @@ namespace Dominance.Nats;
 /// <para><b>Messages.</b></para>
 /// <list type="bullet">
 /// <item><c>S.attach</c>, request and reply: a portal asks to attach with its id and the shared secret; the core answers
-/// with its instance id (new at every start) or a refusal.</item>
+/// with its instance id (new at every start) and the attach's number (new at every attach), or a refusal.</item>
 /// <item><c>S.in.P</c>, portal to core: a batch of a portal's session events (connect with the session's facts, its
 /// restore token and the web client's resume token, input, out-of-band data, changed facts, disconnect). The batch carries the portal-wide sequence number
-/// of its first event and the core instance it is for; each event carries its session's own sequence number. A batch
+/// of its first event and the core instance and attach it is for; each event carries its session's own sequence number. A batch
 /// is cut into as many messages as the NATS server's max payload takes.</item>
-/// <item><c>S.out.P</c>, core to portal: a batch of output, with the core's instance id and the acknowledgement (as in
+/// <item><c>S.out.P</c>, core to portal: a batch of output, with the core's instance id, the attach, and the acknowledgement (as in
 /// the heartbeat, so that an answered input is acknowledged with its answer): each distinct payload once, then (session, what, payload)
 /// entries that name it, so a chat to 1,000 players of one portal is one message with one copy of the line. Also a
 /// session's close, echo switch and resume token, and "attach again". Cut, between entries, into as many messages as
 /// the NATS server's max payload takes.</item>
-/// <item><c>S.core</c>, core to every portal: the heartbeat, with the core's instance id, per attached portal the
-/// last portal-wide sequence number it received (the acknowledgement), and the players online in the whole game
+/// <item><c>S.core</c>, core to every portal: the heartbeat, with the core's instance id, per attached portal its attach
+/// and the last portal-wide sequence number it received in it (the acknowledgement), and the players online in the whole game
 /// (<see cref="IPlayerCount"/>), which a portal tells MUD listing crawlers (MSSP <c>PLAYERS</c>).</item>
 /// <item><c>S.portal</c>, portal to core: a portal's heartbeat.</item>
 /// </list>
@@ -36,7 +36,11 @@ namespace Dominance.Nats;
 /// between one publisher and one subscriber on one subject. So: a portal keeps every event until the core's heartbeat
 /// acknowledges it, and sends the unacknowledged ones again when it attaches to a (new) core. The core checks the
 /// portal-wide sequence; a gap (a lost message) makes it drop that portal's sessions and ask it to attach again, which
-/// resumes them. Output is not acknowledged: output lost in a gap is lost (the player sees no answer to an input the
+/// resumes them. The portal-wide sequence starts again at 1 with every attach, so a sequence number means something
+/// only with its attach: every acknowledgement names the attach it counts in (the core's instance and the attach's
+/// number), and the portal ignores any other (a heartbeat or output batch sent before it attached again, arriving
+/// after); the core likewise drops a batch sent under an earlier attach of the portal, and a request to attach again
+/// names the attach it ends. Output is not acknowledged: output lost in a gap is lost (the player sees no answer to an input the
 /// core did get); a core that restarts resumes from its last world save anyway.</para>
 /// <para><b>Trust.</b> Portals are trusted: each holds the shared secret, from which the restore tokens' key derives
 /// (<see cref="ResumeTokens.FromSecret"/>), so a portal could make a token for any account. The secret keeps out what
@@ -45,7 +49,7 @@ namespace Dominance.Nats;
 internal static class Wire
 {
     /// <summary>The format version; a message with another is dropped.</summary>
-    public const byte Version = 3;
+    public const byte Version = 4;
 
     public static string Attach(string prefix) => prefix + ".attach";
 
