@@ -37,6 +37,11 @@ internal sealed class CoreRelay : IAsyncDisposable
     private InlineSubscription? _inbound;
     private volatile bool _stopping;
 
+    // A core newer than this one, and when it was last heard (a timestamp), from the loop that reads core heartbeats.
+    // While it is heard, this core takes no portal (Wire: two cores at once).
+    private volatile string? _newer;
+    private long _newerHeard;
+
     // Under _gate: the attaches answered so far (each attach's number, RemotePortal.Attach, is the count after it).
     private long _attaches;
 
@@ -46,6 +51,7 @@ internal sealed class CoreRelay : IAsyncDisposable
 
     public CoreRelay(NatsSettings settings, GameLoop core, ResumeTokens tokens, TimeProvider clock, ILogger<CoreRelay> log)
     {
+        Instance = Wire.NewCoreInstance(clock.GetUtcNow());
         _settings = settings;
         _core = core;
         _tokens = tokens;
@@ -54,8 +60,8 @@ internal sealed class CoreRelay : IAsyncDisposable
         _secretHash = SHA256.HashData(Encoding.UTF8.GetBytes(settings.Secret));
     }
 
-    /// <summary>This core's instance id: new at every start, so that portals notice a restart.</summary>
-    public string Instance { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
+    /// <summary>This core's instance id: new at every start, so that portals notice a restart; it sorts by start (<see cref="Wire.IsNewerCore"/>).</summary>
+    public string Instance { get; }
 
     /// <summary>Remote portals attached now.</summary>
     public int PortalCount
@@ -83,8 +89,10 @@ internal sealed class CoreRelay : IAsyncDisposable
             (subject, e) => _log.LogError(e, "Handling a message on {Subject} failed; the next ones are handled as usual", subject),
             cancellationToken).ConfigureAwait(false);
         INatsSub<byte[]> heartbeats = await _nats.SubscribeCoreAsync<byte[]>(Wire.PortalHeartbeat(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
+        INatsSub<byte[]> cores = await _nats.SubscribeCoreAsync<byte[]>(Wire.CoreHeartbeat(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
         _loops.Add(ReadAsync(attach, OnAttachAsync));
         _loops.Add(ReadAsync(heartbeats, OnHeartbeatAsync));
+        _loops.Add(ReadAsync(cores, OnCoreHeartbeatAsync));
         _loops.Add(HeartbeatAsync());
         _log.LogInformation("Core {Instance} takes remote portals over NATS at {Url} (subjects {Prefix}.*)", Instance, _settings.RedactedUrl, prefix);
     }
@@ -211,9 +219,9 @@ internal sealed class CoreRelay : IAsyncDisposable
             return;
         }
 
-        if (_stopping)
+        if (_stopping || NewerCoreRuns)
         {
-            return; // unanswered: the portal tries again, and the next core answers
+            return; // unanswered: the portal tries again, and the next (newer) core answers
         }
 
         var reply = new WireWriter(64);
@@ -424,6 +432,68 @@ internal sealed class CoreRelay : IAsyncDisposable
         await _core.Inbound.WriteAsync(item).ConfigureAwait(false);
     }
 
+    /// <summary>Whether a newer core's heartbeat came within <see cref="NatsSettings.HeartbeatTimeout"/>: this core then takes no portal.</summary>
+    private bool NewerCoreRuns
+    {
+        get
+        {
+            long heard = Volatile.Read(ref _newerHeard);
+            return heard != 0 && _clock.GetElapsedTime(heard) <= _settings.HeartbeatTimeout;
+        }
+    }
+
+    /// <summary>
+    /// Another core's heartbeat. One newer than this core has the portals: this one lets its own go, asking them to attach
+    /// again (they move to the newer one), and answers no attach request while the newer one is heard.
+    /// </summary>
+    private async Task OnCoreHeartbeatAsync(NatsMsg<byte[]> message)
+    {
+        var r = new WireReader(message.Data ?? []);
+        if (r.Byte() != Wire.Version)
+        {
+            return; // a core of another version: its portals cannot attach here, nor these there
+        }
+
+        string instance = r.String();
+        if (!Wire.IsNewerCore(instance, Instance))
+        {
+            return; // this core's own, or an older core's (still stopping, or still running): the portals stay here
+        }
+
+        bool already = NewerCoreRuns && _newer == instance;
+        _newer = instance;
+        Volatile.Write(ref _newerHeard, _clock.GetTimestamp());
+        if (already)
+        {
+            return;
+        }
+
+        _log.LogWarning("Core {Newer}, started after this one, is running: this core lets its remote portals go to it, and takes none while it runs", instance);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        deadline.CancelAfter(_settings.HeartbeatTimeout);
+        try
+        {
+            await _gate.WaitAsync(deadline.Token).ConfigureAwait(false);
+            try
+            {
+                foreach (RemotePortal portal in Snapshot())
+                {
+                    await DropAsync(portal, $"core {instance} is newer", cancellationToken: deadline.Token).ConfigureAwait(false);
+                    await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portal.Id, Instance, portal.Attach, deadline.Token).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+        catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+        {
+            // The portals move to the newer core on its heartbeat anyway; those still listed here go silent, and are dropped.
+            _log.LogWarning("Could not let the remote portals go within {Timeout}", _settings.HeartbeatTimeout);
+        }
+    }
+
     private Task OnHeartbeatAsync(NatsMsg<byte[]> message)
     {
         var r = new WireReader(message.Data ?? []);
@@ -454,6 +524,12 @@ internal sealed class CoreRelay : IAsyncDisposable
                 await _gate.WaitAsync(_stop.Token).ConfigureAwait(false);
                 try
                 {
+                    if (_newer is { } newer && !NewerCoreRuns)
+                    {
+                        _newer = null;
+                        _log.LogWarning("Core {Newer} has been silent for {Timeout} s: this core takes remote portals again", newer, _settings.HeartbeatTimeout.TotalSeconds);
+                    }
+
                     long now = _clock.GetTimestamp();
                     List<RemotePortal> portals = Snapshot();
                     foreach (RemotePortal portal in portals)

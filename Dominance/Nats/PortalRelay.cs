@@ -73,6 +73,10 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     private long _lastHeard;
     private long _attachedAt;
     private volatile bool _coreSeen;
+
+    // Under _gate: the newest core heard (Wire.IsNewerCore), and when; an attach to an older one is not taken while it is heard.
+    private string? _newest;
+    private long _newestHeard;
     private long _nextSequence = 1;
 
     // The players online in the whole game, from the attached core's last heartbeat; -1 while no core is attached.
@@ -448,9 +452,27 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
         lock (_gate)
         {
+            if (_newest is null || instance == _newest || Wire.IsNewerCore(instance, _newest) || _clock.GetElapsedTime(_newestHeard) > _settings.HeartbeatTimeout)
+            {
+                _newest = instance;
+                _newestHeard = _clock.GetTimestamp();
+            }
+
             if (_core is null)
             {
                 _coreSeen = true; // a core is there: the watcher attaches at its next turn, without waiting out its backoff
+                return;
+            }
+
+            if (instance != _core)
+            {
+                // A newer core (one restarted faster than the timeout, or started beside this one) has the portals; an
+                // older one (still stopping, or still running) does not take this portal from its core.
+                if (Wire.IsNewerCore(instance, _core))
+                {
+                    Detach($"core {instance}, newer, is running");
+                }
+
                 return;
             }
 
@@ -459,10 +481,9 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
             // later counts.
             long? acknowledged = listedAttach == _attach ? listedAck : null;
             bool settled = _clock.GetElapsedTime(_attachedAt) > _settings.HeartbeatInterval * 2;
-            if (instance != _core || (acknowledged is null && settled))
+            if (acknowledged is null && settled)
             {
-                // A new core (restarted faster than the timeout), or one that has forgotten this portal.
-                Detach(instance != _core ? "a new core is running" : "the core no longer knows this portal");
+                Detach("the core no longer knows this portal");
                 return;
             }
 
@@ -576,6 +597,13 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
         lock (_gate)
         {
+            if (_newest is { } newest && Wire.IsNewerCore(newest, instance) && _clock.GetElapsedTime(_newestHeard) <= _settings.HeartbeatTimeout)
+            {
+                // It had not heard the newer one yet when it answered; it lets this portal go when it does.
+                _log.LogInformation("Core {Instance} answered, but core {Newest} is newer: not attaching to the older one", instance, newest);
+                return false;
+            }
+
             _core = instance;
             _attach = attach;
             _lastHeard = _attachedAt = _clock.GetTimestamp();

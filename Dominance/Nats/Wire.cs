@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using System.Security.Cryptography;
 using Dominance.Api;
 using Dominance.Core;
 
@@ -42,6 +44,14 @@ namespace Dominance.Nats;
 /// after); the core likewise drops a batch sent under an earlier attach of the portal, and a request to attach again
 /// names the attach it ends. Output is not acknowledged: output lost in a gap is lost (the player sees no answer to an input the
 /// core did get); a core that restarts resumes from its last world save anyway.</para>
+/// <para><b>Two cores at once.</b> The newest core has the portals. A core's instance id begins with its start time
+/// (<see cref="NewCoreInstance"/>), so ids sort by age (<see cref="IsNewerCore"/>). A portal stays with its core while
+/// that core's heartbeats come, whatever an older core says (an old core still saving its world, or still running for
+/// any reason); it moves when its core goes silent or asks it to attach again, or at once when it hears a core newer
+/// than its own; and it does not attach to a core older than the newest it has heard within
+/// <see cref="NatsSettings.HeartbeatTimeout"/>. A core that hears a newer core's heartbeat lets its remote portals go
+/// (asking them to attach again) and answers no attach request until that core has been silent for
+/// <see cref="NatsSettings.HeartbeatTimeout"/>. Start times are each core's own clock: keep the machines' clocks in step.</para>
 /// <para><b>Trust.</b> Portals are trusted: each holds the shared secret, from which the restore tokens' key derives
 /// (<see cref="ResumeTokens.FromSecret"/>), so a portal could make a token for any account. The secret keeps out what
 /// is not a portal of this game; the NATS server's own authentication keeps out everything else.</para>
@@ -62,6 +72,16 @@ internal static class Wire
     public static string CoreHeartbeat(string prefix) => prefix + ".core";
 
     public static string PortalHeartbeat(string prefix) => prefix + ".portal";
+
+    /// <summary>
+    /// A new core instance id: its start time in UTC to the millisecond (<c>20261203T124037.123Z</c>), a dash, and 8
+    /// random hex digits. Ids of this form sort by start (<see cref="IsNewerCore"/>), and say in a log when their core started.
+    /// </summary>
+    public static string NewCoreInstance(DateTimeOffset start) =>
+        start.UtcDateTime.ToString("yyyyMMdd'T'HHmmss.fff'Z-'", CultureInfo.InvariantCulture) + Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
+
+    /// <summary>Whether core <paramref name="instance"/> started after core <paramref name="than"/> (a tie: the larger random part).</summary>
+    public static bool IsNewerCore(string instance, string than) => string.CompareOrdinal(instance, than) > 0;
 
     /// <summary>One event of an inbound batch.</summary>
     public static void WriteEvent(WireWriter w, in InboundEvent e, long sessionSequence, string? restoreToken)
