@@ -37,12 +37,21 @@ internal sealed class CoreRelay : IAsyncDisposable
     private InlineSubscription? _inbound;
     private volatile bool _stopping;
 
+    // A core newer than this one, and when it was last heard (a timestamp), from the loop that reads core heartbeats.
+    // While it is heard, this core takes no portal (Wire: two cores at once).
+    private volatile string? _newer;
+    private long _newerHeard;
+
+    // Under _gate: the attaches answered so far (each attach's number, RemotePortal.Attach, is the count after it).
+    private long _attaches;
+
     // Under _gate: when the last inbound batch that had to wait for the game thread was handed over. The connection
     // reads nothing while one waits, so no portal counts as silent for the time before.
     private long _readerResumed;
 
     public CoreRelay(NatsSettings settings, GameLoop core, ResumeTokens tokens, TimeProvider clock, ILogger<CoreRelay> log)
     {
+        Instance = Wire.NewCoreInstance(clock.GetUtcNow());
         _settings = settings;
         _core = core;
         _tokens = tokens;
@@ -51,8 +60,8 @@ internal sealed class CoreRelay : IAsyncDisposable
         _secretHash = SHA256.HashData(Encoding.UTF8.GetBytes(settings.Secret));
     }
 
-    /// <summary>This core's instance id: new at every start, so that portals notice a restart.</summary>
-    public string Instance { get; } = Convert.ToHexString(RandomNumberGenerator.GetBytes(8)).ToLowerInvariant();
+    /// <summary>This core's instance id: new at every start, so that portals notice a restart; it sorts by start (<see cref="Wire.IsNewerCore"/>).</summary>
+    public string Instance { get; }
 
     /// <summary>Remote portals attached now.</summary>
     public int PortalCount
@@ -80,8 +89,10 @@ internal sealed class CoreRelay : IAsyncDisposable
             (subject, e) => _log.LogError(e, "Handling a message on {Subject} failed; the next ones are handled as usual", subject),
             cancellationToken).ConfigureAwait(false);
         INatsSub<byte[]> heartbeats = await _nats.SubscribeCoreAsync<byte[]>(Wire.PortalHeartbeat(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
+        INatsSub<byte[]> cores = await _nats.SubscribeCoreAsync<byte[]>(Wire.CoreHeartbeat(prefix), cancellationToken: cancellationToken).ConfigureAwait(false);
         _loops.Add(ReadAsync(attach, OnAttachAsync));
         _loops.Add(ReadAsync(heartbeats, OnHeartbeatAsync));
+        _loops.Add(ReadAsync(cores, OnCoreHeartbeatAsync));
         _loops.Add(HeartbeatAsync());
         _log.LogInformation("Core {Instance} takes remote portals over NATS at {Url} (subjects {Prefix}.*)", Instance, _settings.RedactedUrl, prefix);
     }
@@ -113,7 +124,7 @@ internal sealed class CoreRelay : IAsyncDisposable
                 try
                 {
                     // Tells the portal at once, rather than after its heartbeat timeout.
-                    await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portal.Id, Instance, deadline.Token).ConfigureAwait(false);
+                    await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portal.Id, Instance, portal.Attach, deadline.Token).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is NatsException or OperationCanceledException)
                 {
@@ -208,9 +219,9 @@ internal sealed class CoreRelay : IAsyncDisposable
             return;
         }
 
-        if (_stopping)
+        if (_stopping || NewerCoreRuns)
         {
-            return; // unanswered: the portal tries again, and the next core answers
+            return; // unanswered: the portal tries again, and the next (newer) core answers
         }
 
         var reply = new WireWriter(64);
@@ -221,9 +232,11 @@ internal sealed class CoreRelay : IAsyncDisposable
             reply.Byte(0);
             reply.String(Instance);
             reply.String("the core refused this portal: wrong shared secret (Nats:Secret must be the same for the core and its portals)");
+            reply.Number(0);
         }
         else
         {
+            long attach;
             await _gate.WaitAsync().ConfigureAwait(false);
             try
             {
@@ -232,7 +245,8 @@ internal sealed class CoreRelay : IAsyncDisposable
                     await DropAsync(old, "it attached again").ConfigureAwait(false);
                 }
 
-                var portal = new RemotePortal(portalId, Instance, _core, _nats!, _settings.Subject, _clock, _log);
+                attach = ++_attaches;
+                var portal = new RemotePortal(portalId, attach, Instance, _core, _nats!, _settings.Subject, _clock, _log);
                 lock (_portals)
                 {
                     _portals[portalId] = portal;
@@ -243,10 +257,11 @@ internal sealed class CoreRelay : IAsyncDisposable
                 _gate.Release();
             }
 
-            _log.LogInformation("Portal {Portal} attached", portalId);
+            _log.LogInformation("Portal {Portal} attached (attach {Attach})", portalId, attach);
             reply.Byte(1);
             reply.String(Instance);
             reply.String("");
+            reply.Number(attach);
         }
 
         await message.ReplyAsync(reply.Written.ToArray()).ConfigureAwait(false);
@@ -257,11 +272,12 @@ internal sealed class CoreRelay : IAsyncDisposable
         string portalId = subject[(subject.LastIndexOf('.') + 1)..];
         List<ReceivedEvent> events;
         string instance;
+        long attach;
         long first;
         try
         {
             // Decoded at once: the payload is the socket reader's buffer, valid until the first await.
-            events = Decode(message.IsSingleSegment ? message.FirstSpan : message.ToArray(), out instance, out first);
+            events = Decode(message.IsSingleSegment ? message.FirstSpan : message.ToArray(), out instance, out attach, out first);
         }
         catch (Exception e) when (e is InvalidDataException or ArgumentException or OverflowException)
         {
@@ -269,10 +285,10 @@ internal sealed class CoreRelay : IAsyncDisposable
             return ValueTask.CompletedTask;
         }
 
-        return new ValueTask(DeliverInboundAsync(portalId, events, instance, first));
+        return new ValueTask(DeliverInboundAsync(portalId, events, instance, attach, first));
     }
 
-    private async Task DeliverInboundAsync(string portalId, List<ReceivedEvent> events, string instance, long first)
+    private async Task DeliverInboundAsync(string portalId, List<ReceivedEvent> events, string instance, long attach, long first)
     {
         try
         {
@@ -286,7 +302,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         try
         {
             long started = _clock.GetTimestamp();
-            await HandleInboundAsync(portalId, events, instance, first).ConfigureAwait(false);
+            await HandleInboundAsync(portalId, events, instance, attach, first).ConfigureAwait(false);
             if (_clock.GetElapsedTime(started) > _settings.HeartbeatInterval)
             {
                 // The game thread made this wait, and meanwhile the connection read nothing, heartbeats included:
@@ -312,14 +328,21 @@ internal sealed class CoreRelay : IAsyncDisposable
         }
     }
 
-    private async Task HandleInboundAsync(string portalId, List<ReceivedEvent> events, string instance, long first)
+    private async Task HandleInboundAsync(string portalId, List<ReceivedEvent> events, string instance, long attach, long first)
     {
         RemotePortal? portal = Find(portalId);
-        if (portal is null || instance != Instance)
+        if (portal is not null && instance == Instance && attach < portal.Attach)
+        {
+            // Sent under an earlier attach of this portal, before it attached again: it replays what is not acknowledged.
+            _log.LogDebug("Inbound batch from portal {Portal} of its attach {Attach}, before its attach {Current}: dropped", portalId, attach, portal.Attach);
+            return;
+        }
+
+        if (portal is null || instance != Instance || attach != portal.Attach)
         {
             // Events for another core (the one before a restart), or from a portal this core does not know.
             _log.LogDebug("Inbound batch from portal {Portal} for core {Instance}: not attached here; asking it to attach", portalId, instance);
-            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance, _stop.Token).ConfigureAwait(false);
+            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance, attach, _stop.Token).ConfigureAwait(false);
             return;
         }
 
@@ -330,7 +353,7 @@ internal sealed class CoreRelay : IAsyncDisposable
                 "Portal {Portal}: inbound events {Expected} to {Last} were lost on the way (NATS is at most once); dropping its sessions and asking it to attach again",
                 portalId, portal.Expected, first - 1);
             await DropAsync(portal, "events from it were lost").ConfigureAwait(false);
-            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance, _stop.Token).ConfigureAwait(false);
+            await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portalId, Instance, portal.Attach, _stop.Token).ConfigureAwait(false);
             return;
         }
 
@@ -342,7 +365,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         portal.Expected = first + events.Count;
     }
 
-    private static List<ReceivedEvent> Decode(ReadOnlySpan<byte> data, out string instance, out long first)
+    private static List<ReceivedEvent> Decode(ReadOnlySpan<byte> data, out string instance, out long attach, out long first)
     {
         var r = new WireReader(data);
         if (r.Byte() != Wire.Version)
@@ -351,6 +374,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         }
 
         instance = r.String();
+        attach = r.Number();
         first = r.Number();
         long count = r.Number();
         var events = new List<ReceivedEvent>((int)Math.Min(count, 4096));
@@ -408,6 +432,68 @@ internal sealed class CoreRelay : IAsyncDisposable
         await _core.Inbound.WriteAsync(item).ConfigureAwait(false);
     }
 
+    /// <summary>Whether a newer core's heartbeat came within <see cref="NatsSettings.HeartbeatTimeout"/>: this core then takes no portal.</summary>
+    private bool NewerCoreRuns
+    {
+        get
+        {
+            long heard = Volatile.Read(ref _newerHeard);
+            return heard != 0 && _clock.GetElapsedTime(heard) <= _settings.HeartbeatTimeout;
+        }
+    }
+
+    /// <summary>
+    /// Another core's heartbeat. One newer than this core has the portals: this one lets its own go, asking them to attach
+    /// again (they move to the newer one), and answers no attach request while the newer one is heard.
+    /// </summary>
+    private async Task OnCoreHeartbeatAsync(NatsMsg<byte[]> message)
+    {
+        var r = new WireReader(message.Data ?? []);
+        if (r.Byte() != Wire.Version)
+        {
+            return; // a core of another version: its portals cannot attach here, nor these there
+        }
+
+        string instance = r.String();
+        if (!Wire.IsNewerCore(instance, Instance))
+        {
+            return; // this core's own, or an older core's (still stopping, or still running): the portals stay here
+        }
+
+        bool already = NewerCoreRuns && _newer == instance;
+        _newer = instance;
+        Volatile.Write(ref _newerHeard, _clock.GetTimestamp());
+        if (already)
+        {
+            return;
+        }
+
+        _log.LogWarning("Core {Newer}, started after this one, is running: this core lets its remote portals go to it, and takes none while it runs", instance);
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
+        deadline.CancelAfter(_settings.HeartbeatTimeout);
+        try
+        {
+            await _gate.WaitAsync(deadline.Token).ConfigureAwait(false);
+            try
+            {
+                foreach (RemotePortal portal in Snapshot())
+                {
+                    await DropAsync(portal, $"core {instance} is newer", cancellationToken: deadline.Token).ConfigureAwait(false);
+                    await RemotePortal.AskToReattachAsync(_nats!, _settings.Subject, portal.Id, Instance, portal.Attach, deadline.Token).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+        catch (OperationCanceledException) when (!_stop.IsCancellationRequested)
+        {
+            // The portals move to the newer core on its heartbeat anyway; those still listed here go silent, and are dropped.
+            _log.LogWarning("Could not let the remote portals go within {Timeout}", _settings.HeartbeatTimeout);
+        }
+    }
+
     private Task OnHeartbeatAsync(NatsMsg<byte[]> message)
     {
         var r = new WireReader(message.Data ?? []);
@@ -438,6 +524,12 @@ internal sealed class CoreRelay : IAsyncDisposable
                 await _gate.WaitAsync(_stop.Token).ConfigureAwait(false);
                 try
                 {
+                    if (_newer is { } newer && !NewerCoreRuns)
+                    {
+                        _newer = null;
+                        _log.LogWarning("Core {Newer} has been silent for {Timeout} s: this core takes remote portals again", newer, _settings.HeartbeatTimeout.TotalSeconds);
+                    }
+
                     long now = _clock.GetTimestamp();
                     List<RemotePortal> portals = Snapshot();
                     foreach (RemotePortal portal in portals)
@@ -456,6 +548,7 @@ internal sealed class CoreRelay : IAsyncDisposable
                     foreach (RemotePortal portal in portals)
                     {
                         w.String(portal.Id);
+                        w.Number(portal.Attach);
                         w.Number(portal.Expected - 1);
                     }
 

@@ -68,12 +68,18 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     private InlineSubscription? _output;
     private PortalService _portal = null!;
 
-    // Under _gate: the core attached now (its instance id), or null; a new attach the sender has not replayed yet.
+    // Under _gate: the core attached now (its instance id), or null; the attach's number (the core's, in its answer:
+    // every acknowledgement names the attach it counts in); a new attach the sender has not replayed yet.
     private string? _core;
+    private long _attach;
     private bool _replayDue;
     private long _lastHeard;
     private long _attachedAt;
     private volatile bool _coreSeen;
+
+    // Under _gate: the newest core heard (Wire.IsNewerCore), and when; an attach to an older one is not taken while it is heard.
+    private string? _newest;
+    private long _newestHeard;
     private long _nextSequence = 1;
     // Sessions that left while no core was attached, whose events are still in _unacknowledged (see ForgetDeparted).
     private int _departed;
@@ -214,10 +220,12 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
             while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false) || _replayDue)
             {
                 string? core;
+                long attach;
                 lock (_gate)
                 {
                     batch.Clear();
                     core = _core;
+                    attach = _attach;
                     if (_replayDue && core is not null)
                     {
                         Replay(batch);
@@ -244,7 +252,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
                 if (core is not null && batch.Count > 0)
                 {
-                    await PublishAsync(w, core, batch).ConfigureAwait(false);
+                    await PublishAsync(w, core, attach, batch).ConfigureAwait(false);
                 }
             }
         }
@@ -406,7 +414,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     /// and at most the NATS server's max payload (its INFO says; 1 MB by default), in order, each numbered from its first
     /// event. An event too large to go alone was refused before it was numbered (<see cref="Take"/>, <see cref="Replay"/>).
     /// </summary>
-    private async Task PublishAsync(WireWriter w, string core, List<Pending> batch)
+    private async Task PublishAsync(WireWriter w, string core, long attach, List<Pending> batch)
     {
         string subject = Wire.Inbound(_settings.Subject, Id);
         int limit = _nats.MaxPayload();
@@ -433,6 +441,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
             w.Clear();
             w.Byte(Wire.Version);
             w.String(core);
+            w.Number(attach);
             w.Number(batch[start].Sequence);
             w.Number(end - start);
             w.Raw(_encoded.Written.Span[from.._ends[end - 1]]);
@@ -450,10 +459,10 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         }
     }
 
-    /// <summary>At most the bytes of an inbound batch's header for <paramref name="core"/>: version, core, first sequence, count.</summary>
+    /// <summary>At most the bytes of an inbound batch's header for <paramref name="core"/>: version, core, attach, first sequence, count.</summary>
     private static int HeaderBound(string core) => HeaderBound(Encoding.UTF8.GetByteCount(core));
 
-    private static int HeaderBound(int coreBytes) => 1 + 5 + coreBytes + 10 + 5;
+    private static int HeaderBound(int coreBytes) => 1 + 5 + coreBytes + 10 + 10 + 5;
 
     /// <summary>
     /// Whether <paramref name="item"/> (an input or out-of-band message) fits in one message to the core; if not, its
@@ -508,14 +517,16 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
         string instance = r.String();
         long count = r.Number();
-        long? acknowledged = null;
+        long listedAttach = 0;
+        long listedAck = 0;
         for (long i = 0; i < count; i++)
         {
             string portal = r.String();
+            long attach = r.Number();
             long ack = r.Number();
             if (portal == Id)
             {
-                acknowledged = ack;
+                (listedAttach, listedAck) = (attach, ack);
             }
         }
 
@@ -523,18 +534,38 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
         lock (_gate)
         {
+            if (_newest is null || instance == _newest || Wire.IsNewerCore(instance, _newest) || _clock.GetElapsedTime(_newestHeard) > _settings.HeartbeatTimeout)
+            {
+                _newest = instance;
+                _newestHeard = _clock.GetTimestamp();
+            }
+
             if (_core is null)
             {
                 _coreSeen = true; // a core is there: the watcher attaches at its next turn, without waiting out its backoff
                 return;
             }
 
-            // A heartbeat sent just before the core attached this portal does not list it yet: only one sent later counts.
-            bool settled = _clock.GetElapsedTime(_attachedAt) > _settings.HeartbeatInterval * 2;
-            if (instance != _core || (acknowledged is null && settled))
+            if (instance != _core)
             {
-                // A new core (restarted faster than the timeout), or one that has forgotten this portal.
-                Detach(instance != _core ? "a new core is running" : "the core no longer knows this portal");
+                // A newer core (one restarted faster than the timeout, or started beside this one) has the portals; an
+                // older one (still stopping, or still running) does not take this portal from its core.
+                if (Wire.IsNewerCore(instance, _core))
+                {
+                    Detach($"core {instance}, newer, is running");
+                }
+
+                return;
+            }
+
+            // A heartbeat sent just before the core attached this portal does not list it yet, or lists the attach before
+            // (whose sequence numbers are not this attach's: its acknowledgement is not for these events): only one sent
+            // later counts.
+            long? acknowledged = listedAttach == _attach ? listedAck : null;
+            bool settled = _clock.GetElapsedTime(_attachedAt) > _settings.HeartbeatInterval * 2;
+            if (acknowledged is null && settled)
+            {
+                Detach("the core no longer knows this portal");
                 return;
             }
 
@@ -631,10 +662,11 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
         string instance;
         string refusal;
+        long attach;
         bool accepted;
         try
         {
-            (accepted, instance, refusal) = ReadAttachReply(reply.Data ?? []);
+            (accepted, instance, refusal, attach) = ReadAttachReply(reply.Data ?? []);
         }
         catch (InvalidDataException e)
         {
@@ -651,12 +683,20 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
         lock (_gate)
         {
+            if (_newest is { } newest && Wire.IsNewerCore(newest, instance) && _clock.GetElapsedTime(_newestHeard) <= _settings.HeartbeatTimeout)
+            {
+                // It had not heard the newer one yet when it answered; it lets this portal go when it does.
+                _log.LogInformation("Core {Instance} answered, but core {Newest} is newer: not attaching to the older one", instance, newest);
+                return false;
+            }
+
             _core = instance;
+            _attach = attach;
             _lastHeard = _attachedAt = _clock.GetTimestamp();
             _replayDue = true;
         }
 
-        _log.LogInformation("Portal {Portal} attached to core {Instance}", Id, instance);
+        _log.LogInformation("Portal {Portal} attached to core {Instance} (attach {Attach})", Id, instance, attach);
         foreach (PortalSession session in _portal.Sessions)
         {
             if (session.RestoreToken is not null)
@@ -669,7 +709,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         return true;
     }
 
-    private static (bool Accepted, string Instance, string Refusal) ReadAttachReply(byte[] data)
+    private static (bool Accepted, string Instance, string Refusal, long Attach) ReadAttachReply(byte[] data)
     {
         var r = new WireReader(data);
         if (r.Byte() != Wire.Version)
@@ -678,7 +718,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         }
 
         bool accepted = r.Byte() == 1;
-        return (accepted, r.String(), r.String());
+        return (accepted, r.String(), r.String(), r.Number());
     }
 
     /// <summary>The core is gone: players are told, and input is held until a core attaches. Under the gate.</summary>
@@ -725,10 +765,12 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         }
 
         string instance = r.String();
+        long attach = r.Number();
         long acknowledged = r.Number();
         lock (_gate)
         {
-            if (instance == _core)
+            // Sent for an attach before this one (by this core or another), its numbers are not this attach's.
+            if (instance == _core && attach == _attach)
             {
                 Acknowledge(acknowledged);
             }
@@ -752,7 +794,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
                 {
                     lock (_gate)
                     {
-                        if (_core is not null && _core == instance)
+                        if (_core is not null && _core == instance && attach == _attach)
                         {
                             Detach("the core asked this portal to attach again");
                         }

@@ -40,9 +40,10 @@ internal sealed class RemotePortal
     private int _queued;
     private long _expected = 1;
 
-    public RemotePortal(string id, string instance, GameLoop core, INatsConnection nats, string prefix, TimeProvider clock, ILogger log)
+    public RemotePortal(string id, long attach, string instance, GameLoop core, INatsConnection nats, string prefix, TimeProvider clock, ILogger log)
     {
         Id = id;
+        Attach = attach;
         _instance = instance;
         _core = core;
         _nats = nats;
@@ -55,6 +56,12 @@ internal sealed class RemotePortal
 
     /// <summary>The portal's id (a subject token).</summary>
     public string Id { get; }
+
+    /// <summary>
+    /// This attach's number (the core's count of attaches; a portal that attaches again gets a new one). The portal's
+    /// inbound sequence starts again at 1 with every attach: each acknowledgement names the attach it counts in.
+    /// </summary>
+    public long Attach { get; }
 
     /// <summary>Its sessions that the core knows, by id.</summary>
     public ConcurrentDictionary<SessionId, RemoteSessionLink> Sessions { get; } = new();
@@ -104,12 +111,16 @@ internal sealed class RemotePortal
         return _sender;
     }
 
-    /// <summary>Asks the portal to attach again (it sent what this core does not expect).</summary>
-    public static ValueTask AskToReattachAsync(INatsConnection nats, string prefix, string portal, string instance, CancellationToken cancellationToken)
+    /// <summary>
+    /// Asks the portal to attach again (it sent what this core does not expect); <paramref name="attach"/> is the attach
+    /// that ends, as the portal named it: the portal ignores the request once it has attached again.
+    /// </summary>
+    public static ValueTask AskToReattachAsync(INatsConnection nats, string prefix, string portal, string instance, long attach, CancellationToken cancellationToken)
     {
         var w = new WireWriter(32);
         w.Byte(Wire.Version);
         w.String(instance);
+        w.Number(attach);
         w.Number(0);
         w.Number(0);
         w.Number(1);
@@ -148,7 +159,7 @@ internal sealed class RemotePortal
                 int start = 0;
                 while (start < batch.Count)
                 {
-                    int end = Encode(batch, start, w, indexes, payloads, _instance, Expected - 1, limit);
+                    int end = Encode(batch, start, w, indexes, payloads, _instance, Attach, Expected - 1, limit);
                     try
                     {
                         await _nats.PublishAsync(_subject, w.Written).ConfigureAwait(false);
@@ -223,7 +234,7 @@ internal sealed class RemotePortal
     /// Encodes entries from <paramref name="start"/> into one message of at most <paramref name="limit"/> bytes: as many as
     /// fit, at least one (<see cref="ReplaceOversized"/> made every one fit alone). Returns where it stopped.
     /// </summary>
-    private static int Encode(List<OutputEntry> batch, int start, WireWriter w, Dictionary<OutputPayload, int> indexes, List<OutputPayload> payloads, string instance, long acknowledged, int limit)
+    private static int Encode(List<OutputEntry> batch, int start, WireWriter w, Dictionary<OutputPayload, int> indexes, List<OutputPayload> payloads, string instance, long attach, long acknowledged, int limit)
     {
         indexes.Clear();
         payloads.Clear();
@@ -252,6 +263,7 @@ internal sealed class RemotePortal
         w.Clear();
         w.Byte(Wire.Version);
         w.String(instance);
+        w.Number(attach);
         w.Number(acknowledged);
         w.Number(payloads.Count);
         foreach (OutputPayload payload in payloads)
@@ -282,8 +294,8 @@ internal sealed class RemotePortal
         return end;
     }
 
-    /// <summary>At most the bytes of an output message's header: version, instance, acknowledgement, and the two counts.</summary>
-    private static int HeaderBound(string instance) => 1 + 5 + System.Text.Encoding.UTF8.GetByteCount(instance) + 10 + 5 + 5;
+    /// <summary>At most the bytes of an output message's header: version, instance, attach, acknowledgement, and the two counts.</summary>
+    private static int HeaderBound(string instance) => 1 + 5 + System.Text.Encoding.UTF8.GetByteCount(instance) + 10 + 10 + 5 + 5;
 
     /// <summary>At most the bytes of one entry, without its payload: kind, session, and the payload's index or the token.</summary>
     private static int EntryBound(OutputEntry entry) => 1 + 10 + (entry.Token is { } token ? 5 + System.Text.Encoding.UTF8.GetByteCount(token) : 5);

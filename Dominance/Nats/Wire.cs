@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using System.Security.Cryptography;
 using Dominance.Api;
 using Dominance.Core;
 
@@ -12,18 +14,18 @@ namespace Dominance.Nats;
 /// <para><b>Messages.</b></para>
 /// <list type="bullet">
 /// <item><c>S.attach</c>, request and reply: a portal asks to attach with its id and the shared secret; the core answers
-/// with its instance id (new at every start) or a refusal.</item>
+/// with its instance id (new at every start) and the attach's number (new at every attach), or a refusal.</item>
 /// <item><c>S.in.P</c>, portal to core: a batch of a portal's session events (connect with the session's facts, its
 /// restore token and the web client's resume token, input, out-of-band data, changed facts, disconnect). The batch carries the portal-wide sequence number
-/// of its first event and the core instance it is for; each event carries its session's own sequence number. A batch
+/// of its first event and the core instance and attach it is for; each event carries its session's own sequence number. A batch
 /// is cut into as many messages as the NATS server's max payload takes.</item>
-/// <item><c>S.out.P</c>, core to portal: a batch of output, with the core's instance id and the acknowledgement (as in
+/// <item><c>S.out.P</c>, core to portal: a batch of output, with the core's instance id, the attach, and the acknowledgement (as in
 /// the heartbeat, so that an answered input is acknowledged with its answer): each distinct payload once, then (session, what, payload)
 /// entries that name it, so a chat to 1,000 players of one portal is one message with one copy of the line. Also a
 /// session's close, echo switch and resume token, and "attach again". Cut, between entries, into as many messages as
 /// the NATS server's max payload takes.</item>
-/// <item><c>S.core</c>, core to every portal: the heartbeat, with the core's instance id, per attached portal the
-/// last portal-wide sequence number it received (the acknowledgement), and the players online in the whole game
+/// <item><c>S.core</c>, core to every portal: the heartbeat, with the core's instance id, per attached portal its attach
+/// and the last portal-wide sequence number it received in it (the acknowledgement), and the players online in the whole game
 /// (<see cref="IPlayerCount"/>), which a portal tells MUD listing crawlers (MSSP <c>PLAYERS</c>).</item>
 /// <item><c>S.portal</c>, portal to core: a portal's heartbeat.</item>
 /// </list>
@@ -36,8 +38,20 @@ namespace Dominance.Nats;
 /// between one publisher and one subscriber on one subject. So: a portal keeps every event until the core's heartbeat
 /// acknowledges it, and sends the unacknowledged ones again when it attaches to a (new) core. The core checks the
 /// portal-wide sequence; a gap (a lost message) makes it drop that portal's sessions and ask it to attach again, which
-/// resumes them. Output is not acknowledged: output lost in a gap is lost (the player sees no answer to an input the
+/// resumes them. The portal-wide sequence starts again at 1 with every attach, so a sequence number means something
+/// only with its attach: every acknowledgement names the attach it counts in (the core's instance and the attach's
+/// number), and the portal ignores any other (a heartbeat or output batch sent before it attached again, arriving
+/// after); the core likewise drops a batch sent under an earlier attach of the portal, and a request to attach again
+/// names the attach it ends. Output is not acknowledged: output lost in a gap is lost (the player sees no answer to an input the
 /// core did get); a core that restarts resumes from its last world save anyway.</para>
+/// <para><b>Two cores at once.</b> The newest core has the portals. A core's instance id begins with its start time
+/// (<see cref="NewCoreInstance"/>), so ids sort by age (<see cref="IsNewerCore"/>). A portal stays with its core while
+/// that core's heartbeats come, whatever an older core says (an old core still saving its world, or still running for
+/// any reason); it moves when its core goes silent or asks it to attach again, or at once when it hears a core newer
+/// than its own; and it does not attach to a core older than the newest it has heard within
+/// <see cref="NatsSettings.HeartbeatTimeout"/>. A core that hears a newer core's heartbeat lets its remote portals go
+/// (asking them to attach again) and answers no attach request until that core has been silent for
+/// <see cref="NatsSettings.HeartbeatTimeout"/>. Start times are each core's own clock: keep the machines' clocks in step.</para>
 /// <para><b>Trust.</b> Portals are trusted: each holds the shared secret, from which the restore tokens' key derives
 /// (<see cref="ResumeTokens.FromSecret"/>), so a portal could make a token for any account. The secret keeps out what
 /// is not a portal of this game; the NATS server's own authentication keeps out everything else.</para>
@@ -45,7 +59,7 @@ namespace Dominance.Nats;
 internal static class Wire
 {
     /// <summary>The format version; a message with another is dropped.</summary>
-    public const byte Version = 3;
+    public const byte Version = 4;
 
     public static string Attach(string prefix) => prefix + ".attach";
 
@@ -58,6 +72,16 @@ internal static class Wire
     public static string CoreHeartbeat(string prefix) => prefix + ".core";
 
     public static string PortalHeartbeat(string prefix) => prefix + ".portal";
+
+    /// <summary>
+    /// A new core instance id: its start time in UTC to the millisecond (<c>20261203T124037.123Z</c>), a dash, and 8
+    /// random hex digits. Ids of this form sort by start (<see cref="IsNewerCore"/>), and say in a log when their core started.
+    /// </summary>
+    public static string NewCoreInstance(DateTimeOffset start) =>
+        start.UtcDateTime.ToString("yyyyMMdd'T'HHmmss.fff'Z-'", CultureInfo.InvariantCulture) + Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant();
+
+    /// <summary>Whether core <paramref name="instance"/> started after core <paramref name="than"/> (a tie: the larger random part).</summary>
+    public static bool IsNewerCore(string instance, string than) => string.CompareOrdinal(instance, than) > 0;
 
     /// <summary>One event of an inbound batch.</summary>
     public static void WriteEvent(WireWriter w, in InboundEvent e, long sessionSequence, string? restoreToken)
