@@ -73,6 +73,7 @@ public sealed partial class PortalHoldTests
             reply.Byte(1);
             reply.String("silent-core");
             reply.String("");
+            reply.Number(1); // the attach's number
             await request.ReplyAsync(reply.Written.ToArray(), cancellationToken: deadline.Token);
             await inbound.Msgs.ReadAsync(deadline.Token); // the replay: her connect and three inputs
         }
