@@ -36,6 +36,9 @@ internal sealed class SocketSender
     /// <summary>The most sends given to the kernel in one call.</summary>
     private const uint RingEntries = 1024;
 
+    /// <summary>The bytes of gathered frames the ring's sends may hold at once; a larger gathering is sent by itself.</summary>
+    private const int ArenaSize = 64 * 1024;
+
     private readonly object _gate = new();
     private byte[] _gather = new byte[4096];
     private List<Work> _posted = new(64);
@@ -48,7 +51,7 @@ internal sealed class SocketSender
     private readonly InRing[] _inRing;
     private readonly GCHandle[] _pins = new GCHandle[MaxRun];
     private uint _pinned;
-    private byte[] _arena = [];
+    private byte[]? _arena;
     private int _arenaUsed;
 
     /// <summary>A sender and its thread; <paramref name="ring"/> false makes one <c>send</c> per connection even where io_uring is there (tests).</summary>
@@ -282,20 +285,26 @@ internal sealed class SocketSender
 
         bool ring = false;
         nint fd = 0;
-        if (_ring is not null && _arena.Length - _arenaUsed < length)
+        if (_ring is not null && length <= ArenaSize)
         {
-            Flush(); // the arena is reused only once the kernel is done with it
-            if (_arena.Length < length)
+            if (ArenaSize - _arenaUsed < length)
             {
-                _arena = GC.AllocateUninitializedArray<byte>(Math.Max(length, Math.Max(_arena.Length * 2, 16384)), pinned: true);
+                Flush(); // the arena is written again only once the kernel is done with it
             }
+
+            ring = EnterRing(socket, out fd);
         }
 
-        byte[] into = (ring = EnterRing(socket, out fd)) ? _arena : _gather;
-        int start = ring ? _arenaUsed : 0;
-        if (!ring && _gather.Length < length)
+        byte[] into;
+        int start = 0;
+        if (ring)
         {
-            into = _gather = new byte[Math.Max(length, _gather.Length * 2)];
+            into = _arena ??= GC.AllocateUninitializedArray<byte>(ArenaSize, pinned: true);
+            start = _arenaUsed;
+        }
+        else
+        {
+            into = _gather.Length >= length ? _gather : _gather = new byte[Math.Max(length, _gather.Length * 2)];
         }
 
         int at = start;
@@ -309,7 +318,7 @@ internal sealed class SocketSender
         if (ring)
         {
             _arenaUsed = at;
-            Add(socket, fd, _arena, start, length, messages);
+            Add(socket, fd, into, start, length, messages);
         }
         else
         {
