@@ -100,6 +100,39 @@ public sealed class DirectSocketTests(bool ring)
     }
 
     [Test]
+    public async Task BroadcastsThatJoinARunWhileItSendsFollowAConnectionsEarlierFrameEvenWhenTheyGoByThemselves()
+    {
+        // A run looks for broadcasts posted meanwhile every 64 recipients. Two that join it here are for the first
+        // recipient, whose frame of the first broadcast is already in the ring; gathered, they are too large for the
+        // ring's arena and are sent at once, by themselves: the frame in the ring must go first.
+        var sender = new SocketSender(index: 0, ring);
+        using Pair watched = await Pair.ConnectAsync();
+        var others = new List<Pair>();
+        var recipients = new List<DirectSocket> { new(watched.Server, sender, capacity: 1_000_000) };
+        for (int i = 0; i < 63; i++)
+        {
+            others.Add(await Pair.ConnectAsync());
+            recipients.Add(new DirectSocket(others[^1].Server, sender, capacity: 1_000_000));
+        }
+
+        string a = new('a', 40_000), b = new('b', 40_000);
+        int joined = 0;
+        sender.BeforeTakingMore = () =>
+        {
+            if (Interlocked.Exchange(ref joined, 1) == 0)
+            {
+                Broadcast(a, recipients[0]);
+                Broadcast(b, recipients[0]);
+            }
+        };
+        Broadcast("first,", [.. recipients]);
+
+        Assert.That(await watched.ReadAsync(6 + a.Length + b.Length), Is.EqualTo("first," + a + b));
+        Assert.That(Volatile.Read(ref joined), Is.EqualTo(1), "the two joined the run");
+        others.ForEach(pair => pair.Dispose());
+    }
+
+    [Test]
     public async Task AConnectionTheClientClosedIsDroppedQuietly()
     {
         using Pair pair = await Pair.ConnectAsync();

@@ -29,7 +29,7 @@ internal sealed unsafe partial class SendRing
     private const byte OpSend = 26;
     private const uint SendFlags = 0x40 | 0x4000; // MSG_DONTWAIT | MSG_NOSIGNAL
     private const long OffSqRing = 0, OffCqRing = 0x8000000, OffSqes = 0x10000000;
-    private const uint FeatSingleMmap = 1;
+    private const uint FeatSingleMmap = 1, FeatNativeWorkers = 1 << 9;
     private const int ProtReadWrite = 3, MapSharedPopulate = 0x01 | 0x8000;
 
     private readonly int _fd;
@@ -94,9 +94,9 @@ internal sealed unsafe partial class SendRing
             return null; // ENOSYS, EPERM (disabled, or a seccomp profile), ENOMEM: one send per connection instead
         }
 
-        if ((p.Features & FeatSingleMmap) == 0)
+        if ((p.Features & (FeatSingleMmap | FeatNativeWorkers)) != (FeatSingleMmap | FeatNativeWorkers))
         {
-            Close(fd); // kernels before 5.4, which also lack IORING_OP_SEND (5.6)
+            Close(fd); // kernels before 5.12, whose non-blocking sends were not checked to complete inline
             return null;
         }
 
@@ -105,6 +105,11 @@ internal sealed unsafe partial class SendRing
         nint sqes = rings == -1 ? -1 : Map(p.SqEntries * (uint)sizeof(Sqe), fd, OffSqes);
         if (rings == -1 || sqes == -1)
         {
+            if (rings != -1)
+            {
+                Unmap(rings, ringBytes);
+            }
+
             Close(fd);
             return null;
         }
@@ -148,8 +153,14 @@ internal sealed unsafe partial class SendRing
             if (done < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
-                if (errno is Interrupted or WouldBlock)
+                if (errno == Interrupted)
                 {
+                    continue;
+                }
+
+                if (errno == WouldBlock)
+                {
+                    Thread.Yield(); // the kernel could not allocate for the moment: let something else run, then again
                     continue;
                 }
 
@@ -186,6 +197,9 @@ internal sealed unsafe partial class SendRing
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
     private static partial nint MapMemory(nint address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "munmap")]
+    private static partial int Unmap(nint address, nuint length);
 
     [LibraryImport("libc", EntryPoint = "close")]
     private static partial int Close(int fd);

@@ -237,9 +237,13 @@ internal sealed class SocketSender
         }
     }
 
+    /// <summary>Tests: called on the sender's thread when a run looks for broadcasts posted meanwhile, before it takes them.</summary>
+    internal Action? BeforeTakingMore { get; set; }
+
     /// <summary>Takes whatever has been posted since the last take, after what is taken already.</summary>
     private void TakeMore()
     {
+        BeforeTakingMore?.Invoke();
         lock (_gate)
         {
             if (_posted.Count == 0)
@@ -256,7 +260,7 @@ internal sealed class SocketSender
     private void SendFrame(DirectSocket socket, int item, in Work work)
     {
         ReadOnlySpan<byte> frame = work.Buffer.AsSpan(0, work.Length); // a length past the buffer throws here, in either path
-        if (EnterRing(socket, out nint fd))
+        if (_ring is not null)
         {
             if ((_pinned & (1u << item)) == 0)
             {
@@ -264,11 +268,14 @@ internal sealed class SocketSender
                 _pinned |= 1u << item;
             }
 
-            Add(socket, fd, work.Buffer!, 0, frame.Length, 1);
-            return;
+            if (TryEnterRing(socket, out nint fd))
+            {
+                Add(socket, fd, work.Buffer!, 0, frame.Length, 1);
+                return;
+            }
         }
 
-        socket.Send(frame, 1);
+        SendNow(socket, frame, 1);
     }
 
     /// <summary>One send of the frames of every broadcast of the run whose bit is in <paramref name="marks"/>, in order.</summary>
@@ -279,12 +286,12 @@ internal sealed class SocketSender
         for (uint rest = marks; rest != 0; rest &= rest - 1)
         {
             Work work = _taken[first + BitOperations.TrailingZeroCount(rest)];
-            length += work.Buffer.AsSpan(0, work.Length).Length; // a length past the buffer throws here, before the connection enters the ring
+            length += work.Buffer.AsSpan(0, work.Length).Length; // a length past the buffer throws here, before anything is sent
             messages++;
         }
 
-        bool ring = false;
-        nint fd = 0;
+        byte[] into;
+        int start = 0;
         if (_ring is not null && length <= ArenaSize)
         {
             if (ArenaSize - _arenaUsed < length)
@@ -292,13 +299,6 @@ internal sealed class SocketSender
                 Flush(); // the arena is written again only once the kernel is done with it
             }
 
-            ring = EnterRing(socket, out fd);
-        }
-
-        byte[] into;
-        int start = 0;
-        if (ring)
-        {
             into = _arena ??= GC.AllocateUninitializedArray<byte>(ArenaSize, pinned: true);
             start = _arenaUsed;
         }
@@ -315,32 +315,41 @@ internal sealed class SocketSender
             at += work.Length;
         }
 
-        if (ring)
+        if (ReferenceEquals(into, _arena) && TryEnterRing(socket, out nint fd))
         {
-            _arenaUsed = at;
+            _arenaUsed = at; // kept until the ring is flushed (a flush in TryEnterRing has emptied the ring, not this copy)
             Add(socket, fd, into, start, length, messages);
+            return;
         }
-        else
-        {
-            socket.Send(into.AsSpan(0, length), messages);
-        }
+
+        SendNow(socket, into.AsSpan(start, length), messages);
     }
 
-    /// <summary>Whether <paramref name="socket"/>'s next send goes into the ring; a send of it already there is completed first, so that its order holds.</summary>
-    private bool EnterRing(DirectSocket socket, out nint fd)
+    /// <summary>
+    /// Whether <paramref name="socket"/>'s next send goes into the ring (its socket's handle then held open until it
+    /// completes). A send of it already in the ring is completed first, so that its order holds. Nothing that can throw
+    /// may come between this and <see cref="Add"/>.
+    /// </summary>
+    private bool TryEnterRing(DirectSocket socket, out nint fd)
     {
         fd = 0;
-        if (_ring is null)
-        {
-            return false;
-        }
-
         if (socket.InRing)
         {
             Flush();
         }
 
         return _ring is not null && socket.TryEnterRing(out fd);
+    }
+
+    /// <summary>One <c>send</c> now, after the connection's send in the ring, if it has one: every send of a connection goes through here or the ring.</summary>
+    private void SendNow(DirectSocket socket, ReadOnlySpan<byte> bytes, int messages)
+    {
+        if (socket.InRing)
+        {
+            Flush();
+        }
+
+        socket.Send(bytes, messages);
     }
 
     /// <summary>Adds a send to the ring (its bytes pinned by the caller); a full ring is submitted at once.</summary>
@@ -376,8 +385,14 @@ internal sealed class SocketSender
         }
         catch (IOException)
         {
-            // io_uring_enter itself failed (never seen): whatever was not sent is sent one by one, and the ring is not used again
+            // io_uring_enter itself failed (never seen): the sends it made are taken as made, whatever was not sent is sent
+            // one by one, and the ring is not used again
             unsupported = true;
+            while (ring.TryTake(out ulong tag, out int result))
+            {
+                Completed(ref _inRing[(int)tag], result);
+            }
+
             for (int i = 0; i < count; i++)
             {
                 if (_inRing[i].Socket is not null)
