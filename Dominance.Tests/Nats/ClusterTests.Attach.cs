@@ -22,7 +22,7 @@ public sealed partial class ClusterTests
             var w = new WireWriter();
             w.Byte(Wire.Version);
             w.String("stray");
-            w.String(Secret);
+            new AttachProof(Secret, settings.Subject, TimeProvider.System).Write(w, "stray");
             await stray.PublishAsync(Wire.Attach(settings.Subject), w.Written); // no reply subject: nobody to answer
             await stray.PingAsync(); // the NATS server has it, ahead of the portal's request below
         }

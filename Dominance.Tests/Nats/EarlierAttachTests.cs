@@ -107,7 +107,7 @@ public sealed class EarlierAttachTests
         var w = new WireWriter();
         w.Byte(Wire.Version);
         w.String("scripted");
-        w.String(Secret);
+        new AttachProof(Secret, settings.Subject, TimeProvider.System).Write(w, "scripted");
         NatsMsg<byte[]> reply = await portal.RequestAsync<byte[], byte[]>(Wire.Attach(settings.Subject), w.Written.ToArray());
         var r = new WireReader(reply.Data);
         r.Byte();

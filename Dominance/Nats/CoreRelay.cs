@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Security.Cryptography;
-using System.Text;
 using Dominance.Api;
 using Dominance.Core;
 using Microsoft.Extensions.Logging;
@@ -9,7 +8,7 @@ using NATS.Client.Core;
 namespace Dominance.Nats;
 
 /// <summary>
-/// The core's side of the NATS link: it attaches remote portals that present the shared secret, turns their inbound
+/// The core's side of the NATS link: it attaches remote portals that prove they hold the shared secret (<see cref="AttachProof"/>), turns their inbound
 /// batches into events on the core's <see cref="InboundPipe"/> (with a <see cref="RemoteSessionLink"/> per session), sends
 /// the heartbeat that acknowledges what it received (and tells the game's player count), and disconnects the sessions of
 /// a portal that has gone silent.
@@ -27,7 +26,7 @@ internal sealed class CoreRelay : IAsyncDisposable
     private readonly ResumeTokens _tokens;
     private readonly TimeProvider _clock;
     private readonly ILogger _log;
-    private readonly byte[] _secretHash;
+    private readonly AttachProof _proof;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, RemotePortal> _portals = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
@@ -57,7 +56,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         _tokens = tokens;
         _clock = clock;
         _log = log;
-        _secretHash = SHA256.HashData(Encoding.UTF8.GetBytes(settings.Secret));
+        _proof = new AttachProof(settings.Secret, settings.Subject, clock);
     }
 
     /// <summary>This core's instance id: new at every start, so that portals notice a restart; it sorts by start (<see cref="Wire.IsNewerCore"/>).</summary>
@@ -199,7 +198,7 @@ internal sealed class CoreRelay : IAsyncDisposable
     private async Task OnAttachAsync(NatsMsg<byte[]> message)
     {
         string portalId;
-        bool accepted;
+        AttachProof.Refusal? refusal;
         {
             var r = new WireReader(message.Data ?? []);
             if (r.Byte() != Wire.Version)
@@ -208,8 +207,11 @@ internal sealed class CoreRelay : IAsyncDisposable
             }
 
             portalId = r.String();
-            byte[] presented = SHA256.HashData(Encoding.UTF8.GetBytes(r.String()));
-            accepted = CryptographicOperations.FixedTimeEquals(presented, _secretHash) && IsSubjectToken(portalId);
+            refusal = _proof.Check(portalId, ref r);
+            if (refusal is null && !IsSubjectToken(portalId))
+            {
+                refusal = new AttachProof.Refusal(AttachProof.RefusalKind.WrongSecret, TimeSpan.Zero);
+            }
         }
 
         if (string.IsNullOrEmpty(message.ReplyTo))
@@ -226,12 +228,11 @@ internal sealed class CoreRelay : IAsyncDisposable
 
         var reply = new WireWriter(64);
         reply.Byte(Wire.Version);
-        if (!accepted)
+        if (refusal is { } refused)
         {
-            _log.LogWarning("Refused portal {Portal}: it did not present the shared secret (Nats:Secret)", portalId);
             reply.Byte(0);
             reply.String(Instance);
-            reply.String("the core refused this portal: wrong shared secret (Nats:Secret must be the same for the core and its portals)");
+            reply.String(Refuse(portalId, refused));
             reply.Number(0);
         }
         else
@@ -635,6 +636,27 @@ internal sealed class CoreRelay : IAsyncDisposable
         }
 
         return handed;
+    }
+
+    /// <summary>Logs why an attach request was refused, and returns what the portal is told (it stops, and prints it).</summary>
+    private string Refuse(string portalId, AttachProof.Refusal refusal)
+    {
+        switch (refusal.Kind)
+        {
+            case AttachProof.RefusalKind.OutOfWindow:
+                _log.LogWarning(
+                    "Refused portal {Portal}: its attach request is dated {Off:0.#} s from this core's clock, more than the {Window:0} s allowed (a replay, or a clock that is off)",
+                    portalId, refusal.Off.TotalSeconds, AttachProof.Window.TotalSeconds);
+                return FormattableString.Invariant(
+                    $"the core refused this portal: its attach request is dated {refusal.Off.TotalSeconds:0.#} s from the core's clock, more than the {AttachProof.Window.TotalSeconds:0} s allowed (set both machines' clocks, e.g. with NTP)");
+            case AttachProof.RefusalKind.Replayed:
+                // Never a portal's own doing (each request has a new nonce): another client sent a request it had seen.
+                _log.LogWarning("Refused an attach request from portal {Portal}: it was used before (a replay by another NATS client)", portalId);
+                return "the core refused this attach request: it was used before";
+            default:
+                _log.LogWarning("Refused portal {Portal}: it did not present the shared secret (Nats:Secret)", portalId);
+                return "the core refused this portal: wrong shared secret (Nats:Secret must be the same for the core and its portals)";
+        }
     }
 
     private RemotePortal? Find(string id)

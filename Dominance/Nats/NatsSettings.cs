@@ -27,8 +27,9 @@ public sealed partial class NatsSettings
     public string Token { get; set; } = "";
 
     /// <summary>
-    /// The secret a portal presents when it attaches; the core refuses a portal without it. Also keys the resume tokens
-    /// that give sessions their accounts back after a core restart, so every core of a game needs the same one.
+    /// The secret a portal proves it holds when it attaches (never sent: <see cref="AttachProof"/>); the core refuses a
+    /// portal without it. Also keys the resume tokens that give sessions their accounts back after a core restart, so
+    /// every core of a game needs the same one.
     /// </summary>
     public string Secret { get; set; } = "";
 

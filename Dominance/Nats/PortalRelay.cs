@@ -12,7 +12,7 @@ namespace Dominance.Nats;
 
 /// <summary>
 /// A portal's side of the NATS link: the <see cref="IInboundSink"/> of a <see cref="PortalService"/> in a process without
-/// a core. It attaches to a core (request and reply, with the shared secret), sends its sessions' events in batches, and
+/// a core. It attaches to a core (request and reply, with a proof of the shared secret: <see cref="AttachProof"/>), sends its sessions' events in batches, and
 /// delivers the output batches the core sends to the sessions they name. When the core goes silent (stopped, killed,
 /// replaced), the players stay connected: they are told, their input is held, and when a core answers again the relay
 /// attaches to it and connects every session again, with its resume token, before the held input.
@@ -58,6 +58,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     private readonly TaskCompletionSource<string> _refused = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<Task> _loops = [];
     private readonly object _gate = new();
+    private readonly AttachProof _proof;
 
     // The sender's: a batch's events encoded end to end, where each ends, and one event measured alone.
     private readonly WireWriter _encoded = new(64 * 1024);
@@ -92,6 +93,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         _settings = settings;
         _clock = clock;
         _log = log;
+        _proof = new AttachProof(settings.Secret, settings.Subject, clock);
         _events = Channel.CreateBounded<InboundEvent>(new BoundedChannelOptions(capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         Number = RandomNumberGenerator.GetInt32(1, 1 << 30);
         Id = Number.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
@@ -648,7 +650,7 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
         var w = new WireWriter(128);
         w.Byte(Wire.Version);
         w.String(Id);
-        w.String(_settings.Secret);
+        _proof.Write(w, Id); // proves the shared secret without sending it
         NatsMsg<byte[]> reply;
         try
         {

@@ -13,8 +13,9 @@ namespace Dominance.Nats;
 /// <remarks>
 /// <para><b>Messages.</b></para>
 /// <list type="bullet">
-/// <item><c>S.attach</c>, request and reply: a portal asks to attach with its id and the shared secret; the core answers
-/// with its instance id (new at every start) and the attach's number (new at every attach), or a refusal.</item>
+/// <item><c>S.attach</c>, request and reply: a portal asks to attach with its id and a proof that it holds the shared
+/// secret (<see cref="AttachProof"/>: a nonce, the time, and an HMAC over them and the id; never the secret); the core
+/// answers with its instance id (new at every start) and the attach's number (new at every attach), or a refusal.</item>
 /// <item><c>S.in.P</c>, portal to core: a batch of a portal's session events (connect with the session's facts, its
 /// restore token and the web client's resume token, input, out-of-band data, changed facts, disconnect). The batch carries the portal-wide sequence number
 /// of its first event and the core instance and attach it is for; each event carries its session's own sequence number. A batch
@@ -55,11 +56,22 @@ namespace Dominance.Nats;
 /// <para><b>Trust.</b> Portals are trusted: each holds the shared secret, from which the restore tokens' key derives
 /// (<see cref="ResumeTokens.FromSecret"/>), so a portal could make a token for any account. The secret keeps out what
 /// is not a portal of this game; the NATS server's own authentication keeps out everything else.</para>
+/// <para><b>Attaching without showing the secret.</b> Any client the NATS server lets subscribe to <c>S.attach</c> sees
+/// the attach requests, so a request carries no secret and no key: only an HMAC-SHA256, keyed with a key derived from
+/// the secret (not the restore tokens' key), over the subject prefix, the portal's id, a random nonce and the time the
+/// request was made. The core checks it in constant time. Replays are refused by time and nonce rather than by a
+/// challenge round trip: one request and one reply as before, and nothing the core must remember for a portal that
+/// never finishes attaching. The core accepts a request only within <see cref="AttachProof.Window"/> of its own clock
+/// (the clocks of a core's and its portals' machines must agree that closely), and only once: it remembers each
+/// accepted nonce until the request has left the window. So a captured request sent again is refused, by the core that
+/// accepted it and, once the window has passed, by any later one; sent to a new core within the window of its making
+/// (a core restarted just then), it would attach that portal id once, which costs the real portal of that id a
+/// reattach, as a lost message does.</para>
 /// </remarks>
 internal static class Wire
 {
     /// <summary>The format version; a message with another is dropped.</summary>
-    public const byte Version = 4;
+    public const byte Version = 5;
 
     public static string Attach(string prefix) => prefix + ".attach";
 
