@@ -166,6 +166,19 @@ internal sealed class ServerMetrics : IDisposable
         }
     }
 
+    /// <summary>
+    /// Publishes what a core counts of its output to remote portals (<c>Dominance.Nats</c>): entries waiting for the NATS
+    /// server, and entries dropped because it did not take them in time. Read when a collector asks, on its thread.
+    /// </summary>
+    public void ObserveRemoteOutput(Func<long> queued, Func<long> dropped)
+    {
+        if (_observes)
+        {
+            _meter.CreateObservableGauge("dominance.nats.output.queued", queued, "{entry}", "Output entries for remote portals waiting to be published to the NATS server now.");
+            _meter.CreateObservableCounter("dominance.nats.output.dropped", dropped, "{entry}", "Output entries for remote portals dropped because the NATS server did not take them in time (or refused them).");
+        }
+    }
+
     /// <summary>Records one reload: whether it went live, its compile time and the game thread's pause.</summary>
     public void RecordReload(bool succeeded, TimeSpan compile, TimeSpan pause)
     {

@@ -171,6 +171,8 @@ internal sealed class DominanceServer : IAsyncDisposable
         if (settings.Nats.Enabled)
         {
             core.Sessions.ResumeTokens = app.Services.GetRequiredService<ResumeTokens>(); // before the game thread starts
+            CoreRelay relay = app.Services.GetRequiredService<CoreRelay>();
+            app.Services.GetRequiredService<ServerMetrics>().ObserveRemoteOutput(() => relay.OutputQueued, () => relay.OutputDropped);
         }
 
         if (localPortal)

@@ -30,6 +30,7 @@ internal sealed class CoreRelay : IAsyncDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, RemotePortal> _portals = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stop = new();
+    private readonly RemoteOutputCounts _output = new();
     private readonly List<Task> _loops = [];
     private NatsConnection? _nats;
     // Never read, but needed: NATS.Net holds subscriptions by weak reference and drops one that nothing else keeps.
@@ -73,6 +74,12 @@ internal sealed class CoreRelay : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Output entries for remote portals waiting for the NATS server now, over all of them.</summary>
+    public long OutputQueued => _output.Queued;
+
+    /// <summary>Output entries for remote portals dropped so far because the NATS server did not take them in time.</summary>
+    public long OutputDropped => _output.Dropped;
 
     /// <summary>Connects to NATS and starts serving portals.</summary>
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -247,7 +254,7 @@ internal sealed class CoreRelay : IAsyncDisposable
                 }
 
                 attach = ++_attaches;
-                var portal = new RemotePortal(portalId, attach, Instance, _core, _nats!, _settings.Subject, _clock, _log);
+                var portal = new RemotePortal(portalId, attach, Instance, _core, _nats!, _settings.Subject, _clock, _settings.HeartbeatInterval, _output, _log);
                 lock (_portals)
                 {
                     _portals[portalId] = portal;

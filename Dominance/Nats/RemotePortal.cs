@@ -19,6 +19,15 @@ namespace Dominance.Nats;
 /// (its INFO says; 1 MB by default); the game thread never touches the network.</para>
 /// <para>Bounded: at most <see cref="MaxQueuedEntries"/> entries wait for the sender; past that, frames are refused
 /// (the core drops them, as for a gone session) until the sender catches up.</para>
+/// <para><b>When the NATS server does not take output.</b> Each message waits at most a deadline (the heartbeat
+/// interval, as the heartbeats do): while the NATS server is gone, NATS.Net's publish would wait for it to come back,
+/// and everything the game made meanwhile would pile up behind it. A message not taken by then is dropped with the rest
+/// of its batch, and so is everything after it, without waiting, until the connection is open again (reconnected), or,
+/// if it stayed open (a server that does not answer), for one more deadline; then the next batch is tried again. So at
+/// most about one deadline's output waits, and the sender ends soon after the portal is dropped. Output is
+/// at most once anyway (<see cref="Wire"/>): the portal, which hears no heartbeat either, tells its players and attaches
+/// again when the server is back. Dropped entries are counted (<see cref="RemoteOutputCounts"/>, the
+/// <c>dominance.nats.output.dropped</c> metric) and logged once when it starts and once when output goes out again.</para>
 /// </remarks>
 internal sealed class RemotePortal
 {
@@ -33,6 +42,9 @@ internal sealed class RemotePortal
     private readonly INatsConnection _nats;
     private readonly string _subject;
     private readonly ILogger _log;
+    private readonly TimeProvider _clock;
+    private readonly TimeSpan _deadline;
+    private readonly RemoteOutputCounts _counts;
     private readonly Channel<List<OutputEntry>> _toSend = Channel.CreateUnbounded<List<OutputEntry>>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Action _flush;
     private readonly Task _sender;
@@ -40,7 +52,11 @@ internal sealed class RemotePortal
     private int _queued;
     private long _expected = 1;
 
-    public RemotePortal(string id, long attach, string instance, GameLoop core, INatsConnection nats, string prefix, TimeProvider clock, ILogger log)
+    /// <summary>
+    /// A portal of id <paramref name="id"/>, attached now as attach <paramref name="attach"/>; each output message waits at
+    /// most <paramref name="deadline"/> for the NATS server (see the remarks).
+    /// </summary>
+    public RemotePortal(string id, long attach, string instance, GameLoop core, INatsConnection nats, string prefix, TimeProvider clock, TimeSpan deadline, RemoteOutputCounts counts, ILogger log)
     {
         Id = id;
         Attach = attach;
@@ -49,6 +65,9 @@ internal sealed class RemotePortal
         _nats = nats;
         _subject = Wire.Outbound(prefix, id);
         _log = log;
+        _clock = clock;
+        _deadline = deadline;
+        _counts = counts;
         LastHeard = clock.GetTimestamp();
         _flush = Flush;
         _sender = SendAsync();
@@ -139,8 +158,11 @@ internal sealed class RemotePortal
         List<OutputEntry> batch = _batch;
         _batch = [];
         Interlocked.Add(ref _queued, batch.Count);
+        _counts.AddQueued(batch.Count);
         if (!_toSend.Writer.TryWrite(batch))
         {
+            Interlocked.Add(ref _queued, -batch.Count);
+            _counts.AddQueued(-batch.Count);
             Release(batch);
         }
     }
@@ -150,23 +172,66 @@ internal sealed class RemotePortal
         var w = new WireWriter(64 * 1024);
         var indexes = new Dictionary<OutputPayload, int>(ReferenceEqualityComparer.Instance);
         var payloads = new List<OutputPayload>();
+        // After a message the NATS server did not take in time: entries dropped since output last went out, until when
+        // output is dropped without trying, and whether the connection was open then (a server that does not answer).
+        long droppedSince = 0;
+        long retryAt = 0;
+        bool openThen = false;
         await foreach (List<OutputEntry> batch in _toSend.Reader.ReadAllAsync().ConfigureAwait(false))
         {
             try
             {
+                // Dropped without waiting: while the connection is down, and for one deadline after a server that did
+                // not answer on an open one. A connection open again (reconnected) is tried at once.
+                if (droppedSince > 0 && (_nats.ConnectionState != NatsConnectionState.Open || (openThen && _clock.GetTimestamp() < retryAt)))
+                {
+                    droppedSince += batch.Count;
+                    _counts.AddDropped(batch.Count);
+                    continue;
+                }
+
                 int limit = _nats.MaxPayload();
                 ReplaceOversized(batch, limit);
                 int start = 0;
                 while (start < batch.Count)
                 {
                     int end = Encode(batch, start, w, indexes, payloads, _instance, Attach, Expected - 1, limit);
+                    using var deadline = new CancellationTokenSource(_deadline, _clock);
                     try
                     {
-                        await _nats.PublishAsync(_subject, w.Written).ConfigureAwait(false);
+                        await _nats.PublishWithinAsync(_subject, w.Written, deadline.Token).ConfigureAwait(false);
                     }
-                    catch (Exception e) when (e is NatsException or OperationCanceledException or ObjectDisposedException)
+                    catch (OperationCanceledException)
+                    {
+                        // The NATS server is gone (NATS.Net's publish waits for it to come back) or does not keep up:
+                        // the rest of the batch, and what comes until it is back, is dropped, not kept.
+                        int lost = batch.Count - start;
+                        if (droppedSince == 0)
+                        {
+                            _log.LogWarning(
+                                "Output to portal {Portal} is being dropped: the NATS server did not take a message within {Deadline} ms (is it reachable?); what follows is dropped too until it takes output again",
+                                Id, _deadline.TotalMilliseconds);
+                        }
+
+                        droppedSince += lost;
+                        _counts.AddDropped(lost);
+                        retryAt = _clock.GetTimestamp() + (long)(_deadline.TotalSeconds * _clock.TimestampFrequency);
+                        openThen = _nats.ConnectionState == NatsConnectionState.Open;
+                        w = new WireWriter(64 * 1024); // the publish given up may still read the old buffer
+                        break;
+                    }
+                    catch (Exception e) when (e is NatsException or ObjectDisposedException)
                     {
                         _log.LogWarning("Output to portal {Portal} was lost ({Count} entries): {Reason}", Id, end - start, e.Message);
+                        _counts.AddDropped(end - start);
+                        start = end;
+                        continue;
+                    }
+
+                    if (droppedSince > 0)
+                    {
+                        _log.LogInformation("Output to portal {Portal} goes out again; {Count} entries were dropped meanwhile", Id, droppedSince);
+                        droppedSince = 0;
                     }
 
                     start = end;
@@ -175,8 +240,14 @@ internal sealed class RemotePortal
             finally
             {
                 Interlocked.Add(ref _queued, -batch.Count);
+                _counts.AddQueued(-batch.Count);
                 Release(batch);
             }
+        }
+
+        if (droppedSince > 0)
+        {
+            _log.LogWarning("Output to portal {Portal}: {Count} entries were dropped before it was let go", Id, droppedSince);
         }
     }
 
