@@ -159,4 +159,36 @@ public sealed class OutputTests
         Assert.That(server.Log.Contains("did not take its last output within 00:00:00.2000000; closing it with"), Is.True);
         Assert.That(server.Server.Portal.Counters.SlowClientsDisconnected, Is.Zero, "it was closed, not cut off as slow");
     }
+
+    /// <summary>
+    /// The closing path of a slow client's backlog (<c>PortalSession.OnSendBacklogFull</c> once the session is closing):
+    /// the client stopped reading with one large message still unsent (kept whole: one write is never cut off for its own
+    /// size), and the goodbye of its <c>quit</c> is more than <c>Portal:TelnetBacklogBytes</c> behind it. That overflow is
+    /// a close cut short, counted and logged as one, not a slow client cut off; the session ends, and the others go on.
+    /// </summary>
+    [Test]
+    public async Task ATelnetClientWhoseGoodbyeOverflowsItsBacklogIsCountedAsACloseCutShortWhileOthersGoOn()
+    {
+        await using TestServer server = await TestServer.StartAsync(s =>
+        {
+            s.Portal.SendQueueCapacity = 1_000_000; // only the bound in bytes can be reached
+            s.Portal.TelnetBacklogBytes = 4096;
+        });
+        using TcpClient stalled = await TelnetTestClient.ConnectSilentAsync(server.Telnet);
+        await Poll.UntilAsync(() => server.TestModule.Connected.Count == 1, "the stalled client connected");
+        long stalledId = server.TestModule.Connected.Single().Value;
+        await using TelnetTestClient active = await TelnetTestClient.ConnectAsync(server.Telnet, receiveBufferSize: 65536);
+        await active.Lines.WaitForAsync("Welcome");
+        await active.SendAsync("flood 1 16000000"); // one message of 16 MB to everyone: far more than the kernel holds for the stalled client
+        await active.Lines.WaitForAsync("flooded");
+
+        await stalled.GetStream().WriteAsync(Encoding.ASCII.GetBytes("quit 8192\r\n"));
+
+        await Poll.UntilAsync(() => server.Server.Portal.Counters.ClosesCutShort == 1, "the close is counted as cut short");
+        await Poll.UntilAsync(() => server.TestModule.Disconnected.Any(s => s.Value == stalledId), "the stalled client's session ended");
+        Assert.That(server.Log.Contains($"Session #{stalledId} (127.0.0.1) did not take its last output: send backlog full at 1000000 messages or 4096 bytes while closing"), Is.True, server.Log.Text);
+        Assert.That(server.Server.Portal.Counters.SlowClientsDisconnected, Is.Zero, "it was closing, not cut off as slow");
+        await active.SendAsync("echo still here");
+        Assert.That(await active.Lines.WaitForAsync("still here"), Is.EqualTo("still here"));
+    }
 }

@@ -212,7 +212,8 @@ internal sealed class TestModule : IGameModule
                 _context.Send(session, result.Succeeded ? $"logged in {result.Account!.Name}" : $"refused: {result.Error}");
                 break;
             case "quit":
-                _context.Disconnect(session, "Goodbye.");
+                // "quit N": a goodbye of N characters more (a large last output).
+                _context.Disconnect(session, rest.Length == 0 ? "Goodbye." : "Goodbye. " + new string('g', int.Parse(rest)));
                 break;
             case "shutdown":
                 _context.RequestShutdown("the test asked");
