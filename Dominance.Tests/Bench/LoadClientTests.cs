@@ -14,6 +14,37 @@ namespace Dominance.Tests.Bench;
 /// </summary>
 public sealed class LoadClientTests
 {
+    private Socket? _stampedListener;
+    private Socket? _stampedSender;
+    private Socket? _stamped;
+
+    /// <summary>
+    /// Linux turns arrival stamps on for the whole machine when the first socket asks (and off when the last one that
+    /// asked is closed), from a work queue, later: until it has run, reads carry no stamp. On a busy machine that can
+    /// be after a test's lines arrive, which the tests would take for a read the kernel did not stamp. So one socket
+    /// that asks is kept open for these tests, and they start once a read of it is stamped.
+    /// </summary>
+    [OneTimeSetUp]
+    public async Task TheKernelStampsArrivals()
+    {
+        _stampedListener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _stampedListener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _stampedListener.Listen();
+        _stamped = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        await _stamped.ConnectAsync(_stampedListener.LocalEndPoint!);
+        _stampedSender = await _stampedListener.AcceptAsync();
+        LinuxReceive.StampArrivals(_stamped);
+        await Poll.UntilAsync(() => ReadsStamped(_stamped, _stampedSender), "a read of a socket that asks for arrival stamps is stamped");
+    }
+
+    [OneTimeTearDown]
+    public void CloseTheStampedSocket()
+    {
+        _stamped?.Dispose();
+        _stampedSender?.Dispose();
+        _stampedListener?.Dispose();
+    }
+
     [Test]
     public async Task WebSocketFramesCutAnywhereAreEachCountedOnceWithTheirStampsAndAPingIsAnswered()
     {
@@ -295,5 +326,13 @@ public sealed class LoadClientTests
             await server.SendAsync(stream.AsMemory(i, 1));
             await Task.Yield();
         }
+    }
+
+    /// <summary>Sends one byte to <paramref name="socket"/> (blocking) and reads it: whether the read carried the kernel's arrival stamp.</summary>
+    private static unsafe bool ReadsStamped(Socket socket, Socket sender)
+    {
+        sender.Send([1]);
+        byte one;
+        return LinuxReceive.Receive((int)socket.Handle, &one, 1, out long arrived) == 1 && arrived != 0;
     }
 }
