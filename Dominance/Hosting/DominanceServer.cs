@@ -239,8 +239,9 @@ internal sealed class DominanceServer : IAsyncDisposable
     public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
 
     /// <summary>
-    /// Why the shutdown could not do its work (the game thread did not answer, or the final save was not stored), or
-    /// <see langword="null"/> if it did. The process exits 1 when it is set.
+    /// Why the shutdown could not do its work (the game thread did not answer, or the final save was not stored), or why
+    /// the server stopped itself (a newer core took over its portals), or <see langword="null"/> if neither. The process
+    /// exits 1 when it is set.
     /// </summary>
     public string? ShutdownFailure => _lifetime.Failure;
 
