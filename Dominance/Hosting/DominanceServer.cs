@@ -223,6 +223,9 @@ internal sealed class DominanceServer : IAsyncDisposable
     /// <summary>The live-reload coordinator, if the game was compiled from source.</summary>
     internal ReloadCoordinator? Reloads => _app.Services.GetService<ReloadCoordinator>();
 
+    /// <summary>The world saves.</summary>
+    internal WorldSaves Saves => _app.Services.GetRequiredService<WorldSaves>();
+
     /// <summary>The account service the game is given.</summary>
     internal AccountService Accounts => _app.Services.GetRequiredService<AccountService>();
 
