@@ -1,3 +1,4 @@
+using Dominance.Api;
 using Dominance.Persistence;
 using Dominance.Tests.Support;
 
@@ -25,6 +26,32 @@ public sealed class WorldSaveTests
 
         store.Release();
         Assert.That(await alice.Lines.WaitForAsync("Saved"), Does.Match(@"^Saved \(save #1, [\d,]+ bytes\): the game paused [\d.]+ ms, the database took \d+ ms\.$"));
+    }
+
+    /// <summary>
+    /// Saves stopped for good (a core that yielded to a newer one, <see cref="WorldSaves.StopWritingAsync"/>): the stop
+    /// waits for the save under way, and after it nothing is written; a save asked for is refused with the reason.
+    /// </summary>
+    [Test]
+    public async Task SavesStoppedForGoodWaitForTheSaveUnderWayAndWriteNothingAfter()
+    {
+        await using TestDatabase database = await TestDatabase.CreateAsync(StoreKind.Sqlite);
+        await using var store = new GatedStore(database.OpenStore());
+        await using TestServer server = await GameServer.StartAsync(s => s.Persistence.SaveInterval = TimeSpan.Zero, clock: null, store);
+        await using TelnetTestClient alice = await server.CreateAsync("Alice");
+        await alice.DoAsync("save", "Saving the world...");
+        await store.Entered.Task.WaitAsync(Poll.Deadline);
+
+        Task stopped = server.Server.Saves.StopWritingAsync("a newer core has taken over");
+        Assert.That(stopped.IsCompleted, Is.False, "the save under way is held at the store's gate: the stop waits for it");
+        store.Release();
+        await stopped.WaitAsync(Poll.Deadline);
+        await alice.Lines.WaitForAsync("Saved (save #1");
+
+        SaveResult refused = await server.Server.Saves.SaveAsync();
+        Assert.That(refused.Succeeded, Is.False);
+        Assert.That(refused.Error, Is.EqualTo("a newer core has taken over"));
+        Assert.That(await store.ListSavesAsync(), Has.Count.EqualTo(1), "nothing written after the stop");
     }
 
     [Test]

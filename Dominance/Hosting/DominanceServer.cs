@@ -223,6 +223,9 @@ internal sealed class DominanceServer : IAsyncDisposable
     /// <summary>The live-reload coordinator, if the game was compiled from source.</summary>
     internal ReloadCoordinator? Reloads => _app.Services.GetService<ReloadCoordinator>();
 
+    /// <summary>The world saves.</summary>
+    internal WorldSaves Saves => _app.Services.GetRequiredService<WorldSaves>();
+
     /// <summary>The account service the game is given.</summary>
     internal AccountService Accounts => _app.Services.GetRequiredService<AccountService>();
 
@@ -239,8 +242,9 @@ internal sealed class DominanceServer : IAsyncDisposable
     public Task WaitForShutdownAsync() => _app.WaitForShutdownAsync();
 
     /// <summary>
-    /// Why the shutdown could not do its work (the game thread did not answer, or the final save was not stored), or
-    /// <see langword="null"/> if it did. The process exits 1 when it is set.
+    /// Why the shutdown could not do its work (the game thread did not answer, or the final save was not stored), or why
+    /// the server stopped itself (a newer core took over its portals), or <see langword="null"/> if neither. The process
+    /// exits 1 when it is set.
     /// </summary>
     public string? ShutdownFailure => _lifetime.Failure;
 

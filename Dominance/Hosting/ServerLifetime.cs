@@ -23,6 +23,9 @@ namespace Dominance.Hosting;
 /// and <see cref="PersistenceSettings.ShutdownSaveTimeout"/> for the save): game code stuck in a loop must not keep the
 /// process from exiting. A shutdown that could not do its work (the game thread did not answer, or the final save was
 /// not stored) is reported in <see cref="Failure"/>, and the process exits non-zero.
+/// <para>A core that yields to a newer one (<see cref="CoreRelay.Yielded"/>: a rolling restart) stops itself the same
+/// way, except that it writes no world save from the moment it yields (the newer core's world is the one to keep), and
+/// exits non-zero, so that a supervisor sees that it did not stop of its own accord.</para>
 /// </remarks>
 internal sealed class ServerLifetime(
     GameLoop core,
@@ -32,16 +35,24 @@ internal sealed class ServerLifetime(
     DominanceSettings settings,
     GameSetup game,
     IServiceProvider services,
+    IHostApplicationLifetime lifetime,
     ILogger<ServerLifetime> log)
     : IHostedLifecycleService
 {
     public const string ShutdownMessage = "The server is shutting down. See you soon!";
 
+    /// <summary>What players connected to this core's own portal are told when it stops for a newer core.</summary>
+    public const string TakenOverMessage = "A newer server has taken over the world: this one stops now. Connect again to play on.";
+
     private bool _saving;
+    private volatile string? _takenOverBy;
     private volatile string? _failure;
     private Task<(IGameModule Module, StateSerializer Serializer)>? _firstBuild;
 
-    /// <summary>Why the last shutdown failed to do its work, or <see langword="null"/> if it did (or has not run).</summary>
+    /// <summary>
+    /// Why the last shutdown failed to do its work, or why the server stopped itself (a newer core took over), or
+    /// <see langword="null"/> if neither.
+    /// </summary>
     public string? Failure => _failure;
 
     public Task StartingAsync(CancellationToken cancellationToken)
@@ -120,8 +131,30 @@ internal sealed class ServerLifetime(
         _saving = true;
         if (services.GetService<CoreRelay>() is { } relay)
         {
+            relay.Yielded += OnYielded;
             await relay.StartAsync(cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A newer core has the portals (on a NATS task): its world is the one to keep. No save is written from now on; once
+    /// a save under way has finished, this core says so and stops, exiting non-zero.
+    /// </summary>
+    private void OnYielded(string newer)
+    {
+        _takenOverBy = newer;
+        _failure ??= $"core {newer}, started after this one, took over: this core stopped without saving its world";
+        Task stopped = saves.StopWritingAsync($"core {newer}, started after this one, has taken over: this core writes no world save");
+        _ = Task.Run(async () =>
+        {
+            if (!await WithinAsync(stopped, settings.Portal.ShutdownGrace).ConfigureAwait(false))
+            {
+                log.LogError("A world save under way did not finish within {Grace}; it may still be written", settings.Portal.ShutdownGrace);
+            }
+
+            log.LogWarning("Core {Newer}, started after this one, has taken over: this core writes no world save from now on, and stops", newer);
+            lifetime.StopApplication();
+        });
     }
 
     public async Task StoppingAsync(CancellationToken cancellationToken)
@@ -132,7 +165,8 @@ internal sealed class ServerLifetime(
         portal.StopAccepting();
         // Players of remote portals stay connected to their portals, which wait for the next core (Dominance.Nats).
         CoreRelay? relay = services.GetService<CoreRelay>();
-        bool answered = await WithinAsync(core.DisconnectAllAsync(ShutdownMessage, link => link is not RemoteSessionLink), grace).ConfigureAwait(false);
+        string goodbye = _takenOverBy is null ? ShutdownMessage : TakenOverMessage;
+        bool answered = await WithinAsync(core.DisconnectAllAsync(goodbye, link => link is not RemoteSessionLink), grace).ConfigureAwait(false);
         int aborted = await portal.DrainAsync(grace).ConfigureAwait(false);
         if (relay is not null)
         {
@@ -151,7 +185,7 @@ internal sealed class ServerLifetime(
             log.LogWarning("{Aborted} session(s) did not take their output within {Grace}; closed them", aborted, grace);
         }
 
-        if (_saving)
+        if (_saving && _takenOverBy is null)
         {
             // Every session has ended; let the game see each departure before its state is saved.
             if (!await WithinAsync(DeparturesSeenAsync(), grace).ConfigureAwait(false))

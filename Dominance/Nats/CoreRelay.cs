@@ -37,10 +37,9 @@ internal sealed class CoreRelay : IAsyncDisposable
     private InlineSubscription? _inbound;
     private volatile bool _stopping;
 
-    // A core newer than this one, and when it was last heard (a timestamp), from the loop that reads core heartbeats.
-    // While it is heard, this core takes no portal (Wire: two cores at once).
-    private volatile string? _newer;
-    private long _newerHeard;
+    // The core newer than this one that this one yielded to, for good (Wire: two cores at once); set by the loop that
+    // reads core heartbeats. From then on this core takes no portal.
+    private volatile string? _yieldedTo;
 
     // Under _gate: the attaches answered so far (each attach's number, RemotePortal.Attach, is the count after it).
     private long _attaches;
@@ -62,6 +61,13 @@ internal sealed class CoreRelay : IAsyncDisposable
 
     /// <summary>This core's instance id: new at every start, so that portals notice a restart; it sorts by start (<see cref="Wire.IsNewerCore"/>).</summary>
     public string Instance { get; }
+
+    /// <summary>
+    /// Raised once, on a NATS task, when this core hears a core started after it and yields to it (its instance id is
+    /// the argument), before it lets its remote portals go: the newer core's world is the one to keep, so the host
+    /// writes no world save from then on and stops (<c>ServerLifetime</c>). The handler must not block.
+    /// </summary>
+    public event Action<string>? Yielded;
 
     /// <summary>Remote portals attached now.</summary>
     public int PortalCount
@@ -228,7 +234,7 @@ internal sealed class CoreRelay : IAsyncDisposable
             return;
         }
 
-        if (_stopping || NewerCoreRuns)
+        if (_stopping || _yieldedTo is not null)
         {
             return; // unanswered: the portal tries again, and the next (newer) core answers
         }
@@ -440,19 +446,9 @@ internal sealed class CoreRelay : IAsyncDisposable
         await _core.Inbound.WriteAsync(item).ConfigureAwait(false);
     }
 
-    /// <summary>Whether a newer core's heartbeat came within <see cref="NatsSettings.HeartbeatTimeout"/>: this core then takes no portal.</summary>
-    private bool NewerCoreRuns
-    {
-        get
-        {
-            long heard = Volatile.Read(ref _newerHeard);
-            return heard != 0 && _clock.GetElapsedTime(heard) <= _settings.HeartbeatTimeout;
-        }
-    }
-
     /// <summary>
-    /// Another core's heartbeat. One newer than this core has the portals: this one lets its own go, asking them to attach
-    /// again (they move to the newer one), and answers no attach request while the newer one is heard.
+    /// Another core's heartbeat. One newer than this core has the portals: this one yields to it for good (<see cref="Yielded"/>),
+    /// lets its own portals go, asking them to attach again (they move to the newer one), and answers no attach request.
     /// </summary>
     private async Task OnCoreHeartbeatAsync(NatsMsg<byte[]> message)
     {
@@ -468,15 +464,14 @@ internal sealed class CoreRelay : IAsyncDisposable
             return; // this core's own, or an older core's (still stopping, or still running): the portals stay here
         }
 
-        bool already = NewerCoreRuns && _newer == instance;
-        _newer = instance;
-        Volatile.Write(ref _newerHeard, _clock.GetTimestamp());
-        if (already)
+        if (_yieldedTo is not null)
         {
-            return;
+            return; // yielded already (only this loop sets it)
         }
 
-        _log.LogWarning("Core {Newer}, started after this one, is running: this core lets its remote portals go to it, and takes none while it runs", instance);
+        _yieldedTo = instance;
+        _log.LogWarning("Core {Newer}, started after this one, is running: this core lets its remote portals go to it, and takes none again", instance);
+        Yielded?.Invoke(instance);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token);
         deadline.CancelAfter(_settings.HeartbeatTimeout);
         try
@@ -532,12 +527,6 @@ internal sealed class CoreRelay : IAsyncDisposable
                 await _gate.WaitAsync(_stop.Token).ConfigureAwait(false);
                 try
                 {
-                    if (_newer is { } newer && !NewerCoreRuns)
-                    {
-                        _newer = null;
-                        _log.LogWarning("Core {Newer} has been silent for {Timeout} s: this core takes remote portals again", newer, _settings.HeartbeatTimeout.TotalSeconds);
-                    }
-
                     long now = _clock.GetTimestamp();
                     List<RemotePortal> portals = Snapshot();
                     foreach (RemotePortal portal in portals)

@@ -47,12 +47,13 @@ namespace Dominance.Nats;
 /// core did get); a core that restarts resumes from its last world save anyway.</para>
 /// <para><b>Two cores at once.</b> The newest core has the portals. A core's instance id begins with its start time
 /// (<see cref="NewCoreInstance"/>), so ids sort by age (<see cref="IsNewerCore"/>). A portal stays with its core while
-/// that core's heartbeats come, whatever an older core says (an old core still saving its world, or still running for
-/// any reason); it moves when its core goes silent or asks it to attach again, or at once when it hears a core newer
-/// than its own; and it does not attach to a core older than the newest it has heard within
-/// <see cref="NatsSettings.HeartbeatTimeout"/>. A core that hears a newer core's heartbeat lets its remote portals go
-/// (asking them to attach again) and answers no attach request until that core has been silent for
-/// <see cref="NatsSettings.HeartbeatTimeout"/>. Start times are each core's own clock: keep the machines' clocks in step.</para>
+/// that core's heartbeats come, whatever an older core says (an old core still stopping); it moves when its core goes
+/// silent or asks it to attach again, or at once when it hears a core newer than its own; and it does not attach to a
+/// core older than the newest it has heard within <see cref="NatsSettings.HeartbeatTimeout"/>. A core that hears a
+/// newer core's heartbeat yields to it for good: it lets its remote portals go (asking them to attach again), answers no
+/// attach request again, writes no world save from then on (the newer core's world is the one to keep), and stops,
+/// exiting non-zero (<see cref="CoreRelay.Yielded"/>). Start times are each core's own clock: keep the machines' clocks
+/// in step.</para>
 /// <para><b>Trust.</b> Portals are trusted: each holds the shared secret, from which the restore tokens' key derives
 /// (<see cref="ResumeTokens.FromSecret"/>), so a portal could make a token for any account. The secret keeps out what
 /// is not a portal of this game; the NATS server's own authentication keeps out everything else.</para>

@@ -19,6 +19,8 @@ namespace Dominance.Persistence;
 /// <para>Saves run one at a time. Requests that arrive while one runs are answered by the next, which exports afresh.
 /// A failed save is logged with its cause, admins are told, and it is retried with backoff (the delay doubles, up to a
 /// minute), each retry with a fresh export: the game goes on meanwhile.</para>
+/// <para>Every save is written here, in <see cref="SaveOnceAsync"/>: once <see cref="StopWritingAsync"/> is called, no
+/// save is written again.</para>
 /// </remarks>
 internal sealed class WorldSaves : IAsyncDisposable
 {
@@ -39,6 +41,12 @@ internal sealed class WorldSaves : IAsyncDisposable
     private Task _periodic = Task.CompletedTask;
     private readonly ServerMetrics _metrics;
     private int _failures;
+
+    // Held by the writer for a whole save; StopWritingAsync takes it once, to wait for the save under way.
+    private readonly SemaphoreSlim _writing = new(1, 1);
+
+    // Why no save is written any more (StopWritingAsync), or null.
+    private volatile string? _stopped;
 
     /// <summary>Creates the saver; each save attempt is counted and timed in <paramref name="metrics"/> (<see cref="ServerMetrics.Detached"/> if omitted).</summary>
     public WorldSaves(IGameStore store, GameLoop core, PersistenceSettings settings, TimeProvider clock, ILogger<WorldSaves> log, ServerMetrics? metrics = null)
@@ -95,11 +103,28 @@ internal sealed class WorldSaves : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops every save for good, from any thread: no periodic save, and every request (the final save's included) is
+    /// answered with <paramref name="reason"/>, unwritten. For a core whose world is no longer the one to keep. Completes
+    /// once the save under way, if any, has finished (the database may have it already): from then on nothing is written.
+    /// </summary>
+    public async Task StopWritingAsync(string reason)
+    {
+        _stopped = reason;
+        _stopPeriodic.Cancel();
+        await _writing.WaitAsync().ConfigureAwait(false);
+        _writing.Release();
+    }
+
     /// <summary>Saves now; completes when the save is stored or has failed. Any thread.</summary>
     public Task<SaveResult> SaveAsync()
     {
         var done = new TaskCompletionSource<SaveResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_requests.Writer.TryWrite(done))
+        if (_stopped is { } stopped)
+        {
+            done.SetResult(Failed(0, TimeSpan.Zero, 0, stopped));
+        }
+        else if (!_requests.Writer.TryWrite(done))
         {
             done.SetResult(Failed(0, TimeSpan.Zero, 0, "the server is stopping"));
         }
@@ -116,9 +141,9 @@ internal sealed class WorldSaves : IAsyncDisposable
         {
             SaveResult result = await SaveAsync().ConfigureAwait(false);
             TimeSpan left = _clock.GetElapsedTime(_clock.GetTimestamp(), deadline);
-            if (result.Succeeded || left <= TimeSpan.Zero)
+            if (result.Succeeded || left <= TimeSpan.Zero || _stopped is not null)
             {
-                if (!result.Succeeded)
+                if (!result.Succeeded && _stopped is null)
                 {
                     _log.LogCritical(
                         "The final world save could not be written within {Timeout}: {Cause}. The newest stored save is what the next start restores.",
@@ -211,6 +236,25 @@ internal sealed class WorldSaves : IAsyncDisposable
     }
 
     private async Task<SaveResult> SaveOnceAsync()
+    {
+        await _writing.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (_stopped is { } stopped)
+            {
+                _failures = 0; // nothing to retry
+                return Failed(0, TimeSpan.Zero, 0, stopped);
+            }
+
+            return await ExportAndWriteAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _writing.Release();
+        }
+    }
+
+    private async Task<SaveResult> ExportAndWriteAsync()
     {
         long started = Stopwatch.GetTimestamp();
         (int bytes, TimeSpan stall, Exception? exportError) = await _core.InvokeAsync(Export).ConfigureAwait(false);
