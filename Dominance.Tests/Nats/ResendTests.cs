@@ -15,6 +15,43 @@ public sealed class ResendTests
     private const string Secret = "the-shared-secret-of-this-test";
 
     /// <summary>
+    /// A real portal process and a <see cref="ScriptedCore"/> that receives the player's input, and treats it as lost: its
+    /// heartbeats go on acknowledging only what came before it. The portal sends it again, from the first event not
+    /// acknowledged, under the same attach. Before, nothing did until the player typed again (the core would then see
+    /// a gap): the input was lost without a word.
+    /// </summary>
+    [Test]
+    public async Task ThePortalSendsAgainTheLastInputThatHeartbeatsLeaveUnacknowledged()
+    {
+        await using NatsServer nats = await NatsServer.StartAsync();
+        await using ScriptedCore core = await ScriptedCore.StartAsync(nats, Secret);
+        // No heartbeat timeout in the test's time: the portal attaches again only when the scripted core makes it.
+        await using ServerProcess portal = ServerProcess.Start(["portal", "--Nats:HeartbeatTimeout=00:10:00"], nats.Environment(Secret));
+        await portal.WaitUntilRunningAsync();
+        await Poll.UntilAsync(() => core.Attaches == 1, "the portal attaches");
+        await using TelnetTestClient alice = await TelnetTestClient.ConnectAsync(portal.Telnet);
+        await alice.SendAsync("look");
+        await Poll.UntilAsync(() => core.Inbound.Any(b => b.HasInput("look")), "the core receives the input");
+        ScriptedCore.Batch first = core.Inbound.First(b => b.HasInput("look"));
+        long look = first.First + first.Events.ToList().FindIndex(e => e.Kind == InboundKind.Input && e.Text == "look");
+
+        // The input is lost, as far as the core knows: it acknowledges everything before it, heartbeat after heartbeat.
+        await Poll.UntilAsync(
+            async () =>
+            {
+                await core.HeartbeatAsync(attach: 1, acknowledged: look - 1);
+                return core.Inbound.Count(b => b.HasInput("look")) == 2;
+            },
+            "the portal sends the unacknowledged input again");
+
+        ScriptedCore.Batch again = core.Inbound.Last(b => b.HasInput("look"));
+        Assert.That(again.Attach, Is.EqualTo(1), "under the same attach: no re-attach");
+        Assert.That(again.First, Is.EqualTo(look), "from the first event not acknowledged");
+        Assert.That(again.Events[0].Text, Is.EqualTo("look"));
+        Assert.That(core.Attaches, Is.EqualTo(1));
+    }
+
+    /// <summary>
     /// A real core, and a scripted portal that sends an input again after its first copy arrived (its acknowledgement was
     /// late, or lost), then again with the next input behind it. The core runs each input once, and goes on; before, it
     /// took the repeat for a gap, logged the portal's players off and asked it to attach again.
