@@ -1,9 +1,7 @@
-using System.Net;
 using Dominance.Api;
 using Dominance.Core;
 using Dominance.Nats;
 using Dominance.Tests.Support;
-using NATS.Client.Core;
 
 namespace Dominance.Tests.Nats;
 
@@ -81,63 +79,22 @@ public sealed class EarlierAttachTests
             s.Nats.Password = nats.Password;
             s.Nats.Secret = Secret;
         });
-        var settings = new NatsSettings { Url = nats.Url, User = nats.User, Password = nats.Password, Secret = Secret };
-        await using var portal = new NatsConnection(settings.ClientOptions("test-scripted-portal"));
+        await using ScriptedPortal portal = ScriptedPortal.Start(nats, Secret);
         var alice = new SessionId((1L << 32) + 1);
         var bob = new SessionId((1L << 32) + 2);
 
-        (string core, long first) = await AttachAsync(portal, settings);
-        await SendAsync(portal, settings, core, first, 1, Connect(alice));
+        (string core, long first) = await portal.AttachAsync();
+        await portal.SendAsync(core, first, 1, ScriptedPortal.Connect(alice));
         await Poll.UntilAsync(() => server.TestModule.Connected.Count == 1, "the core connects alice");
-        (_, long second) = await AttachAsync(portal, settings);
+        (_, long second) = await portal.AttachAsync();
         await Poll.UntilAsync(() => server.TestModule.Disconnected.Count == 1, "the core drops the first attach's session");
 
-        await SendAsync(portal, settings, core, first, 1, Connect(bob)); // sent before the second attach, arriving after it
-        await SendAsync(portal, settings, core, second, 1, Connect(alice));
-        await SendAsync(portal, settings, core, second, 2, (InboundEvent.Input(alice, "after"), 2));
+        await portal.SendAsync(core, first, 1, ScriptedPortal.Connect(bob)); // sent before the second attach, arriving after it
+        await portal.SendAsync(core, second, 1, ScriptedPortal.Connect(alice));
+        await portal.SendAsync(core, second, 2, (InboundEvent.Input(alice, "after"), 2));
 
         await Poll.UntilAsync(() => server.TestModule.Inputs.Any(i => i.Line == "after"), "the core runs the second attach's input");
         Assert.That(server.TestModule.Connected, Is.EqualTo(new[] { alice, alice }), "bob, of the first attach's batch, never connects");
         Assert.That(server.Log.Contains("were lost on the way"), Is.False, server.Log.Text);
     }
-
-    /// <summary>Asks the core to attach portal <c>scripted</c>; returns the core's instance and the attach's number.</summary>
-    private static async Task<(string Core, long Attach)> AttachAsync(NatsConnection portal, NatsSettings settings)
-    {
-        var w = new WireWriter();
-        w.Byte(Wire.Version);
-        w.String("scripted");
-        new AttachProof(Secret, settings.Subject, TimeProvider.System).Write(w, "scripted");
-        NatsMsg<byte[]> reply = await portal.RequestAsync<byte[], byte[]>(Wire.Attach(settings.Subject), w.Written.ToArray());
-        var r = new WireReader(reply.Data);
-        r.Byte();
-        Assert.That(r.Byte(), Is.EqualTo(1), "attached");
-        string core = r.String();
-        r.String();
-        return (core, r.Number());
-    }
-
-    /// <summary>
-    /// Sends an inbound batch of portal <c>scripted</c> under <paramref name="attach"/>, its first event numbered
-    /// <paramref name="sequence"/> portal-wide; each event with its session's sequence number.
-    /// </summary>
-    private static async Task SendAsync(NatsConnection portal, NatsSettings settings, string core, long attach, long sequence, params (InboundEvent Event, long SessionSequence)[] events)
-    {
-        var w = new WireWriter();
-        w.Byte(Wire.Version);
-        w.String(core);
-        w.Number(attach);
-        w.Number(sequence);
-        w.Number(events.Length);
-        foreach ((InboundEvent e, long sessionSequence) in events)
-        {
-            Wire.WriteEvent(w, e, sessionSequence, null);
-        }
-
-        await portal.PublishAsync(Wire.Inbound(settings.Subject, "scripted"), w.Written.ToArray());
-    }
-
-    /// <summary>A session's connect, its first event.</summary>
-    private static (InboundEvent, long) Connect(SessionId session) =>
-        (new InboundEvent(InboundKind.Connected, session, Info: new SessionInfo { Id = session, Protocol = ClientProtocol.Telnet, RemoteAddress = IPAddress.Loopback, ConnectedAt = DateTimeOffset.UtcNow }), 1);
 }

@@ -361,7 +361,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         }
 
         portal.LastHeard = _clock.GetTimestamp();
-        if (first != portal.Expected)
+        if (first > portal.Expected)
         {
             _log.LogWarning(
                 "Portal {Portal}: inbound events {Expected} to {Last} were lost on the way (NATS is at most once); dropping its sessions and asking it to attach again",
@@ -371,12 +371,21 @@ internal sealed class CoreRelay : IAsyncDisposable
             return;
         }
 
-        foreach (ReceivedEvent received in events)
+        // Numbered before what is expected: sent again (the portal resends what stays unacknowledged, see PortalRelay),
+        // and what of it arrived already is dropped, not run twice.
+        int repeated = (int)Math.Min(portal.Expected - first, events.Count);
+        if (repeated > 0)
         {
+            _log.LogDebug("Portal {Portal} sent events {First} to {Last} again; {Repeated} of them arrived before and are dropped", portalId, first, first + events.Count - 1, repeated);
+        }
+
+        for (int i = repeated; i < events.Count; i++)
+        {
+            ReceivedEvent received = events[i];
             await DeliverAsync(portal, received.Event, received.Sequence, received.Token).ConfigureAwait(false);
         }
 
-        portal.Expected = first + events.Count;
+        portal.Expected = Math.Max(portal.Expected, first + events.Count);
     }
 
     private static List<ReceivedEvent> Decode(ReadOnlySpan<byte> data, out string instance, out long attach, out long first)

@@ -30,6 +30,13 @@ namespace Dominance.Nats;
 /// attach the relay sends, in order, a connect for every open session (with its latest facts, its restore token, and
 /// the web client's resume token if no core acknowledged the connect) and then every unacknowledged input and
 /// out-of-band message of the sessions still open.</para>
+/// <para><b>Sent, and not acknowledged.</b> The core notices a lost message by the gap in the numbering that the next
+/// one shows; a lost message that is the last one sent shows none, and the core's heartbeats go on acknowledging what
+/// came before it. So the relay notices it (<see cref="NoticeUnacknowledged"/>): when, under the same attach, two of the
+/// core's heartbeats in a row that arrived after its last send acknowledge less than it has sent, it sends every
+/// unacknowledged event again, from the first, in order, numbered as before (the core drops what it received already).
+/// Bounded: what is sent again is what is kept anyway, and while the acknowledgements do not catch up each resend waits
+/// twice as many heartbeats as the one before, up to a heartbeat timeout's worth.</para>
 /// </remarks>
 internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 {
@@ -44,6 +51,9 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
 
     /// <summary>The events of one inbound message, at most (the core handles a message at a time).</summary>
     private const int MaxEventsPerMessage = 1024;
+
+    /// <summary>The core's heartbeats, after a send, that acknowledge less than was sent before it is sent again (at first).</summary>
+    private const int ResendAfter = 2;
 
     /// <summary>Room left for the core's id in a message's header while no core is attached (a core's id is 16 characters).</summary>
     private const int CoreIdAllowance = 64;
@@ -74,6 +84,12 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
     private string? _core;
     private long _attach;
     private bool _replayDue;
+    // Under _gate, for the attach now: the last event sent (its portal-wide number), the core's heartbeats since then that
+    // acknowledge less, how many of them make the sender send the unacknowledged events again, and whether it is to.
+    private long _sentThrough;
+    private int _behind;
+    private int _resendAfter = ResendAfter;
+    private bool _resendDue;
     private long _lastHeard;
     private long _attachedAt;
     private volatile bool _coreSeen;
@@ -233,12 +249,22 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
                         Replay(batch);
                         _replayDue = false;
                     }
+                    else if (_resendDue && core is not null && _unacknowledged.Count > 0)
+                    {
+                        // All sent under this attach already, numbered as they were: the core drops what it has.
+                        batch.AddRange(_unacknowledged);
+                        _log.LogInformation(
+                            "Core {Instance} has not acknowledged events {First} to {Last} of this portal: sending them again",
+                            core, batch[0].Sequence, batch[^1].Sequence);
+                    }
+
+                    _resendDue = false;
 
                     while (reader.TryRead(out InboundEvent item))
                     {
                         if (item.Kind == InboundKind.Connected && item.Info is null)
                         {
-                            continue; // the wake-up after an attach (see TryAttachAsync), not an event
+                            continue; // a wake-up (after an attach, see TryAttachAsync, or for a resend), not an event
                         }
 
                         if (Take(item, core is not null) is { } pending)
@@ -255,6 +281,15 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
                 if (core is not null && batch.Count > 0)
                 {
                     await PublishAsync(w, core, attach, batch).ConfigureAwait(false);
+                    lock (_gate)
+                    {
+                        if (_core == core && _attach == attach)
+                        {
+                            // Published, or given up (then kept, and sent again like a lost one): heartbeats count from here.
+                            _sentThrough = Math.Max(_sentThrough, batch[^1].Sequence);
+                            _behind = 0;
+                        }
+                    }
                 }
             }
         }
@@ -576,8 +611,35 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
             if (acknowledged is { } through)
             {
                 Acknowledge(through);
+                NoticeUnacknowledged(through);
             }
         }
+    }
+
+    /// <summary>
+    /// A heartbeat of the attached core acknowledged this attach's events through <paramref name="through"/>: if it is
+    /// less than was sent, for the <see cref="_resendAfter"/>-th heartbeat in a row since the last send, the sender is
+    /// woken to send the unacknowledged events again (a lost last message shows the core no gap). Each resend with no
+    /// catching up in between doubles the heartbeats the next waits for, up to a heartbeat timeout's worth. Under the gate.
+    /// </summary>
+    private void NoticeUnacknowledged(long through)
+    {
+        if (through >= _sentThrough)
+        {
+            _behind = 0;
+            _resendAfter = ResendAfter;
+            return;
+        }
+
+        if (++_behind < _resendAfter)
+        {
+            return;
+        }
+
+        _behind = 0;
+        _resendAfter = Math.Min(_resendAfter * 2, Math.Max(ResendAfter, (int)(_settings.HeartbeatTimeout / _settings.HeartbeatInterval)));
+        _resendDue = true;
+        _events.Writer.TryWrite(default); // wakes the sender (the empty event is skipped); if the channel is full, it is awake
     }
 
     /// <summary>Forgets the events the attached core has received, up to <paramref name="through"/>. Under the gate.</summary>
@@ -696,6 +758,9 @@ internal sealed class PortalRelay : IInboundSink, IPlayerCount, IAsyncDisposable
             _attach = attach;
             _lastHeard = _attachedAt = _clock.GetTimestamp();
             _replayDue = true;
+            _resendDue = false;
+            _sentThrough = _behind = 0;
+            _resendAfter = ResendAfter;
         }
 
         _log.LogInformation("Portal {Portal} attached to core {Instance} (attach {Attach})", Id, instance, attach);

@@ -39,7 +39,12 @@ namespace Dominance.Nats;
 /// between one publisher and one subscriber on one subject. So: a portal keeps every event until the core's heartbeat
 /// acknowledges it, and sends the unacknowledged ones again when it attaches to a (new) core. The core checks the
 /// portal-wide sequence; a gap (a lost message) makes it drop that portal's sessions and ask it to attach again, which
-/// resumes them. The portal-wide sequence starts again at 1 with every attach, so a sequence number means something
+/// resumes them. A lost message that was the portal's last shows no gap: when two of the core's heartbeats in a row,
+/// arrived after the portal's last send, acknowledge less than it sent (under the same attach), the portal sends every
+/// unacknowledged event again, from the first, in order and numbered as before; the core takes a batch numbered before
+/// what it expects as such a repeat, drops the events of it that it has received already and runs the rest. While the
+/// acknowledgements do not catch up, each resend waits twice as many heartbeats as the one before, up to
+/// <see cref="NatsSettings.HeartbeatTimeout"/>'s worth. The portal-wide sequence starts again at 1 with every attach, so a sequence number means something
 /// only with its attach: every acknowledgement names the attach it counts in (the core's instance and the attach's
 /// number), and the portal ignores any other (a heartbeat or output batch sent before it attached again, arriving
 /// after); the core likewise drops a batch sent under an earlier attach of the portal, and a request to attach again
