@@ -72,6 +72,7 @@ public sealed partial class CoreWithRemotePortalTests
             s.Core.InboundCapacity = 8;
             s.Portal.ShutdownGrace = TimeSpan.FromSeconds(1);
             s.Persistence.ShutdownSaveTimeout = TimeSpan.FromSeconds(1);
+            s.Persistence.SaveInterval = TimeSpan.FromMilliseconds(50); // a periodic save is waiting for the stuck game thread when the stop comes
         });
         try
         {

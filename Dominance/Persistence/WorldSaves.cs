@@ -158,11 +158,25 @@ internal sealed class WorldSaves : IAsyncDisposable
     }
 
     /// <summary>Stops the periodic saves and taking requests, and waits for the save under way, if any.</summary>
+    /// <remarks>
+    /// A save under way waits for the game thread's export; game code stuck in a loop never gives it, so the wait for it
+    /// is bounded by <see cref="PersistenceSettings.ShutdownSaveTimeout"/>, and the server stops without it (the stop's
+    /// own final save is skipped then too, by the host).
+    /// </remarks>
     public async ValueTask DisposeAsync()
     {
         await StopPeriodicAsync().ConfigureAwait(false);
         _requests.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+        try
+        {
+            await _writer.WaitAsync(_settings.ShutdownSaveTimeout, _clock).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            _log.LogError(
+                "A world save was still waiting for the game thread after {Timeout}; stopping without it. The newest stored save is what the next start restores.",
+                _settings.ShutdownSaveTimeout);
+        }
     }
 
     /// <summary>
