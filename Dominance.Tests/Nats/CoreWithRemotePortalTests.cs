@@ -190,10 +190,7 @@ public sealed partial class CoreWithRemotePortalTests
     /// <summary>A core in process around a <see cref="TestModule"/>, taking portals over <paramref name="nats"/>.</summary>
     private static Task<TestServer> StartCoreAsync(NatsServer nats, Action<Dominance.Hosting.DominanceSettings>? configure = null) => TestServer.StartAsync(s =>
     {
-        s.Nats.Url = nats.Url;
-        s.Nats.User = nats.User;
-        s.Nats.Password = nats.Password;
-        s.Nats.Secret = Secret;
+        nats.Configure(s, Secret);
         configure?.Invoke(s);
     });
 

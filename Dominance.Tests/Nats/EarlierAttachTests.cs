@@ -72,13 +72,7 @@ public sealed class EarlierAttachTests
     public async Task AnInboundBatchFromBeforeAReattachIsDroppedAndTheNewAttachGoesOn()
     {
         await using NatsServer nats = await NatsServer.StartAsync();
-        await using TestServer server = await TestServer.StartAsync(s =>
-        {
-            s.Nats.Url = nats.Url;
-            s.Nats.User = nats.User;
-            s.Nats.Password = nats.Password;
-            s.Nats.Secret = Secret;
-        });
+        await using TestServer server = await TestServer.StartAsync(s => nats.Configure(s, Secret));
         await using ScriptedPortal portal = ScriptedPortal.Start(nats, Secret);
         var alice = new SessionId((1L << 32) + 1);
         var bob = new SessionId((1L << 32) + 2);

@@ -39,6 +39,15 @@ internal sealed class NatsServer : IAsyncDisposable
     /// <summary>What the server wrote.</summary>
     public string Output => _process.Output;
 
+    /// <summary>Points an in-process core's settings at this server, with the shared <paramref name="secret"/>.</summary>
+    public void Configure(Dominance.Hosting.DominanceSettings settings, string secret)
+    {
+        settings.Nats.Url = Url;
+        settings.Nats.User = User;
+        settings.Nats.Password = Password;
+        settings.Nats.Secret = secret;
+    }
+
     /// <summary>The settings that point a core or a portal at this server, with the shared <paramref name="secret"/>, as environment variables.</summary>
     public Dictionary<string, string> Environment(string secret) => new()
     {
