@@ -44,6 +44,10 @@ internal abstract class PortalSession : ISessionLink
 {
     private const int Open = 0;
     private const int Closing = 1;
+
+    // Set by the write loop once it has taken the close frame, before the flush that sends the goodbye (the state turns
+    // Closing only after that flush, and the sender's overflow may come first).
+    private bool _lastFlush;
     private const int Aborted = 2;
 
     private readonly Outbox _outbox = new();
@@ -168,7 +172,7 @@ internal abstract class PortalSession : ISessionLink
             return;
         }
 
-        if (Volatile.Read(ref _state) == Open)
+        if (Volatile.Read(ref _state) == Open && !Volatile.Read(ref _lastFlush))
         {
             long total = Portal.Counters.CountSlowClientDisconnected();
             Portal.Log.LogWarning(
@@ -255,7 +259,7 @@ internal abstract class PortalSession : ISessionLink
 
     private void OnRefused()
     {
-        if (Volatile.Read(ref _state) == Open)
+        if (Volatile.Read(ref _state) == Open && !Volatile.Read(ref _lastFlush))
         {
             long total = Portal.Counters.CountSlowClientDisconnected();
             Portal.Log.LogWarning(
@@ -547,6 +551,11 @@ internal abstract class PortalSession : ISessionLink
                 if (Volatile.Read(ref _state) == Aborted)
                 {
                     break;
+                }
+
+                if (close)
+                {
+                    Volatile.Write(ref _lastFlush, true); // the goodbye goes out with this flush: an overflow now is a close cut short
                 }
 
                 await FlushAsync().ConfigureAwait(false);
