@@ -44,10 +44,6 @@ internal abstract class PortalSession : ISessionLink
 {
     private const int Open = 0;
     private const int Closing = 1;
-
-    // Set by the write loop once it has taken the close frame, before the flush that sends the goodbye (the state turns
-    // Closing only after that flush, and the sender's overflow may come first).
-    private bool _lastFlush;
     private const int Aborted = 2;
 
     private readonly Outbox _outbox = new();
@@ -58,6 +54,10 @@ internal abstract class PortalSession : ISessionLink
     private string? _restoreToken;
     private volatile bool _echoOff;
     private int _state;
+
+    // Set by the write loop once it has taken the close frame, before the flush that sends the goodbye (the state turns
+    // Closing only after that flush, and the sender's overflow may come first).
+    private bool _lastFlush;
 
     /// <summary>Frames in the outbox: counted up before a frame is added, down when the write loop takes it.</summary>
     private int _queued;
