@@ -39,11 +39,26 @@ public sealed class AttachProofTests
         var portal = new AttachProof(Secret, "dominance", clock);
         DateTimeOffset now = clock.GetUtcNow();
 
-        AttachProof.Refusal? old = Check(core, "p1", Request(portal, "p1", now - AttachProof.Window - TimeSpan.FromSeconds(1)));
+        AttachProof.Refusal? old = Check(core, "p1", Request(portal, "p1", now - AttachProof.DefaultWindow - TimeSpan.FromSeconds(1)));
         Assert.That(old?.Kind, Is.EqualTo(AttachProof.RefusalKind.OutOfWindow));
-        Assert.That(old?.Off, Is.EqualTo(-(AttachProof.Window + TimeSpan.FromSeconds(1))));
-        Assert.That(Check(core, "p1", Request(portal, "p1", now + AttachProof.Window + TimeSpan.FromSeconds(1)))?.Kind, Is.EqualTo(AttachProof.RefusalKind.OutOfWindow), "a portal's clock ahead");
-        Assert.That(Check(core, "p1", Request(portal, "p1", now - AttachProof.Window)), Is.Null, "the window's edge");
+        Assert.That(old?.Off, Is.EqualTo(-(AttachProof.DefaultWindow + TimeSpan.FromSeconds(1))));
+        Assert.That(Check(core, "p1", Request(portal, "p1", now + AttachProof.DefaultWindow + TimeSpan.FromSeconds(1)))?.Kind, Is.EqualTo(AttachProof.RefusalKind.OutOfWindow), "a portal's clock ahead");
+        Assert.That(Check(core, "p1", Request(portal, "p1", now - AttachProof.DefaultWindow)), Is.Null, "the window's edge");
+    }
+
+    [Test]
+    public void AWiderWindowSetByTheCoreAcceptsAnOlderRequestAndKeepsItsNonceLonger()
+    {
+        var clock = new ManualClock();
+        var core = new AttachProof(Secret, "dominance", clock, TimeSpan.FromMinutes(5));
+        var portal = new AttachProof(Secret, "dominance", clock); // the portal's own window plays no part
+        byte[] request = Request(portal, "p1", clock.GetUtcNow() - TimeSpan.FromMinutes(4));
+
+        Assert.That(core.Window, Is.EqualTo(TimeSpan.FromMinutes(5)));
+        Assert.That(Check(core, "p1", request), Is.Null, "4 minutes off: within 5");
+        clock.Advance(TimeSpan.FromSeconds(59));
+        Assert.That(Check(core, "p1", request)?.Kind, Is.EqualTo(AttachProof.RefusalKind.Replayed), "remembered until its time leaves the window");
+        Assert.That(Check(core, "p1", Request(portal, "p1", clock.GetUtcNow() - TimeSpan.FromMinutes(6)))?.Kind, Is.EqualTo(AttachProof.RefusalKind.OutOfWindow));
     }
 
     [Test]
@@ -55,7 +70,7 @@ public sealed class AttachProofTests
         byte[] first = Request(portal, "p1", clock.GetUtcNow());
         Assert.That(Check(core, "p1", first), Is.Null);
 
-        clock.Advance(AttachProof.Window + TimeSpan.FromSeconds(1));
+        clock.Advance(AttachProof.DefaultWindow + TimeSpan.FromSeconds(1));
         Assert.That(Check(core, "p1", Request(portal, "p1", clock.GetUtcNow())), Is.Null, "another portal's request, later");
 
         Assert.That(core.Remembered, Is.EqualTo(1), "the first nonce is forgotten");

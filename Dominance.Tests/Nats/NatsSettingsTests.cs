@@ -20,6 +20,7 @@ public sealed class NatsSettingsTests
         Assert.That(SettingsLoader.TryLoad(_folder, [], out _, out DominanceSettings s, out IReadOnlyList<string> errors), Is.True, string.Join("\n", errors));
         Assert.That((s.Nats.Enabled, s.Nats.Subject, s.Nats.LocalPortal, s.Nats.HoldCapacity), Is.EqualTo((false, "dominance", true, 100)));
         Assert.That((s.Nats.HeartbeatInterval, s.Nats.HeartbeatTimeout), Is.EqualTo((TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(3))));
+        Assert.That(s.Nats.AttachWindow, Is.EqualTo(TimeSpan.FromMinutes(1)));
     }
 
     [Test]
@@ -29,7 +30,8 @@ public sealed class NatsSettingsTests
         Assert.That(errors, Has.Some.StartsWith("Nats:Url must be a NATS address"));
         Assert.That(errors, Has.Some.StartsWith($"Nats:Secret must be set, at least {NatsSettingsValidator.MinimumSecretLength} characters"));
 
-        Assert.That(SettingsLoader.TryLoad(_folder, ["--Nats:HeartbeatInterval=00:00:02", "--Nats:HeartbeatTimeout=00:00:03", "--Nats:Subject=a.b"], out _, out _, out errors), Is.False);
+        Assert.That(SettingsLoader.TryLoad(_folder, ["--Nats:HeartbeatInterval=00:00:02", "--Nats:HeartbeatTimeout=00:00:03", "--Nats:Subject=a.b", "--Nats:AttachWindow=00:00:00"], out _, out _, out errors), Is.False);
+        Assert.That(errors, Has.Some.StartsWith("Nats:AttachWindow must be"));
         Assert.That(errors, Has.Some.StartsWith("Nats:HeartbeatTimeout must be at least twice"));
         Assert.That(errors, Has.Some.StartsWith("Nats:Subject must be one subject token"));
 

@@ -13,7 +13,8 @@ namespace Dominance.Nats;
 /// made (Unix milliseconds) and an HMAC-SHA256 over the subject prefix, the portal's id, the nonce and the time, keyed
 /// with a key derived from the secret (HMAC-SHA256 of a label of its own, keyed with the secret; not the restore tokens'
 /// key). Whoever reads the request learns neither the secret nor a key.</para>
-/// <para>Replays: the core accepts a request only within <see cref="Window"/> of its own clock, and only once: it
+/// <para>Replays: the core accepts a request only within <see cref="Window"/> of its own clock (<see
+/// cref="NatsSettings.AttachWindow"/>), and only once: it
 /// remembers the nonce of every request it accepted until the request's time has left the window. A request sent again
 /// is refused by that core; one sent again to the next core (a restart) is refused once it is older than the window.
 /// Only requests that carry a valid proof are remembered, so only holders of the secret can make the set grow.</para>
@@ -23,21 +24,28 @@ internal sealed class AttachProof
     /// <summary>The bytes of a request's nonce.</summary>
     public const int NonceLength = 16;
 
-    /// <summary>How far a request's time may be from the core's clock (either way): a replay's lifetime, and the clock skew allowed.</summary>
-    public static readonly TimeSpan Window = TimeSpan.FromMinutes(1);
+    /// <summary>The default <see cref="Window"/>.</summary>
+    public static readonly TimeSpan DefaultWindow = TimeSpan.FromMinutes(1);
 
     private readonly byte[] _key;
     private readonly string _prefix;
     private readonly TimeProvider _clock;
     private readonly Dictionary<UInt128, DateTimeOffset> _seen = []; // nonce → until when it is remembered
 
-    /// <summary>A proof for portals and cores given <paramref name="secret"/>, on subjects starting with <paramref name="prefix"/>.</summary>
-    public AttachProof(string secret, string prefix, TimeProvider clock)
+    /// <summary>
+    /// A proof for portals and cores given <paramref name="secret"/>, on subjects starting with <paramref name="prefix"/>;
+    /// a core accepts requests within <paramref name="window"/> (<see cref="DefaultWindow"/> if not given) of its clock.
+    /// </summary>
+    public AttachProof(string secret, string prefix, TimeProvider clock, TimeSpan? window = null)
     {
         _key = HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), "dominance attach proof v1"u8);
         _prefix = prefix;
         _clock = clock;
+        Window = window ?? DefaultWindow;
     }
+
+    /// <summary>How far a request's time may be from the core's clock (either way): a replay's lifetime, and the clock skew allowed.</summary>
+    public TimeSpan Window { get; }
 
     /// <summary>Portal: writes the proof for <paramref name="portal"/> (its id already written), with a new nonce and the time now.</summary>
     public void Write(WireWriter w, string portal) => Write(w, portal, RandomNumberGenerator.GetBytes(NonceLength), _clock.GetUtcNow());

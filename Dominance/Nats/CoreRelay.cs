@@ -56,7 +56,7 @@ internal sealed class CoreRelay : IAsyncDisposable
         _tokens = tokens;
         _clock = clock;
         _log = log;
-        _proof = new AttachProof(settings.Secret, settings.Subject, clock);
+        _proof = new AttachProof(settings.Secret, settings.Subject, clock, settings.AttachWindow);
     }
 
     /// <summary>This core's instance id: new at every start, so that portals notice a restart; it sorts by start (<see cref="Wire.IsNewerCore"/>).</summary>
@@ -651,9 +651,9 @@ internal sealed class CoreRelay : IAsyncDisposable
             case AttachProof.RefusalKind.OutOfWindow:
                 _log.LogWarning(
                     "Refused portal {Portal}: its attach request is dated {Off:0.#} s from this core's clock, more than the {Window:0} s allowed (a replay, or a clock that is off)",
-                    portalId, refusal.Off.TotalSeconds, AttachProof.Window.TotalSeconds);
+                    portalId, refusal.Off.TotalSeconds, _proof.Window.TotalSeconds);
                 return FormattableString.Invariant(
-                    $"the core refused this portal: its attach request is dated {refusal.Off.TotalSeconds:0.#} s from the core's clock, more than the {AttachProof.Window.TotalSeconds:0} s allowed (set both machines' clocks, e.g. with NTP)");
+                    $"the core refused this portal: its attach request is dated {refusal.Off.TotalSeconds:0.#} s from the core's clock, more than the {_proof.Window.TotalSeconds:0} s allowed (set both machines' clocks, e.g. with NTP)");
             case AttachProof.RefusalKind.Replayed:
                 // Never a portal's own doing (each request has a new nonce): another client sent a request it had seen.
                 _log.LogWarning("Refused an attach request from portal {Portal}: it was used before (a replay by another NATS client)", portalId);

@@ -56,6 +56,13 @@ public sealed partial class NatsSettings
     /// </summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How far the time an attach request was made may be from the core's clock, either way (<see cref="AttachProof"/>):
+    /// the clock skew allowed between the core's machine and its portals', and how long a captured request could be sent
+    /// again to a core that did not see it (one restarted just then). Only the core's setting counts.
+    /// </summary>
+    public TimeSpan AttachWindow { get; set; } = AttachProof.DefaultWindow;
+
     /// <summary>Whether <c>run --nats</c> keeps its own in-process portal (telnet and web listeners) besides the remote ones.</summary>
     public bool LocalPortal { get; set; } = true;
 
@@ -134,6 +141,7 @@ internal sealed class NatsSettingsValidator : IValidateOptions<NatsSettings>
         }
 
         errors.Positive(nameof(options.ShutdownTimeout), options.ShutdownTimeout);
+        errors.PositiveUpTo(nameof(options.AttachWindow), options.AttachWindow, TimeSpan.FromDays(1));
         errors.AtLeast(nameof(options.HoldCapacity), options.HoldCapacity, 0);
         return errors.Result;
     }

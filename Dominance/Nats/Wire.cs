@@ -67,7 +67,7 @@ namespace Dominance.Nats;
 /// the secret (not the restore tokens' key), over the subject prefix, the portal's id, a random nonce and the time the
 /// request was made. The core checks it in constant time. Replays are refused by time and nonce rather than by a
 /// challenge round trip: one request and one reply as before, and nothing the core must remember for a portal that
-/// never finishes attaching. The core accepts a request only within <see cref="AttachProof.Window"/> of its own clock
+/// never finishes attaching. The core accepts a request only within <see cref="NatsSettings.AttachWindow"/> of its own clock
 /// (the clocks of a core's and its portals' machines must agree that closely), and only once: it remembers each
 /// accepted nonce until the request has left the window. So a captured request sent again is refused, by the core that
 /// accepted it and, once the window has passed, by any later one; sent to a new core within the window of its making
