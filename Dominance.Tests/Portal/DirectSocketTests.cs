@@ -103,8 +103,8 @@ public sealed class DirectSocketTests(bool ring)
     public async Task BroadcastsThatJoinARunWhileItSendsFollowAConnectionsEarlierFrameEvenWhenTheyGoByThemselves()
     {
         // A run looks for broadcasts posted meanwhile every 64 recipients. Two that join it here are for the first
-        // recipient, whose frame of the first broadcast is already in the ring; gathered, they are too large for the
-        // ring's arena and are sent at once, by themselves: the frame in the ring must go first.
+        // recipient, whose frame of the first broadcast has been given to the kernel already; gathered, they are too
+        // large for the ring's arena and are sent at once, by themselves: after that frame, not before it.
         var sender = new SocketSender(index: 0, ring);
         using Pair watched = await Pair.ConnectAsync();
         var others = new List<Pair>();
@@ -130,6 +130,42 @@ public sealed class DirectSocketTests(bool ring)
         Assert.That(await watched.ReadAsync(6 + a.Length + b.Length), Is.EqualTo("first," + a + b));
         Assert.That(Volatile.Read(ref joined), Is.EqualTo(1), "the two joined the run");
         others.ForEach(pair => pair.Dispose());
+    }
+
+    [Test]
+    public async Task ARunLooksForBroadcastsPostedMeanwhileOnlyOnceItsSendsSoFarAreMade()
+    {
+        // The kernel's sends are where a run's time goes: a broadcast posted while they are made joins the rest of the
+        // run. With io_uring, a run that looked before submitting would look while its sends were only queued in the
+        // ring, and find nothing. At the look, after 64 recipients, none of them may still have a send in the ring.
+        var sender = new SocketSender(index: 0, ring);
+        var pairs = new List<Pair>();
+        var recipients = new List<DirectSocket>();
+        for (int i = 0; i < 64; i++)
+        {
+            pairs.Add(await Pair.ConnectAsync());
+            recipients.Add(new DirectSocket(pairs[^1].Server, sender, capacity: 1_000_000));
+        }
+
+        int looks = 0, stillInRing = -1;
+        sender.BeforeTakingMore = () =>
+        {
+            if (Interlocked.Increment(ref looks) == 1)
+            {
+                Volatile.Write(ref stillInRing, recipients.Count(r => r.InRing)); // on the sender's thread, which owns the flag
+            }
+        };
+        Broadcast("hello\n", [.. recipients]);
+
+        foreach (Pair pair in pairs)
+        {
+            Assert.That(await pair.ReadAsync(6), Is.EqualTo("hello\n"));
+        }
+
+        await Poll.UntilAsync(() => Volatile.Read(ref stillInRing) >= 0, "the run looked"); // the sends come before the look
+        Assert.That(Volatile.Read(ref stillInRing), Is.Zero, "sends still queued in the ring when the run looked");
+        Assert.That(Volatile.Read(ref looks), Is.EqualTo(1), "one look, after the 64th recipient");
+        pairs.ForEach(pair => pair.Dispose());
     }
 
     [Test]

@@ -157,8 +157,8 @@ internal sealed class SocketSender
     /// Sends the broadcasts that follow one another in the queue from <paramref name="first"/> on, coalesced: a
     /// connection gets the frames of all of them that are addressed to it in one <c>send</c>, at its first place in
     /// them (nothing else for it lies between them, so its order holds). Broadcasts posted while this runs join the run
-    /// if they come next (checked every <see cref="PeekEvery"/> recipients): what is already queued is coalesced, and
-    /// nothing waits. Returns the index after the run.
+    /// if they come next (checked every <see cref="PeekEvery"/> recipients, once the ring's sends so far are made):
+    /// what is already queued is coalesced, and nothing waits. Returns the index after the run.
     /// </summary>
     private int SendRun(int first)
     {
@@ -197,6 +197,9 @@ internal sealed class SocketSender
 
                 if ((r + 1) % PeekEvery == 0 && end == _taken.Count)
                 {
+                    // The ring's sends are made first: they are where the time goes, and a broadcast posted while the
+                    // kernel makes them then joins the rest of this run, instead of waiting for the whole run to end.
+                    Flush();
                     TakeMore();
                     Extend(first, ref end);
                 }
