@@ -87,6 +87,8 @@ public sealed partial class CoreWithRemotePortalTests
                 await alice.SendAsync($"echo {i}");
             }
 
+            // Both: the pipe can be full while "hold" still waits in it, and a stop then would be answered first.
+            await Poll.UntilAsync(() => server.TestModule.Inputs.Any(i => i.Line == "hold"), "the game thread is stuck");
             await Poll.UntilAsync(() => server.Server.Core.Inbound.Count >= 8, "the inbound pipe fills behind the stuck game thread");
 
             await server.DisposeAsync(); // a graceful stop; it must end on its own deadlines
