@@ -25,10 +25,7 @@ public sealed class ResendTests
     {
         await using NatsServer nats = await NatsServer.StartAsync();
         await using ScriptedCore core = await ScriptedCore.StartAsync(nats, Secret);
-        // No heartbeat timeout in the test's time: the portal attaches again only when the scripted core makes it.
-        await using ServerProcess portal = ServerProcess.Start(["portal", "--Nats:HeartbeatTimeout=00:10:00"], nats.Environment(Secret));
-        await portal.WaitUntilRunningAsync();
-        await Poll.UntilAsync(() => core.Attaches == 1, "the portal attaches");
+        await using ServerProcess portal = await core.StartPortalAsync();
         await using TelnetTestClient alice = await TelnetTestClient.ConnectAsync(portal.Telnet);
         await alice.SendAsync("look");
         await Poll.UntilAsync(() => core.Inbound.Any(b => b.HasInput("look")), "the core receives the input");

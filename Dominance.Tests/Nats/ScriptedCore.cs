@@ -13,6 +13,7 @@ namespace Dominance.Tests.Nats;
 internal sealed class ScriptedCore : IAsyncDisposable
 {
     private readonly NatsConnection _nats;
+    private readonly Dictionary<string, string> _portalEnvironment;
     private readonly string _prefix;
     private readonly List<Task> _loops = [];
     private readonly CancellationTokenSource _stop = new();
@@ -20,9 +21,10 @@ internal sealed class ScriptedCore : IAsyncDisposable
     private int _attaches;
     private string? _portal;
 
-    private ScriptedCore(NatsConnection nats, string prefix, string instance)
+    private ScriptedCore(NatsConnection nats, Dictionary<string, string> portalEnvironment, string prefix, string instance)
     {
         _nats = nats;
+        _portalEnvironment = portalEnvironment;
         _prefix = prefix;
         Instance = instance;
     }
@@ -51,12 +53,33 @@ internal sealed class ScriptedCore : IAsyncDisposable
         var settings = new NatsSettings { Url = nats.Url, User = nats.User, Password = nats.Password, Secret = secret };
         var connection = new NatsConnection(settings.ClientOptions("test-scripted-core"));
         await connection.ConnectAsync();
-        var core = new ScriptedCore(connection, settings.Subject, "scripted0core0id");
+        var core = new ScriptedCore(connection, nats.Environment(secret), settings.Subject, "scripted0core0id");
         INatsSub<byte[]> attach = await connection.SubscribeCoreAsync<byte[]>(Wire.Attach(settings.Subject));
         INatsSub<byte[]> inbound = await connection.SubscribeCoreAsync<byte[]>(Wire.AllInbound(settings.Subject));
         core._loops.Add(core.AnswerAttachAsync(attach));
         core._loops.Add(core.RecordInboundAsync(inbound));
         return core;
+    }
+
+    /// <summary>
+    /// Starts a real portal process on this core's NATS server, and returns once it has attached. Its heartbeat timeout is
+    /// out of a test's time: it attaches again only when this core asks it to.
+    /// </summary>
+    public async Task<ServerProcess> StartPortalAsync()
+    {
+        int before = Attaches;
+        ServerProcess portal = ServerProcess.Start(["portal", "--Nats:HeartbeatTimeout=00:10:00"], _portalEnvironment);
+        try
+        {
+            await portal.WaitUntilRunningAsync();
+            await Poll.UntilAsync(() => Attaches > before, "the portal attaches");
+            return portal;
+        }
+        catch
+        {
+            await portal.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Asks the portal to end <paramref name="attach"/> and attach again, as a core does after a gap in its numbering.</summary>

@@ -15,8 +15,8 @@ namespace Dominance.Portal.Sending;
 /// <remarks>
 /// Work is taken in the order it was posted, so a connection's writes keep their order. A broadcast's sends go through
 /// a <see cref="SendRing"/> where the kernel has io_uring: up to <see cref="RingEntries"/> connections' sends in one
-/// system call, made at once (nothing waits for the batch to fill: a run's sends are submitted when the run ends, or
-/// when the ring is full). A connection has at most one send in the ring, and the ring is emptied before anything else
+/// system call, made at once (nothing waits for the batch to fill: a run's sends are submitted before each look for
+/// broadcasts posted meanwhile, when the ring is full, and when the run ends). A connection has at most one send in the ring, and the ring is emptied before anything else
 /// is done for a connection, so its order holds. A send the kernel does not
 /// take whole is finished by the connection itself, asynchronously (<see cref="DirectSocket"/>), and whatever is
 /// posted for it meanwhile waits behind it. An exception while sending to one connection ends that connection only
