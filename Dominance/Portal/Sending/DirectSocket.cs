@@ -22,6 +22,7 @@ internal sealed class DirectSocket
     private const int ChunkSize = 4096;
 
     private readonly Socket _socket;
+    private readonly SafeSocketHandle _handle; // _socket's, read once: Socket.SafeHandle writes to the handle each time it is read
     private readonly SocketSender _sender;
     private readonly int _capacity;
     private readonly long _capacityBytes;
@@ -56,6 +57,7 @@ internal sealed class DirectSocket
     {
         socket.Blocking = false; // synchronous sends return at once; the transport's own reads are asynchronous and unaffected
         _socket = socket;
+        _handle = socket.SafeHandle;
         _sender = sender;
         _capacity = capacity;
         _capacityBytes = capacityBytes ?? (long)capacity * ChunkSize;
@@ -182,7 +184,7 @@ internal sealed class DirectSocket
         bool added = false;
         try
         {
-            _socket.SafeHandle.DangerousAddRef(ref added);
+            _handle.DangerousAddRef(ref added);
         }
         catch (ObjectDisposedException)
         {
@@ -194,7 +196,7 @@ internal sealed class DirectSocket
             return false;
         }
 
-        fd = _socket.SafeHandle.DangerousGetHandle();
+        fd = _handle.DangerousGetHandle();
         _inRing = true;
         return true;
     }
@@ -207,7 +209,7 @@ internal sealed class DirectSocket
     internal void RingSent(int result, ReadOnlySpan<byte> bytes, int messages)
     {
         _inRing = false;
-        _socket.SafeHandle.DangerousRelease();
+        _handle.DangerousRelease();
         if (result == bytes.Length || _dead)
         {
             return;
