@@ -308,6 +308,39 @@ public sealed class MudProtocolTests
         }));
     }
 
+    [Test]
+    public async Task AGroupWantsAPackageOnlyWhileAMemberTakesIt()
+    {
+        await using TestServer server = await TestServer.StartAsync();
+        await using TelnetTestClient plain = await server.TelnetAsync();
+        await plain.Lines.WaitForAsync("Welcome");
+        await AssertWantsAsync(plain, "Room.Info", false);
+        await AssertWantsAsync(plain, "Test.Custom", false);
+
+        await using TelnetTestClient mapper = await server.TelnetAsync();
+        await mapper.Lines.WaitForAsync("Welcome");
+        await mapper.SendRawAsync([Iac, Do, Gmcp]);
+        await SendGmcpAsync(mapper, "Core.Supports.Set [\"Room 1\"]");
+        await mapper.SendAsync("client");
+        await mapper.Lines.WaitForAsync("gmcp=Room"); // the server has taken the modules
+        await AssertWantsAsync(plain, "Room.Info", true);
+        await AssertWantsAsync(plain, "Test.Custom", true); // not a standard package: any client that takes out-of-band data
+        await AssertWantsAsync(plain, "Char.Vitals", false); // a standard package of a module nobody asked for
+
+        await mapper.DisposeAsync();
+        await Poll.UntilAsync(async () =>
+        {
+            await plain.SendAsync("wants Room.Info");
+            return await plain.Lines.NextAsync() == "wants Room.Info=False";
+        }, "the group no longer wants Room.Info once its GMCP client has gone");
+    }
+
+    private static async Task AssertWantsAsync(TelnetTestClient client, string package, bool expected)
+    {
+        await client.SendAsync($"wants {package}");
+        Assert.That(await client.Lines.NextAsync(), Is.EqualTo($"wants {package}={expected}"));
+    }
+
     [TestCase("Test.Thing {\"a\":", "GMCP Test.Thing: the data is not valid JSON")]
     [TestCase("Core.Supports.Set {\"Char\":1}", "GMCP Core.Supports.Set needs a JSON array of \"Module version\" strings")]
     [TestCase("Core.Supports.Set [\"Char 1\",7]", "GMCP Core.Supports.Set needs a JSON array")]

@@ -175,6 +175,9 @@ internal sealed class TestModule : IGameModule
                 _context.SendDataToGroup(Everyone, words[1] + ".Group", words.Length > 2 ? words[2] : "");
                 _context.Send(session, "std sent");
                 break;
+            case "wants":
+                _context.Send(session, $"wants {words[1]}={_context.GroupWants(Everyone, words[1])}");
+                break;
             case "ansi":
                 // One line in every SGR form a terminal renders: 256 colours and 24-bit colour, foreground and
                 // background, underline and reverse video, and the resets of each.

@@ -64,6 +64,12 @@ public interface IGameContext
     void SendDataToGroup(string group, string package, string json);
 
     /// <summary>
+    /// Whether any member of a group wants <paramref name="package"/> (<see cref="SessionInfo.Wants"/>): ask before
+    /// building the JSON for <see cref="SendDataToGroup"/>, so that a group of plain clients costs no serializing.
+    /// </summary>
+    bool GroupWants(string group, string package);
+
+    /// <summary>
     /// Asks the client to stop (<see langword="false"/>) or resume (<see langword="true"/>) echoing what the player
     /// types, for password prompts. Telnet clients get ECHO negotiation; the browser client masks its input line.
     /// </summary>

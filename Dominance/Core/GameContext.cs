@@ -121,6 +121,22 @@ internal sealed class GameContext(
         }
     }
 
+    public bool GroupWants(string group, string package)
+    {
+        if (sessions.Members(group) is { } members)
+        {
+            foreach (CoreSession member in members)
+            {
+                if (!member.Closing && member.Info.Wants(package))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
     public void SetEcho(SessionId session, bool enabled)
     {
         if (sessions.TryGet(session, out CoreSession? s) && !s.Closing)

@@ -111,13 +111,27 @@ public sealed partial class DominanceGame
     }
 
     /// <summary>GMCP <c>Comm.Channel.Text</c> to a group: the channel, who spoke, and the line as shown.</summary>
-    private void SendChannelText(string group, string channel, Player talker, string text) =>
-        _game.SendDataToGroup(group, "Comm.Channel.Text", Json(new Dictionary<string, object?>
+    private void SendChannelText(string group, string channel, Player talker, string text)
+    {
+        if (_game.GroupWants(group, "Comm.Channel.Text")) // most chat goes to plain clients only: no JSON for them
         {
-            ["channel"] = channel,
-            ["talker"] = talker.Name,
-            ["text"] = text,
-        }));
+            _game.SendDataToGroup(group, "Comm.Channel.Text", Json(new Dictionary<string, object?>
+            {
+                ["channel"] = channel,
+                ["talker"] = talker.Name,
+                ["text"] = text,
+            }));
+        }
+    }
+
+    /// <summary>The map (GMCP <c>Dominance.Map</c>) to every player online whose client takes it; built only if one does.</summary>
+    private void SendMapToOnline()
+    {
+        if (_game.GroupWants(Online, "Dominance.Map"))
+        {
+            _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
+        }
+    }
 
     /// <summary>
     /// Whether <paramref name="session"/> takes out-of-band <paramref name="package"/>: asked before its JSON is built, so

@@ -87,7 +87,7 @@ public sealed partial class DominanceGame
 
         player.Home = home;
         player.Location = home;
-        _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
+        SendMapToOnline();
         return home;
     }
 
@@ -188,7 +188,7 @@ public sealed partial class DominanceGame
         here.Garrison = checked(here.Garrison + soldiers);
         _game.Send(caller.Session, $"You train {soldiers} soldier{(soldiers == 1 ? "" : "s")} in {Ansi.Yellow(player.Location)} for {cost} resources. It now holds {here.Garrison}; you have {player.Resources} resources left.");
         SendPlayer(player);
-        _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
+        SendMapToOnline();
     }
 
     private void AttackCommand(Caller caller, string args)
@@ -241,7 +241,7 @@ public sealed partial class DominanceGame
             Tell(defending, Ansi.Red($"{player.Name} is marching {soldiers} soldiers on {target.Name}!"));
         }
 
-        _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
+        SendMapToOnline();
     }
 
     /// <summary>One tick of the realm: battles are fought, then every held territory yields to its owner.</summary>
@@ -270,7 +270,7 @@ public sealed partial class DominanceGame
             SendPlayer(_state.Players[key]);
         }
 
-        _game.SendDataToGroup(Online, "Dominance.Map", MapJson());
+        SendMapToOnline();
     }
 
     /// <summary>
