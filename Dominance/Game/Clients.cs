@@ -111,15 +111,15 @@ public sealed partial class DominanceGame
     }
 
     /// <summary>GMCP <c>Comm.Channel.Text</c> to a group: the channel, who spoke, and the line as shown.</summary>
-    private void SendChannelText(string group, string channel, Player talker, string text)
+    private void SendChannelText(string group, string channel, Player talker, string said)
     {
-        if (_game.GroupWants(group, "Comm.Channel.Text")) // most chat goes to plain clients only: no JSON for them
+        if (_game.GroupWants(group, "Comm.Channel.Text")) // most chat goes to plain clients only: nothing is built for them
         {
             _game.SendDataToGroup(group, "Comm.Channel.Text", Json(new Dictionary<string, object?>
             {
                 ["channel"] = channel,
                 ["talker"] = talker.Name,
-                ["text"] = text,
+                ["text"] = channel == "say" ? $"{talker.Name} says: {said}" : $"[{channel}] {talker.Name}: {said}",
             }));
         }
     }

@@ -397,8 +397,10 @@ public sealed partial class DominanceGame
         Player player = caller.Player!;
         _game.Send(caller.Session, $"You say: {args}");
         _game.SendToGroup(TerritoryGroup(player.Location), $"{NameOf(player)} says: {args}", except: caller.Session);
-        SendChannelText(TerritoryGroup(player.Location), "say", player, $"{player.Name} says: {args}");
+        SendChannelText(TerritoryGroup(player.Location), "say", player, args);
     }
+
+    private static readonly string ChatTag = Ansi.Green("[chat]");
 
     private void Chat(Caller caller, string args)
     {
@@ -408,8 +410,8 @@ public sealed partial class DominanceGame
             return;
         }
 
-        _game.SendToGroup(Online, $"{Ansi.Green("[chat]")} {NameOf(caller.Player!)}: {args}");
-        SendChannelText(Online, "chat", caller.Player!, $"[chat] {caller.Player!.Name}: {args}");
+        _game.SendToGroup(Online, $"{ChatTag} {NameOf(caller.Player!)}: {args}");
+        SendChannelText(Online, "chat", caller.Player!, args);
     }
 
     private void TellCommand(Caller caller, string args)
