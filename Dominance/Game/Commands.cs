@@ -7,6 +7,9 @@ namespace DominanceGame;
 /// <summary>The commands. To add one, add a line to <see cref="BuildCommands"/> and a method below; save, and it is live.</summary>
 public sealed partial class DominanceGame
 {
+    /// <summary>The tag before every chat line, coloured once.</summary>
+    private static readonly string s_chatTag = Ansi.Green("[chat]");
+
     /// <summary>Who may use a command.</summary>
     private enum Need
     {
@@ -400,8 +403,6 @@ public sealed partial class DominanceGame
         SendChannelText(TerritoryGroup(player.Location), "say", player, args);
     }
 
-    private static readonly string ChatTag = Ansi.Green("[chat]");
-
     private void Chat(Caller caller, string args)
     {
         if (args.Length == 0)
@@ -410,7 +411,7 @@ public sealed partial class DominanceGame
             return;
         }
 
-        _game.SendToGroup(Online, $"{ChatTag} {NameOf(caller.Player!)}: {args}");
+        _game.SendToGroup(Online, $"{s_chatTag} {NameOf(caller.Player!)}: {args}");
         SendChannelText(Online, "chat", caller.Player!, args);
     }
 
