@@ -32,7 +32,9 @@ internal sealed class DirectSocket
     private Chunk? _tail;
     private int _pendingMessages;
     private long _pendingBytes;
-    private int _largestKept; // the most bytes of one write kept since the backlog was last empty
+    private long _keptBytes; // every byte ever kept; those of them sent are _keptBytes - _pendingBytes
+    private long _largestEnd; // where the largest write still pending ends, counted in _keptBytes (0: none pending)
+    private int _largestSize; // and its size
     private bool _sending;
     private ValueTask<int> _send;
     private bool _dead;
@@ -365,8 +367,19 @@ internal sealed class DirectSocket
         _tail.Messages += messages;
         _pendingMessages += messages;
         _pendingBytes += bytes.Length;
-        _largestKept = Math.Max(_largestKept, bytes.Length);
-        if (_pendingMessages > _capacity || _pendingBytes - _largestKept > _capacityBytes)
+        _keptBytes += bytes.Length;
+
+        // The bound in bytes leaves out what is still unsent of the largest pending write, not that write's whole size:
+        // bytes the kernel took of it since it was kept are not room for more behind it.
+        long unsentOfLargest = Math.Clamp(_largestEnd - (_keptBytes - _pendingBytes), 0, _largestSize);
+        if (bytes.Length >= unsentOfLargest)
+        {
+            _largestEnd = _keptBytes;
+            _largestSize = bytes.Length;
+            unsentOfLargest = bytes.Length;
+        }
+
+        if (_pendingMessages > _capacity || _pendingBytes - unsentOfLargest > _capacityBytes)
         {
             Die();
             if (Overflowed is { } overflowed)
@@ -479,7 +492,8 @@ internal sealed class DirectSocket
         if (_pending.Count == 0)
         {
             _pending = null;
-            _largestKept = 0;
+            _largestEnd = 0;
+            _largestSize = 0;
         }
     }
 
@@ -508,7 +522,9 @@ internal sealed class DirectSocket
         _tail = null;
         _pendingMessages = 0;
         _pendingBytes = 0;
-        _largestKept = 0;
+        _keptBytes = 0;
+        _largestEnd = 0;
+        _largestSize = 0;
     }
 
     private void ShutDown()
