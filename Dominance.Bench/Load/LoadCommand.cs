@@ -21,6 +21,11 @@ internal static class LoadCommand
         var telnet = new Option<bool>("--telnet") { Description = "Use telnet clients instead of WebSocket clients." };
         var mccp = new Option<bool>("--mccp") { Description = "With --telnet: the clients accept MCCP2, so the server compresses each one's output (and they inflate it)." };
         var baseline = new Option<bool>("--baseline") { Description = "Also run the same load against a hand-written Kestrel WebSocket broadcast server, and show both." };
+        var interleave = new Option<double?>("--interleave")
+        {
+            Description = "With --baseline: start both servers at once and measure them in turns, windows of about this many seconds each "
+                + "(A B, B A, ...) until each has had --duration, so that both are measured over the same stretch of the machine's time.",
+        };
         var connect = new Option<string?>("--connect")
         {
             Description = "Load an already running server at host:port (its WebSocket port, or its telnet port with --telnet) instead of starting one; "
@@ -49,7 +54,7 @@ internal static class LoadCommand
             "Load a server with real clients: N clients log in as guests, S of them send `chat` at a total rate R for D seconds, and every "
             + "client times every message by the send stamp in its text. Without --connect, a fresh Dominance server is started for the run.")
         {
-            clients, senders, rate, duration, warmUp, telnet, mccp, baseline, connect, pid, noPin, serverCpus, sendCost, idleReport,
+            clients, senders, rate, duration, warmUp, telnet, mccp, baseline, interleave, connect, pid, noPin, serverCpus, sendCost, idleReport,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -59,6 +64,8 @@ internal static class LoadCommand
                 : !OperatingSystem.IsLinux() ? "The load tool's clients are read with epoll and stamped by the kernel (SO_TIMESTAMPNS), which needs Linux."
                 : parse.GetValue(baseline) && parse.GetValue(telnet) ? "The baseline is a WebSocket server: --baseline cannot be combined with --telnet."
                 : parse.GetValue(mccp) && !parse.GetValue(telnet) ? "MCCP2 is telnet's compression: --mccp needs --telnet."
+                : parse.GetValue(interleave) is { } window && (!parse.GetValue(baseline) || parse.GetValue(connect) is not null || window <= 0 || window > parse.GetValue(duration))
+                    ? "--interleave takes the seconds of one window (more than 0, at most --duration) and needs --baseline, and the tool to start the servers (no --connect)."
                 : parse.GetValue(connect) is { } endpoints && Addresses(endpoints).FirstOrDefault(e => !IPEndPoint.TryParse(e, out IPEndPoint? _)) is { } endpoint
                     ? $"--connect takes host:port, such as 127.0.0.1:4001, or several separated by commas; '{endpoint}' is not one."
                 : !CpuPinning.TryParseList(parse.GetValue(serverCpus)!, out _)
@@ -93,8 +100,8 @@ internal static class LoadCommand
             }
 
             CpuPinning.TryParseList(parse.GetValue(serverCpus)!, out ulong cpus);
-            return RunAsync(options, parse.GetValue(baseline), parse.GetValue(sendCost), parse.GetValue(connect), parse.GetValue(pid),
-                pin ? (parse.GetValue(serverCpus)!, cpus) : null);
+            return RunAsync(options, parse.GetValue(baseline), parse.GetValue(interleave) is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+                parse.GetValue(sendCost), parse.GetValue(connect), parse.GetValue(pid), pin ? (parse.GetValue(serverCpus)!, cpus) : null);
         });
         return new RootCommand("Dominance.Bench: the load tool (load) and the BenchmarkDotNet suite (any other arguments).") { command }
             .Parse(["load", .. args]).InvokeAsync();
@@ -115,7 +122,7 @@ internal static class LoadCommand
     }
 
     private static async Task<int> RunAsync(
-        LoadOptions options, bool baseline, bool sendCost, string? connect, int? pid, (string List, ulong Mask)? serverCpus)
+        LoadOptions options, bool baseline, TimeSpan? interleave, bool sendCost, string? connect, int? pid, (string List, ulong Mask)? serverCpus)
     {
         Console.WriteLine(
             $"Load: {options.Clients} {(options.Mccp ? "telnet (MCCP2)" : options.Telnet ? "telnet" : "WebSocket")} clients, {options.Senders} senders, "
@@ -138,8 +145,28 @@ internal static class LoadCommand
             Console.WriteLine($"CPU pinning: off ({(CpuPinning.Possible ? "--no-pin" : $"it needs Linux and 2 CPUs; this machine has {Environment.ProcessorCount}")}); servers and load share the CPUs.");
         }
 
+        if (interleave is { } turns)
+        {
+            Console.WriteLine($"Interleaved: both servers run at once, and they take turns in windows of about {turns.TotalSeconds:0.##} s; the one not being measured is idle.");
+        }
+
         var results = new List<LoadResult>();
-        if (connect is not null)
+        double?[]? ratios = null;
+        if (interleave is { } window)
+        {
+            (LoadServer dominance, LoadTarget dominanceTarget) = await LoadServer.StartDominanceAsync(serverCpus?.Mask);
+            await using (dominance)
+            {
+                (LoadServer other, LoadTarget baselineTarget) = await LoadServer.StartBaselineAsync(serverCpus?.Mask);
+                await using (other)
+                {
+                    (LoadResult a, LoadResult b, ratios) = await LoadRun.RunInterleavedAsync(dominanceTarget, baselineTarget, options, window, Console.Out);
+                    results.Add(a);
+                    results.Add(b);
+                }
+            }
+        }
+        else if (connect is not null)
         {
             LoadTarget[] targets =
             [
@@ -153,12 +180,23 @@ internal static class LoadCommand
             results.Add(await RunStartedAsync(LoadServer.StartDominanceAsync(serverCpus?.Mask), options));
         }
 
-        if (baseline)
+        if (baseline && interleave is null)
         {
             results.Add(await RunStartedAsync(LoadServer.StartBaselineAsync(serverCpus?.Mask), options));
         }
 
         Print(results);
+        if (ratios is not null)
+        {
+            double[] known = [.. ratios.OfType<double>().Order()];
+            Console.WriteLine(
+                $"Interleaved: {ratios.Length} windows each, in the order Dominance, baseline, then baseline, Dominance, and so on, both servers running throughout. "
+                + (known.Length > 0
+                    ? $"Server CPU per delivery, Dominance ÷ baseline, in each pair of neighbouring windows: median {(known[(known.Length - 1) / 2] + known[known.Length / 2]) / 2:F2}, "
+                        + $"from {known[0]:F2} to {known[^1]:F2} ({string.Join(", ", ratios.Select(r => r is { } x ? x.ToString("F2", CultureInfo.InvariantCulture) : "n/a"))})."
+                    : "No window's CPU time was known to compare."));
+        }
+
         foreach (LoadResult result in results)
         {
             if (result is { MetricsBefore: { } metricsBefore, MetricsAfter: { } metricsAfter })

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace Dominance.Bench.Load;
@@ -56,121 +55,78 @@ internal sealed record LoadResult(
 }
 
 /// <summary>
-/// One load run: connect and log in every client, let the senders chat at the given total rate (first a warm-up, not
+/// A load run: connect and log in every client, let the senders chat at the given total rate (first a warm-up, not
 /// counted, then the measured run), then wait for the last deliveries. Every chat message goes to every client, the
 /// sender included, so one message sent is <c>Clients</c> deliveries expected.
 /// </summary>
 internal static class LoadRun
 {
+    /// <summary>One server, measured in one window of the options' duration.</summary>
     public static async Task<LoadResult> RunAsync(LoadTarget target, LoadOptions options, TextWriter? progress = null)
     {
-        var clients = new LoadClient[options.Clients];
-        long connectStarted = Stopwatch.GetTimestamp();
-        TimeSpan connectTime;
-        int[] before;
-        long sent;
-        TimeSpan sendDuration;
-        CpuTime? cpu;
-        CpuTime? toolCpu;
-        TimeSpan toolWindow;
-        RuntimeFigures? runtime;
-        string[] failures;
-        (int, int, int) toolCollections;
-        MetricsSnapshot? metricsBefore;
-        MetricsSnapshot? metricsAfter;
-        (IdleMemory, IdleMemory)? idle = null;
-        using var receiver = new LoadReceiver();
-
-        // Every client receives every message: this many stamps each, plus room for a late straggler or two.
-        int expectedStamps = (int)Math.Min(1 << 20, (options.Rate * (options.WarmUp + options.Duration).TotalSeconds * 1.1) + 64);
+        LoadSession session = await LoadSession.ConnectAsync(target, options, progress);
         try
         {
-            IdleMemory? idleBefore = null;
-            if (options.IdleReport)
-            {
-                await Task.Delay(options.IdleWait < TimeSpan.FromSeconds(12) ? options.IdleWait : TimeSpan.FromSeconds(12)); // after Dominance's idle trim, 10 s after its start
-                idleBefore = await IdleMemory.ReadAfterCollectionAsync(target);
-            }
-
-            // Connect in small waves, as real players arrive, so that the server's accept queue is not what is measured.
-            for (int i = 0; i < clients.Length; i += 50)
-            {
-                int wave = Math.Min(50, clients.Length - i);
-                LoadClient[] connected = await Task.WhenAll(Enumerable.Range(i, wave).Select(c => LoadClient.ConnectAsync(target.ForClient(c), options.Telnet, expectedStamps, receiver, options.Mccp)));
-                connected.CopyTo(clients, i);
-                await Task.WhenAll(connected.Select(c => c.LogInAsync(TimeSpan.FromSeconds(60))));
-            }
-
-            connectTime = Stopwatch.GetElapsedTime(connectStarted);
-            progress?.WriteLine($"  {target.Name}: {clients.Length} clients logged in after {connectTime.TotalMilliseconds:F0} ms");
-            if (idleBefore is not null)
-            {
-                // Every connection idle for a while: the logins' last lines are read, and Kestrel's memory pool has given
-                // back the blocks the login storm left in it (it evicts unused blocks when idle, a part every few seconds).
-                await Task.Delay(options.IdleWait);
-                if (await IdleMemory.ReadAfterCollectionAsync(target) is { } idleAfter)
-                {
-                    idle = (idleBefore, idleAfter);
-                    if (progress is not null)
-                    {
-                        IdleMemory.Print(progress, target.Name, clients.Length, idleBefore, idleAfter);
-                    }
-                }
-            }
-
-            if (options.WarmUp > TimeSpan.Zero)
-            {
-                using var warming = new CancellationTokenSource();
-                Task scrapes = ScrapeAsync(target, warming.Token);
-                long warmUp = await SendAsync(clients, options, options.WarmUp);
-                await warming.CancelAsync();
-                await scrapes;
-                await DrainAsync(clients, new int[clients.Length], warmUp * clients.Length, options.Drain);
-            }
-
-            // Both before the CPU reading: the scrapes' own cost is not counted.
-            metricsBefore = await MetricsSnapshot.ReadAsync(target);
-            RuntimeFigures? runtimeBefore = await RuntimeFigures.ReadAsync(target);
-            before = [.. clients.Select(c => c.Stamped)];
-            CpuTime? cpuBefore = CpuTime.Of(target.ProcessId);
-            CpuTime? toolCpuBefore = CpuTime.Of(Environment.ProcessId);
-            (int, int, int) toolBefore = Collections();
-            long sendStarted = Stopwatch.GetTimestamp();
-            sent = await SendAsync(clients, options, options.Duration);
-            sendDuration = Stopwatch.GetElapsedTime(sendStarted);
-            await DrainAsync(clients, before, sent * clients.Length, options.Drain);
-            toolWindow = Stopwatch.GetElapsedTime(sendStarted);
-            toolCpu = CpuTime.Of(Environment.ProcessId) - toolCpuBefore;
-            toolCollections = Subtract(Collections(), toolBefore);
-            cpu = CpuTime.Of(target.ProcessId) - cpuBefore;
-            runtime = await RuntimeFigures.ReadAsync(target) - runtimeBefore;
-            metricsAfter = await MetricsSnapshot.ReadAsync(target);
-            failures = [.. clients.Select(c => c.Failure).OfType<string>().Distinct()];
-            if (options.Mccp && clients.Count(c => !c.Compressed) is > 0 and int plain)
-            {
-                failures = [.. failures, $"{plain} of {clients.Length} clients would have accepted MCCP2, and their output was never compressed (not offered, or not started)."];
-            }
+            await session.WarmUpAsync();
+            await session.MeasureAsync(options.Duration);
+            return await session.FinishAsync();
         }
         finally
         {
-            // Disposing waits for each receive loop to end, so the latency lists are complete and still afterwards.
-            foreach (LoadClient? client in clients)
+            await session.CloseAsync();
+        }
+    }
+
+    /// <summary>
+    /// Two servers, both running and connected throughout, measured in turns: each is warmed up, then the duration is
+    /// cut into windows of about <paramref name="window"/> and each server gets one window in turn, in the order
+    /// A B, B A, A B, … (so that neither is always measured after the other). Both are then measured over the same
+    /// stretch of the machine's time, and a slow minute of the machine slows both instead of whichever ran in it.
+    /// Returns both results and, for each pair of neighbouring windows, <paramref name="a"/>'s CPU per delivery divided
+    /// by <paramref name="b"/>'s (<see langword="null"/> where a window's CPU time is not known, or read as 0: the
+    /// kernel counts it in 10-ms ticks).
+    /// </summary>
+    public static async Task<(LoadResult A, LoadResult B, double?[] CpuRatios)> RunInterleavedAsync(
+        LoadTarget a, LoadTarget b, LoadOptions options, TimeSpan window, TextWriter? progress = null)
+    {
+        LoadSession first = await LoadSession.ConnectAsync(a, options, progress);
+        LoadSession? second = null;
+        try
+        {
+            second = await LoadSession.ConnectAsync(b, options, progress);
+            await first.WarmUpAsync();
+            await second.WarmUpAsync();
+            int pairs = Math.Max(1, (int)Math.Round(options.Duration / window));
+            TimeSpan each = options.Duration / pairs;
+            var ratios = new double?[pairs];
+            for (int i = 0; i < pairs; i++)
             {
-                if (client is not null)
+                LoadWindow ofA;
+                LoadWindow ofB;
+                if (i % 2 == 0)
                 {
-                    await client.DisposeAsync();
+                    ofA = await first.MeasureAsync(each);
+                    ofB = await second.MeasureAsync(each);
                 }
+                else
+                {
+                    ofB = await second.MeasureAsync(each);
+                    ofA = await first.MeasureAsync(each);
+                }
+
+                ratios[i] = ofA.CpuMicrosecondsPerDelivery is { } cpuA and > 0 && ofB.CpuMicrosecondsPerDelivery is { } cpuB and > 0 ? cpuA / cpuB : null;
+            }
+
+            return (await first.FinishAsync(), await second.FinishAsync(), ratios);
+        }
+        finally
+        {
+            await first.CloseAsync();
+            if (second is not null)
+            {
+                await second.CloseAsync();
             }
         }
-
-        long delivered = Delivered(clients, before);
-        double[] latencies = [.. clients.SelectMany((c, i) => c.Latencies.Skip(before[i])).Select(Milliseconds).Order()];
-        (long Latency, long Arrival)[] stamped = [.. clients.SelectMany((c, i) => c.Latencies.Zip(c.Arrivals).Skip(before[i])).Where(d => d.Second != long.MinValue)];
-        double[]? arrivals = stamped.Length > 0 ? [.. stamped.Select(d => Milliseconds(d.Arrival)).Order()] : null;
-        double[]? delays = stamped.Length > 0 ? [.. stamped.Select(d => Milliseconds(d.Latency - d.Arrival)).Order()] : null;
-        return new LoadResult(
-            target.Name, clients.Length, connectTime, sent, sent * clients.Length, delivered, sendDuration, latencies, cpu, runtime, toolCollections, failures,
-            toolCpu, toolWindow, arrivals, delays, metricsBefore, metricsAfter, idle);
     }
 
     /// <summary>
@@ -195,58 +151,6 @@ internal static class LoadRun
             }
         }
     }
-
-    private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
-
-    private static (int Gen0, int Gen1, int Gen2) Collections() => (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
-
-    private static (int, int, int) Subtract((int A, int B, int C) after, (int A, int B, int C) before) => (after.A - before.A, after.B - before.B, after.C - before.C);
-
-    /// <summary>The senders chat for <paramref name="duration"/> at the total rate; returns the number of messages sent.</summary>
-    private static async Task<long> SendAsync(LoadClient[] clients, LoadOptions options, TimeSpan duration)
-    {
-        long sent = 0;
-        int senders = Math.Min(options.Senders, clients.Length);
-        long interval = (long)(Stopwatch.Frequency * senders / options.Rate);
-        long started = Stopwatch.GetTimestamp();
-        long end = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
-        await Task.WhenAll(Enumerable.Range(0, senders).Select(s => Task.Run(async () =>
-        {
-            // Each sender keeps its own cadence against the clock, so a late send does not slow the rest; the senders'
-            // cadences are staggered so that the total rate is even.
-            long next = started + (interval * s / senders);
-            int sequence = 0;
-            while (next < end)
-            {
-                long wait = next - Stopwatch.GetTimestamp();
-                if (wait > 0)
-                {
-                    await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
-                }
-
-                if (!clients[s].TrySend($"chat t={Stopwatch.GetTimestamp()} s={s}:{sequence++}"))
-                {
-                    return; // this sender's connection failed: it is listed among the failures, and the others go on
-                }
-
-                Interlocked.Increment(ref sent);
-                next += interval;
-            }
-        })));
-        return sent;
-    }
-
-    /// <summary>Waits until every expected delivery arrived, a client failed, or the drain time is up.</summary>
-    private static async Task DrainAsync(LoadClient[] clients, int[] before, long expected, TimeSpan drain)
-    {
-        long deadline = Stopwatch.GetTimestamp() + (long)(drain.TotalSeconds * Stopwatch.Frequency);
-        while (Delivered(clients, before) < expected && Stopwatch.GetTimestamp() < deadline && clients.All(c => c.Failure is null))
-        {
-            await Task.Delay(10);
-        }
-    }
-
-    private static long Delivered(LoadClient[] clients, int[] before) => clients.Select((c, i) => (long)(c.Stamped - before[i])).Sum();
 }
 
 /// <summary>CPU time of a process, user and system (kernel) seconds, from /proc on Linux.</summary>
@@ -270,6 +174,9 @@ internal readonly record struct CpuTime(double User, double System)
 
     public static CpuTime? operator -(CpuTime? after, CpuTime? before) =>
         after is { } a && before is { } b ? new CpuTime(a.User - b.User, a.System - b.System) : null;
+
+    public static CpuTime? operator +(CpuTime? x, CpuTime? y) =>
+        x is { } a && y is { } b ? new CpuTime(a.User + b.User, a.System + b.System) : null;
 }
 
 /// <summary>
@@ -302,5 +209,10 @@ internal sealed record RuntimeFigures(long AllocatedBytes, int Gen0, int Gen1, i
     public static RuntimeFigures? operator -(RuntimeFigures? after, RuntimeFigures? before) =>
         after is { } a && before is { } b
             ? new RuntimeFigures(a.AllocatedBytes - b.AllocatedBytes, a.Gen0 - b.Gen0, a.Gen1 - b.Gen1, a.Gen2 - b.Gen2, a.PauseMilliseconds - b.PauseMilliseconds)
+            : null;
+
+    public static RuntimeFigures? operator +(RuntimeFigures? x, RuntimeFigures? y) =>
+        x is { } a && y is { } b
+            ? new RuntimeFigures(a.AllocatedBytes + b.AllocatedBytes, a.Gen0 + b.Gen0, a.Gen1 + b.Gen1, a.Gen2 + b.Gen2, a.PauseMilliseconds + b.PauseMilliseconds)
             : null;
 }

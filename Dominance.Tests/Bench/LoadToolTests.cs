@@ -108,6 +108,22 @@ public sealed class LoadToolTests
     }
 
     [Test]
+    public async Task InterleavedTheTwoServersTakeTurnsAndEachResultIsTheSumOfItsWindows()
+    {
+        await using ServerProcess tool = StartLoadCommand(
+            "--clients", "10", "--senders", "2", "--rate", "20", "--duration", "2", "--warmup", "0", "--baseline", "--interleave", "0.5");
+
+        Assert.That(await tool.ExitCodeAsync(TimeSpan.FromMinutes(2)), Is.Zero, tool.Output);
+        string output = tool.Output;
+        Assert.That(output, Does.Match(@"\s+Dominance\s+baseline\s*\n"), "the two results side by side");
+        Assert.That(output, Does.Match(@"messages sent\s+40\s+40\s*\n"), "four windows of 0.5 s at 20 a second, summed for each server");
+        Assert.That(output, Does.Match(@"deliveries made\s+400\s+400\s*\n"));
+        Assert.That(output, Does.Match(@"lost\s+0\s+0\s*\n"));
+        Assert.That(output, Does.Contain("Interleaved: 4 windows each, in the order Dominance, baseline, then baseline, Dominance"));
+        Assert.That(output, Does.Match(@"Interleaved: .*(\((([\d.]+|n/a), ){3}([\d.]+|n/a)\)|No window's CPU time was known to compare)\."), "a ratio (or n/a) for each pair of windows");
+    }
+
+    [Test]
     public async Task TheCommandExitsNonZeroWhenMessagesAreLost()
     {
         await using TestServer server = await TestServer.StartFromSourceAsync(null, s => s.Portal.CommandRateLimit = 3);
@@ -154,6 +170,9 @@ public sealed class LoadToolTests
 
     [TestCase("--baseline cannot be combined with --telnet", "--baseline", "--telnet")]
     [TestCase("--mccp needs --telnet", "--mccp")]
+    [TestCase("--interleave takes the seconds of one window", "--interleave", "2")]
+    [TestCase("--interleave takes the seconds of one window", "--baseline", "--interleave", "0")]
+    [TestCase("--interleave takes the seconds of one window", "--baseline", "--interleave", "20", "--duration", "10")]
     [TestCase("--server-cpus takes a list of this machine's CPUs", "--server-cpus", "0,4096")]
     [TestCase("--server-cpus takes a list of this machine's CPUs", "--server-cpus", "one")]
     [TestCase("it cannot be combined with --no-pin or --connect", "--server-cpus", "0", "--no-pin")]

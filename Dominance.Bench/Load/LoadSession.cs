@@ -1,0 +1,262 @@
+using System.Diagnostics;
+
+namespace Dominance.Bench.Load;
+
+/// <summary>
+/// One server's clients for a load run, and what its measured windows add up to. <see cref="ConnectAsync"/> connects
+/// and logs in every client, <see cref="WarmUpAsync"/> sends without counting, each <see cref="MeasureAsync"/> is one
+/// measured window, and <see cref="FinishAsync"/> closes the clients and sums the windows into one
+/// <see cref="LoadResult"/>. A plain run has one window; an interleaved run (<see cref="LoadRun.RunInterleavedAsync"/>)
+/// alternates the windows of two sessions, so that both servers are measured in the same stretch of the machine's time.
+/// </summary>
+/// <remarks>
+/// Invariant: between windows nothing is sent to this session's server, so every stamp its clients receive after the
+/// first window began belongs to a measured window, and the latencies are read once, at the end.
+/// </remarks>
+internal sealed class LoadSession
+{
+    private readonly LoadTarget _target;
+    private readonly LoadOptions _options;
+    private readonly LoadClient[] _clients;
+    private readonly LoadReceiver _receiver = new();
+    private TimeSpan _connectTime;
+    private (IdleMemory, IdleMemory)? _idle;
+    private int[]? _before;
+    private long _sent;
+    private TimeSpan _sendDuration;
+    private TimeSpan _toolWindow;
+    private CpuTime? _cpu;
+    private CpuTime? _toolCpu;
+    private RuntimeFigures? _runtime;
+    private (int Gen0, int Gen1, int Gen2) _toolCollections;
+    private MetricsSnapshot? _metricsBefore;
+    private bool _windows;
+    private bool _closed;
+
+    private LoadSession(LoadTarget target, LoadOptions options)
+    {
+        _target = target;
+        _options = options;
+        _clients = new LoadClient[options.Clients];
+    }
+
+    /// <summary>
+    /// Connects and logs in every client (in waves of 50, as real players arrive, so that the server's accept queue is
+    /// not what is measured), with the idle memory report around the idle clients if it was asked for.
+    /// </summary>
+    public static async Task<LoadSession> ConnectAsync(LoadTarget target, LoadOptions options, TextWriter? progress)
+    {
+        var session = new LoadSession(target, options);
+        try
+        {
+            await session.ConnectAsync(progress);
+            return session;
+        }
+        catch
+        {
+            await session.CloseAsync();
+            throw;
+        }
+    }
+
+    private async Task ConnectAsync(TextWriter? progress)
+    {
+        // Every client receives every message: this many stamps each, plus room for a late straggler or two.
+        int expectedStamps = (int)Math.Min(1 << 20, (_options.Rate * (_options.WarmUp + _options.Duration).TotalSeconds * 1.1) + 64);
+        IdleMemory? idleBefore = null;
+        if (_options.IdleReport)
+        {
+            await Task.Delay(_options.IdleWait < TimeSpan.FromSeconds(12) ? _options.IdleWait : TimeSpan.FromSeconds(12)); // after Dominance's idle trim, 10 s after its start
+            idleBefore = await IdleMemory.ReadAfterCollectionAsync(_target);
+        }
+
+        long connectStarted = Stopwatch.GetTimestamp();
+        for (int i = 0; i < _clients.Length; i += 50)
+        {
+            int wave = Math.Min(50, _clients.Length - i);
+            LoadClient[] connected = await Task.WhenAll(Enumerable.Range(i, wave).Select(c => LoadClient.ConnectAsync(_target.ForClient(c), _options.Telnet, expectedStamps, _receiver, _options.Mccp)));
+            connected.CopyTo(_clients, i);
+            await Task.WhenAll(connected.Select(c => c.LogInAsync(TimeSpan.FromSeconds(60))));
+        }
+
+        _connectTime = Stopwatch.GetElapsedTime(connectStarted);
+        progress?.WriteLine($"  {_target.Name}: {_clients.Length} clients logged in after {_connectTime.TotalMilliseconds:F0} ms");
+        if (idleBefore is not null)
+        {
+            // Every connection idle for a while: the logins' last lines are read, and Kestrel's memory pool has given
+            // back the blocks the login storm left in it (it evicts unused blocks when idle, a part every few seconds).
+            await Task.Delay(_options.IdleWait);
+            if (await IdleMemory.ReadAfterCollectionAsync(_target) is { } idleAfter)
+            {
+                _idle = (idleBefore, idleAfter);
+                if (progress is not null)
+                {
+                    IdleMemory.Print(progress, _target.Name, _clients.Length, idleBefore, idleAfter);
+                }
+            }
+        }
+    }
+
+    /// <summary>Sends for the options' warm-up, not counted, while the server's metrics and health are read once a second; then waits for its deliveries.</summary>
+    public async Task WarmUpAsync()
+    {
+        if (_options.WarmUp <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        using var warming = new CancellationTokenSource();
+        Task scrapes = LoadRun.ScrapeAsync(_target, warming.Token);
+        long warmUp = await SendAsync(_options.WarmUp);
+        await warming.CancelAsync();
+        await scrapes;
+        await DrainAsync(new int[_clients.Length], warmUp * _clients.Length);
+    }
+
+    /// <summary>
+    /// One measured window: the senders send for <paramref name="duration"/>, then the last deliveries are waited for.
+    /// Its counts, CPU times and runtime figures are added to the session's; returns the window's own.
+    /// </summary>
+    public async Task<LoadWindow> MeasureAsync(TimeSpan duration)
+    {
+        // All before the CPU readings: the scrapes' own cost is not counted.
+        _metricsBefore ??= await MetricsSnapshot.ReadAsync(_target);
+        RuntimeFigures? runtimeBefore = await RuntimeFigures.ReadAsync(_target);
+        int[] before = [.. _clients.Select(c => c.Stamped)];
+        _before ??= before;
+        CpuTime? cpuBefore = CpuTime.Of(_target.ProcessId);
+        CpuTime? toolCpuBefore = CpuTime.Of(Environment.ProcessId);
+        (int, int, int) toolBefore = Collections();
+        long sendStarted = Stopwatch.GetTimestamp();
+        long sent = await SendAsync(duration);
+        TimeSpan sendDuration = Stopwatch.GetElapsedTime(sendStarted);
+        await DrainAsync(before, sent * _clients.Length);
+        TimeSpan toolWindow = Stopwatch.GetElapsedTime(sendStarted);
+        CpuTime? toolCpu = CpuTime.Of(Environment.ProcessId) - toolCpuBefore;
+        (int, int, int) toolCollections = Subtract(Collections(), toolBefore);
+        CpuTime? cpu = CpuTime.Of(_target.ProcessId) - cpuBefore;
+        RuntimeFigures? runtime = await RuntimeFigures.ReadAsync(_target) - runtimeBefore;
+
+        bool first = !_windows;
+        _windows = true;
+        _sent += sent;
+        _sendDuration += sendDuration;
+        _toolWindow += toolWindow;
+        _toolCpu = first ? toolCpu : _toolCpu + toolCpu;
+        _toolCollections = Add(_toolCollections, toolCollections);
+        _cpu = first ? cpu : _cpu + cpu;
+        _runtime = first ? runtime : _runtime + runtime;
+        return new LoadWindow(sent, Delivered(before), cpu);
+    }
+
+    /// <summary>Reads the server's metrics after the last window, closes every client and returns the sum of the windows.</summary>
+    public async Task<LoadResult> FinishAsync()
+    {
+        if (!_windows)
+        {
+            throw new InvalidOperationException("A load session is finished after at least one measured window.");
+        }
+
+        MetricsSnapshot? metricsAfter = await MetricsSnapshot.ReadAsync(_target);
+        string[] failures = [.. _clients.Select(c => c.Failure).OfType<string>().Distinct()];
+        if (_options.Mccp && _clients.Count(c => !c.Compressed) is > 0 and int plain)
+        {
+            failures = [.. failures, $"{plain} of {_clients.Length} clients would have accepted MCCP2, and their output was never compressed (not offered, or not started)."];
+        }
+
+        await CloseAsync();
+        int[] before = _before!;
+        long delivered = Delivered(before);
+        double[] latencies = [.. _clients.SelectMany((c, i) => c.Latencies.Skip(before[i])).Select(Milliseconds).Order()];
+        (long Latency, long Arrival)[] stamped = [.. _clients.SelectMany((c, i) => c.Latencies.Zip(c.Arrivals).Skip(before[i])).Where(d => d.Second != long.MinValue)];
+        double[]? arrivals = stamped.Length > 0 ? [.. stamped.Select(d => Milliseconds(d.Arrival)).Order()] : null;
+        double[]? delays = stamped.Length > 0 ? [.. stamped.Select(d => Milliseconds(d.Latency - d.Arrival)).Order()] : null;
+        return new LoadResult(
+            _target.Name, _clients.Length, _connectTime, _sent, _sent * _clients.Length, delivered, _sendDuration, latencies, _cpu, _runtime, _toolCollections,
+            failures, _toolCpu, _toolWindow, arrivals, delays, _metricsBefore, metricsAfter, _idle);
+    }
+
+    /// <summary>
+    /// Closes every client (once; again does nothing). Disposing waits for each receive loop to end, so the latency
+    /// lists are complete and still afterwards.
+    /// </summary>
+    public async Task CloseAsync()
+    {
+        if (_closed)
+        {
+            return;
+        }
+
+        _closed = true;
+        foreach (LoadClient? client in _clients)
+        {
+            if (client is not null)
+            {
+                await client.DisposeAsync();
+            }
+        }
+
+        _receiver.Dispose();
+    }
+
+    /// <summary>The senders chat for <paramref name="duration"/> at the total rate; returns the number of messages sent.</summary>
+    private async Task<long> SendAsync(TimeSpan duration)
+    {
+        long sent = 0;
+        int senders = Math.Min(_options.Senders, _clients.Length);
+        long interval = (long)(Stopwatch.Frequency * senders / _options.Rate);
+        long started = Stopwatch.GetTimestamp();
+        long end = started + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        await Task.WhenAll(Enumerable.Range(0, senders).Select(s => Task.Run(async () =>
+        {
+            // Each sender keeps its own cadence against the clock, so a late send does not slow the rest; the senders'
+            // cadences are staggered so that the total rate is even.
+            long next = started + (interval * s / senders);
+            int sequence = 0;
+            while (next < end)
+            {
+                long wait = next - Stopwatch.GetTimestamp();
+                if (wait > 0)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
+                }
+
+                if (!_clients[s].TrySend($"chat t={Stopwatch.GetTimestamp()} s={s}:{sequence++}"))
+                {
+                    return; // this sender's connection failed: it is listed among the failures, and the others go on
+                }
+
+                Interlocked.Increment(ref sent);
+                next += interval;
+            }
+        })));
+        return sent;
+    }
+
+    /// <summary>Waits until every expected delivery arrived, a client failed, or the drain time is up.</summary>
+    private async Task DrainAsync(int[] before, long expected)
+    {
+        long deadline = Stopwatch.GetTimestamp() + (long)(_options.Drain.TotalSeconds * Stopwatch.Frequency);
+        while (Delivered(before) < expected && Stopwatch.GetTimestamp() < deadline && _clients.All(c => c.Failure is null))
+        {
+            await Task.Delay(10);
+        }
+    }
+
+    private long Delivered(int[] before) => _clients.Select((c, i) => (long)(c.Stamped - before[i])).Sum();
+
+    private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+
+    private static (int Gen0, int Gen1, int Gen2) Collections() => (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+
+    private static (int, int, int) Subtract((int A, int B, int C) after, (int A, int B, int C) before) => (after.A - before.A, after.B - before.B, after.C - before.C);
+
+    private static (int, int, int) Add((int A, int B, int C) x, (int A, int B, int C) y) => (x.A + y.A, x.B + y.B, x.C + y.C);
+}
+
+/// <summary>One measured window of a <see cref="LoadSession"/>: messages sent, deliveries made, and the server's CPU time over it.</summary>
+internal readonly record struct LoadWindow(long Sent, long Delivered, CpuTime? ServerCpu)
+{
+    /// <summary>The server's CPU time per delivery in this window, in microseconds, if its process was known.</summary>
+    public double? CpuMicrosecondsPerDelivery => ServerCpu is { } cpu && Delivered > 0 ? cpu.Total * 1e6 / Delivered : null;
+}
