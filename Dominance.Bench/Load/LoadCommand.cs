@@ -147,7 +147,9 @@ internal static class LoadCommand
 
         if (interleave is { } turns)
         {
-            Console.WriteLine($"Interleaved: both servers run at once, and they take turns in windows of about {turns.TotalSeconds:0.##} s; the one not being measured is idle.");
+            Console.WriteLine(
+                $"Interleaved: both servers run at once, and they take turns in windows of about {turns.TotalSeconds:0.##} s, each after a lead-in of a quarter "
+                + "of that, not counted; the one not being measured is idle.");
         }
 
         var results = new List<LoadResult>();

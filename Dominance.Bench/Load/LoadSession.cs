@@ -10,8 +10,9 @@ namespace Dominance.Bench.Load;
 /// alternates the windows of two sessions, so that both servers are measured in the same stretch of the machine's time.
 /// </summary>
 /// <remarks>
-/// Invariant: between windows nothing is sent to this session's server, so every stamp its clients receive after the
-/// first window began belongs to a measured window, and the latencies are read once, at the end.
+/// Each window's stamps are those each client received from the window's start until the next window's lead-in began
+/// (the last window's: until the clients closed), so late deliveries count for the window they belong to; the
+/// latencies are read once, at the end.
 /// </remarks>
 internal sealed class LoadSession
 {
@@ -21,7 +22,7 @@ internal sealed class LoadSession
     private readonly LoadReceiver _receiver = new();
     private TimeSpan _connectTime;
     private (IdleMemory, IdleMemory)? _idle;
-    private int[]? _before;
+    private readonly List<(int[] From, int[]? To)> _ranges = []; // each window's stamps, per client: [From, To)
     private long _sent;
     private TimeSpan _sendDuration;
     private TimeSpan _toolWindow;
@@ -115,15 +116,27 @@ internal sealed class LoadSession
 
     /// <summary>
     /// One measured window: the senders send for <paramref name="duration"/>, then the last deliveries are waited for.
-    /// Its counts, CPU times and runtime figures are added to the session's; returns the window's own.
+    /// Its counts, CPU times and runtime figures are added to the session's; returns the window's own. A
+    /// <paramref name="leadIn"/> is sent first and not counted (nor its deliveries, which are waited for).
     /// </summary>
-    public async Task<LoadWindow> MeasureAsync(TimeSpan duration)
+    public async Task<LoadWindow> MeasureAsync(TimeSpan duration, TimeSpan leadIn = default)
     {
+        if (_ranges.Count > 0)
+        {
+            _ranges[^1] = (_ranges[^1].From, Stamps());
+        }
+
+        if (leadIn > TimeSpan.Zero)
+        {
+            int[] leading = Stamps();
+            await DrainAsync(leading, await SendAsync(leadIn) * _clients.Length);
+        }
+
         // All before the CPU readings: the scrapes' own cost is not counted.
         _metricsBefore ??= await MetricsSnapshot.ReadAsync(_target);
         RuntimeFigures? runtimeBefore = await RuntimeFigures.ReadAsync(_target);
-        int[] before = [.. _clients.Select(c => c.Stamped)];
-        _before ??= before;
+        int[] before = Stamps();
+        _ranges.Add((before, null));
         CpuTime? cpuBefore = CpuTime.Of(_target.ProcessId);
         CpuTime? toolCpuBefore = CpuTime.Of(Environment.ProcessId);
         (int, int, int) toolBefore = Collections();
@@ -165,10 +178,14 @@ internal sealed class LoadSession
         }
 
         await CloseAsync();
-        int[] before = _before!;
-        long delivered = Delivered(before);
-        double[] latencies = [.. _clients.SelectMany((c, i) => c.Latencies.Skip(before[i])).Select(Milliseconds).Order()];
-        (long Latency, long Arrival)[] stamped = [.. _clients.SelectMany((c, i) => c.Latencies.Zip(c.Arrivals).Skip(before[i])).Where(d => d.Second != long.MinValue)];
+        _ranges[^1] = (_ranges[^1].From, Stamps());
+        long delivered = _ranges.Sum(r => _clients.Select((c, i) => (long)(r.To![i] - r.From[i])).Sum());
+        (long Latency, long Arrival)[] received =
+        [
+            .. _ranges.SelectMany(r => _clients.SelectMany((c, i) => c.Latencies.Zip(c.Arrivals).Take(r.To![i]).Skip(r.From[i]))),
+        ];
+        double[] latencies = [.. received.Select(d => Milliseconds(d.Latency)).Order()];
+        (long Latency, long Arrival)[] stamped = [.. received.Where(d => d.Arrival != long.MinValue)];
         double[]? arrivals = stamped.Length > 0 ? [.. stamped.Select(d => Milliseconds(d.Arrival)).Order()] : null;
         double[]? delays = stamped.Length > 0 ? [.. stamped.Select(d => Milliseconds(d.Latency - d.Arrival)).Order()] : null;
         return new LoadResult(
@@ -242,6 +259,8 @@ internal sealed class LoadSession
             await Task.Delay(10);
         }
     }
+
+    private int[] Stamps() => [.. _clients.Select(c => c.Stamped)];
 
     private long Delivered(int[] before) => _clients.Select((c, i) => (long)(c.Stamped - before[i])).Sum();
 
