@@ -41,8 +41,8 @@ public sealed class PortalSettings
     public int SendQueueCapacity { get; set; } = 1024;
 
     /// <summary>
-    /// Bytes of output a telnet client may leave untaken, beyond the kernel's socket buffer and beyond the largest single
-    /// message among them, before it is disconnected as not reading (besides <see cref="SendQueueCapacity"/> messages). Default 64 KiB: what Kestrel's output pipe held
+    /// Bytes of output a telnet client may leave untaken, beyond the kernel's socket buffer and beyond what is still
+    /// unsent of the largest single message among them, before it is disconnected as not reading (besides <see cref="SendQueueCapacity"/> messages). Default 64 KiB: what Kestrel's output pipe held
     /// before the portal sent on telnet sockets itself. Each is a private copy per connection, so this bounds the memory
     /// a client that stops reading can pin.
     /// </summary>

@@ -33,8 +33,7 @@ internal sealed class DirectSocket
     private int _pendingMessages;
     private long _pendingBytes;
     private long _keptBytes; // every byte ever kept; those of them sent are _keptBytes - _pendingBytes
-    private long _largestEnd; // where the largest write still pending ends, counted in _keptBytes (0: none pending)
-    private int _largestSize; // and its size
+    private LargestPendingWrite? _largest; // what the bound in bytes leaves out; made at the first keep
     private bool _sending;
     private ValueTask<int> _send;
     private bool _dead;
@@ -50,7 +49,7 @@ internal sealed class DirectSocket
     /// <summary>
     /// Takes over sending on <paramref name="socket"/> (made non-blocking). At most <paramref name="capacity"/>
     /// messages, and at most <paramref name="capacityBytes"/> bytes (by default <paramref name="capacity"/> × 4 KiB) beyond
-    /// the largest single write, may wait for a client that does not read (a write counts as one message however many
+    /// what is still unsent of the largest single write (<see cref="LargestPendingWrite"/>), may wait for a client that does not read (a write counts as one message however many
     /// frames it holds, so the bytes bound it too); past either, <see cref="Overflowed"/> is called and the output
     /// dropped. One write larger than the kernel takes at once is never cut off for its own size: a client that reads
     /// is given a large page whole, and one that does not is cut off by what piles up behind it.
@@ -368,18 +367,9 @@ internal sealed class DirectSocket
         _pendingMessages += messages;
         _pendingBytes += bytes.Length;
         _keptBytes += bytes.Length;
-
-        // The bound in bytes leaves out what is still unsent of the largest pending write, not that write's whole size:
-        // bytes the kernel took of it since it was kept are not room for more behind it.
-        long unsentOfLargest = Math.Clamp(_largestEnd - (_keptBytes - _pendingBytes), 0, _largestSize);
-        if (bytes.Length >= unsentOfLargest)
-        {
-            _largestEnd = _keptBytes;
-            _largestSize = bytes.Length;
-            unsentOfLargest = bytes.Length;
-        }
-
-        if (_pendingMessages > _capacity || _pendingBytes - unsentOfLargest > _capacityBytes)
+        _largest ??= new LargestPendingWrite();
+        _largest.Kept(_keptBytes, bytes.Length);
+        if (_pendingMessages > _capacity || _pendingBytes - _largest.Unsent(_keptBytes - _pendingBytes) > _capacityBytes)
         {
             Die();
             if (Overflowed is { } overflowed)
@@ -492,8 +482,7 @@ internal sealed class DirectSocket
         if (_pending.Count == 0)
         {
             _pending = null;
-            _largestEnd = 0;
-            _largestSize = 0;
+            _largest?.Clear();
         }
     }
 
@@ -523,8 +512,7 @@ internal sealed class DirectSocket
         _pendingMessages = 0;
         _pendingBytes = 0;
         _keptBytes = 0;
-        _largestEnd = 0;
-        _largestSize = 0;
+        _largest?.Clear();
     }
 
     private void ShutDown()
