@@ -55,9 +55,11 @@ internal abstract class PortalSession : ISessionLink
     private volatile bool _echoOff;
     private int _state;
 
-    // Set by the write loop once it has taken the close frame, before the flush that sends the goodbye (the state turns
-    // Closing only after that flush, and the sender's overflow may come first).
-    private bool _lastFlush;
+    // Set when the core asks to close the session (Close), before its goodbye is queued: what the client has not taken
+    // from then on is its last output. The state turns Closing only after the write loop's last flush, and the sender's
+    // overflow of the goodbye may come before the write loop even takes the close frame (the goodbye is flushed in a
+    // turn of its own when the loop was idle).
+    private bool _closeAsked;
 
     /// <summary>Frames in the outbox: counted up before a frame is added, down when the write loop takes it.</summary>
     private int _queued;
@@ -172,7 +174,7 @@ internal abstract class PortalSession : ISessionLink
             return;
         }
 
-        if (Volatile.Read(ref _state) == Open && !Volatile.Read(ref _lastFlush))
+        if (Volatile.Read(ref _state) == Open && !Volatile.Read(ref _closeAsked))
         {
             long total = Portal.Counters.CountSlowClientDisconnected();
             Portal.Log.LogWarning(
@@ -202,12 +204,21 @@ internal abstract class PortalSession : ISessionLink
     /// <inheritdoc/>
     public void Close(OutputPayload? goodbye)
     {
+        Volatile.Write(ref _closeAsked, true); // from here on, a bound the client goes over is a close cut short
         if (goodbye is not null && !TryQueue(new OutputFrame(FrameKind.Text, goodbye)))
         {
             goodbye.Release();
         }
 
-        TryQueue(new OutputFrame(FrameKind.Close, null));
+        if (!TryQueue(new OutputFrame(FrameKind.Close, null)) && Volatile.Read(ref _state) == Open)
+        {
+            // The send queue is full (the client is not reading), so the close cannot wait behind it: end it now.
+            long total = Portal.Counters.CountCloseCutShort();
+            Portal.Log.LogWarning(
+                "Session {Session} ({Address}) did not take its last output: send queue full at {Capacity} messages while closing [{Total} close(s) cut short so far]",
+                Id, Info.RemoteAddress, Portal.Settings.SendQueueCapacity, total);
+            Abort("send queue full while closing");
+        }
     }
 
     /// <inheritdoc/>
@@ -259,7 +270,7 @@ internal abstract class PortalSession : ISessionLink
 
     private void OnRefused()
     {
-        if (Volatile.Read(ref _state) == Open && !Volatile.Read(ref _lastFlush))
+        if (Volatile.Read(ref _state) == Open && !Volatile.Read(ref _closeAsked))
         {
             long total = Portal.Counters.CountSlowClientDisconnected();
             Portal.Log.LogWarning(
@@ -551,11 +562,6 @@ internal abstract class PortalSession : ISessionLink
                 if (Volatile.Read(ref _state) == Aborted)
                 {
                     break;
-                }
-
-                if (close)
-                {
-                    Volatile.Write(ref _lastFlush, true); // the goodbye goes out with this flush: an overflow now is a close cut short
                 }
 
                 await FlushAsync().ConfigureAwait(false);
