@@ -64,8 +64,8 @@ internal static class LoadCommand
                 : !OperatingSystem.IsLinux() ? "The load tool's clients are read with epoll and stamped by the kernel (SO_TIMESTAMPNS), which needs Linux."
                 : parse.GetValue(baseline) && parse.GetValue(telnet) ? "The baseline is a WebSocket server: --baseline cannot be combined with --telnet."
                 : parse.GetValue(mccp) && !parse.GetValue(telnet) ? "MCCP2 is telnet's compression: --mccp needs --telnet."
-                : parse.GetValue(interleave) is { } window && (!parse.GetValue(baseline) || parse.GetValue(connect) is not null || window <= 0 || window > parse.GetValue(duration))
-                    ? "--interleave takes the seconds of one window (more than 0, at most --duration) and needs --baseline, and the tool to start the servers (no --connect)."
+                : parse.GetValue(interleave) is { } window && (!parse.GetValue(baseline) || parse.GetValue(connect) is not null || !(window >= 0.5 && window <= parse.GetValue(duration)))
+                    ? "--interleave takes the seconds of one window (0.5 at least: CPU time is counted in 10-ms ticks; at most --duration) and needs --baseline, and the tool to start the servers (no --connect)."
                 : parse.GetValue(connect) is { } endpoints && Addresses(endpoints).FirstOrDefault(e => !IPEndPoint.TryParse(e, out IPEndPoint? _)) is { } endpoint
                     ? $"--connect takes host:port, such as 127.0.0.1:4001, or several separated by commas; '{endpoint}' is not one."
                 : !CpuPinning.TryParseList(parse.GetValue(serverCpus)!, out _)
@@ -145,15 +145,16 @@ internal static class LoadCommand
             Console.WriteLine($"CPU pinning: off ({(CpuPinning.Possible ? "--no-pin" : $"it needs Linux and 2 CPUs; this machine has {Environment.ProcessorCount}")}); servers and load share the CPUs.");
         }
 
-        if (interleave is { } turns)
+        if (interleave is { } length)
         {
             Console.WriteLine(
-                $"Interleaved: both servers run at once, and they take turns in windows of about {turns.TotalSeconds:0.##} s, each after a lead-in of a quarter "
+                $"Interleaved: both servers run at once, and they take turns in windows of about {length.TotalSeconds:0.##} s, each after a lead-in of a quarter "
                 + "of that, not counted; the one not being measured is idle.");
         }
 
         var results = new List<LoadResult>();
         double?[]? ratios = null;
+        string turns = "";
         if (interleave is { } window)
         {
             (LoadServer dominance, LoadTarget dominanceTarget) = await LoadServer.StartDominanceAsync(serverCpus?.Mask);
@@ -162,7 +163,7 @@ internal static class LoadCommand
                 (LoadServer other, LoadTarget baselineTarget) = await LoadServer.StartBaselineAsync(serverCpus?.Mask);
                 await using (other)
                 {
-                    (LoadResult a, LoadResult b, ratios) = await LoadRun.RunInterleavedAsync(dominanceTarget, baselineTarget, options, window, Console.Out);
+                    (LoadResult a, LoadResult b, ratios, turns) = await LoadRun.RunInterleavedAsync(dominanceTarget, baselineTarget, options, window, Console.Out);
                     results.Add(a);
                     results.Add(b);
                 }
@@ -192,7 +193,7 @@ internal static class LoadCommand
         {
             double[] known = [.. ratios.OfType<double>().Order()];
             Console.WriteLine(
-                $"Interleaved: {ratios.Length} windows each, in the order Dominance, baseline, then baseline, Dominance, and so on, both servers running throughout. "
+                $"Interleaved: {ratios.Length} windows each, in the order {turns} (A: Dominance, B: baseline), both servers running throughout. "
                 + (known.Length > 0
                     ? $"Server CPU per delivery, Dominance ÷ baseline, in each pair of neighbouring windows: median {(known[(known.Length - 1) / 2] + known[known.Length / 2]) / 2:F2}, "
                         + $"from {known[0]:F2} to {known[^1]:F2} ({string.Join(", ", ratios.Select(r => r is { } x ? x.ToString("F2", CultureInfo.InvariantCulture) : "n/a"))})."

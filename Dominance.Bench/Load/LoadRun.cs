@@ -89,70 +89,52 @@ internal static class LoadRun
     /// by <paramref name="b"/>'s (<see langword="null"/> where a window's CPU time is not known, or read as 0: the
     /// kernel counts it in 10-ms ticks).
     /// </summary>
-    public static async Task<(LoadResult A, LoadResult B, double?[] CpuRatios)> RunInterleavedAsync(
+    public static async Task<(LoadResult A, LoadResult B, double?[] CpuRatios, string Turns)> RunInterleavedAsync(
         LoadTarget a, LoadTarget b, LoadOptions options, TimeSpan window, TextWriter? progress = null)
     {
-        LoadSession first = await LoadSession.ConnectAsync(a, options, progress);
-        LoadSession? second = null;
+        int pairs = Math.Max(1, (int)Math.Round(options.Duration / window));
+        TimeSpan each = options.Duration / pairs;
+        TimeSpan leadIn = each / 4;
+        LoadSession first = await LoadSession.ConnectAsync(a, options, progress, leadIn * pairs);
         try
         {
-            second = await LoadSession.ConnectAsync(b, options, progress);
-            await first.WarmUpAsync();
-            await second.WarmUpAsync();
-            int pairs = Math.Max(1, (int)Math.Round(options.Duration / window));
-            TimeSpan each = options.Duration / pairs;
-            TimeSpan leadIn = each / 4;
-            var ratios = new double?[pairs];
-            for (int i = 0; i < pairs; i++)
+            LoadSession second = await LoadSession.ConnectAsync(b, options, progress, leadIn * pairs);
+            try
             {
-                LoadWindow ofA;
-                LoadWindow ofB;
-                if (i % 2 == 0)
+                await first.WarmUpAsync();
+                await second.WarmUpAsync();
+                var ratios = new double?[pairs];
+                var turns = new List<string>(pairs);
+                for (int i = 0; i < pairs; i++)
                 {
-                    ofA = await first.MeasureAsync(each, leadIn);
-                    ofB = await second.MeasureAsync(each, leadIn);
-                }
-                else
-                {
-                    ofB = await second.MeasureAsync(each, leadIn);
-                    ofA = await first.MeasureAsync(each, leadIn);
+                    LoadWindow ofA;
+                    LoadWindow ofB;
+                    if (i % 2 == 0)
+                    {
+                        ofA = await first.MeasureAsync(each, leadIn);
+                        ofB = await second.MeasureAsync(each, leadIn);
+                        turns.Add("AB");
+                    }
+                    else
+                    {
+                        ofB = await second.MeasureAsync(each, leadIn);
+                        ofA = await first.MeasureAsync(each, leadIn);
+                        turns.Add("BA");
+                    }
+
+                    ratios[i] = ofA.CpuMicrosecondsPerDelivery is { } cpuA and > 0 && ofB.CpuMicrosecondsPerDelivery is { } cpuB and > 0 ? cpuA / cpuB : null;
                 }
 
-                ratios[i] = ofA.CpuMicrosecondsPerDelivery is { } cpuA and > 0 && ofB.CpuMicrosecondsPerDelivery is { } cpuB and > 0 ? cpuA / cpuB : null;
+                return (await first.FinishAsync(), await second.FinishAsync(), ratios, string.Join(' ', turns));
             }
-
-            return (await first.FinishAsync(), await second.FinishAsync(), ratios);
-        }
-        finally
-        {
-            await first.CloseAsync();
-            if (second is not null)
+            finally
             {
                 await second.CloseAsync();
             }
         }
-    }
-
-    /// <summary>
-    /// During the warm-up, reads the server's metrics and health once a second, as a monitored server is scraped: the
-    /// code that serves the readings around the measured run is then as warm as the rest. Without this, the first
-    /// scrapes came just before the measured run and the tiered JIT optimized their code (several hundred methods)
-    /// during it. A server that serves neither (the baseline) answers 404, the same requests.
-    /// </summary>
-    internal static async Task ScrapeAsync(LoadTarget target, CancellationToken stop)
-    {
-        while (!stop.IsCancellationRequested)
+        finally
         {
-            await MetricsSnapshot.ReadAsync(target);
-            await RuntimeFigures.ReadAsync(target);
-            try
-            {
-                await Task.Delay(TimeSpan.FromSeconds(1), stop);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
+            await first.CloseAsync();
         }
     }
 }

@@ -12,7 +12,9 @@ namespace Dominance.Bench.Load;
 /// <remarks>
 /// Each window's stamps are those each client received from the window's start until the next window's lead-in began
 /// (the last window's: until the clients closed), so late deliveries count for the window they belong to; the
-/// latencies are read once, at the end.
+/// latencies are read once, at the end. Stamps are told apart by when they arrived, not by what they say: in a run
+/// that lost messages (a window's drain gave up), a late one may be taken for a lead-in's, and then one of the lead-in's
+/// for the window's. Such a run is reported as failed anyway.
 /// </remarks>
 internal sealed class LoadSession
 {
@@ -20,6 +22,7 @@ internal sealed class LoadSession
     private readonly LoadOptions _options;
     private readonly LoadClient[] _clients;
     private readonly LoadReceiver _receiver = new();
+    private readonly TimeSpan _uncounted;
     private TimeSpan _connectTime;
     private (IdleMemory, IdleMemory)? _idle;
     private readonly List<(int[] From, int[]? To)> _ranges = []; // each window's stamps, per client: [From, To)
@@ -31,23 +34,24 @@ internal sealed class LoadSession
     private RuntimeFigures? _runtime;
     private (int Gen0, int Gen1, int Gen2) _toolCollections;
     private MetricsSnapshot? _metricsBefore;
-    private bool _windows;
     private bool _closed;
 
-    private LoadSession(LoadTarget target, LoadOptions options)
+    private LoadSession(LoadTarget target, LoadOptions options, TimeSpan uncounted)
     {
         _target = target;
         _options = options;
         _clients = new LoadClient[options.Clients];
+        _uncounted = uncounted;
     }
 
     /// <summary>
     /// Connects and logs in every client (in waves of 50, as real players arrive, so that the server's accept queue is
     /// not what is measured), with the idle memory report around the idle clients if it was asked for.
+    /// <paramref name="uncounted"/> is how long the windows' lead-ins will send in all (the clients make room for their stamps).
     /// </summary>
-    public static async Task<LoadSession> ConnectAsync(LoadTarget target, LoadOptions options, TextWriter? progress)
+    public static async Task<LoadSession> ConnectAsync(LoadTarget target, LoadOptions options, TextWriter? progress, TimeSpan uncounted = default)
     {
-        var session = new LoadSession(target, options);
+        var session = new LoadSession(target, options, uncounted);
         try
         {
             await session.ConnectAsync(progress);
@@ -63,7 +67,7 @@ internal sealed class LoadSession
     private async Task ConnectAsync(TextWriter? progress)
     {
         // Every client receives every message: this many stamps each, plus room for a late straggler or two.
-        int expectedStamps = (int)Math.Min(1 << 20, (_options.Rate * (_options.WarmUp + _options.Duration).TotalSeconds * 1.1) + 64);
+        int expectedStamps = (int)Math.Min(1 << 20, (_options.Rate * (_options.WarmUp + _options.Duration + _uncounted).TotalSeconds * 1.1) + 64);
         IdleMemory? idleBefore = null;
         if (_options.IdleReport)
         {
@@ -107,7 +111,7 @@ internal sealed class LoadSession
         }
 
         using var warming = new CancellationTokenSource();
-        Task scrapes = LoadRun.ScrapeAsync(_target, warming.Token);
+        Task scrapes = ScrapeAsync(_target, warming.Token);
         long warmUp = await SendAsync(_options.WarmUp);
         await warming.CancelAsync();
         await scrapes;
@@ -150,8 +154,7 @@ internal sealed class LoadSession
         CpuTime? cpu = CpuTime.Of(_target.ProcessId) - cpuBefore;
         RuntimeFigures? runtime = await RuntimeFigures.ReadAsync(_target) - runtimeBefore;
 
-        bool first = !_windows;
-        _windows = true;
+        bool first = _ranges.Count == 1;
         _sent += sent;
         _sendDuration += sendDuration;
         _toolWindow += toolWindow;
@@ -159,13 +162,13 @@ internal sealed class LoadSession
         _toolCollections = Add(_toolCollections, toolCollections);
         _cpu = first ? cpu : _cpu + cpu;
         _runtime = first ? runtime : _runtime + runtime;
-        return new LoadWindow(sent, Delivered(before), cpu);
+        return new LoadWindow(Delivered(before), cpu);
     }
 
     /// <summary>Reads the server's metrics after the last window, closes every client and returns the sum of the windows.</summary>
     public async Task<LoadResult> FinishAsync()
     {
-        if (!_windows)
+        if (_ranges.Count == 0)
         {
             throw new InvalidOperationException("A load session is finished after at least one measured window.");
         }
@@ -205,15 +208,43 @@ internal sealed class LoadSession
         }
 
         _closed = true;
-        foreach (LoadClient? client in _clients)
+        try
         {
-            if (client is not null)
+            foreach (LoadClient? client in _clients)
             {
-                await client.DisposeAsync();
+                if (client is not null)
+                {
+                    await client.DisposeAsync();
+                }
             }
         }
+        finally
+        {
+            _receiver.Dispose();
+        }
+    }
 
-        _receiver.Dispose();
+    /// <summary>
+    /// During the warm-up, reads the server's metrics and health once a second, as a monitored server is scraped: the
+    /// code that serves the readings around the measured run is then as warm as the rest. Without this, the first
+    /// scrapes came just before the measured run and the tiered JIT optimized their code (several hundred methods)
+    /// during it. A server that serves neither (the baseline) answers 404, the same requests.
+    /// </summary>
+    internal static async Task ScrapeAsync(LoadTarget target, CancellationToken stop)
+    {
+        while (!stop.IsCancellationRequested)
+        {
+            await MetricsSnapshot.ReadAsync(target);
+            await RuntimeFigures.ReadAsync(target);
+            try
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), stop);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>The senders chat for <paramref name="duration"/> at the total rate; returns the number of messages sent.</summary>
@@ -271,11 +302,4 @@ internal sealed class LoadSession
     private static (int, int, int) Subtract((int A, int B, int C) after, (int A, int B, int C) before) => (after.A - before.A, after.B - before.B, after.C - before.C);
 
     private static (int, int, int) Add((int A, int B, int C) x, (int A, int B, int C) y) => (x.A + y.A, x.B + y.B, x.C + y.C);
-}
-
-/// <summary>One measured window of a <see cref="LoadSession"/>: messages sent, deliveries made, and the server's CPU time over it.</summary>
-internal readonly record struct LoadWindow(long Sent, long Delivered, CpuTime? ServerCpu)
-{
-    /// <summary>The server's CPU time per delivery in this window, in microseconds, if its process was known.</summary>
-    public double? CpuMicrosecondsPerDelivery => ServerCpu is { } cpu && Delivered > 0 ? cpu.Total * 1e6 / Delivered : null;
 }

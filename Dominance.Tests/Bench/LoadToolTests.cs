@@ -119,7 +119,7 @@ public sealed class LoadToolTests
         Assert.That(output, Does.Match(@"messages sent\s+40\s+40\s*\n"), "four windows of 0.5 s at 20 a second, summed for each server");
         Assert.That(output, Does.Match(@"deliveries made\s+400\s+400\s*\n"));
         Assert.That(output, Does.Match(@"lost\s+0\s+0\s*\n"));
-        Assert.That(output, Does.Contain("Interleaved: 4 windows each, in the order Dominance, baseline, then baseline, Dominance"));
+        Assert.That(output, Does.Contain("Interleaved: 4 windows each, in the order AB BA AB BA (A: Dominance, B: baseline)"), "each server measured first in turn");
         Assert.That(output, Does.Match(@"Interleaved: .*(\((([\d.]+|n/a), ){3}([\d.]+|n/a)\)|No window's CPU time was known to compare)\."), "a ratio (or n/a) for each pair of windows");
     }
 
@@ -154,7 +154,7 @@ public sealed class LoadToolTests
         var target = new LoadTarget("counting", null, new IPEndPoint(IPAddress.Loopback, address.Port), null);
 
         using var warmUp = new CancellationTokenSource();
-        Task scrapes = LoadRun.ScrapeAsync(target, warmUp.Token);
+        Task scrapes = LoadSession.ScrapeAsync(target, warmUp.Token);
         long deadline = Environment.TickCount64 + 10_000;
         while ((asked.GetValueOrDefault("/metrics") < 2 || asked.GetValueOrDefault("/healthz") < 2) && Environment.TickCount64 < deadline)
         {
@@ -171,7 +171,8 @@ public sealed class LoadToolTests
     [TestCase("--baseline cannot be combined with --telnet", "--baseline", "--telnet")]
     [TestCase("--mccp needs --telnet", "--mccp")]
     [TestCase("--interleave takes the seconds of one window", "--interleave", "2")]
-    [TestCase("--interleave takes the seconds of one window", "--baseline", "--interleave", "0")]
+    [TestCase("--interleave takes the seconds of one window", "--baseline", "--interleave", "0.4")]
+    [TestCase("--interleave takes the seconds of one window", "--baseline", "--interleave", "NaN")]
     [TestCase("--interleave takes the seconds of one window", "--baseline", "--interleave", "20", "--duration", "10")]
     [TestCase("--server-cpus takes a list of this machine's CPUs", "--server-cpus", "0,4096")]
     [TestCase("--server-cpus takes a list of this machine's CPUs", "--server-cpus", "one")]
