@@ -237,6 +237,7 @@ public sealed partial class BrowserClientTests : BrowserFixture
         await client.Page.Keyboard.PressAsync("Escape");
         Assert.That(await Style(client, "red256", "color"), Is.EqualTo(text));
         await client.Page.ReloadAsync();
+        await Assertions.Expect(client.Page.Locator("#status")).ToHaveAttributeAsync("data-state", "connected"); // a line typed before is refused: "Not connected."
         await client.TypeAsync("ansi");
         await Assertions.Expect(client.Output).ToContainTextAsync("red256");
         Assert.That(await Style(client, "red256", "color"), Is.EqualTo(text));
