@@ -70,6 +70,30 @@ public sealed class OutboxTests
     }
 
     [Test]
+    public void IdleMeansTheReaderIsParkedWithNothingQueuedAndTheOutboxOpen()
+    {
+        // A broadcast goes past the outbox (on the socket directly) only while this holds, so that nothing queued before
+        // it is overtaken: every way out of "parked with nothing queued" must end it.
+        var outbox = new Outbox();
+        Assert.That(outbox.IsIdle, Is.False, "no reader parked yet");
+
+        ValueTask<bool> wait = outbox.WaitToReadAsync();
+        Assert.That(outbox.IsIdle, Is.True, "parked with nothing queued");
+
+        Assert.That(outbox.TryWrite(Frame(1)), Is.True);
+        Assert.That(wait.IsCompleted, Is.True);
+        Assert.That(outbox.IsIdle, Is.False, "a frame is queued and the reader was woken");
+
+        Assert.That(outbox.TryRead(out _), Is.True);
+        Assert.That(outbox.IsIdle, Is.False, "empty, but the reader has not parked again");
+
+        Assert.That(outbox.WaitToReadAsync().IsCompleted, Is.False);
+        Assert.That(outbox.IsIdle, Is.True);
+        Assert.That(outbox.TryComplete(), Is.True);
+        Assert.That(outbox.IsIdle, Is.False, "completed: nothing may go past it any more");
+    }
+
+    [Test]
     public async Task CompletionRefusesNewFramesButLetsTheQueuedOnesBeRead()
     {
         var outbox = new Outbox();

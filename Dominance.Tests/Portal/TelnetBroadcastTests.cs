@@ -1,4 +1,5 @@
 using System.Text;
+using Dominance.Portal;
 using Dominance.Tests.Support;
 using static Dominance.Portal.Telnet.TelnetCodes;
 
@@ -81,19 +82,27 @@ public sealed class TelnetBroadcastTests
         }
 
         // The sample to this session alone, then as a broadcast, each between two marks.
+        PortalService portal = server.Server.Portal;
         await MarkAsync(client, compressed, "<<A>>");
+        (long Frames, long Bytes) beforeAlone = (portal.FramesDelivered, portal.BytesSent);
         await client.SendLineAsync("sample self");
         await MarkAsync(client, compressed, "<<B>>");
-        long taken = server.Server.Portal.Broadcasts.Taken;
+        (long Frames, long Bytes) beforeBroadcast = (portal.FramesDelivered, portal.BytesSent);
+        long taken = portal.Broadcasts.Taken;
         await client.SendLineAsync("sample all");
         await MarkAsync(client, compressed, "<<C>>");
+        (long Frames, long Bytes) after = (portal.FramesDelivered, portal.BytesSent);
         byte[] output = compressed ? client.Inflated : client.Received;
         byte[] alone = Between(output, "<<A>>\r\n", "<<B>>\r\n");
         byte[] broadcast = Between(output, "<<B>>\r\n", "<<C>>\r\n");
 
         Assert.That(Convert.ToHexString(broadcast), Is.EqualTo(Convert.ToHexString(alone)), "the broadcast's bytes, against the session's own");
         int expectedTaken = (variant.HasFlag(Variant.Narrow) ? 0 : 1) + (variant.HasFlag(Variant.Gmcp) ? 1 : 0);
-        Assert.That(server.Server.Portal.Broadcasts.Taken - taken, Is.EqualTo(expectedTaken), "recipients taken as a shared broadcast");
+        Assert.That(portal.Broadcasts.Taken - taken, Is.EqualTo(expectedTaken), "recipients taken as a shared broadcast");
+        Assert.That(
+            (after.Frames - beforeBroadcast.Frames, after.Bytes - beforeBroadcast.Bytes),
+            Is.EqualTo((beforeBroadcast.Frames - beforeAlone.Frames, beforeBroadcast.Bytes - beforeAlone.Bytes)),
+            "the portal's delivered messages and bytes count a shared broadcast as the session's own output");
 
         // And the rendering is the variant's.
         Assert.That(alone.AsSpan().IndexOf((byte)0x1B) >= 0, Is.EqualTo(!variant.HasFlag(Variant.NoColour)), "colour codes");
