@@ -218,6 +218,15 @@ public sealed class AccountServiceTests
     }
 
     [Test]
+    public async Task PasswordWorkRunsOnThreadsOfItsOwnNotOnThePool()
+    {
+        // A hash is about 0.2 s of CPU; on the pool it would hold a thread that carries every connection's input.
+        using var workers = new PasswordWorkers(workers: 1, queue: 1);
+        (bool OnPool, string? Name) where = await workers.TryRun(PasswordWork.Login, () => (Thread.CurrentThread.IsThreadPoolThread, Thread.CurrentThread.Name))!;
+        Assert.That(where, Is.EqualTo((false, PasswordWorkers.ThreadName)));
+    }
+
+    [Test]
     public async Task ALoginIsCheckedBeforeCreatesThatQueuedEarlierAndHasAQueueOfItsOwn()
     {
         using var workers = new PasswordWorkers(workers: 1, queue: 2);

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using Dominance.Persistence;
@@ -6,7 +7,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Dominance.Tests.Persistence;
 
-/// <summary>The SQLite file itself: who may read it.</summary>
+/// <summary>The SQLite file itself: who may read it, and which thread waits for it.</summary>
 [UnsupportedOSPlatform("windows")]
 public sealed class SqliteFileTests
 {
@@ -42,4 +43,30 @@ public sealed class SqliteFileTests
         Assert.That(log.Text, Does.Contain($"{database.SqliteFile} can be read by other users of this machine (mode 644)").And.Contain("chmod 600"));
         Assert.That(File.GetUnixFileMode(database.SqliteFile), Is.EqualTo(OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead), "the operator's choice is reported, not overridden");
     }
+
+    [Test]
+    public async Task ACallWaitingForTheFileHoldsAThreadOfItsOwnNotOneOfThePools()
+    {
+        // Microsoft.Data.Sqlite's async calls run synchronously: the thread a call starts on waits for the disk, or here
+        // for another writer. A thread-pool thread would be one of those that carry every connection's input.
+        await using TestDatabase database = await TestDatabase.CreateAsync(StoreKind.Sqlite);
+        await using IGameStore store = database.OpenStore();
+        await store.MigrateAsync();
+        byte[] state = "{}"u8.ToArray();
+        Task<long> saving;
+
+        await using DbConnection other = await database.ConnectAsync();
+        await using (DbTransaction writing = await other.BeginTransactionAsync()) // BEGIN IMMEDIATE: the write lock
+        {
+            saving = store.WriteSaveAsync(state, SHA256.HashData(state), DateTimeOffset.UtcNow, keep: 3);
+            await Poll.UntilAsync(() => ThreadsNamed(SqlGameStore.ThreadName) > 0, "the waiting call is on the store's own thread");
+            Assert.That(saving.IsCompleted, Is.False, "the save waits for the other writer");
+        } // rolled back: the lock is free
+
+        Assert.That(await saving, Is.GreaterThan(0), "and is written once the lock is free");
+    }
+
+    /// <summary>This process's threads of that name, as the operating system shows them.</summary>
+    private static int ThreadsNamed(string name) =>
+        Directory.GetDirectories("/proc/self/task").Count(task => File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == name);
 }

@@ -4,7 +4,7 @@ namespace Dominance.Persistence;
 
 /// <summary>
 /// What the SQLite and PostgreSQL stores share: the migrations runner, the account and save queries (written in the SQL
-/// both understand), and the rule that every call runs on the thread pool with a connection of its own.
+/// both understand), and the rule that every call runs on a thread of its own with a connection of its own.
 /// </summary>
 /// <remarks>
 /// Tables: <c>dominance_schema</c> (one row per applied migration), <c>accounts</c> (keyed by the lower-case name, so
@@ -182,18 +182,33 @@ internal abstract class SqlGameStore : IGameStore
 
     private static string Key(string name) => name.ToLowerInvariant();
 
+    /// <summary>The name of the thread a store call starts on (as the operating system shows it, at most 15 characters).</summary>
+    internal const string ThreadName = "game store";
+
     /// <summary>
-    /// Runs <paramref name="work"/> on the thread pool with a connection of its own. Both drivers may complete
-    /// synchronously (Microsoft.Data.Sqlite always does), so without the hop the caller's thread, possibly the game
-    /// thread, would do the I/O.
+    /// Runs <paramref name="work"/> with a connection of its own, on a thread of its own: not on the caller's (possibly
+    /// the game thread), and not on the thread pool.
     /// </summary>
-    private Task<T> RunAsync<T>(Func<DbConnection, Task<T>> work) => Task.Run(async () =>
-    {
-        await using DbConnection connection = await OpenAsync().ConfigureAwait(false);
-        T result = await work(connection).ConfigureAwait(false);
-        CheckKept();
-        return result;
-    });
+    /// <remarks>
+    /// Microsoft.Data.Sqlite's async methods run synchronously, so a SQLite call does all its disk work, its
+    /// <c>fsync</c>s included, on the thread it starts on. On a pool thread, that work would hold one of the threads
+    /// that carry every connection's input: with one CPU the pool keeps one, and a save on a slow disk stopped all
+    /// input for as long as its <c>fsync</c>s took (BENCHMARKS.md, "A save on a slow disk"). A long-running task gets
+    /// a thread of its own, which blocks nothing else. A driver that really awaits (Npgsql) goes on on the pool after
+    /// its first wait, which holds no thread.
+    /// </remarks>
+    private Task<T> RunAsync<T>(Func<DbConnection, Task<T>> work) => Task.Factory.StartNew(
+        async () =>
+        {
+            Thread.CurrentThread.Name = ThreadName; // a new thread each time (LongRunning on the default scheduler)
+            await using DbConnection connection = await OpenAsync().ConfigureAwait(false);
+            T result = await work(connection).ConfigureAwait(false);
+            CheckKept();
+            return result;
+        },
+        CancellationToken.None,
+        TaskCreationOptions.LongRunning,
+        TaskScheduler.Default).Unwrap();
 
     private Task RunAsync(Func<DbConnection, Task> work) => RunAsync(async connection =>
     {
