@@ -193,9 +193,9 @@ internal abstract class SqlGameStore : IGameStore
     /// Microsoft.Data.Sqlite's async methods run synchronously, so a SQLite call does all its disk work, its
     /// <c>fsync</c>s included, on the thread it starts on. On a pool thread, that work would hold one of the threads
     /// that carry every connection's input: with one CPU the pool keeps one, and a save on a slow disk stopped all
-    /// input for as long as its <c>fsync</c>s took (BENCHMARKS.md, "A save on a slow disk"). A long-running task gets
-    /// a thread of its own, which blocks nothing else. A driver that really awaits (Npgsql) goes on on the pool after
-    /// its first wait, which holds no thread.
+    /// input for as long as its <c>fsync</c>s took (BENCHMARKS.md, "A save on a slow disk, and logins, on one CPU").
+    /// A long-running task gets a thread of its own, which blocks nothing else. A driver that really awaits (Npgsql)
+    /// goes on on the pool after its first wait, which holds no thread.
     /// </remarks>
     private Task<T> RunAsync<T>(Func<DbConnection, Task<T>> work) => Task.Factory.StartNew(
         async () =>
