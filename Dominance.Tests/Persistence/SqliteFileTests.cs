@@ -9,6 +9,7 @@ namespace Dominance.Tests.Persistence;
 
 /// <summary>The SQLite file itself: who may read it, and which thread waits for it.</summary>
 [UnsupportedOSPlatform("windows")]
+[NonParallelizable] // counts this process's threads by name, which another fixture's store calls would add to
 public sealed class SqliteFileTests
 {
     private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -54,12 +55,13 @@ public sealed class SqliteFileTests
         await store.MigrateAsync();
         byte[] state = "{}"u8.ToArray();
         Task<long> saving;
+        int before = ThreadsNamed(SqlGameStore.ThreadName);
 
         await using DbConnection other = await database.ConnectAsync();
         await using (DbTransaction writing = await other.BeginTransactionAsync()) // BEGIN IMMEDIATE: the write lock
         {
             saving = store.WriteSaveAsync(state, SHA256.HashData(state), DateTimeOffset.UtcNow, keep: 3);
-            await Poll.UntilAsync(() => ThreadsNamed(SqlGameStore.ThreadName) > 0, "the waiting call is on the store's own thread");
+            await Poll.UntilAsync(() => ThreadsNamed(SqlGameStore.ThreadName) > before, "the waiting call is on the store's own thread");
             Assert.That(saving.IsCompleted, Is.False, "the save waits for the other writer");
         } // rolled back: the lock is free
 
@@ -67,6 +69,15 @@ public sealed class SqliteFileTests
     }
 
     /// <summary>This process's threads of that name, as the operating system shows them.</summary>
-    private static int ThreadsNamed(string name) =>
-        Directory.GetDirectories("/proc/self/task").Count(task => File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == name);
+    private static int ThreadsNamed(string name) => Directory.GetDirectories("/proc/self/task").Count(task =>
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') == name;
+        }
+        catch (IOException)
+        {
+            return false; // the thread ended after it was listed
+        }
+    });
 }

@@ -5,8 +5,9 @@ namespace Dominance.Persistence;
 /// database: <see cref="SqliteGameStore"/> (the default, a file) and <see cref="PostgresGameStore"/>.
 /// </summary>
 /// <remarks>
-/// Every call does its I/O on a thread of its own, not the caller's and not the thread pool's: an <c>await</c> from game
-/// code leaves the game thread free and resumes on it. A completed task means the change is committed (durable).
+/// Every call does its I/O off the caller's thread, and blocks no thread-pool thread (a synchronous driver's call runs
+/// on a thread of its own): an <c>await</c> from game code leaves the game thread free and resumes on it. A completed
+/// task means the change is committed (durable).
 /// </remarks>
 internal interface IGameStore : IAsyncDisposable
 {

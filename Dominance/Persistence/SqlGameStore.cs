@@ -4,7 +4,7 @@ namespace Dominance.Persistence;
 
 /// <summary>
 /// What the SQLite and PostgreSQL stores share: the migrations runner, the account and save queries (written in the SQL
-/// both understand), and the rule that every call runs on a thread of its own with a connection of its own.
+/// both understand), and the rule that every call starts on a thread of its own with a connection of its own.
 /// </summary>
 /// <remarks>
 /// Tables: <c>dominance_schema</c> (one row per applied migration), <c>accounts</c> (keyed by the lower-case name, so
@@ -185,9 +185,14 @@ internal abstract class SqlGameStore : IGameStore
     /// <summary>The name of the thread a store call starts on (as the operating system shows it, at most 15 characters).</summary>
     internal const string ThreadName = "game store";
 
+    /// <summary>The most calls under way at once; more wait for a turn, holding no thread.</summary>
+    private const int MaxCalls = 8;
+
+    private readonly SemaphoreSlim _calls = new(MaxCalls, MaxCalls);
+
     /// <summary>
-    /// Runs <paramref name="work"/> with a connection of its own, on a thread of its own: not on the caller's (possibly
-    /// the game thread), and not on the thread pool.
+    /// Runs <paramref name="work"/> with a connection of its own, starting on a thread of its own: not on the caller's
+    /// (possibly the game thread), and not on the thread pool.
     /// </summary>
     /// <remarks>
     /// Microsoft.Data.Sqlite's async methods run synchronously, so a SQLite call does all its disk work, its
@@ -195,20 +200,32 @@ internal abstract class SqlGameStore : IGameStore
     /// that carry every connection's input: with one CPU the pool keeps one, and a save on a slow disk stopped all
     /// input for as long as its <c>fsync</c>s took (BENCHMARKS.md, "A save on a slow disk, and logins, on one CPU").
     /// A long-running task gets a thread of its own, which blocks nothing else. A driver that really awaits (Npgsql)
-    /// goes on on the pool after its first wait, which holds no thread.
+    /// goes on on the pool after its first wait, which holds no thread. At most <see cref="MaxCalls"/> run at once, so
+    /// that a flood of lookups on a slow disk (every <c>create</c> looks its name up) cannot start a thread each.
     /// </remarks>
-    private Task<T> RunAsync<T>(Func<DbConnection, Task<T>> work) => Task.Factory.StartNew(
-        async () =>
+    private async Task<T> RunAsync<T>(Func<DbConnection, Task<T>> work)
+    {
+        await _calls.WaitAsync().ConfigureAwait(false);
+        try
         {
-            Thread.CurrentThread.Name = ThreadName; // a new thread each time (LongRunning on the default scheduler)
-            await using DbConnection connection = await OpenAsync().ConfigureAwait(false);
-            T result = await work(connection).ConfigureAwait(false);
-            CheckKept();
-            return result;
-        },
-        CancellationToken.None,
-        TaskCreationOptions.LongRunning,
-        TaskScheduler.Default).Unwrap();
+            return await Task.Factory.StartNew(
+                async () =>
+                {
+                    Thread.CurrentThread.Name = ThreadName; // a new thread each time (LongRunning on the default scheduler)
+                    await using DbConnection connection = await OpenAsync().ConfigureAwait(false);
+                    T result = await work(connection).ConfigureAwait(false);
+                    CheckKept();
+                    return result;
+                },
+                CancellationToken.None,
+                TaskCreationOptions.LongRunning | TaskCreationOptions.DenyChildAttach,
+                TaskScheduler.Default).Unwrap().ConfigureAwait(false);
+        }
+        finally
+        {
+            _calls.Release();
+        }
+    }
 
     private Task RunAsync(Func<DbConnection, Task> work) => RunAsync(async connection =>
     {
