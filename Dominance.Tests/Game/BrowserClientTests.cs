@@ -168,6 +168,8 @@ public sealed partial class BrowserClientTests : BrowserFixture
         await using TestServer server = await GameServer.StartAsync();
         await using ClientPage client = await ClientPage.OpenAsync(_browser, server);
         await client.TypeAsync("create Alice secret1");
+        // Territories go to players in the order they come in: Alice must be in (on her map) before Bob is created.
+        await Assertions.Expect(client.Page.Locator("#map [data-kind=yours]")).ToHaveCountAsync(1);
         await using TelnetTestClient bob = await server.CreateAsync("Bob", "hunter22");
         await using TelnetTestClient carol = await server.CreateAsync("Carol", "hunter22");
         await Assertions.Expect(client.Page.Locator("#map [data-kind=others]")).ToHaveCountAsync(2);
