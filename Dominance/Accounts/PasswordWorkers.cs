@@ -22,10 +22,10 @@ internal enum PasswordWork : byte
 /// queues, one for logins and one for creates. A free worker always takes a waiting login first: creates are what an
 /// attacker can send without knowing a password, so they must not stand between a player and the game.</para>
 /// <para>A worker is a thread of its own (<see cref="ThreadName"/>), not the thread pool's: a hash is about 0.2 s of CPU
-/// (600,000 PBKDF2-SHA256 iterations on a 2.3 GHz Xeon), and on a pool thread it would hold one of the threads that carry
-/// every connection's input (with one CPU the pool keeps one, and each login would stop all input until its hash was
-/// done). On a thread of its own it only shares the CPU. The semaphore counts the jobs queued; each job is released to it once, after it is queued.
-/// Thread-safe; <see cref="TryRun{T}"/> never blocks.</para>
+/// (600,000 PBKDF2-SHA256 iterations on a 2.3 GHz Xeon), and on a pool thread it would hold one of the threads that
+/// carry every connection's input (with one CPU the pool keeps one, and each login would stop all input until its hash
+/// was done). On a thread of its own it only shares the CPU. The semaphore counts the jobs queued; each job is released
+/// to it once, after it is queued. Thread-safe; <see cref="TryRun{T}"/> never blocks.</para>
 /// </remarks>
 internal sealed class PasswordWorkers : IDisposable
 {
