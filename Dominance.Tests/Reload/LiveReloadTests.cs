@@ -296,6 +296,34 @@ public sealed class LiveReloadTests
     }
 
     [Test]
+    public async Task EachGenerationIsLoadedAndPreparedOnACompileThreadNotOnThePool()
+    {
+        // Loading a generation builds its state types' serializers (running their constructors) and compiles all its
+        // methods: CPU work that, on a pool thread, holds one of the threads that carry every connection's input.
+        static string Probed(string version) => GameFolder.Source(
+            version,
+            stateMembers: """
+                public static string? PreparedOn;
+                public State() => PreparedOn ??= (Thread.CurrentThread.IsThreadPoolThread ? "the pool " : "") + Thread.CurrentThread.Name;
+                """,
+            commands: """
+                case "prepared":
+                    _context.Send(session, "prepared on " + State.PreparedOn);
+                    break;
+                """);
+        using var folder = new GameFolder(Probed("v1"));
+        await using TestServer server = await TestServer.StartFromSourceAsync(folder.Path, NoWatch);
+        await using TelnetTestClient client = await server.TelnetAsync();
+        await client.SendAsync("prepared");
+        Assert.That(await client.Lines.WaitForAsync("prepared on"), Is.EqualTo("prepared on " + CompileThread.Name), "generation 1, at start");
+
+        ReloadReport report = await ReloadAfterWriting(server, folder, Probed("v2"));
+        Assert.That(report.Succeeded, Is.True);
+        await client.SendAsync("prepared");
+        Assert.That(await client.Lines.WaitForAsync("prepared on"), Is.EqualTo("prepared on " + CompileThread.Name), "generation 2, a reload");
+    }
+
+    [Test]
     public async Task TimersOfTheOldGenerationAreCancelledAndTheNewOneSchedulesItsOwn()
     {
         static string Ticking(string version) => GameFolder.Source(

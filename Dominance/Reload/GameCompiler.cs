@@ -91,8 +91,8 @@ internal sealed class GameCompiler : IDisposable
     public CompilerProcess? Process => _process;
 
     /// <summary>
-    /// Compiles <paramref name="files"/> into an assembly named after <paramref name="generation"/>. In process, it
-    /// compiles on the calling thread and completes before it returns.
+    /// Compiles <paramref name="files"/> into an assembly named after <paramref name="generation"/>: in the compiler
+    /// process, or in this one on a thread of its own (<see cref="CompileThread"/>).
     /// </summary>
     public async Task<CompileResult> CompileAsync(IReadOnlyList<SourceFile> files, int generation)
     {
@@ -117,7 +117,7 @@ internal sealed class GameCompiler : IDisposable
 
         CompileResult compiled = _process is { } process
             ? await process.CompileAsync(files, generation).ConfigureAwait(false)
-            : CompileWithRoslyn(files, generation, started);
+            : await CompileThread.Run(() => CompileWithRoslyn(files, generation, started)).ConfigureAwait(false);
         compiled = compiled with { Key = key, Elapsed = Stopwatch.GetElapsedTime(started) };
         if (compiled.Succeeded)
         {

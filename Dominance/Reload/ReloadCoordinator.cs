@@ -312,7 +312,10 @@ internal sealed class ReloadCoordinator : IDisposable
         return _core.SwapAsync(() => (IGameModule)Activator.CreateInstance(moduleType)!, build.Serializer!);
     }
 
-    /// <summary>Reads, compiles and loads a generation. Off the game thread.</summary>
+    /// <summary>
+    /// Reads, compiles and loads a generation. Off the game thread; the compile's and the load's CPU work on a thread of
+    /// its own (<see cref="CompileThread"/>), not the pool's.
+    /// </summary>
     private async Task<Build> CompileAsync(int generation, bool force = false)
     {
         long started = Stopwatch.GetTimestamp();
@@ -332,7 +335,7 @@ internal sealed class ReloadCoordinator : IDisposable
             return new Build(null, null, null, compiled.Errors, Stopwatch.GetElapsedTime(started));
         }
 
-        if (Load(compiled, generation, force, started) is { } build)
+        if (await CompileThread.Run(() => Load(compiled, generation, force, started)).ConfigureAwait(false) is { } build)
         {
             return build;
         }
@@ -406,7 +409,7 @@ internal sealed class ReloadCoordinator : IDisposable
                 return Snippet.Failed("The game was reloaded meanwhile; run it again.");
             }
 
-            return await Task.Run(() => SnippetCompiler.Compile(code, globals, image, context)).ConfigureAwait(false);
+            return await CompileThread.Run(() => SnippetCompiler.Compile(code, globals, image, context)).ConfigureAwait(false);
         }
         finally
         {
