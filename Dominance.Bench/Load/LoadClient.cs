@@ -16,6 +16,7 @@ internal sealed class LoadClient : IAsyncDisposable
     private readonly ILoadProtocol _protocol;
     private readonly List<long> _latencies = [];
     private readonly List<long> _arrivals = [];
+    private readonly List<long> _sentAt = [];
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _welcomed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -38,6 +39,7 @@ internal sealed class LoadClient : IAsyncDisposable
         // tool's own collections then show up as the server's latency.
         _latencies.EnsureCapacity(expectedStamps);
         _arrivals.EnsureCapacity(expectedStamps);
+        _sentAt.EnsureCapacity(expectedStamps);
     }
 
     /// <summary>Latencies of stamped messages, in Stopwatch ticks: from the send stamp to the read. Read once the run is over.</summary>
@@ -48,6 +50,9 @@ internal sealed class LoadClient : IAsyncDisposable
     /// in Stopwatch ticks, or <see cref="long.MinValue"/> if the kernel gave none. The rest is the load tool's own delay.
     /// </summary>
     public List<long> Arrivals => _arrivals;
+
+    /// <summary>For each latency, its message's send stamp (Stopwatch ticks): which message it was, and when it was sent.</summary>
+    public List<long> SentAt => _sentAt;
 
     /// <summary>Bytes received, as read (protocol and all).</summary>
     public long ReceivedBytes => Volatile.Read(ref _receivedBytes);
@@ -225,6 +230,7 @@ internal sealed class LoadClient : IAsyncDisposable
 
             _latencies.Add(_readAt - sent);
             _arrivals.Add(_arrivedAt == 0 ? long.MinValue : _arrivedAt - sent);
+            _sentAt.Add(sent);
             Interlocked.Increment(ref _stampedCount);
         }
         else if (!_welcomed.Task.IsCompleted && line.IndexOf("Welcome"u8) >= 0)

@@ -50,11 +50,17 @@ internal static class LoadCommand
                 + "its resident memory and managed heap per connection (Linux).",
         };
 
+        var timeline = new Option<string?>("--timeline")
+        {
+            Description = "Also write each server's measured messages to PREFIX.<server>.csv: when each was sent, and its latency's median and maximum over its recipients.",
+            HelpName = "PREFIX",
+        };
+
         var command = new Command("load",
             "Load a server with real clients: N clients log in as guests, S of them send `chat` at a total rate R for D seconds, and every "
             + "client times every message by the send stamp in its text. Without --connect, a fresh Dominance server is started for the run.")
         {
-            clients, senders, rate, duration, warmUp, telnet, mccp, baseline, interleave, connect, pid, noPin, serverCpus, sendCost, idleReport,
+            clients, senders, rate, duration, warmUp, telnet, mccp, baseline, interleave, connect, pid, noPin, serverCpus, sendCost, idleReport, timeline,
         };
         command.SetAction((parse, cancel) =>
         {
@@ -91,6 +97,7 @@ internal static class LoadCommand
                 Telnet = parse.GetValue(telnet),
                 Mccp = parse.GetValue(mccp),
                 IdleReport = parse.GetValue(idleReport),
+                Timeline = parse.GetValue(timeline),
             };
             bool pin = !parse.GetValue(noPin) && CpuPinning.Possible;
             if (pin && !CpuPinning.IsPinnedTo(1))

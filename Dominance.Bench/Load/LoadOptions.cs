@@ -40,6 +40,13 @@ internal sealed record LoadOptions
     /// </summary>
     public TimeSpan WarmUp { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// If set, each server's measured messages are also written to <c>{Timeline}.{server}.csv</c>, one row per message in
+    /// the order sent: when it was sent, and its latency's median and maximum over its recipients. It shows when in the
+    /// run a tail came: from one stall (a run of late messages) or spread over the run.
+    /// </summary>
+    public string? Timeline { get; init; }
+
     /// <summary>How long to wait, after the last send, for the last deliveries.</summary>
     public TimeSpan Drain { get; init; } = TimeSpan.FromSeconds(5);
 }

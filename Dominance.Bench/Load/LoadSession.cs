@@ -187,6 +187,11 @@ internal sealed class LoadSession
         [
             .. _ranges.SelectMany(r => _clients.SelectMany((c, i) => c.Latencies.Zip(c.Arrivals).Take(r.To![i]).Skip(r.From[i]))),
         ];
+        if (_options.Timeline is { } timeline)
+        {
+            WriteTimeline($"{timeline}.{_target.Name.ToLowerInvariant()}.csv");
+        }
+
         double[] latencies = [.. received.Select(d => Milliseconds(d.Latency)).Order()];
         (long Latency, long Arrival)[] stamped = [.. received.Where(d => d.Arrival != long.MinValue)];
         double[]? arrivals = stamped.Length > 0 ? [.. stamped.Select(d => Milliseconds(d.Arrival)).Order()] : null;
@@ -296,6 +301,25 @@ internal sealed class LoadSession
     private long Delivered(int[] before) => _clients.Select((c, i) => (long)(c.Stamped - before[i])).Sum();
 
     private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+
+    /// <summary>One row per measured message (<see cref="LoadOptions.Timeline"/>), times from the first one's send.</summary>
+    private void WriteTimeline(string path)
+    {
+        var messages = _ranges
+            .SelectMany(r => _clients.SelectMany((c, i) => c.SentAt.Zip(c.Latencies, c.Arrivals).Take(r.To![i]).Skip(r.From[i])))
+            .GroupBy(d => d.First)
+            .OrderBy(g => g.Key)
+            .ToList();
+        using var output = new StreamWriter(path);
+        output.WriteLine("sent_ms,recipients,p50_ms,max_ms,max_at_socket_ms");
+        long first = messages.Count > 0 ? messages[0].Key : 0;
+        foreach (var message in messages)
+        {
+            double[] latencies = [.. message.Select(d => Milliseconds(d.Second)).Order()];
+            double atSocket = message.Where(d => d.Third != long.MinValue).Select(d => Milliseconds(d.Third)).DefaultIfEmpty(double.NaN).Max();
+            output.WriteLine(FormattableString.Invariant($"{Milliseconds(message.Key - first):F3},{latencies.Length},{latencies[latencies.Length / 2]:F3},{latencies[^1]:F3},{atSocket:F3}"));
+        }
+    }
 
     private static (int Gen0, int Gen1, int Gen2) Collections() => (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
 

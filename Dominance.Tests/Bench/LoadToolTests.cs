@@ -55,6 +55,28 @@ public sealed class LoadToolTests
     }
 
     [Test]
+    public async Task TheTimelineHasARowForEachMessageWithItsRecipientsLatencies()
+    {
+        await using TestServer server = await TestServer.StartFromSourceAsync(null);
+        var target = new LoadTarget("Test", server.Telnet, server.Http, Environment.ProcessId);
+        string prefix = Path.Combine(server.Folder, "run");
+
+        LoadResult result = await LoadRun.RunAsync(target, s_short with { Timeline = prefix });
+
+        Assert.That(result.Lost, Is.Zero);
+        string[] lines = File.ReadAllLines(prefix + ".test.csv");
+        Assert.That(lines[0], Is.EqualTo("sent_ms,recipients,p50_ms,max_ms,max_at_socket_ms"));
+        double[][] rows = [.. lines.Skip(1).Select(l => l.Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray())];
+        Assert.That(rows, Has.Length.EqualTo(result.Sent), "one row per measured message");
+        Assert.That(rows.Select(r => r[1]), Is.All.EqualTo(20), "each message reached all 20 clients");
+        Assert.That(rows[0][0], Is.Zero, "times from the first message's send");
+        Assert.That(rows.Select(r => r[0]), Is.Ordered, "in the order sent");
+        Assert.That(rows.Select(r => r[0]).Max(), Is.GreaterThan(1000).And.LessThan(result.SendDuration.TotalMilliseconds), "over the run's 2 s");
+        Assert.That(rows.All(r => r[2] > 0 && r[2] <= r[3] && r[4] <= r[3]), Is.True, "median ≤ max, and the socket's share within the max");
+        Assert.That(rows.Max(r => r[3]), Is.EqualTo(result.LatencyMilliseconds[^1]).Within(0.001), "the slowest row's max is the run's max");
+    }
+
+    [Test]
     public async Task TheIdleReportReadsTheServersMemoryAfterAFullCollectionBeforeAndAfterTheClients()
     {
         await using TestServer server = await TestServer.StartFromSourceAsync(null);
