@@ -16,7 +16,7 @@ internal sealed class LoadClient : IAsyncDisposable
     private readonly ILoadProtocol _protocol;
     private readonly List<long> _latencies = [];
     private readonly List<long> _arrivals = [];
-    private readonly List<long> _sentAt = [];
+    private readonly List<long>? _sentAt;
     private readonly TaskCompletionSource _opened = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _welcomed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -28,7 +28,7 @@ internal sealed class LoadClient : IAsyncDisposable
     private long _readAt;
     private long _arrivedAt;
 
-    private LoadClient(Socket socket, ILoadProtocol protocol, int expectedStamps)
+    private LoadClient(Socket socket, ILoadProtocol protocol, int expectedStamps, bool timeline)
     {
         _socket = socket;
         _protocol = protocol;
@@ -39,7 +39,7 @@ internal sealed class LoadClient : IAsyncDisposable
         // tool's own collections then show up as the server's latency.
         _latencies.EnsureCapacity(expectedStamps);
         _arrivals.EnsureCapacity(expectedStamps);
-        _sentAt.EnsureCapacity(expectedStamps);
+        _sentAt = timeline ? new List<long>(expectedStamps) : null;
     }
 
     /// <summary>Latencies of stamped messages, in Stopwatch ticks: from the send stamp to the read. Read once the run is over.</summary>
@@ -51,8 +51,11 @@ internal sealed class LoadClient : IAsyncDisposable
     /// </summary>
     public List<long> Arrivals => _arrivals;
 
-    /// <summary>For each latency, its message's send stamp (Stopwatch ticks): which message it was, and when it was sent.</summary>
-    public List<long> SentAt => _sentAt;
+    /// <summary>
+    /// For each latency, its message's send stamp (Stopwatch ticks): which message it was, and when it was sent. Kept
+    /// only for a timeline (<see cref="LoadOptions.Timeline"/>), otherwise <see langword="null"/>.
+    /// </summary>
+    public List<long>? SentAt => _sentAt;
 
     /// <summary>Bytes received, as read (protocol and all).</summary>
     public long ReceivedBytes => Volatile.Read(ref _receivedBytes);
@@ -77,7 +80,7 @@ internal sealed class LoadClient : IAsyncDisposable
     /// without growing its lists, read by <paramref name="receiver"/>. A telnet client with <paramref name="mccp"/>
     /// takes the server's MCCP2 compression (<see cref="TelnetLoadProtocol"/>).
     /// </summary>
-    public static async Task<LoadClient> ConnectAsync(LoadTarget target, bool telnet, int expectedStamps, LoadReceiver receiver, bool mccp = false)
+    public static async Task<LoadClient> ConnectAsync(LoadTarget target, bool telnet, int expectedStamps, LoadReceiver receiver, bool mccp = false, bool timeline = false)
     {
         IPEndPoint endpoint = telnet ? target.Telnet ?? throw new InvalidOperationException($"{target.Name} has no telnet port.") : target.Http;
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
@@ -87,7 +90,7 @@ internal sealed class LoadClient : IAsyncDisposable
             socket.Connect(endpoint); // loopback: the kernel completes it without waiting for the server to accept
             socket.Blocking = false;
             LinuxReceive.StampArrivals(socket);
-            client = new LoadClient(socket, telnet ? new TelnetLoadProtocol(mccp) : new WebSocketLoadProtocol(endpoint), expectedStamps);
+            client = new LoadClient(socket, telnet ? new TelnetLoadProtocol(mccp) : new WebSocketLoadProtocol(endpoint), expectedStamps, timeline);
         }
         catch
         {
@@ -230,7 +233,7 @@ internal sealed class LoadClient : IAsyncDisposable
 
             _latencies.Add(_readAt - sent);
             _arrivals.Add(_arrivedAt == 0 ? long.MinValue : _arrivedAt - sent);
-            _sentAt.Add(sent);
+            _sentAt?.Add(sent);
             Interlocked.Increment(ref _stampedCount);
         }
         else if (!_welcomed.Task.IsCompleted && line.IndexOf("Welcome"u8) >= 0)
