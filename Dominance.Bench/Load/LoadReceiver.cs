@@ -38,6 +38,9 @@ internal sealed unsafe class LoadReceiver : IDisposable
         _loops = [.. Enumerable.Range(0, threads).Select(i => new Loop(i))];
     }
 
+    /// <summary>A Stopwatch timestamp as CLOCK_MONOTONIC nanoseconds (the same clock on Linux, in its own units).</summary>
+    internal static long MonotonicNanoseconds(long ticks) => Stopwatch.Frequency == 1_000_000_000 ? ticks : (long)(ticks * (1e9 / Stopwatch.Frequency));
+
     /// <summary>Starts reading <paramref name="client"/>'s socket on one of the threads, in turn.</summary>
     public void Add(LoadClient client) => _loops[(int)((uint)Interlocked.Increment(ref _next) % _loops.Length)].Add(client);
 
@@ -196,7 +199,6 @@ internal sealed unsafe class LoadReceiver : IDisposable
 
         private static long RealNanoseconds() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
 
-        private static long MonotonicNanoseconds(long ticks) => Stopwatch.Frequency == 1_000_000_000 ? ticks : (long)(ticks * (1e9 / Stopwatch.Frequency));
 
         private static long Ticks(long monotonicNanoseconds) =>
             Stopwatch.Frequency == 1_000_000_000 ? monotonicNanoseconds : (long)(monotonicNanoseconds * (Stopwatch.Frequency / 1e9));

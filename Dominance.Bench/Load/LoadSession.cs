@@ -303,7 +303,10 @@ internal sealed class LoadSession
 
     private static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 
-    /// <summary>One row per measured message (<see cref="LoadOptions.Timeline"/>), times from the first one's send.</summary>
+    /// <summary>
+    /// One row per measured message (<see cref="LoadOptions.Timeline"/>), times from the first one's send; the last
+    /// column is the send's CLOCK_MONOTONIC reading, the clock of <c>perf record -k CLOCK_MONOTONIC</c>.
+    /// </summary>
     private void WriteTimeline(string path)
     {
         var messages = _ranges
@@ -312,13 +315,13 @@ internal sealed class LoadSession
             .OrderBy(g => g.Key)
             .ToList();
         using var output = new StreamWriter(path);
-        output.WriteLine("sent_ms,recipients,p50_ms,max_ms,max_at_socket_ms");
+        output.WriteLine("sent_ms,recipients,p50_ms,max_ms,max_at_socket_ms,sent_clock_ns");
         long first = messages.Count > 0 ? messages[0].Key : 0;
         foreach (var message in messages)
         {
             double[] latencies = [.. message.Select(d => Milliseconds(d.Second)).Order()];
             double atSocket = message.Where(d => d.Third != long.MinValue).Select(d => Milliseconds(d.Third)).DefaultIfEmpty(double.NaN).Max();
-            output.WriteLine(FormattableString.Invariant($"{Milliseconds(message.Key - first):F3},{latencies.Length},{latencies[latencies.Length / 2]:F3},{latencies[^1]:F3},{atSocket:F3}"));
+            output.WriteLine(FormattableString.Invariant($"{Milliseconds(message.Key - first):F3},{latencies.Length},{latencies[latencies.Length / 2]:F3},{latencies[^1]:F3},{atSocket:F3},{LoadReceiver.MonotonicNanoseconds(message.Key)}"));
         }
     }
 

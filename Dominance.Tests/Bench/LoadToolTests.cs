@@ -65,7 +65,7 @@ public sealed class LoadToolTests
 
         Assert.That(result.Lost, Is.Zero);
         string[] lines = File.ReadAllLines(prefix + ".test.csv");
-        Assert.That(lines[0], Is.EqualTo("sent_ms,recipients,p50_ms,max_ms,max_at_socket_ms"));
+        Assert.That(lines[0], Is.EqualTo("sent_ms,recipients,p50_ms,max_ms,max_at_socket_ms,sent_clock_ns"));
         double[][] rows = [.. lines.Skip(1).Select(l => l.Split(',').Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray())];
         Assert.That(rows, Has.Length.EqualTo(result.Sent), "one row per measured message");
         Assert.That(rows.Select(r => r[1]), Is.All.EqualTo(20), "each message reached all 20 clients");
@@ -74,6 +74,7 @@ public sealed class LoadToolTests
         Assert.That(rows.Select(r => r[0]).Max(), Is.GreaterThan(1000).And.LessThan(result.SendDuration.TotalMilliseconds), "over the run's 2 s");
         Assert.That(rows.All(r => r[2] > 0 && r[2] <= r[3] && r[4] <= r[3]), Is.True, "median ≤ max, and the socket's share within the max");
         Assert.That(rows.Max(r => r[3]), Is.EqualTo(result.LatencyMilliseconds[^1]).Within(0.001), "the slowest row's max is the run's max");
+        Assert.That(rows.Select(r => (r[5] - rows[0][5]) / 1e6), Is.EqualTo(rows.Select(r => r[0])).Within(0.001), "the clock's reading is the send time");
     }
 
     [Test]
