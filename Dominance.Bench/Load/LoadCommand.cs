@@ -52,7 +52,7 @@ internal static class LoadCommand
 
         var timeline = new Option<string?>("--timeline")
         {
-            Description = "Also write each server's measured messages to PREFIX.<server>.csv: when each was sent, and its latency's median and maximum over its recipients.",
+            Description = "Also write each server's measured messages to PREFIX.<server>.csv: when each was sent, its recipients, its latency's median and maximum over them, the maximum at the socket, and the send's CLOCK_MONOTONIC reading (perf record -k CLOCK_MONOTONIC).",
             HelpName = "PREFIX",
         };
 

@@ -42,8 +42,9 @@ internal sealed record LoadOptions
 
     /// <summary>
     /// If set, each server's measured messages are also written to <c>{Timeline}.{server}.csv</c>, one row per message in
-    /// the order sent: when it was sent, and its latency's median and maximum over its recipients. It shows when in the
-    /// run a tail came: from one stall (a run of late messages) or spread over the run.
+    /// the order sent: when it was sent, its recipients, its latency's median and maximum over them, the maximum at the
+    /// socket, and the send's CLOCK_MONOTONIC reading. It shows when in the run a tail came: from one stall (a run of
+    /// late messages) or spread over the run, and, beside <c>perf</c>, what ran then.
     /// </summary>
     public string? Timeline { get; init; }
 

@@ -199,7 +199,6 @@ internal sealed unsafe class LoadReceiver : IDisposable
 
         private static long RealNanoseconds() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) * 100;
 
-
         private static long Ticks(long monotonicNanoseconds) =>
             Stopwatch.Frequency == 1_000_000_000 ? monotonicNanoseconds : (long)(monotonicNanoseconds * (Stopwatch.Frequency / 1e9));
     }
