@@ -36,61 +36,21 @@ public sealed class WebSocketDirectSendTests
         NetworkStream stream = behind.GetStream();
         for (int i = 0; i < 3; i++)
         {
-            await stream.WriteAsync(MaskedPing(Encoding.ASCII.GetBytes($"ping {i}")));
+            await stream.WriteAsync(WebSocketTestClient.MaskedFrame(0x89, Encoding.ASCII.GetBytes($"ping {i}")));
         }
 
         // Everything, in order: the welcome, the broadcasts, then the three pongs.
-        (int opcode, string welcome) = await ReadFrameAsync(stream);
+        (int opcode, string welcome) = await WebSocketTestClient.ReadServerFrameAsync(stream);
         Assert.That((opcode, welcome), Is.EqualTo((1, $"Welcome {server.TestModule.Connected.First()}\r\n")));
         string speaker = $"{server.TestModule.Connected.Last()} says: ";
         for (int i = 0; i < Count; i++)
         {
-            Assert.That(await ReadFrameAsync(stream), Is.EqualTo((1, $"{speaker}{i} {filler}\r\n")), $"broadcast {i}");
+            Assert.That(await WebSocketTestClient.ReadServerFrameAsync(stream), Is.EqualTo((1, $"{speaker}{i} {filler}\r\n")), $"broadcast {i}");
         }
 
         for (int i = 0; i < 3; i++)
         {
-            Assert.That(await ReadFrameAsync(stream), Is.EqualTo((0xA, $"ping {i}")), $"pong {i}");
+            Assert.That(await WebSocketTestClient.ReadServerFrameAsync(stream), Is.EqualTo((0xA, $"ping {i}")), $"pong {i}");
         }
-    }
-
-    private static byte[] MaskedPing(byte[] payload)
-    {
-        byte[] frame = new byte[6 + payload.Length];
-        frame[0] = 0x89; // FIN, ping
-        frame[1] = (byte)(0x80 | payload.Length);
-        byte[] mask = [1, 2, 3, 4];
-        mask.CopyTo(frame, 2);
-        for (int i = 0; i < payload.Length; i++)
-        {
-            frame[6 + i] = (byte)(payload[i] ^ mask[i % 4]);
-        }
-
-        return frame;
-    }
-
-    /// <summary>Reads one unmasked server frame: its opcode and its payload as text.</summary>
-    private static async Task<(int Opcode, string Text)> ReadFrameAsync(NetworkStream stream)
-    {
-        using var deadline = new CancellationTokenSource(Poll.Deadline);
-        byte[] head = new byte[2];
-        await stream.ReadExactlyAsync(head, deadline.Token);
-        Assert.That(head[0] & 0x80, Is.Not.Zero, "a final frame");
-        Assert.That(head[1] & 0x80, Is.Zero, "unmasked");
-        long length = head[1] & 0x7F;
-        if (length >= 126)
-        {
-            byte[] extended = new byte[length == 126 ? 2 : 8];
-            await stream.ReadExactlyAsync(extended, deadline.Token);
-            length = 0;
-            foreach (byte b in extended)
-            {
-                length = (length << 8) | b;
-            }
-        }
-
-        byte[] payload = new byte[length];
-        await stream.ReadExactlyAsync(payload, deadline.Token);
-        return (head[0] & 0x0F, Encoding.UTF8.GetString(payload));
     }
 }

@@ -72,6 +72,48 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
         return tcp;
     }
 
+    /// <summary>A client's frame (masked, as RFC 6455 requires) of one byte's head (FIN and opcode) and a short payload.</summary>
+    public static byte[] MaskedFrame(byte head, byte[] payload)
+    {
+        Assert.That(payload.Length, Is.LessThan(126), "a short payload");
+        byte[] frame = new byte[6 + payload.Length];
+        frame[0] = head;
+        frame[1] = (byte)(0x80 | payload.Length);
+        byte[] mask = [1, 2, 3, 4];
+        mask.CopyTo(frame, 2);
+        for (int i = 0; i < payload.Length; i++)
+        {
+            frame[6 + i] = (byte)(payload[i] ^ mask[i % 4]);
+        }
+
+        return frame;
+    }
+
+    /// <summary>Reads one unmasked, final server frame from a raw connection: its opcode and its payload as text.</summary>
+    public static async Task<(int Opcode, string Text)> ReadServerFrameAsync(System.Net.Sockets.NetworkStream stream)
+    {
+        using var deadline = new CancellationTokenSource(Poll.Deadline);
+        byte[] head = new byte[2];
+        await stream.ReadExactlyAsync(head, deadline.Token);
+        Assert.That(head[0] & 0x80, Is.Not.Zero, "a final frame");
+        Assert.That(head[1] & 0x80, Is.Zero, "unmasked");
+        long length = head[1] & 0x7F;
+        if (length >= 126)
+        {
+            byte[] extended = new byte[length == 126 ? 2 : 8];
+            await stream.ReadExactlyAsync(extended, deadline.Token);
+            length = 0;
+            foreach (byte b in extended)
+            {
+                length = (length << 8) | b;
+            }
+        }
+
+        byte[] payload = new byte[length];
+        await stream.ReadExactlyAsync(payload, deadline.Token);
+        return (head[0] & 0x0F, Encoding.UTF8.GetString(payload));
+    }
+
     /// <summary>Sends one input: a text frame (or a binary frame with the GMCP subprotocol).</summary>
     public Task SendAsync(string line) => SendFrameAsync(Encoding.UTF8.GetBytes(line), _gmcp ? WebSocketMessageType.Binary : WebSocketMessageType.Text);
 

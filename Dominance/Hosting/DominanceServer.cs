@@ -177,7 +177,7 @@ internal sealed class DominanceServer : IAsyncDisposable
 
         if (localPortal)
         {
-            app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = WebSocketSession.KeepAliveInterval });
+            app.UseWebSockets(); // only to recognise a handshake: the endpoint answers it and makes the WebSocket itself
             app.Map("/ws", (HttpContext http) => WebSocketEndpoint.HandleAsync(http, portal));
         }
 

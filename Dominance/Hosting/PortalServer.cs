@@ -87,7 +87,7 @@ internal sealed class PortalServer : IAsyncDisposable
         WebApplication app = builder.Build();
         PortalService portal = app.Services.GetRequiredService<PortalService>();
         metrics.Map(app);
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = WebSocketSession.KeepAliveInterval });
+        app.UseWebSockets(); // only to recognise a handshake: the endpoint answers it and makes the WebSocket itself
         app.Map("/ws", (HttpContext context) => WebSocketEndpoint.HandleAsync(context, portal));
         app.MapGet("/healthz", () => Results.Json(HealthStatus.Read(null, portal)));
         app.UseWebClient();

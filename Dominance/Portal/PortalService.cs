@@ -51,6 +51,7 @@ internal sealed class PortalService : IPortalReadings
         StartedAt = clock.GetUtcNow();
         Audit = audit ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _gate = new ConnectionGate(settings.MaxConnections, settings.ConnectionRateLimit, settings.ConnectionRateWindow, clock);
+        WebSocketKeepAlive = settings.WebSocketKeepAlive > TimeSpan.Zero ? new WebSockets.WebSocketKeepAlive(settings.WebSocketKeepAlive, clock) : null;
         (metrics ?? ServerMetrics.Detached).ObservePortal(this);
     }
 
@@ -73,6 +74,9 @@ internal sealed class PortalService : IPortalReadings
     public Sending.DirectBroadcast Broadcasts => _broadcasts ??= new Sending.DirectBroadcast();
 
     private Sending.DirectBroadcast? _broadcasts;
+
+    /// <summary>What keeps idle WebSocket connections alive (<see cref="PortalSettings.WebSocketKeepAlive"/>), or <see langword="null"/> if that is off.</summary>
+    public WebSockets.WebSocketKeepAlive? WebSocketKeepAlive { get; }
 
     /// <summary>When the portal started (MSSP's <c>UPTIME</c>).</summary>
     public DateTimeOffset StartedAt { get; }

@@ -51,11 +51,13 @@ internal static class WebSocketEndpoint
     {
         bool gmcp = subprotocol == WebSocketSession.GmcpSubprotocol;
         bool telnet = subprotocol == TelnetSubprotocol;
+
+        // The framework's keep-alive is off: the portal's own (WebSocketKeepAlive) sends one only to idle connections.
         using WebSocket socket = WebSocket.CreateFromStream(output, new WebSocketCreationOptions
         {
             IsServer = true,
             SubProtocol = subprotocol,
-            KeepAliveInterval = WebSocketSession.KeepAliveInterval,
+            KeepAliveInterval = TimeSpan.Zero,
         });
 
         // Admission happens after the handshake so that a browser can show the reason; HTTP bodies of a failed
@@ -76,13 +78,23 @@ internal static class WebSocketEndpoint
             {
                 var transport = new WebSocketTelnetTransport(socket);
                 Task pumps = transport.RunAsync();
-                await new TelnetSession(portal, transport, address, local, ClientProtocol.WebSocket, transport.Abort).RunAsync().ConfigureAwait(false);
+                var session = new TelnetSession(portal, transport, address, local, ClientProtocol.WebSocket, transport.Abort);
+                using (portal.WebSocketKeepAlive?.Watch(session, output))
+                {
+                    await session.RunAsync().ConfigureAwait(false);
+                }
+
                 transport.SessionEnded();
                 await pumps.ConfigureAwait(false);
             }
             else
             {
-                await new WebSocketSession(portal, socket, output, address, gmcp) { ResumeToken = resume }.RunAsync().ConfigureAwait(false);
+                var session = new WebSocketSession(portal, socket, output, address, gmcp) { ResumeToken = resume };
+                using (portal.WebSocketKeepAlive?.Watch(session, output))
+                {
+                    await session.RunAsync().ConfigureAwait(false);
+                }
+
                 await LingerAsync(socket, clientGone).ConfigureAwait(false);
             }
 

@@ -26,9 +26,6 @@ internal sealed class WebSocketSession : PortalSession
 
     private const int CoalesceLimit = 64 * 1024;
 
-    /// <summary>How often the framework's WebSocket sends a keep-alive (an unsolicited pong) on an idle connection.</summary>
-    public static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(30);
-
     /// <summary>How long either side of the close handshake is waited for.</summary>
     private static readonly TimeSpan s_closeTimeout = TimeSpan.FromSeconds(2);
     private static readonly UTF8Encoding s_utf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false);
