@@ -99,7 +99,7 @@ public sealed class SettingsTests
         Assert.That(SettingsLoader.TryLoad(_folder, ["--Portal:WebSocketKeepAlive=00:00:00"], out _, out s, out _), Is.True, "0 turns it off");
         Assert.That(s.Portal.WebSocketKeepAlive, Is.EqualTo(TimeSpan.Zero));
 
-        foreach (string bad in new[] { "--Portal:WebSocketKeepAlive=-00:00:01", "--Portal:WebSocketKeepAlive=1.00:00:01" })
+        foreach (string bad in new[] { "--Portal:WebSocketKeepAlive=-00:00:01", "--Portal:WebSocketKeepAlive=00:00:00.500", "--Portal:WebSocketKeepAlive=1.00:00:01" })
         {
             Assert.That(SettingsLoader.TryLoad(_folder, [bad], out _, out _, out IReadOnlyList<string> errors), Is.False, bad);
             Assert.That(errors, Has.Some.StartsWith("Portal:WebSocketKeepAlive"), bad);

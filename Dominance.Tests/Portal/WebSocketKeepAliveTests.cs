@@ -7,24 +7,22 @@ using Microsoft.Extensions.Time.Testing;
 namespace Dominance.Tests.Portal;
 
 /// <summary>
-/// The portal keeps idle WebSocket connections alive with unsolicited pongs (<see cref="WebSocketKeepAlive"/>), and
-/// sends none to a connection the game is sending to. Seen from raw clients, with the server's clock moved by hand.
+/// The portal keeps idle WebSocket connections alive with unsolicited pongs (<see cref="WebSocketKeepAlive"/>), sends
+/// none to a connection the game is sending to, and none after a close frame. Seen from raw clients, with the server's
+/// clock moved by hand (its timers fire inside <see cref="FakeTimeProvider.Advance"/>).
 /// </summary>
 public sealed class WebSocketKeepAliveTests
 {
     private static readonly TimeSpan s_interval = TimeSpan.FromSeconds(30);
 
+    /// <summary>One tick of the keep-alive's timer: each tick visits one slice of the connections.</summary>
+    private static readonly TimeSpan s_tick = s_interval / (WebSocketKeepAlive.VisitsPerInterval * WebSocketKeepAlive.Slices);
+
     [Test]
-    public async Task AnIdleConnectionGetsAPongEachHalfIntervalAndOneBeingSentToGetsNone()
+    public async Task AnIdleConnectionGetsAPongAfterThreeQuietVisitsAndOneBeingSentToGetsNone()
     {
         var clock = new FakeTimeProvider();
-        await using TestServer server = await TestServer.StartAsync(
-            s =>
-            {
-                s.Portal.WebSocketKeepAlive = s_interval;
-                s.Portal.CommandRateLimit = 0;
-            },
-            clock: clock);
+        await using TestServer server = await StartAsync(clock);
         using TcpClient idle = await WebSocketTestClient.ConnectSilentAsync(server.Http);
         using TcpClient busy = await WebSocketTestClient.ConnectSilentAsync(server.Http);
         NetworkStream idleStream = idle.GetStream();
@@ -32,25 +30,80 @@ public sealed class WebSocketKeepAliveTests
         Assert.That((await WebSocketTestClient.ReadServerFrameAsync(idleStream)).Text, Does.StartWith("Welcome"));
         Assert.That((await WebSocketTestClient.ReadServerFrameAsync(busyStream)).Text, Does.StartWith("Welcome"));
 
-        // Two intervals, a tick at a time (the timer fires inside Advance). Each step, the busy connection is sent a
-        // reply; its frames are read in order, so a pong sent to it would come before the next reply.
-        TimeSpan tick = s_interval / (2 * WebSocketKeepAlive.Slices);
-        for (int i = 0; i < 4 * WebSocketKeepAlive.Slices; i++)
+        // Two intervals, a tick at a time: each connection is visited eight times. Each step, the busy connection is
+        // sent a reply; its frames are read in order, so a pong sent to it would come before the next reply.
+        for (int i = 0; i < 2 * WebSocketKeepAlive.VisitsPerInterval * WebSocketKeepAlive.Slices; i++)
         {
             await EchoAsync(busyStream, $"busy {i}");
-            clock.Advance(tick);
+            clock.Advance(s_tick);
         }
 
         await EchoAsync(busyStream, "busy at the end");
 
-        // The idle connection was checked four times: the first check saw its welcome, the other three found nothing
-        // sent and sent a pong. Nothing else was sent to it: its next frame is the reply to its own input.
-        for (int i = 0; i < 3; i++)
+        // The idle connection's first visit saw its welcome; visits 2 to 4 and 5 to 7 found nothing sent, and each
+        // third sent a pong. Nothing else was sent to it: its next frame is the reply to its own input.
+        for (int i = 0; i < 2; i++)
         {
             Assert.That(await WebSocketTestClient.ReadServerFrameAsync(idleStream), Is.EqualTo((0xA, "")), $"pong {i}");
         }
 
         await EchoAsync(idleStream, "idle at the end");
+    }
+
+    [TestCase(null)]
+    [TestCase("gmcp.mudstandards.org")]
+    [TestCase("telnet.mudstandards.org")]
+    public async Task AnIdleConnectionOfEveryFramingIsKeptAlive(string? subprotocol)
+    {
+        var clock = new FakeTimeProvider();
+        await using TestServer server = await StartAsync(clock);
+        using TcpClient idle = await WebSocketTestClient.ConnectSilentAsync(server.Http, subprotocol: subprotocol);
+        await Poll.UntilAsync(() => server.TestModule.Connected.Count == 1, "the session reached the game");
+
+        for (int i = 0; i < 3 * WebSocketKeepAlive.VisitsPerInterval * WebSocketKeepAlive.Slices; i++)
+        {
+            clock.Advance(s_tick);
+        }
+
+        // Whatever the session sent first (negotiations, the welcome), a pong follows it.
+        NetworkStream stream = idle.GetStream();
+        var before = new List<int>();
+        (int opcode, _) = await WebSocketTestClient.ReadServerFrameAsync(stream);
+        while (opcode != 0xA)
+        {
+            before.Add(opcode);
+            Assert.That(before, Has.Count.LessThan(50), "frames without a pong");
+            (opcode, _) = await WebSocketTestClient.ReadServerFrameAsync(stream);
+        }
+    }
+
+    [TestCase("/ws")]
+    [TestCase("/WS")] // served through HTTP, not by the connection-level takeover: not sent on by the portal's own sender
+    public async Task NoPongFollowsTheCloseFrame(string path)
+    {
+        var clock = new FakeTimeProvider();
+        await using TestServer server = await StartAsync(clock);
+        using TcpClient client = await WebSocketTestClient.ConnectSilentAsync(server.Http, path);
+        NetworkStream stream = client.GetStream();
+        Assert.That((await WebSocketTestClient.ReadServerFrameAsync(stream)).Text, Does.StartWith("Welcome"));
+
+        // The server says goodbye and closes; its session waits for the client's answer to the close frame.
+        await stream.WriteAsync(WebSocketTestClient.MaskedFrame(0x81, "quit"u8.ToArray()));
+        Assert.That(await WebSocketTestClient.ReadServerFrameAsync(stream), Is.EqualTo((1, "Goodbye.\r\n")));
+        Assert.That((await WebSocketTestClient.ReadServerFrameAsync(stream)).Opcode, Is.EqualTo(8), "the close frame");
+
+        // Meanwhile two intervals go by: the connection is visited, and finds nothing sent since the goodbye.
+        for (int i = 0; i < 2 * WebSocketKeepAlive.VisitsPerInterval * WebSocketKeepAlive.Slices; i++)
+        {
+            clock.Advance(s_tick);
+        }
+
+        // The client answers the close; the server ends the connection with nothing after its close frame.
+        await stream.WriteAsync(WebSocketTestClient.MaskedFrame(0x88, [0x03, 0xE8]));
+        using var deadline = new CancellationTokenSource(Poll.Deadline);
+        byte[] rest = new byte[64];
+        int read = await stream.ReadAsync(rest, deadline.Token);
+        Assert.That(rest[..read], Is.Empty, "bytes after the close frame");
     }
 
     [Test]
@@ -65,6 +118,15 @@ public sealed class WebSocketKeepAliveTests
         clock.Advance(s_interval * 4);
         await EchoAsync(stream, "after four intervals");
     }
+
+    private static Task<TestServer> StartAsync(FakeTimeProvider clock) =>
+        TestServer.StartAsync(
+            s =>
+            {
+                s.Portal.WebSocketKeepAlive = s_interval;
+                s.Portal.CommandRateLimit = 0;
+            },
+            clock: clock);
 
     /// <summary>Sends <c>echo</c> with <paramref name="text"/> and asserts that the next frame is its reply.</summary>
     private static async Task EchoAsync(NetworkStream stream, string text)

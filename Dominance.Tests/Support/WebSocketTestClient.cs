@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Net.WebSockets;
 using System.Text;
 
@@ -48,16 +49,19 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// Opens a WebSocket at <c>/ws</c> over a plain TCP connection and returns that connection once the server has
-    /// accepted the upgrade. Nothing reads from it after that: a stalled client.
+    /// Opens a WebSocket at <paramref name="path"/> (<c>/ws</c>; <c>/WS</c> is served through HTTP instead of the
+    /// connection-level takeover) over a plain TCP connection, offering <paramref name="subprotocol"/> if given, and
+    /// returns that connection once the server has accepted the upgrade. Nothing reads from it after that: a stalled
+    /// client, or one that reads raw frames (<see cref="ReadServerFrameAsync"/>).
     /// </summary>
-    public static async Task<System.Net.Sockets.TcpClient> ConnectSilentAsync(IPEndPoint http)
+    public static async Task<TcpClient> ConnectSilentAsync(IPEndPoint http, string path = "/ws", string? subprotocol = null)
     {
-        var tcp = new System.Net.Sockets.TcpClient(System.Net.Sockets.AddressFamily.InterNetwork) { ReceiveBufferSize = 4096 };
+        var tcp = new TcpClient(AddressFamily.InterNetwork) { ReceiveBufferSize = 4096 };
         await tcp.ConnectAsync(http);
         string key = Convert.ToBase64String(Guid.NewGuid().ToByteArray());
+        string offer = subprotocol is null ? "" : $"Sec-WebSocket-Protocol: {subprotocol}\r\n";
         await tcp.GetStream().WriteAsync(Encoding.ASCII.GetBytes(
-            $"GET /ws HTTP/1.1\r\nHost: {http}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"));
+            $"GET {path} HTTP/1.1\r\nHost: {http}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n{offer}\r\n"));
 
         // Read the response headers, byte by byte, so that nothing after them is taken off the socket.
         var headers = new StringBuilder();
@@ -90,7 +94,7 @@ internal sealed class WebSocketTestClient : IAsyncDisposable
     }
 
     /// <summary>Reads one unmasked, final server frame from a raw connection: its opcode and its payload as text.</summary>
-    public static async Task<(int Opcode, string Text)> ReadServerFrameAsync(System.Net.Sockets.NetworkStream stream)
+    public static async Task<(int Opcode, string Text)> ReadServerFrameAsync(NetworkStream stream)
     {
         using var deadline = new CancellationTokenSource(Poll.Deadline);
         byte[] head = new byte[2];

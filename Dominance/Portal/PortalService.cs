@@ -51,7 +51,7 @@ internal sealed class PortalService : IPortalReadings
         StartedAt = clock.GetUtcNow();
         Audit = audit ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _gate = new ConnectionGate(settings.MaxConnections, settings.ConnectionRateLimit, settings.ConnectionRateWindow, clock);
-        WebSocketKeepAlive = settings.WebSocketKeepAlive > TimeSpan.Zero ? new WebSockets.WebSocketKeepAlive(settings.WebSocketKeepAlive, clock) : null;
+        WebSocketKeepAlive = settings.WebSocketKeepAlive > TimeSpan.Zero ? new WebSockets.WebSocketKeepAlive(settings.WebSocketKeepAlive, clock, log) : null;
         (metrics ?? ServerMetrics.Detached).ObservePortal(this);
     }
 

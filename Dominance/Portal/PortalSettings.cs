@@ -49,9 +49,10 @@ public sealed class PortalSettings
     public int TelnetBacklogBytes { get; set; } = 64 * 1024;
 
     /// <summary>
-    /// The longest a WebSocket connection goes without a byte from the server: one that was sent nothing for half of
-    /// it gets a keep-alive (an unsolicited pong), so that proxies and NAT keep an idle connection open. Default 30
-    /// seconds, at most a day; 0 turns keep-alives off.
+    /// The longest a WebSocket connection goes without a byte from the server, so that proxies and NAT keep an idle
+    /// connection open: each connection is checked four times per interval, and one that was sent nothing for three
+    /// checks in a row gets a keep-alive (an unsolicited pong). Default 30 seconds, from a second to a day; 0 turns
+    /// keep-alives off.
     /// </summary>
     public TimeSpan WebSocketKeepAlive { get; set; } = TimeSpan.FromSeconds(30);
 
@@ -99,11 +100,12 @@ internal sealed class PortalSettingsValidator : IValidateOptions<PortalSettings>
         errors.AtLeast(nameof(options.SendQueueCapacity), options.SendQueueCapacity, 4);
         errors.AtLeast(nameof(options.TelnetBacklogBytes), options.TelnetBacklogBytes, 4096);
         errors.Positive(nameof(options.ShutdownGrace), options.ShutdownGrace);
-        errors.ZeroOrPositive(nameof(options.WebSocketKeepAlive), options.WebSocketKeepAlive, " (off)", "00:00:30");
-        if (options.WebSocketKeepAlive > TimeSpan.FromDays(1))
+        if (options.WebSocketKeepAlive != TimeSpan.Zero
+            && (options.WebSocketKeepAlive < WebSockets.WebSocketKeepAlive.MinInterval || options.WebSocketKeepAlive > TimeSpan.FromDays(1)))
         {
-            errors.Add(nameof(options.WebSocketKeepAlive), $"must be at most a day; it is {options.WebSocketKeepAlive}.");
+            errors.Add(nameof(options.WebSocketKeepAlive), $"must be 0 (off) or from 00:00:01 to a day, such as 00:00:30; it is {options.WebSocketKeepAlive}.");
         }
+
         foreach ((string key, string value) in options.Mssp)
         {
             if (key.Length == 0 || !key.All(c => c is >= ' ' and <= '~') || value.Any(char.IsControl))

@@ -6,10 +6,13 @@ namespace Dominance.Portal.WebSockets;
 /// stream and writes its own control frames (pongs, keep-alives, close frames). Writes are serialized here, one whole
 /// write at a time, so that frames never interleave; reads pass through.
 /// </summary>
-/// <remarks>The framework's WebSocket serializes its own sends with a lock of its own; this one covers both writers.</remarks>
+/// <remarks>The framework's WebSocket serializes its own sends with a lock of its own; this one covers both writers, and
+/// the portal's keep-alives (<see cref="TryWriteKeepAlive"/>) as a third. Every write is whole frames, so a write that
+/// starts with a close frame (opcode 8) is the last the connection needs: no keep-alive follows it.</remarks>
 internal sealed class SharedWriteStream(Stream inner) : Stream
 {
     private readonly SemaphoreSlim _writing = new(1, 1);
+    private bool _closeWritten; // under _writing: a close frame has been written
 
     /// <summary>The connection's socket, if the portal sends on it itself (<see cref="ConnectionStream.Direct"/>).</summary>
     public Sending.DirectSocket? Direct => (inner as ConnectionStream)?.Direct;
@@ -28,31 +31,31 @@ internal sealed class SharedWriteStream(Stream inner) : Stream
         set => throw new NotSupportedException();
     }
 
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        _writing.Wait(0) ? WriteHeld(buffer, cancellationToken) : WaitAndWriteAsync(buffer, cancellationToken);
+
+    /// <summary>
+    /// Writes <paramref name="frame"/>, a keep-alive, unless another write is under way (bytes are flowing, or the
+    /// client has stopped reading: a keep-alive helps in neither case, and none piles up behind a stuck write) or a
+    /// close frame has been written. Returns <see langword="false"/> if it was skipped; otherwise
+    /// <paramref name="written"/> completes once the frame is written. Never waits.
+    /// </summary>
+    public bool TryWriteKeepAlive(ReadOnlyMemory<byte> frame, out ValueTask written)
     {
+        written = default;
         if (!_writing.Wait(0))
         {
-            return WaitAndWriteAsync(buffer, cancellationToken);
+            return false;
         }
 
-        ValueTask written;
-        try
-        {
-            written = inner.WriteAsync(buffer, cancellationToken);
-        }
-        catch
+        if (_closeWritten)
         {
             _writing.Release();
-            throw;
+            return false;
         }
 
-        if (written.IsCompletedSuccessfully)
-        {
-            _writing.Release();
-            return ValueTask.CompletedTask;
-        }
-
-        return ReleaseAfterAsync(written);
+        written = WriteHeld(frame, CancellationToken.None);
+        return true;
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -103,14 +106,35 @@ internal sealed class SharedWriteStream(Stream inner) : Stream
     private async ValueTask WaitAndWriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
         await _writing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await WriteHeld(buffer, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes <paramref name="buffer"/> with <see cref="_writing"/> held, and releases it once the write is over.</summary>
+    private ValueTask WriteHeld(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        if (!buffer.IsEmpty && (buffer.Span[0] & 0x0F) == 0x08)
+        {
+            _closeWritten = true;
+        }
+
+        ValueTask written;
         try
         {
-            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+            written = inner.WriteAsync(buffer, cancellationToken);
         }
-        finally
+        catch
         {
             _writing.Release();
+            throw;
         }
+
+        if (written.IsCompletedSuccessfully)
+        {
+            _writing.Release();
+            return ValueTask.CompletedTask;
+        }
+
+        return ReleaseAfterAsync(written);
     }
 
     private async ValueTask ReleaseAfterAsync(ValueTask written)

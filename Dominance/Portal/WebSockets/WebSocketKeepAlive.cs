@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Dominance.Api;
+using Microsoft.Extensions.Logging;
 
 namespace Dominance.Portal.WebSockets;
 
@@ -14,17 +15,33 @@ namespace Dominance.Portal.WebSockets;
 /// together, a burst of one send per connection on the sender's thread, in the way of the game's own output; and a
 /// connection that is being sent to needs no keep-alive at all.</para>
 /// <para>Here one portal-wide timer visits the connections in <see cref="Slices"/> slices (by session id), one slice
-/// per tick, so that each is checked every half <see cref="Interval"/>. A connection whose session was delivered no
-/// message since its last check is sent a pong: no connection goes a whole interval without a byte from the server,
-/// and an idle one gets a pong every half interval. The check reads the session's delivery count, which the sending
-/// path keeps anyway: nothing is added to the path of a delivery.</para>
-/// <para>Threads: <see cref="Watch"/> and disposing what it returns, from any thread; the ticks run on the timer's
-/// thread, one at a time (a tick that finds the previous one still running is skipped).</para>
+/// per tick, so that each is visited every <see cref="VisitsPerInterval"/>th of the <see cref="Interval"/>. A
+/// connection whose session was delivered no message for <see cref="QuietVisits"/> visits in a row is sent a pong. So
+/// no connection goes a whole interval without a byte from the server, and an idle one gets a pong every three
+/// quarters of it. The check reads the session's delivery count, which the sending path keeps anyway: nothing is added
+/// to the path of a delivery. The count covers every message the session writes (game text, prompts, and out-of-band
+/// data, which the core sends only to sessions that take it), not the frames without a payload (echo switches): those
+/// can only cost a pong that was not needed.</para>
+/// <para>A pong is skipped while another write to the connection is under way, and never follows the close frame
+/// (<see cref="SharedWriteStream.TryWriteKeepAlive"/>).</para>
+/// <para>Threads: <see cref="Watch"/>, and disposing what it returns, from any thread; a session is watched at most once
+/// (its connection's run watches it). The ticks run on the timer's thread, one at a time (a tick that finds the
+/// previous one still running is skipped); a failure while visiting one connection is logged and does not stop the
+/// others.</para>
 /// </remarks>
 internal sealed class WebSocketKeepAlive
 {
     /// <summary>How many slices the connections are visited in, one per tick.</summary>
     public const int Slices = 16;
+
+    /// <summary>How often each connection is visited per <see cref="Interval"/>.</summary>
+    public const int VisitsPerInterval = QuietVisits + 1;
+
+    /// <summary>Visits in a row that find nothing delivered before a pong is sent.</summary>
+    public const int QuietVisits = 3;
+
+    /// <summary>The shortest <see cref="Interval"/> allowed.</summary>
+    public static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(1);
 
     // FIN and opcode 0xA (pong), unmasked, no payload: a server's unsolicited pong, which clients do not answer.
     private static readonly byte[] s_pong = [0x80 | 0xA, 0x00];
@@ -32,20 +49,23 @@ internal sealed class WebSocketKeepAlive
     private readonly ConcurrentDictionary<SessionId, Watched>[] _slices;
     private readonly ITimer _timer;
     private readonly TimeSpan _tick;
+    private readonly ILogger _log;
     private readonly Lock _counting = new();
     private int _watched; // under _counting: the timer runs while it is above 0
     private int _running; // 1 while a tick runs
     private int _next; // the slice the next tick visits (tick thread only)
 
     /// <summary>
-    /// A keep-alive that lets no watched connection go <paramref name="interval"/> without a byte from the server; its
-    /// timer comes from <paramref name="clock"/> and runs only while a connection is watched.
+    /// A keep-alive that lets no watched connection go <paramref name="interval"/> (at least <see cref="MinInterval"/>)
+    /// without a byte from the server; its timer comes from <paramref name="clock"/> and runs only while a connection
+    /// is watched. Failures go to <paramref name="log"/>.
     /// </summary>
-    public WebSocketKeepAlive(TimeSpan interval, TimeProvider clock)
+    public WebSocketKeepAlive(TimeSpan interval, TimeProvider clock, ILogger log)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(interval, TimeSpan.Zero);
+        ArgumentOutOfRangeException.ThrowIfLessThan(interval, MinInterval);
         Interval = interval;
-        _tick = interval / (2 * Slices);
+        _log = log;
+        _tick = interval / (VisitsPerInterval * Slices);
         _slices = new ConcurrentDictionary<SessionId, Watched>[Slices];
         for (int i = 0; i < Slices; i++)
         {
@@ -95,7 +115,7 @@ internal sealed class WebSocketKeepAlive
         }
     }
 
-    /// <summary>Checks one slice: each connection its session delivered nothing to since its last check is sent a pong.</summary>
+    /// <summary>Visits one slice.</summary>
     private void Tick()
     {
         if (Interlocked.Exchange(ref _running, 1) == 1)
@@ -107,15 +127,16 @@ internal sealed class WebSocketKeepAlive
         {
             ConcurrentDictionary<SessionId, Watched> slice = _slices[_next];
             _next = (_next + 1) % Slices;
-            foreach (Watched watched in slice.Values)
+            foreach (KeyValuePair<SessionId, Watched> entry in slice)
             {
-                long delivered = watched.Session.FramesDelivered;
-                if (delivered == watched.Seen)
+                try
                 {
-                    Send(watched.Output);
+                    entry.Value.Visit();
                 }
-
-                watched.Seen = delivered;
+                catch (Exception e)
+                {
+                    _log.LogError(e, "Session {Session}: its WebSocket keep-alive failed", entry.Key);
+                }
             }
         }
         finally
@@ -124,54 +145,55 @@ internal sealed class WebSocketKeepAlive
         }
     }
 
-    /// <summary>
-    /// Writes a pong. Through the shared stream it is one whole write, between whole frames; on a socket the portal
-    /// sends on itself it goes after everything posted before it (and nowhere after the close frame). A connection
-    /// that has gone drops it.
-    /// </summary>
-    private static void Send(SharedWriteStream output)
+    /// <summary>One watched connection; disposing it ends the watch.</summary>
+    private sealed class Watched(WebSocketKeepAlive owner, PortalSession session, SharedWriteStream output) : IDisposable
     {
-        ValueTask written;
-        try
+        // Tick thread only: the session's delivery count at the last visit, and the visits in a row that found it unchanged.
+        private long _seen = session.FramesDelivered;
+        private int _quiet;
+
+        public PortalSession Session { get; } = session;
+
+        public void Dispose() => owner.Unwatch(this);
+
+        /// <summary>Sends a pong if the session was delivered nothing for <see cref="QuietVisits"/> visits.</summary>
+        public void Visit()
         {
-            written = output.WriteAsync(s_pong);
-        }
-        catch (Exception e) when (IsGone(e))
-        {
-            return;
+            long delivered = Session.FramesDelivered;
+            if (delivered != _seen)
+            {
+                _seen = delivered;
+                _quiet = 0;
+                return;
+            }
+
+            if (++_quiet < QuietVisits)
+            {
+                return;
+            }
+
+            _quiet = 0;
+            if (output.TryWriteKeepAlive(s_pong, out ValueTask written) && !written.IsCompletedSuccessfully)
+            {
+                _ = ObserveAsync(written, owner._log, Session.Id);
+            }
         }
 
-        if (!written.IsCompletedSuccessfully)
-        {
-            _ = ObserveAsync(written);
-        }
-
-        static async Task ObserveAsync(ValueTask written)
+        private static async Task ObserveAsync(ValueTask written, ILogger log, SessionId session)
         {
             try
             {
                 await written.ConfigureAwait(false);
             }
-            catch (Exception e) when (IsGone(e))
+            catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
             {
-                // The connection went while its pong waited: nothing to keep alive.
+                // The connection went while its pong was written (Kestrel's ConnectionAbortedException is an
+                // OperationCanceledException): nothing to keep alive.
+            }
+            catch (Exception e)
+            {
+                log.LogError(e, "Session {Session}: its WebSocket keep-alive failed", session);
             }
         }
-    }
-
-    // Kestrel's ConnectionAbortedException is an OperationCanceledException.
-    private static bool IsGone(Exception e) => e is IOException or ObjectDisposedException or OperationCanceledException;
-
-    /// <summary>One watched connection; disposing it ends the watch.</summary>
-    private sealed class Watched(WebSocketKeepAlive owner, PortalSession session, SharedWriteStream output) : IDisposable
-    {
-        public PortalSession Session { get; } = session;
-
-        public SharedWriteStream Output { get; } = output;
-
-        /// <summary>The session's delivery count at the last check (tick thread only).</summary>
-        public long Seen { get; set; } = session.FramesDelivered;
-
-        public void Dispose() => owner.Unwatch(this);
     }
 }
