@@ -18,6 +18,9 @@ namespace Dominance.Bench.Load;
 /// </remarks>
 internal sealed class LoadSession
 {
+    /// <summary>How long before the warm-up's end its scrapes stop (see <see cref="WarmUpAsync"/>).</summary>
+    private static readonly TimeSpan s_freshReading = TimeSpan.FromMilliseconds(500);
+
     private readonly LoadTarget _target;
     private readonly LoadOptions _options;
     private readonly LoadClient[] _clients;
@@ -102,7 +105,10 @@ internal sealed class LoadSession
         }
     }
 
-    /// <summary>Sends for the options' warm-up, not counted, while the server's metrics and health are read ten times a second; then waits for its deliveries.</summary>
+    /// <summary>
+    /// Sends for the options' warm-up, not counted, while the server's metrics and health are read ten times a second
+    /// (until half a second before its end); then waits for its deliveries.
+    /// </summary>
     public async Task WarmUpAsync()
     {
         if (_options.WarmUp <= TimeSpan.Zero)
@@ -110,7 +116,9 @@ internal sealed class LoadSession
             return;
         }
 
-        using var warming = new CancellationTokenSource();
+        // The scrapes end half a second before the sending does. The server's exporter answers a scrape within 300 ms
+        // of its last collection from a cache, and the reading taken just before the measured run must be fresh.
+        using var warming = new CancellationTokenSource(_options.WarmUp > s_freshReading ? _options.WarmUp - s_freshReading : TimeSpan.Zero);
         Task scrapes = ScrapeAsync(_target, warming.Token);
         long warmUp = await SendAsync(_options.WarmUp);
         await warming.CancelAsync();
@@ -231,8 +239,8 @@ internal sealed class LoadSession
     }
 
     /// <summary>
-    /// During the warm-up, reads the server's metrics and health ten times a second, as a monitored server is scraped:
-    /// the code that serves and reads them around the measured run is then as warm as the rest. Without this, the first
+    /// During the warm-up, reads the server's metrics and health ten times a second, far more often than a monitored
+    /// server is scraped, so that the code that serves and reads them around the measured run is as warm as the rest. Without this, the first
     /// scrapes came just before the measured run and the tiered JIT optimized their code (several hundred methods)
     /// during it. Once a second was not enough either: the JIT promotes a method after 30 calls, so a 30 s warm-up
     /// reached that count only at its end, and the load tool's own promotions of its reading code (about 50 ms of
