@@ -68,7 +68,7 @@ internal sealed class ConnectionStream(IDuplexPipe transport, DirectSocket? dire
         {
             // Every write here is whole frames (SharedWriteStream serializes them), so a write that starts with a
             // close frame (opcode 8) is the connection's last: no broadcast posted after it may follow it.
-            direct.Write(buffer.Span, last: !buffer.IsEmpty && (buffer.Span[0] & 0x0F) == 0x08);
+            direct.Write(buffer.Span, last: WebSocketFrames.StartsWithClose(buffer.Span));
             return ValueTask.CompletedTask;
         }
 

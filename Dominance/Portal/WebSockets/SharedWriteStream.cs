@@ -112,10 +112,7 @@ internal sealed class SharedWriteStream(Stream inner) : Stream
     /// <summary>Writes <paramref name="buffer"/> with <see cref="_writing"/> held, and releases it once the write is over.</summary>
     private ValueTask WriteHeld(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
-        if (!buffer.IsEmpty && (buffer.Span[0] & 0x0F) == 0x08)
-        {
-            _closeWritten = true;
-        }
+        _closeWritten |= WebSocketFrames.StartsWithClose(buffer.Span);
 
         ValueTask written;
         try

@@ -23,6 +23,12 @@ internal sealed class WebSocketFrames
     /// <summary>The binary opcode.</summary>
     public const byte Binary = 0x2;
 
+    /// <summary>The close opcode.</summary>
+    public const byte Close = 0x8;
+
+    /// <summary>The pong opcode.</summary>
+    public const byte Pong = 0xA;
+
     /// <summary>Room kept for the header of the open frame: enough for a payload under 126 bytes, the usual one.</summary>
     private const int ShortHeader = 2;
     private const int InitialSize = 1024;
@@ -100,6 +106,9 @@ internal sealed class WebSocketFrames
         WriteHeader(_buffer.AsSpan(_open), _openOpcode, length);
         _open = -1;
     }
+
+    /// <summary>Whether <paramref name="frames"/>, whole frames, start with a close frame.</summary>
+    public static bool StartsWithClose(ReadOnlySpan<byte> frames) => !frames.IsEmpty && (frames[0] & 0x0F) == Close;
 
     /// <summary>
     /// Writes one whole frame of <paramref name="payload"/> into <paramref name="destination"/>, which has room for the

@@ -15,7 +15,7 @@ namespace Dominance.Portal.WebSockets;
 /// together, a burst of one send per connection on the sender's thread, in the way of the game's own output; and a
 /// connection that is being sent to needs no keep-alive at all.</para>
 /// <para>Here one portal-wide timer visits the connections in <see cref="Slices"/> slices (by session id), one slice
-/// per tick, so that each is visited every <see cref="VisitsPerInterval"/>th of the <see cref="Interval"/>. A
+/// per tick, so that each is visited every <see cref="VisitsPerInterval"/>th of the interval. A
 /// connection whose session was delivered no message for <see cref="QuietVisits"/> visits in a row is sent a pong. So
 /// no connection goes a whole interval without a byte from the server, and an idle one gets a pong every three
 /// quarters of it. The check reads the session's delivery count, which the sending path keeps anyway: nothing is added
@@ -34,17 +34,17 @@ internal sealed class WebSocketKeepAlive
     /// <summary>How many slices the connections are visited in, one per tick.</summary>
     public const int Slices = 16;
 
-    /// <summary>How often each connection is visited per <see cref="Interval"/>.</summary>
+    /// <summary>How often each connection is visited per interval.</summary>
     public const int VisitsPerInterval = QuietVisits + 1;
 
     /// <summary>Visits in a row that find nothing delivered before a pong is sent.</summary>
     public const int QuietVisits = 3;
 
-    /// <summary>The shortest <see cref="Interval"/> allowed.</summary>
+    /// <summary>The shortest interval allowed.</summary>
     public static readonly TimeSpan MinInterval = TimeSpan.FromSeconds(1);
 
     // FIN and opcode 0xA (pong), unmasked, no payload: a server's unsolicited pong, which clients do not answer.
-    private static readonly byte[] s_pong = [0x80 | 0xA, 0x00];
+    private static readonly byte[] s_pong = [0x80 | WebSocketFrames.Pong, 0x00];
 
     private readonly ConcurrentDictionary<SessionId, Watched>[] _slices;
     private readonly ITimer _timer;
@@ -63,7 +63,6 @@ internal sealed class WebSocketKeepAlive
     public WebSocketKeepAlive(TimeSpan interval, TimeProvider clock, ILogger log)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(interval, MinInterval);
-        Interval = interval;
         _log = log;
         _tick = interval / (VisitsPerInterval * Slices);
         _slices = new ConcurrentDictionary<SessionId, Watched>[Slices];
@@ -74,9 +73,6 @@ internal sealed class WebSocketKeepAlive
 
         _timer = clock.CreateTimer(static state => ((WebSocketKeepAlive)state!).Tick(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
-
-    /// <summary>The longest a watched connection goes without a byte from the server.</summary>
-    public TimeSpan Interval { get; }
 
     /// <summary>
     /// Watches <paramref name="session"/>'s connection, whose frames are written to <paramref name="output"/>, until the
