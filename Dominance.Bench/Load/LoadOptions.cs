@@ -36,8 +36,8 @@ internal sealed record LoadOptions
     /// How long the senders send before the measured run (not counted). On one core, .NET's tiered JIT needs tens of
     /// seconds of traffic before the hot paths run fully optimized code (under 100 x 500 the server's JIT still used 2%
     /// of its CPU 33 s in); measuring earlier measures the JIT. The server's metrics and health are read ten times a second
-    /// during it (the JIT optimizes a method after some 30 to 60 calls), so that the code serving and reading them
-    /// around the measured run is warm too; a warm-up of a few seconds cannot warm it.
+    /// during it, until half a second before its end (the JIT optimizes a method after some 30 to 60 calls), so that the
+    /// code serving and reading them around the measured run is warm too; a warm-up of a few seconds cannot warm it.
     /// </summary>
     public TimeSpan WarmUp { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -242,10 +242,10 @@ internal sealed class LoadSession
     /// During the warm-up, reads the server's metrics and health ten times a second, far more often than a monitored
     /// server is scraped, so that the code that serves and reads them around the measured run is as warm as the rest.
     /// Without this, the first scrapes came just before the measured run and the tiered JIT optimized their code
-    /// (several hundred methods) during it. Once a second was not enough either: the JIT promotes a method after 30 calls, so a 30 s warm-up
-    /// reached that count only at its end, and the load tool's own promotions of its reading code (about 50 ms of
-    /// compiling on its CPU) fell 1.8 s into the measured run, delaying its reads. A server that serves neither (the
-    /// baseline) answers 404, the same requests.
+    /// (several hundred methods) during it. Once a second was not enough either: the JIT promotes a method after 30
+    /// calls, so a 30 s warm-up reached that count only at its end, and the load tool's own promotions of its reading
+    /// code (about 50 ms of compiling on its CPU) fell 1.8 s into the measured run, delaying its reads. A server that
+    /// serves neither (the baseline) answers 404, the same requests.
     /// </summary>
     internal static async Task ScrapeAsync(LoadTarget target, CancellationToken stop)
     {

@@ -127,6 +127,7 @@ internal sealed class SharedWriteStream(Stream inner) : Stream
 
         if (written.IsCompletedSuccessfully)
         {
+            written.GetAwaiter().GetResult(); // a ValueTask's result is taken once, even when there is none: its source may be pooled
             _writing.Release();
             return ValueTask.CompletedTask;
         }
